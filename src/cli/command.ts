@@ -1,0 +1,52 @@
+// The shape of one CLI command. Commands are thin: parse, call the domain, print.
+import type { ParseArgsConfig } from 'node:util';
+import type { Actor, DomainContext, Workspace } from '../domain/index.ts';
+import type { Runtime } from '../runtime.ts';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface CliContext {
+  actor: Actor;
+  json: boolean;
+  /** Opens the database on first use (help and usage errors never need it). */
+  runtime(): Promise<Runtime>;
+  domain(): Promise<DomainContext>;
+  /** The workspace named by --workspace or SMTPDESK_WORKSPACE, or the only one there is. */
+  workspace(): Promise<Workspace>;
+  print(text: string): void;
+}
+
+export interface CliCommand {
+  /** Words that select it, e.g. ['accounts', 'list']. */
+  path: string[];
+  summary: string;
+  /** Positional arguments as shown in usage, e.g. 'NAME'. */
+  args?: string;
+  options?: OptionSpec;
+  /** One line per option, for help. */
+  optionHelp?: string[];
+  run(cli: CliContext, positionals: string[], options: OptionValues): Promise<unknown>;
+}
+
+/** A usage mistake: the CLI prints the message and the command's usage, and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export function requireArg(positionals: string[], index: number, name: string): string {
+  const v = positionals[index];
+  if (v === undefined || v.trim() === '') throw new UsageError(`missing ${name}`);
+  return v;
+}
+
+export function intOption(options: OptionValues, name: string): number | undefined {
+  const v = options[name];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${name} takes a whole number, got "${String(v)}"`);
+  return n;
+}

@@ -1,0 +1,196 @@
+import {
+  createAccount,
+  deleteAccount,
+  disableAccount,
+  enableAccount,
+  listAccounts,
+  previewAccountDeletion,
+  rotateAccountPassword,
+  showAccount,
+  type AccountView,
+  type IssuedCredentials,
+} from '../../domain/index.ts';
+import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, humanReason } from '../../shared/format.ts';
+import { intOption, requireArg, UsageError, type CliCommand } from '../command.ts';
+import { renderFields, renderTable } from '../table.ts';
+
+export function accountRow(a: AccountView) {
+  return {
+    id: a.id,
+    name: a.name,
+    username: a.username,
+    status: a.status,
+    totalSent: a.counters.sent,
+    sentThisMonth: a.sentThisMonth,
+    delivered: a.counters.delivered,
+    bounced: a.counters.bounced,
+    deferred: a.counters.deferred,
+    failed: a.counters.failed,
+    deliveryRate: a.deliveryRate,
+    lastUsedAt: a.lastUsedAt?.toISOString() ?? null,
+    createdAt: a.createdAt.toISOString(),
+    createdBy: a.createdBy,
+    disabled: a.disabled ? { ...a.disabled, at: a.disabled.at.toISOString() } : null,
+  };
+}
+
+function credentialsText(c: IssuedCredentials, verb: string): string {
+  return [
+    `${verb} "${c.account.name}".`,
+    '',
+    renderFields([
+      ['Username', c.username],
+      ['Password', c.password],
+    ]),
+    '',
+    'Store the password in your secrets manager now: it is shown only this once and cannot be shown again',
+    '(rotate the account to get a new one).',
+  ].join('\n');
+}
+
+const list: CliCommand = {
+  path: ['accounts', 'list'],
+  summary: 'List the SMTP accounts of the workspace',
+  options: { idle: { type: 'string' }, sort: { type: 'string' } },
+  optionHelp: ['--idle DAYS      only accounts with no send for DAYS days or more', '--sort KEY       name (default), created or last-used'],
+  async run(cli, _pos, opts) {
+    const sort = opts.sort as string | undefined;
+    if (sort && !['name', 'created', 'last-used'].includes(sort)) throw new UsageError('--sort takes name, created or last-used');
+    const ws = await cli.workspace();
+    const idleDays = intOption(opts, 'idle');
+    const views = await listAccounts(await cli.domain(), cli.actor, ws.id, {
+      idleDays,
+      sort: sort as 'name' | 'created' | 'last-used' | undefined,
+    });
+    if (cli.json) return views.map(accountRow);
+    if (views.length === 0) {
+      cli.print(idleDays !== undefined ? `No account has been idle for ${idleDays} days or more.` : 'No accounts yet. Create one with: smtpdesk accounts create NAME');
+      return;
+    }
+    const now = new Date();
+    cli.print(
+      renderTable(views, [
+        { header: 'NAME', value: (a) => a.name },
+        { header: 'USERNAME', value: (a) => a.username },
+        { header: 'STATUS', value: (a) => formatStatus(a.status) },
+        { header: 'TOTAL SENT', value: (a) => formatCount(a.counters.sent), align: 'right' },
+        { header: 'THIS MONTH', value: (a) => formatCount(a.sentThisMonth), align: 'right' },
+        { header: 'DELIVERY', value: (a) => formatRate(a.deliveryRate), align: 'right' },
+        { header: 'LAST USED', value: (a) => formatAgo(a.lastUsedAt, now) },
+        { header: 'CREATED', value: (a) => formatDate(a.createdAt) },
+      ]),
+    );
+    cli.print(`\n${views.length} account(s) in ${ws.name}.`);
+  },
+};
+
+const show: CliCommand = {
+  path: ['accounts', 'show'],
+  summary: 'Show one account with its statistics',
+  args: 'NAME',
+  async run(cli, pos) {
+    const ws = await cli.workspace();
+    const a = await showAccount(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
+    if (cli.json) return { ...accountRow(a), queuedMessages: a.queuedMessages };
+    const fields: [string, string][] = [
+      ['Name', a.name],
+      ['Username', a.username],
+      ['Status', formatStatus(a.status)],
+    ];
+    if (a.disabled) {
+      fields.push(['Disabled', `${formatDateTime(a.disabled.at)} by ${a.disabled.by}: ${humanReason(a.disabled.reason)}${a.disabled.note ? ` (${a.disabled.note})` : ''}`]);
+    }
+    fields.push(
+      ['Total sent', formatCount(a.counters.sent)],
+      ['Sent this month', formatCount(a.sentThisMonth)],
+      ['Delivered', formatCount(a.counters.delivered)],
+      ['Bounced', formatCount(a.counters.bounced)],
+      ['Deferred', formatCount(a.counters.deferred)],
+      ['Failed', formatCount(a.counters.failed)],
+      ['Delivery rate', formatRate(a.deliveryRate)],
+      ['Queued messages', formatCount(a.queuedMessages)],
+      ['Last used', a.lastUsedAt ? `${formatDateTime(a.lastUsedAt)} (${formatAgo(a.lastUsedAt)})` : 'never'],
+      ['Created', `${formatDateTime(a.createdAt)} by ${a.createdBy}`],
+    );
+    cli.print(renderFields(fields));
+  },
+};
+
+const create: CliCommand = {
+  path: ['accounts', 'create'],
+  summary: 'Create an account; prints its username and password once',
+  args: 'NAME',
+  async run(cli, pos) {
+    const ws = await cli.workspace();
+    const issued = await createAccount(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
+    if (cli.json) return { name: issued.account.name, username: issued.username, password: issued.password, id: issued.account.id };
+    cli.print(credentialsText(issued, 'Created'));
+  },
+};
+
+const rotate: CliCommand = {
+  path: ['accounts', 'rotate'],
+  summary: 'Replace the password of an account; the old one stops working at once',
+  args: 'NAME',
+  async run(cli, pos) {
+    const ws = await cli.workspace();
+    const issued = await rotateAccountPassword(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
+    if (cli.json) return { name: issued.account.name, username: issued.username, password: issued.password };
+    cli.print(credentialsText(issued, 'Rotated the password of'));
+  },
+};
+
+const disable: CliCommand = {
+  path: ['accounts', 'disable'],
+  summary: 'Disable an account (AUTH refused from the next attempt)',
+  args: 'NAME',
+  options: { reason: { type: 'string' }, note: { type: 'string' } },
+  optionHelp: ['--reason R       maintenance, suspected_compromise, decommissioning or other (required)', '--note TEXT      free text kept with the reason'],
+  async run(cli, pos, opts) {
+    const ws = await cli.workspace();
+    if (typeof opts.reason !== 'string') throw new UsageError('--reason is required: maintenance, suspected_compromise, decommissioning or other');
+    const a = await disableAccount(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'), opts.reason, opts.note as string | undefined);
+    if (cli.json) return { name: a.name, status: a.status, disabled: a.disabled };
+    cli.print(`Disabled "${a.name}" (${humanReason(a.disabled!.reason)}). Its credentials are kept; enable it to restore them.`);
+  },
+};
+
+const enable: CliCommand = {
+  path: ['accounts', 'enable'],
+  summary: 'Enable a disabled account with its same credentials and statistics',
+  args: 'NAME',
+  async run(cli, pos) {
+    const ws = await cli.workspace();
+    const a = await enableAccount(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
+    if (cli.json) return { name: a.name, status: a.status };
+    cli.print(`Enabled "${a.name}". Its username and password work again.`);
+  },
+};
+
+const del: CliCommand = {
+  path: ['accounts', 'delete'],
+  summary: 'Delete an account for good (its username is never reused)',
+  args: 'NAME',
+  options: { confirm: { type: 'string' }, force: { type: 'boolean' } },
+  optionHelp: ['--confirm NAME   the exact account name, to confirm (without it: shows what would be deleted)', '--force          delete even while messages are queued for it'],
+  async run(cli, pos, opts) {
+    const ws = await cli.workspace();
+    const ctx = await cli.domain();
+    const name = requireArg(pos, 0, 'NAME');
+    if (typeof opts.confirm !== 'string') {
+      const p = await previewAccountDeletion(ctx, cli.actor, ws.id, name);
+      const text = [
+        `About to delete "${p.account.name}" (${p.account.username}).`,
+        `Last used: ${p.account.lastUsedAt ? formatAgo(p.account.lastUsedAt) : 'never'}; total sent ${formatCount(p.account.counters.sent)}; ${p.queuedMessages} queued message(s).`,
+        ...p.warnings.map((w) => `Warning: ${w}`),
+        `To delete, run again with --confirm "${p.account.name}".`,
+      ].join('\n');
+      throw new UsageError(text);
+    }
+    const a = await deleteAccount(ctx, cli.actor, ws.id, name, { confirmName: opts.confirm, force: opts.force === true });
+    if (cli.json) return { name: a.name, username: a.username, deleted: true };
+    cli.print(`Deleted "${a.name}". Its username ${a.username} will never be issued again; emails it sent this month still count.`);
+  },
+};
+
+export const accountCommands: CliCommand[] = [list, show, create, rotate, disable, enable, del];

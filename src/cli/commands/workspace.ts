@@ -1,0 +1,107 @@
+import { createWorkspace, listWorkspaces, resolveWorkspace, setWorkspacePlan, updateWorkspaceSettings, type Workspace } from '../../domain/index.ts';
+import { formatDate } from '../../shared/format.ts';
+import { requireArg, UsageError, type CliCommand } from '../command.ts';
+import { renderTable } from '../table.ts';
+
+export function workspaceRow(w: Workspace) {
+  return {
+    id: w.id,
+    name: w.name,
+    plan: w.planId,
+    slackTeamId: w.slackTeamId ?? null,
+    alertChannel: w.alertChannel ?? null,
+    roles: w.roles,
+    createdAt: w.createdAt.toISOString(),
+  };
+}
+
+const create: CliCommand = {
+  path: ['workspace', 'create'],
+  summary: 'Create a workspace',
+  args: 'NAME',
+  options: { plan: { type: 'string' }, 'slack-team': { type: 'string' }, 'alert-channel': { type: 'string' } },
+  optionHelp: ['--plan PLAN            10k (default), 20k, 50k or 100k', '--slack-team TEAM_ID   the Slack team this workspace belongs to', '--alert-channel ID     Slack channel for alerts'],
+  async run(cli, pos, opts) {
+    const rt = await cli.runtime();
+    const ws = await createWorkspace(rt.ctx, cli.actor, {
+      name: requireArg(pos, 0, 'NAME'),
+      planId: opts.plan as string | undefined,
+      slackTeamId: opts['slack-team'] as string | undefined,
+      alertChannel: opts['alert-channel'] as string | undefined,
+      defaultPlan: rt.config.accounts.defaultPlan,
+    });
+    if (cli.json) return workspaceRow(ws);
+    cli.print(`Created workspace "${ws.name}" on the ${ws.planId} plan (id ${ws.id}).`);
+  },
+};
+
+const list: CliCommand = {
+  path: ['workspace', 'list'],
+  summary: 'List workspaces',
+  async run(cli) {
+    const all = await listWorkspaces(await cli.domain(), cli.actor);
+    if (cli.json) return all.map(workspaceRow);
+    if (!all.length) return cli.print('No workspaces yet. Create one with: smtpdesk workspace create NAME');
+    cli.print(
+      renderTable(all, [
+        { header: 'NAME', value: (w) => w.name },
+        { header: 'PLAN', value: (w) => w.planId },
+        { header: 'ACCOUNTS', value: (w) => String(w.slotsUsed), align: 'right' },
+        { header: 'SLACK TEAM', value: (w) => w.slackTeamId ?? '—' },
+        { header: 'ALERT CHANNEL', value: (w) => w.alertChannel ?? '—' },
+        { header: 'CREATED', value: (w) => formatDate(w.createdAt) },
+        { header: 'ID', value: (w) => w.id },
+      ]),
+    );
+  },
+};
+
+const setPlan: CliCommand = {
+  path: ['workspace', 'set-plan'],
+  summary: "Change a workspace's plan",
+  args: 'PLAN',
+  async run(cli, pos) {
+    const ws = await cli.workspace();
+    const updated = await setWorkspacePlan(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'PLAN'));
+    if (cli.json) return workspaceRow(updated);
+    cli.print(`"${updated.name}" is on the ${updated.planId} plan.`);
+  },
+};
+
+const set: CliCommand = {
+  path: ['workspace', 'set'],
+  summary: "Change a workspace's alert channel and roles",
+  options: {
+    'alert-channel': { type: 'string' },
+    admins: { type: 'string' },
+    responders: { type: 'string' },
+    'admin-group': { type: 'string' },
+    'responder-group': { type: 'string' },
+  },
+  optionHelp: [
+    '--alert-channel ID        Slack channel for alerts ("" to clear)',
+    '--admins U1,U2            Slack user ids of admins',
+    '--responders U1,U2        Slack user ids of security responders',
+    '--admin-group S1          Slack user group of admins',
+    '--responder-group S1      Slack user group of responders',
+  ],
+  async run(cli, _pos, opts) {
+    const ws = await cli.workspace();
+    const ids = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+    const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group'].some((k) => opts[k] !== undefined);
+    if (!touched) throw new UsageError('nothing to change: give --alert-channel, --admins, --responders, --admin-group or --responder-group');
+    const roles = { ...ws.roles };
+    if (opts.admins !== undefined) roles.admins = ids(opts.admins)!;
+    if (opts.responders !== undefined) roles.responders = ids(opts.responders)!;
+    if (opts['admin-group'] !== undefined) roles.adminGroup = (opts['admin-group'] as string) || undefined;
+    if (opts['responder-group'] !== undefined) roles.responderGroup = (opts['responder-group'] as string) || undefined;
+    const patch: { alertChannel?: string | null; roles?: Workspace['roles'] } = { roles };
+    if (opts['alert-channel'] !== undefined) patch.alertChannel = (opts['alert-channel'] as string) || null;
+    const updated = await updateWorkspaceSettings(await cli.domain(), cli.actor, ws.id, patch);
+    if (cli.json) return workspaceRow(updated);
+    cli.print(`Updated "${updated.name}".`);
+  },
+};
+
+export const workspaceCommands: CliCommand[] = [create, list, setPlan, set];
+export { resolveWorkspace };

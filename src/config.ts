@@ -1,0 +1,304 @@
+// One schema-validated, typed configuration read from the environment.
+// Every variable is listed with a comment in .env.example; keep the two in step.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const list = z
+  .string()
+  .transform((v) => v.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean));
+const bytes = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|k|mb|m|gb|g)?$/i, 'a size such as 25mb or 1048576')
+  .transform(parseBytes);
+
+export function parseBytes(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  if (!m) throw new Error(`not a size: ${v}`);
+  const unit = (m[2] ?? '').toLowerCase();
+  const mult = unit.startsWith('g') ? 1024 ** 3 : unit.startsWith('m') ? 1024 ** 2 : unit.startsWith('k') ? 1024 : 1;
+  return Math.floor(Number(m[1]) * mult);
+}
+
+/** "name:secret,name2:secret2" -> [{name, secret}] */
+const namedSecrets = z.string().transform((v, ctx) => {
+  const out: { name: string; secret: string }[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(':');
+    if (i <= 0 || i === part.length - 1) {
+      ctx.addIssue({ code: 'custom', message: 'expected name:secret pairs separated by commas' });
+      return z.NEVER;
+    }
+    out.push({ name: part.slice(0, i), secret: part.slice(i + 1) });
+  }
+  return out;
+});
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SMTPDESK_ROLES: z.string().default('all'),
+
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  SMTPDESK_DATA_DIR: z.string().default('./data'),
+  BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
+  DEFAULT_PLAN: z.string().default('10k'),
+
+  RELAY_HOST: z.string().default('0.0.0.0'),
+  RELAY_PORT: port.optional(),
+  RELAY_IMPLICIT_TLS_PORT: port.optional(),
+  RELAY_HOSTNAME: z.string().default('localhost'),
+  RELAY_TLS_CERT_FILE: z.string().optional(),
+  RELAY_TLS_KEY_FILE: z.string().optional(),
+  RELAY_ALLOW_INSECURE_AUTH_ON_LOOPBACK: bool.default(false),
+  RELAY_MAX_MESSAGE_SIZE: bytes.default(25 * 1024 * 1024),
+  RELAY_MAX_RECIPIENTS: positiveInt.default(100),
+  RELAY_MAX_CLIENTS: positiveInt.default(500),
+  RELAY_SOCKET_TIMEOUT_SECONDS: positiveInt.default(60),
+  RELAY_AUTH_CACHE: bool.default(true),
+  RELAY_AUTH_CACHE_TTL_SECONDS: positiveInt.default(600),
+  RELAY_BRUTE_FORCE_SLOW_AFTER: positiveInt.default(5),
+  RELAY_BRUTE_FORCE_BLOCK_AFTER: positiveInt.default(10),
+  RELAY_BRUTE_FORCE_WINDOW_SECONDS: positiveInt.default(900),
+  RELAY_BRUTE_FORCE_BLOCK_SECONDS: positiveInt.default(900),
+  RELAY_STORE_TIMEOUT_MS: positiveInt.default(10_000),
+  RELAY_SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
+
+  RELAY_UPSTREAM_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp://user:pass@host:port or smtps://…').optional(),
+  RELAY_UPSTREAM_TLS_VERIFY: bool.default(true),
+  DELIVERY_HELO_NAME: z.string().optional(),
+  DELIVERY_RETRY_SCHEDULE: z.string().default('5m, 10m, 30m, 1h*2, 2h*2, 4h*20'),
+  DELIVERY_MAX_AGE: z.string().default('4d'),
+  DELIVERY_CONCURRENCY: positiveInt.default(10),
+  DELIVERY_LEASE_SECONDS: positiveInt.default(120),
+  DELIVERY_SEND_BOUNCES: bool.default(true),
+  DELIVERY_RETENTION_DAYS: positiveInt.default(7),
+
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z.string().optional(),
+  SLACK_API_URL: z.string().url().optional(),
+  SLACK_PORT: port.default(3000),
+  SLACK_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command such as /smtp').default('/smtp'),
+  SLACK_ADMIN_USERS: list.default([]),
+  SLACK_RESPONDER_USERS: list.default([]),
+  SLACK_ADMIN_GROUP: z.string().optional(),
+  SLACK_RESPONDER_GROUP: z.string().optional(),
+
+  JOBS_TIMEZONE: z.string().default('UTC'),
+  JOB_IDLE_ACCOUNTS_SCHEDULE: z.string().default('0 9 * * *'),
+  JOB_PLAN_LIMITS_SCHEDULE: z.string().default('0 * * * *'),
+  JOB_RETENTION_SCHEDULE: z.string().default('30 3 * * *'),
+  IDLE_AFTER_DAYS: positiveInt.default(60),
+  IDLE_SNOOZE_DAYS: positiveInt.default(30),
+  SLOTS_NEAR_LIMIT_PERCENT: z.coerce.number().min(1).max(100).default(80),
+  QUOTA_NEAR_LIMIT_PERCENTS: list.default(['80', '100']),
+
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_PORT: port.default(8080),
+  HTTP_BODY_LIMIT: bytes.default(64 * 1024),
+  HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.default(15),
+  ADMIN_WEBHOOK_SECRETS: namedSecrets.default([]),
+  WEBHOOK_TOLERANCE_SECONDS: positiveInt.default(300),
+  OUTBOUND_WEBHOOK_URLS: list.default([]),
+  OUTBOUND_WEBHOOK_SECRET: z.string().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+export type RoleName = 'relay' | 'worker' | 'slack' | 'jobs' | 'http';
+export const ALL_ROLES: readonly RoleName[] = ['relay', 'worker', 'http', 'jobs', 'slack'];
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  roles: RoleName[];
+  database: { uri?: string; dataDir: string };
+  accounts: { bcryptCost: number; defaultPlan: string };
+  relay: {
+    host: string;
+    port: number;
+    implicitTlsPort?: number;
+    hostname: string;
+    tlsCertFile?: string;
+    tlsKeyFile?: string;
+    allowInsecureAuthOnLoopback: boolean;
+    maxMessageSize: number;
+    maxRecipients: number;
+    maxClients: number;
+    socketTimeoutMs: number;
+    authCache: boolean;
+    authCacheTtlMs: number;
+    bruteForce: { slowAfter: number; blockAfter: number; windowMs: number; blockMs: number };
+    storeTimeoutMs: number;
+    shutdownGraceMs: number;
+  };
+  delivery: {
+    upstreamUrl?: string;
+    upstreamTlsVerify: boolean;
+    heloName: string;
+    retrySchedule: string;
+    maxAge: string;
+    concurrency: number;
+    leaseMs: number;
+    sendBounces: boolean;
+    retentionDays: number;
+  };
+  slack: {
+    enabled: boolean;
+    botToken?: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl?: string;
+    port: number;
+    command: string;
+    adminUsers: string[];
+    responderUsers: string[];
+    adminGroup?: string;
+    responderGroup?: string;
+  };
+  jobs: {
+    timezone: string;
+    idleAccountsSchedule: string;
+    planLimitsSchedule: string;
+    retentionSchedule: string;
+    idleAfterDays: number;
+    idleSnoozeDays: number;
+    slotsNearLimitPercent: number;
+    quotaNearLimitPercents: number[];
+  };
+  http: {
+    host: string;
+    port: number;
+    bodyLimit: number;
+    requestTimeoutMs: number;
+    adminWebhookSecrets: { name: string; secret: string }[];
+    webhookToleranceMs: number;
+    outboundWebhookUrls: string[];
+    outboundWebhookSecret?: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws ConfigError listing every problem at once. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = source[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const roles = parseRoles(e.SMTPDESK_ROLES, problems);
+  const quotaPercents = e.QUOTA_NEAR_LIMIT_PERCENTS.map(Number);
+  if (quotaPercents.some((n) => !Number.isFinite(n) || n <= 0 || n > 1000)) {
+    problems.push('QUOTA_NEAR_LIMIT_PERCENTS: expected numbers such as 80,100');
+  }
+  if ((e.RELAY_TLS_CERT_FILE === undefined) !== (e.RELAY_TLS_KEY_FILE === undefined)) {
+    problems.push('RELAY_TLS_CERT_FILE and RELAY_TLS_KEY_FILE must be set together');
+  }
+  if (e.NODE_ENV === 'production' && e.BCRYPT_COST < 10) {
+    problems.push('BCRYPT_COST: must be at least 10 in production');
+  }
+  const slackEnabled = Boolean(e.SLACK_BOT_TOKEN);
+  if (slackEnabled && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    roles,
+    database: { uri: e.MONGODB_URI, dataDir: e.SMTPDESK_DATA_DIR },
+    accounts: { bcryptCost: e.BCRYPT_COST, defaultPlan: e.DEFAULT_PLAN },
+    relay: {
+      host: e.RELAY_HOST,
+      port: e.RELAY_PORT ?? (e.NODE_ENV === 'production' ? 587 : 2525),
+      implicitTlsPort: e.RELAY_IMPLICIT_TLS_PORT,
+      hostname: e.RELAY_HOSTNAME,
+      tlsCertFile: e.RELAY_TLS_CERT_FILE,
+      tlsKeyFile: e.RELAY_TLS_KEY_FILE,
+      allowInsecureAuthOnLoopback: e.RELAY_ALLOW_INSECURE_AUTH_ON_LOOPBACK,
+      maxMessageSize: e.RELAY_MAX_MESSAGE_SIZE,
+      maxRecipients: e.RELAY_MAX_RECIPIENTS,
+      maxClients: e.RELAY_MAX_CLIENTS,
+      socketTimeoutMs: e.RELAY_SOCKET_TIMEOUT_SECONDS * 1000,
+      authCache: e.RELAY_AUTH_CACHE,
+      authCacheTtlMs: e.RELAY_AUTH_CACHE_TTL_SECONDS * 1000,
+      bruteForce: {
+        slowAfter: e.RELAY_BRUTE_FORCE_SLOW_AFTER,
+        blockAfter: e.RELAY_BRUTE_FORCE_BLOCK_AFTER,
+        windowMs: e.RELAY_BRUTE_FORCE_WINDOW_SECONDS * 1000,
+        blockMs: e.RELAY_BRUTE_FORCE_BLOCK_SECONDS * 1000,
+      },
+      storeTimeoutMs: e.RELAY_STORE_TIMEOUT_MS,
+      shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_SECONDS * 1000,
+    },
+    delivery: {
+      upstreamUrl: e.RELAY_UPSTREAM_URL,
+      upstreamTlsVerify: e.RELAY_UPSTREAM_TLS_VERIFY,
+      heloName: e.DELIVERY_HELO_NAME ?? e.RELAY_HOSTNAME,
+      retrySchedule: e.DELIVERY_RETRY_SCHEDULE,
+      maxAge: e.DELIVERY_MAX_AGE,
+      concurrency: e.DELIVERY_CONCURRENCY,
+      leaseMs: e.DELIVERY_LEASE_SECONDS * 1000,
+      sendBounces: e.DELIVERY_SEND_BOUNCES,
+      retentionDays: e.DELIVERY_RETENTION_DAYS,
+    },
+    slack: {
+      enabled: slackEnabled,
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+      port: e.SLACK_PORT,
+      command: e.SLACK_COMMAND,
+      adminUsers: e.SLACK_ADMIN_USERS,
+      responderUsers: e.SLACK_RESPONDER_USERS,
+      adminGroup: e.SLACK_ADMIN_GROUP,
+      responderGroup: e.SLACK_RESPONDER_GROUP,
+    },
+    jobs: {
+      timezone: e.JOBS_TIMEZONE,
+      idleAccountsSchedule: e.JOB_IDLE_ACCOUNTS_SCHEDULE,
+      planLimitsSchedule: e.JOB_PLAN_LIMITS_SCHEDULE,
+      retentionSchedule: e.JOB_RETENTION_SCHEDULE,
+      idleAfterDays: e.IDLE_AFTER_DAYS,
+      idleSnoozeDays: e.IDLE_SNOOZE_DAYS,
+      slotsNearLimitPercent: e.SLOTS_NEAR_LIMIT_PERCENT,
+      quotaNearLimitPercents: quotaPercents.sort((a, b) => a - b),
+    },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      bodyLimit: e.HTTP_BODY_LIMIT,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      adminWebhookSecrets: e.ADMIN_WEBHOOK_SECRETS,
+      webhookToleranceMs: e.WEBHOOK_TOLERANCE_SECONDS * 1000,
+      outboundWebhookUrls: e.OUTBOUND_WEBHOOK_URLS,
+      outboundWebhookSecret: e.OUTBOUND_WEBHOOK_SECRET,
+    },
+  };
+}
+
+function parseRoles(value: string, problems: string[]): RoleName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0 || names.includes('all')) return [...ALL_ROLES];
+  const unknown = names.filter((n) => !(ALL_ROLES as readonly string[]).includes(n));
+  if (unknown.length) problems.push(`SMTPDESK_ROLES: unknown role ${unknown.join(', ')} (known: all, ${ALL_ROLES.join(', ')})`);
+  return names.filter((n): n is RoleName => (ALL_ROLES as readonly string[]).includes(n));
+}

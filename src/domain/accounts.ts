@@ -1,0 +1,285 @@
+// Use cases for SMTP accounts. Slack, the CLI, webhooks and jobs all call these functions.
+import type { Actor } from './actor.ts';
+import { describeActor } from './actor.ts';
+import { validateAccountName } from './account-name.ts';
+import { findAccountOrThrow } from './account-lookup.ts';
+import { recordChange } from './audit.ts';
+import { DAY_MS, monthKey } from './clock.ts';
+import type { DomainContext } from './context.ts';
+import { generatePassword, generateUsername, hashPassword } from './credentials.ts';
+import { DomainError } from './errors.ts';
+import { DISABLE_REASONS, type Account, type DisableReason } from './model.ts';
+import { authorize } from './permissions.ts';
+import { getPlan, nextPlanUp } from './plans.ts';
+import { getWorkspaceOrThrow } from './workspaces.ts';
+
+/** An account as every list shows it. */
+export interface AccountView extends Account {
+  sentThisMonth: number;
+  /** delivered ÷ (delivered + bounced + failed); null before any outcome. */
+  deliveryRate: number | null;
+}
+
+/** The password is here and nowhere else: the caller shows it once to the requester and drops it. */
+export interface IssuedCredentials {
+  account: Account;
+  username: string;
+  password: string;
+}
+
+export function deliveryRate(c: Account['counters']): number | null {
+  const done = c.delivered + c.bounced + c.failed;
+  return done === 0 ? null : c.delivered / done;
+}
+
+export async function createAccount(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  rawName: string | undefined,
+): Promise<IssuedCredentials> {
+  authorize(actor, 'account.create');
+  const name = validateAccountName(rawName);
+  const workspace = await getWorkspaceOrThrow(ctx, workspaceId);
+  const plan = getPlan(workspace.planId);
+
+  if (await ctx.accounts.findByName(workspaceId, name)) throw nameTaken(name);
+  if (!(await ctx.workspaces.takeSlot(workspaceId, plan.accountSlots))) throw noFreeSlot(plan.id, plan.accountSlots);
+
+  try {
+    const username = await claimNewUsername(ctx, workspaceId);
+    const password = generatePassword();
+    const passwordHash = await hashPassword(password, ctx.bcryptCost);
+    const account = await ctx.accounts.insert({
+      workspaceId,
+      name,
+      username,
+      passwordHash,
+      createdAt: ctx.clock(),
+      createdBy: describeActor(actor),
+    });
+    await recordChange(ctx, actor, 'account.created', workspaceId, { account });
+    return { account, username, password };
+  } catch (err) {
+    await ctx.workspaces.releaseSlot(workspaceId);
+    throw err;
+  }
+}
+
+export async function rotateAccountPassword(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  name: string,
+): Promise<IssuedCredentials> {
+  authorize(actor, 'account.rotate');
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  const password = generatePassword();
+  const updated = await ctx.accounts.setPasswordHash(account.id, await hashPassword(password, ctx.bcryptCost));
+  if (!updated) throw notFound(name);
+  await recordChange(ctx, actor, 'account.rotated', workspaceId, { account: updated });
+  return { account: updated, username: updated.username, password };
+}
+
+export async function disableAccount(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  name: string,
+  reason: string,
+  note?: string,
+): Promise<Account> {
+  authorize(actor, 'account.disable');
+  const why = parseDisableReason(reason);
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  if (account.status === 'disabled') {
+    throw new DomainError('ACCOUNT.ALREADY_DISABLED', `"${account.name}" is already disabled.`, { name: account.name });
+  }
+  const cleanNote = note?.trim().slice(0, 500) || undefined;
+  const disabled: NonNullable<Account['disabled']> = { by: describeActor(actor), at: ctx.clock(), reason: why };
+  if (cleanNote) disabled.note = cleanNote;
+  const updated = await ctx.accounts.setStatus(account.id, 'disabled', disabled);
+  if (!updated) throw notFound(name);
+  await recordChange(ctx, actor, 'account.disabled', workspaceId, { account: updated, reason: why, note: cleanNote });
+  return updated;
+}
+
+export async function enableAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string): Promise<Account> {
+  authorize(actor, 'account.enable');
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  if (account.status === 'active') {
+    throw new DomainError('ACCOUNT.ALREADY_ACTIVE', `"${account.name}" is already active.`, { name: account.name });
+  }
+  const updated = await ctx.accounts.setStatus(account.id, 'active', null);
+  if (!updated) throw notFound(name);
+  await recordChange(ctx, actor, 'account.enabled', workspaceId, { account: updated });
+  return updated;
+}
+
+export interface DeletePreview {
+  account: AccountView;
+  queuedMessages: number;
+  usedRecently: boolean;
+  warnings: string[];
+}
+
+/** What the delete confirmation shows before anyone types the name. */
+export async function previewAccountDeletion(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  name: string,
+): Promise<DeletePreview> {
+  authorize(actor, 'account.delete');
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  const [view] = await toViews(ctx, workspaceId, [account]);
+  const queuedMessages = await ctx.queue.countQueuedForAccount(account.id);
+  const now = ctx.clock().getTime();
+  const usedRecently = account.lastUsedAt !== undefined && now - account.lastUsedAt.getTime() < ctx.idleAfterDays * DAY_MS;
+  const warnings: string[] = [];
+  if (usedRecently) {
+    warnings.push(`It sent mail within the last ${ctx.idleAfterDays} days: an application may still depend on it.`);
+  }
+  if (queuedMessages > 0) {
+    warnings.push(`${queuedMessages} message(s) are still queued for it; deleting now needs --force and they may never be delivered.`);
+  }
+  return { account: view!, queuedMessages, usedRecently, warnings };
+}
+
+export async function deleteAccount(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  name: string,
+  opts: { confirmName: string; force?: boolean },
+): Promise<Account> {
+  authorize(actor, 'account.delete');
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  if (opts.confirmName !== account.name) {
+    throw new DomainError(
+      'ACCOUNT.CONFIRMATION_MISMATCH',
+      `Type the account's exact name, "${account.name}", to delete it.`,
+      { expected: account.name },
+    );
+  }
+  const queued = await ctx.queue.countQueuedForAccount(account.id);
+  if (queued > 0 && !opts.force) {
+    throw new DomainError(
+      'ACCOUNT.HAS_QUEUED_MAIL',
+      `"${account.name}" still has ${queued} queued message(s). Wait for them to be delivered, or force the delete.`,
+      { queued },
+    );
+  }
+  if (!(await ctx.accounts.delete(account.id))) throw notFound(name);
+  await ctx.workspaces.releaseSlot(workspaceId);
+  await recordChange(ctx, actor, 'account.deleted', workspaceId, {
+    account,
+    details: queued > 0 ? { forced: true, queuedMessages: queued } : undefined,
+  });
+  return account;
+}
+
+/** "Keep" on an idle alert: snoozes the idle flag for `days`. */
+export async function keepIdleAccount(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  name: string,
+  days: number,
+): Promise<Account> {
+  authorize(actor, 'account.keep');
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  const until = new Date(ctx.clock().getTime() + days * DAY_MS);
+  const updated = await ctx.accounts.setIdleSnooze(account.id, until);
+  if (!updated) throw notFound(name);
+  await recordChange(ctx, actor, 'account.kept', workspaceId, { account: updated, details: { snoozedUntil: until.toISOString() } });
+  return updated;
+}
+
+export interface ListOptions {
+  /** Only accounts with no send for at least this many days (never used: counted from creation). */
+  idleDays?: number;
+  sort?: 'name' | 'created' | 'last-used';
+}
+
+export async function listAccounts(
+  ctx: DomainContext,
+  actor: Actor,
+  workspaceId: string,
+  opts: ListOptions = {},
+): Promise<AccountView[]> {
+  authorize(actor, 'account.list');
+  let accounts = await ctx.accounts.listByWorkspace(workspaceId);
+  if (opts.idleDays !== undefined) {
+    const cutoff = ctx.clock().getTime() - opts.idleDays * DAY_MS;
+    accounts = accounts.filter((a) => lastActivity(a).getTime() <= cutoff);
+  }
+  const views = await toViews(ctx, workspaceId, accounts);
+  const by = opts.sort ?? (opts.idleDays !== undefined ? 'last-used' : 'name');
+  return views.sort((a, b) => {
+    if (by === 'created') return a.createdAt.getTime() - b.createdAt.getTime();
+    if (by === 'last-used') return lastActivity(a).getTime() - lastActivity(b).getTime() || a.name.localeCompare(b.name);
+    return a.name.localeCompare(b.name, 'en', { sensitivity: 'base' });
+  });
+}
+
+export async function showAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string): Promise<AccountView & { queuedMessages: number }> {
+  authorize(actor, 'account.show');
+  const account = await findAccountOrThrow(ctx, workspaceId, name);
+  const [view] = await toViews(ctx, workspaceId, [account]);
+  return { ...view!, queuedMessages: await ctx.queue.countQueuedForAccount(account.id) };
+}
+
+/** When the account last sent, or when it was created if it never did. */
+export function lastActivity(a: Pick<Account, 'lastUsedAt' | 'createdAt'>): Date {
+  return a.lastUsedAt ?? a.createdAt;
+}
+
+async function toViews(ctx: DomainContext, workspaceId: string, accounts: Account[]): Promise<AccountView[]> {
+  const months = await ctx.usage.accountMonths(workspaceId, monthKey(ctx.clock()));
+  return accounts.map((a) => ({
+    ...a,
+    sentThisMonth: months.get(a.id)?.sent ?? 0,
+    deliveryRate: deliveryRate(a.counters),
+  }));
+}
+
+async function claimNewUsername(ctx: DomainContext, workspaceId: string): Promise<string> {
+  for (let i = 0; i < 8; i++) {
+    const username = generateUsername();
+    if (await ctx.accounts.claimUsername(username, workspaceId, ctx.clock())) return username;
+  }
+  throw new Error('could not generate a unique username after 8 tries');
+}
+
+export function parseDisableReason(input: string): DisableReason {
+  const key = input.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const aliases: Record<string, DisableReason> = { compromise: 'suspected_compromise', compromised: 'suspected_compromise', decommission: 'decommissioning' };
+  const reason = (DISABLE_REASONS as readonly string[]).includes(key) ? (key as DisableReason) : aliases[key];
+  if (!reason) {
+    throw new DomainError('ACCOUNT.REASON_INVALID', `Reason must be one of: ${DISABLE_REASONS.join(', ')}.`, {
+      reasons: DISABLE_REASONS,
+    });
+  }
+  return reason;
+}
+
+function nameTaken(name: string): DomainError {
+  return new DomainError('ACCOUNT.NAME_TAKEN', `An account named "${name}" already exists in this workspace.`, { name });
+}
+
+function notFound(name: string): DomainError {
+  return new DomainError('ACCOUNT.NOT_FOUND', `No account named "${name}".`, { name });
+}
+
+function noFreeSlot(planId: string, slots: number): DomainError {
+  const next = nextPlanUp(planId);
+  const upgrade = next ? ` or upgrade to the ${next.id} plan (${next.accountSlots} accounts)` : '';
+  return new DomainError(
+    'PLAN.NO_FREE_SLOT',
+    `All ${slots} account slots of the ${planId} plan are used. Delete an account you no longer need${upgrade}.`,
+    { plan: planId, slots, nextPlan: next?.id },
+  );
+}
+
+export { nameTaken as accountNameTakenError };

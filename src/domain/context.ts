@@ -1,0 +1,17 @@
+// Everything a use case needs, passed in by the composition root (no module-level singletons).
+import type { Clock } from './clock.ts';
+import type { EventSink } from './events.ts';
+import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
+
+export interface DomainContext {
+  workspaces: WorkspaceRepository;
+  accounts: AccountRepository;
+  usage: UsageRepository;
+  queue: QueueReader;
+  audit: AuditRepository;
+  events: EventSink;
+  clock: Clock;
+  bcryptCost: number;
+  /** Accounts with no send for this many days are "idle" (and worth a warning before delete). */
+  idleAfterDays: number;
+}

@@ -1,0 +1,35 @@
+// Generated usernames and passwords, and the bcrypt hashing of passwords.
+import { randomBytes, randomInt } from 'node:crypto';
+import bcrypt from 'bcrypt';
+
+const USERNAME_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+
+/** e.g. "smtp-k7q2m9x4rt": 10 characters of a 31-letter alphabet (~49 bits), unique forever by registry. */
+export function generateUsername(): string {
+  let s = '';
+  for (let i = 0; i < 10; i++) s += USERNAME_ALPHABET[randomInt(USERNAME_ALPHABET.length)];
+  return `smtp-${s}`;
+}
+
+/** 24 random bytes (192 bits) as base64url: 32 characters, safe in SMTP AUTH and config files. */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export function hashPassword(password: string, cost: number): Promise<string> {
+  return bcrypt.hash(password, cost);
+}
+
+export function verifyPassword(password: string, hash: string): Promise<boolean> {
+  return bcrypt.compare(password, hash);
+}
+
+let dummyHash: Promise<string> | undefined;
+/**
+ * A hash to compare against when the username is unknown, disabled or deleted, so that every
+ * failed AUTH costs one bcrypt check and no one can tell which usernames exist by timing.
+ */
+export function dummyPasswordHash(cost: number): Promise<string> {
+  dummyHash ??= bcrypt.hash(generatePassword(), cost);
+  return dummyHash;
+}

@@ -1,0 +1,67 @@
+// The domain's records, as the store hands them over (no mongoose types here).
+import type { Actor, Source } from './actor.ts';
+
+export type AccountStatus = 'active' | 'disabled';
+export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other'] as const;
+export type DisableReason = (typeof DISABLE_REASONS)[number];
+
+export interface DeliveryCounters {
+  sent: number;
+  delivered: number;
+  bounced: number;
+  deferred: number;
+  failed: number;
+}
+
+export interface Workspace {
+  id: string;
+  name: string;
+  slackTeamId?: string;
+  planId: string;
+  alertChannel?: string;
+  roles: { admins: string[]; responders: string[]; adminGroup?: string; responderGroup?: string };
+  /** Accounts that exist now; kept with atomic $inc so parallel creates cannot pass the plan's slots. */
+  slotsUsed: number;
+  createdAt: Date;
+}
+
+export interface Account {
+  id: string;
+  workspaceId: string;
+  name: string;
+  username: string;
+  /** Bumped on rotate, disable, enable and delete: invalidates every cached credential at once. */
+  credentialVersion: number;
+  status: AccountStatus;
+  disabled?: { by: string; at: Date; reason: DisableReason; note?: string };
+  createdAt: Date;
+  createdBy: string;
+  lastUsedAt?: Date;
+  counters: DeliveryCounters;
+  /** Idle flag snoozed ("keep") until this time. */
+  idleSnoozedUntil?: Date;
+}
+
+export interface AccountWithSecret extends Account {
+  passwordHash: string;
+}
+
+export interface MonthlyUsage extends DeliveryCounters {
+  month: string;
+}
+
+export interface AuditEntry {
+  id?: string;
+  workspaceId: string;
+  at: Date;
+  actor: { source: Source; id: string; name?: string };
+  action: string;
+  accountId?: string;
+  accountName?: string;
+  username?: string;
+  details?: Record<string, unknown>;
+}
+
+export function auditActor(actor: Actor): AuditEntry['actor'] {
+  return actor.name ? { source: actor.source, id: actor.id, name: actor.name } : { source: actor.source, id: actor.id };
+}

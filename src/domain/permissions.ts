@@ -1,0 +1,68 @@
+// Who may do what. Admins may do everything; security responders may also disable;
+// everyone in the workspace may read.
+import type { Actor, Role } from './actor.ts';
+import { DomainError } from './errors.ts';
+
+export type Action =
+  | 'account.list'
+  | 'account.show'
+  | 'account.create'
+  | 'account.rotate'
+  | 'account.disable'
+  | 'account.enable'
+  | 'account.delete'
+  | 'account.keep'
+  | 'usage.show'
+  | 'plan.show'
+  | 'plan.change'
+  | 'audit.show'
+  | 'workspace.manage';
+
+/** Roles allowed beyond 'everyone'; an empty list means every member may. */
+const ALLOWED: Record<Action, readonly Role[]> = {
+  'account.list': [],
+  'account.show': [],
+  'usage.show': [],
+  'plan.show': [],
+  'account.create': ['admin'],
+  'account.rotate': ['admin'],
+  'account.disable': ['admin', 'responder'],
+  'account.enable': ['admin'],
+  'account.delete': ['admin'],
+  'account.keep': ['admin'],
+  'plan.change': ['admin'],
+  'audit.show': ['admin', 'responder'],
+  'workspace.manage': ['admin'],
+};
+
+export function allowedRoles(action: Action): readonly Role[] {
+  return ALLOWED[action];
+}
+
+export function can(actor: Actor, action: Action): boolean {
+  const roles = ALLOWED[action];
+  return roles.length === 0 || roles.some((r) => actor.roles.includes(r));
+}
+
+const VERB: Record<Action, string> = {
+  'account.list': 'list accounts',
+  'account.show': 'show accounts',
+  'account.create': 'create accounts',
+  'account.rotate': 'rotate passwords',
+  'account.disable': 'disable accounts',
+  'account.enable': 'enable accounts',
+  'account.delete': 'delete accounts',
+  'account.keep': 'keep idle accounts',
+  'usage.show': 'see usage',
+  'plan.show': 'see the plan',
+  'plan.change': 'change the plan',
+  'audit.show': 'read the audit log',
+  'workspace.manage': 'manage the workspace',
+};
+
+export function authorize(actor: Actor, action: Action): void {
+  if (can(actor, action)) return;
+  const roles = ALLOWED[action];
+  const who = roles.map((r) => (r === 'admin' ? 'admins' : 'security responders')).join(' and ');
+  throw new DomainError('PERMISSION.DENIED', `Only ${who} may ${VERB[action]}.`, { action, allowedRoles: roles });
+}

@@ -1,0 +1,74 @@
+// What the domain needs from the store. Implemented with mongoose in src/store/repositories.
+import type { Account, AccountStatus, AccountWithSecret, AuditEntry, DeliveryCounters, MonthlyUsage, Workspace } from './model.ts';
+
+export interface NewWorkspace {
+  name: string;
+  slackTeamId?: string;
+  planId: string;
+  alertChannel?: string;
+  createdAt: Date;
+}
+
+export type WorkspacePatch = Partial<Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles'>>;
+
+export interface WorkspaceRepository {
+  /** Throws DomainError WORKSPACE.EXISTS when the name or Slack team is taken. */
+  create(input: NewWorkspace): Promise<Workspace>;
+  findById(id: string): Promise<Workspace | null>;
+  findByName(name: string): Promise<Workspace | null>;
+  findBySlackTeam(teamId: string): Promise<Workspace | null>;
+  list(): Promise<Workspace[]>;
+  update(id: string, patch: WorkspacePatch): Promise<Workspace | null>;
+  /** Takes one slot if fewer than `limit` are used; false when none is free. */
+  takeSlot(id: string, limit: number): Promise<boolean>;
+  releaseSlot(id: string): Promise<void>;
+}
+
+export interface NewAccount {
+  workspaceId: string;
+  name: string;
+  username: string;
+  passwordHash: string;
+  createdAt: Date;
+  createdBy: string;
+}
+
+export interface AccountRepository {
+  /** Registers a username forever; false when it was ever used before. */
+  claimUsername(username: string, workspaceId: string, at: Date): Promise<boolean>;
+  /** Throws DomainError ACCOUNT.NAME_TAKEN when the name is used in the workspace (ignoring case). */
+  insert(input: NewAccount): Promise<Account>;
+  findById(id: string): Promise<Account | null>;
+  findByName(workspaceId: string, name: string): Promise<Account | null>;
+  findByUsernameWithSecret(username: string): Promise<AccountWithSecret | null>;
+  listByWorkspace(workspaceId: string): Promise<Account[]>;
+  countByWorkspace(workspaceId: string): Promise<number>;
+  setPasswordHash(id: string, passwordHash: string): Promise<Account | null>;
+  setStatus(id: string, status: AccountStatus, disabled: Account['disabled'] | null): Promise<Account | null>;
+  setIdleSnooze(id: string, until: Date | null): Promise<Account | null>;
+  delete(id: string): Promise<boolean>;
+  /** Counts one accepted message with `recipients` emails: total sent and last used, atomically. */
+  recordAccepted(id: string, recipients: number, at: Date): Promise<void>;
+  /** Adds delivery outcomes to the all-time counters. */
+  addCounters(id: string, delta: Partial<DeliveryCounters>): Promise<void>;
+}
+
+export interface UsageRepository {
+  /** Emails counted against the workspace's quota in `month`. */
+  workspaceSent(workspaceId: string, month: string): Promise<number>;
+  /** Reserves `emails` of the quota if the total stays within `quota`; false otherwise. Atomic. */
+  reserveWorkspaceEmails(workspaceId: string, month: string, emails: number, quota: number): Promise<boolean>;
+  releaseWorkspaceEmails(workspaceId: string, month: string, emails: number): Promise<void>;
+  addAccountMonth(workspaceId: string, accountId: string, month: string, delta: Partial<DeliveryCounters>): Promise<void>;
+  accountMonths(workspaceId: string, month: string): Promise<Map<string, MonthlyUsage>>;
+}
+
+export interface QueueReader {
+  /** Messages accepted for the account and not yet finished (delivered, bounced or failed for every recipient). */
+  countQueuedForAccount(accountId: string): Promise<number>;
+}
+
+export interface AuditRepository {
+  append(entry: AuditEntry): Promise<void>;
+  list(workspaceId: string, opts: { accountId?: string; limit: number }): Promise<AuditEntry[]>;
+}

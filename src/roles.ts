@@ -1,0 +1,17 @@
+// The roles one smtpdesk process can run. `npm start` runs all of them; `--role relay` (etc.) runs some,
+// so production can scale them apart. Each role module exports one starter.
+import type { RoleName } from './config.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface RoleHandle {
+  /** Human-readable line for the start-up log, e.g. "SMTP relay on 0.0.0.0:2525 (STARTTLS)". */
+  description: string;
+  /** Whether the role is serving (for /readyz). */
+  ready?: () => boolean;
+  stop(): Promise<void>;
+}
+
+export type RoleStarter = (rt: Runtime) => Promise<RoleHandle | null>;
+
+/** Filled in as each role lands; a role missing here is reported at start, not silently skipped. */
+export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>> = {};

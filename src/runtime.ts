@@ -1,0 +1,100 @@
+// Shared start-up for the server (main.ts) and the CLI: config -> logger -> database -> domain context.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { connectDatabase, type Database } from './store/connection.ts';
+import { createDomainContext } from './store/index.ts';
+import { startEmbeddedDatabase } from './store/embedded-database.ts';
+import { EventBus, type DomainContext } from './domain/index.ts';
+
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  db: Database;
+  ctx: DomainContext;
+  events: EventBus;
+  /** Which database serves us, for the start-up line. */
+  databaseKind: 'external' | 'mongod' | 'ferretdb' | 'shared-embedded';
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, opts: { log?: Logger; shareEmbedded?: boolean; quiet?: boolean } = {}): Promise<Runtime> {
+  const log = opts.log ?? createLogger({ level: config.logLevel });
+  const { uri, kind, stop } = await resolveDatabase(config, log, opts);
+  let db: Database;
+  try {
+    db = await connectDatabase(uri);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const events = new EventBus((err, event) => log.error({ err, code: 'EVENT_SINK_FAILED', event: event.type }, 'event subscriber failed'));
+  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events });
+  return {
+    config,
+    log,
+    db,
+    ctx,
+    events,
+    databaseKind: kind,
+    async close() {
+      await db.close().catch(() => undefined);
+      await stop();
+    },
+  };
+}
+
+interface ResolvedDatabase {
+  uri: string;
+  kind: Runtime['databaseKind'];
+  stop(): Promise<void>;
+}
+
+/**
+ * MONGODB_URI when set. Otherwise the embedded database under the data dir: when a running smtpdesk
+ * already serves it (its address is in <dataDir>/embedded.json), share it; else start one.
+ */
+async function resolveDatabase(config: Config, log: Logger, opts: { shareEmbedded?: boolean; quiet?: boolean }): Promise<ResolvedDatabase> {
+  if (config.database.uri) return { uri: config.database.uri, kind: 'external', stop: async () => {} };
+
+  const dataDir = resolve(config.database.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const marker = join(dataDir, 'embedded.json');
+  const running = readMarker(marker);
+  if (running && isAlive(running.pid) && running.pid !== process.pid) {
+    return { uri: running.uri, kind: 'shared-embedded', stop: async () => {} };
+  }
+  const embedded = await startEmbeddedDatabase({
+    dataDir,
+    log: (msg) => (opts.quiet ? log.debug({ component: 'database' }, msg) : log.info({ component: 'database' }, msg)),
+  });
+  if (opts.shareEmbedded) writeFileSync(marker, JSON.stringify({ uri: embedded.uri, pid: process.pid, kind: embedded.kind }));
+  return {
+    uri: embedded.uri,
+    kind: embedded.kind,
+    async stop() {
+      if (opts.shareEmbedded && readMarker(marker)?.pid === process.pid) rmSync(marker, { force: true });
+      await embedded.stop();
+    },
+  };
+}
+
+function readMarker(path: string): { uri: string; pid: number } | null {
+  if (!existsSync(path)) return null;
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as { uri?: unknown; pid?: unknown };
+    return typeof v.uri === 'string' && typeof v.pid === 'number' ? { uri: v.uri, pid: v.pid } : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

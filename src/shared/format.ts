@@ -1,0 +1,53 @@
+// Presentation helpers shared by every adapter that shows numbers to people (CLI, Slack, alerts).
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function formatRate(rate: number | null): string {
+  return rate === null ? '—' : `${(rate * 100).toFixed(rate === 1 ? 0 : 1)}%`;
+}
+
+export function formatDate(d: Date | undefined | null): string {
+  return d ? d.toISOString().slice(0, 10) : '—';
+}
+
+export function formatDateTime(d: Date | undefined | null): string {
+  return d ? `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '—';
+}
+
+/** "3 days ago", "never", … relative to `now`. */
+export function formatAgo(d: Date | undefined | null, now: Date = new Date()): string {
+  if (!d) return 'never';
+  const s = Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
+  if (s < 60) return 'just now';
+  const units: [number, string][] = [
+    [365 * 86400, 'year'],
+    [30 * 86400, 'month'],
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ];
+  for (const [size, name] of units) {
+    if (s >= size) {
+      const n = Math.floor(s / size);
+      return `${n} ${name}${n === 1 ? '' : 's'} ago`;
+    }
+  }
+  return 'just now';
+}
+
+/** A text progress bar: "▓▓▓▓▓░░░░░ 50%". Past 100 % the bar is full and the figure says by how much. */
+export function progressBar(used: number, total: number, width = 20): string {
+  const ratio = total > 0 ? used / total : 0;
+  const filled = Math.min(width, Math.round(Math.min(ratio, 1) * width));
+  return `${'▓'.repeat(filled)}${'░'.repeat(width - filled)} ${Math.round(ratio * 100)}%`;
+}
+
+export function formatStatus(status: 'active' | 'disabled'): string {
+  return status === 'active' ? 'Active' : 'Disabled';
+}
+
+export function humanReason(reason: string): string {
+  return reason.replace(/_/g, ' ');
+}

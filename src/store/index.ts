@@ -1,0 +1,27 @@
+// Builds the domain context from a database connection: the one place store and domain meet.
+import type { DomainContext } from '../domain/context.ts';
+import { systemClock, type Clock } from '../domain/clock.ts';
+import { EventBus, type EventSink } from '../domain/events.ts';
+import type { Database } from './connection.ts';
+import { accountRepository } from './repositories/accounts.ts';
+import { auditRepository } from './repositories/audit.ts';
+import { queueReader } from './repositories/queue-reader.ts';
+import { usageRepository } from './repositories/usage.ts';
+import { workspaceRepository } from './repositories/workspaces.ts';
+
+export function createDomainContext(
+  db: Database,
+  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink },
+): DomainContext {
+  return {
+    workspaces: workspaceRepository(db.models),
+    accounts: accountRepository(db.models),
+    usage: usageRepository(db.models),
+    queue: queueReader(db.models),
+    audit: auditRepository(db.models),
+    events: opts.events ?? new EventBus(),
+    clock: opts.clock ?? systemClock,
+    bcryptCost: opts.bcryptCost,
+    idleAfterDays: opts.idleAfterDays ?? 60,
+  };
+}

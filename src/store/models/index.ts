@@ -1,0 +1,23 @@
+// Every model of the store, bound to one connection. Indexes are declared in each model's file.
+import type { Connection } from 'mongoose';
+import { accountModel } from './account.ts';
+import { auditEventModel } from './audit-event.ts';
+import { messageChunkModel } from './message-chunk.ts';
+import { monthlyUsageModel } from './monthly-usage.ts';
+import { queuedMessageModel } from './queued-message.ts';
+import { usernameModel } from './username.ts';
+import { workspaceModel } from './workspace.ts';
+
+export function registerModels(c: Connection) {
+  return {
+    workspaces: workspaceModel(c),
+    accounts: accountModel(c),
+    usernames: usernameModel(c),
+    monthlyUsage: monthlyUsageModel(c),
+    auditEvents: auditEventModel(c),
+    queuedMessages: queuedMessageModel(c),
+    messageChunks: messageChunkModel(c),
+  };
+}
+
+export type Models = ReturnType<typeof registerModels>;

@@ -1,0 +1,62 @@
+import { Schema, type Connection, type InferSchemaType } from 'mongoose';
+
+/**
+ * One accepted message in the outbound queue, with each recipient's own outcome embedded, so that the
+ * relay's single insert of this document is the commit point of an accepted message (the body chunks
+ * are written before it). `state` is 'queued' until every recipient is delivered, bounced or failed.
+ *
+ * Written by the relay (src/relay), leased and finished by the delivery worker (src/delivery).
+ */
+const recipientSchema = new Schema(
+  {
+    address: { type: String, required: true },
+    domain: { type: String, required: true },
+    status: { type: String, enum: ['queued', 'delivered', 'bounced', 'failed'], required: true, default: 'queued' },
+    attempts: { type: Number, required: true, default: 0 },
+    nextAttemptAt: { type: Date },
+    lastError: { type: String },
+    lastAttemptAt: { type: Date },
+    finishedAt: { type: Date },
+    /** The upstream's answer on success (queue id of the next hop). */
+    response: { type: String },
+  },
+  { _id: false },
+);
+
+export const queuedMessageSchema = new Schema(
+  {
+    workspaceId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    username: { type: String, required: true },
+    envelope: {
+      from: { type: String, default: '' }, // '' = null sender
+      to: { type: [String], required: true },
+    },
+    recipients: { type: [recipientSchema], required: true },
+    size: { type: Number, required: true },
+    /** Number of body chunks in message_chunks (0 once the body is removed by retention). */
+    chunks: { type: Number, required: true },
+    messageId: { type: String },
+    subject: { type: String },
+    clientIp: { type: String },
+    relayHost: { type: String },
+    state: { type: String, enum: ['queued', 'done'], required: true, default: 'queued' },
+    /** Earliest time any queued recipient may be tried again. */
+    nextAttemptAt: { type: Date, required: true },
+    leaseOwner: { type: String },
+    leaseUntil: { type: Date },
+    createdAt: { type: Date, required: true },
+    finishedAt: { type: Date },
+    bodyRemovedAt: { type: Date },
+  },
+  { collection: 'queued_messages', versionKey: false },
+);
+// The delete flow and `smtpdesk queue` count an account's queued messages.
+queuedMessageSchema.index({ accountId: 1, state: 1 });
+// The worker's lease query: queued, due, and not leased (or lease expired).
+queuedMessageSchema.index({ state: 1, nextAttemptAt: 1 });
+// Retention: finished messages by age.
+queuedMessageSchema.index({ state: 1, finishedAt: 1 });
+
+export type QueuedMessageDoc = InferSchemaType<typeof queuedMessageSchema>;
+export const queuedMessageModel = (c: Connection) => c.model('QueuedMessage', queuedMessageSchema);

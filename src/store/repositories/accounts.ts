@@ -1,0 +1,135 @@
+import type { Models } from '../models/index.ts';
+import type { AccountRepository } from '../../domain/ports.ts';
+import type { Account, AccountWithSecret, DeliveryCounters, DisableReason } from '../../domain/model.ts';
+import { accountNameKey } from '../../domain/account-name.ts';
+import { accountNameTakenError } from '../../domain/accounts.ts';
+import { isDuplicateKeyError } from '../connection.ts';
+
+type AccountRow = {
+  _id: { toString(): string };
+  workspaceId: string;
+  name: string;
+  username: string;
+  passwordHash?: string;
+  credentialVersion: number;
+  status: 'active' | 'disabled';
+  disabled?: { by?: string | null; at?: Date | null; reason?: string | null; note?: string | null } | null;
+  createdAt: Date;
+  createdBy: string;
+  lastUsedAt?: Date | null;
+  counters?: Partial<DeliveryCounters> | null;
+  idleSnoozedUntil?: Date | null;
+};
+
+/** Every read that is not AUTH leaves the hash in the database. */
+const NO_SECRET = { passwordHash: 0 } as const;
+
+export function toAccount(row: AccountRow): Account {
+  const c = row.counters ?? {};
+  const a: Account = {
+    id: row._id.toString(),
+    workspaceId: row.workspaceId,
+    name: row.name,
+    username: row.username,
+    credentialVersion: row.credentialVersion,
+    status: row.status,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    counters: {
+      sent: c.sent ?? 0,
+      delivered: c.delivered ?? 0,
+      bounced: c.bounced ?? 0,
+      deferred: c.deferred ?? 0,
+      failed: c.failed ?? 0,
+    },
+  };
+  if (row.lastUsedAt) a.lastUsedAt = row.lastUsedAt;
+  if (row.idleSnoozedUntil) a.idleSnoozedUntil = row.idleSnoozedUntil;
+  if (row.status === 'disabled' && row.disabled?.at) {
+    a.disabled = { by: row.disabled.by ?? 'unknown', at: row.disabled.at, reason: (row.disabled.reason ?? 'other') as DisableReason };
+    if (row.disabled.note) a.disabled.note = row.disabled.note;
+  }
+  return a;
+}
+
+const isObjectId = (id: string) => /^[a-f0-9]{24}$/i.test(id);
+
+export function accountRepository(m: Models): AccountRepository {
+  const A = m.accounts;
+  const updateAndRead = async (id: string, update: Record<string, unknown>) => {
+    if (!isObjectId(id)) return null;
+    // FerretDB v1 has no projection in findAndModify; toAccount drops the hash anyway.
+    const row = await A.findByIdAndUpdate(id, update, { new: true }).lean<AccountRow>();
+    return row ? toAccount(row) : null;
+  };
+  return {
+    async claimUsername(username, workspaceId, at) {
+      try {
+        await m.usernames.create({ _id: username, workspaceId, claimedAt: at });
+        return true;
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return false;
+        throw err;
+      }
+    },
+    async insert(input) {
+      try {
+        const doc = await A.create({ ...input, nameKey: accountNameKey(input.name), credentialVersion: 1, status: 'active' });
+        const { passwordHash: _hash, ...row } = doc.toObject();
+        return toAccount(row as AccountRow);
+      } catch (err) {
+        if (isDuplicateKeyError(err)) throw accountNameTakenError(input.name);
+        throw err;
+      }
+    },
+    async findById(id) {
+      if (!isObjectId(id)) return null;
+      const row = await A.findById(id, NO_SECRET).lean<AccountRow>();
+      return row ? toAccount(row) : null;
+    },
+    async findByName(workspaceId, name) {
+      const row = await A.findOne({ workspaceId, nameKey: accountNameKey(name) }, NO_SECRET).lean<AccountRow>();
+      return row ? toAccount(row) : null;
+    },
+    async findByUsernameWithSecret(username) {
+      const row = await A.findOne({ username }).lean<AccountRow>();
+      if (!row || !row.passwordHash) return null;
+      return { ...toAccount(row), passwordHash: row.passwordHash } satisfies AccountWithSecret;
+    },
+    async listByWorkspace(workspaceId) {
+      const rows = await A.find({ workspaceId }, NO_SECRET).lean<AccountRow[]>();
+      return rows.map(toAccount);
+    },
+    countByWorkspace(workspaceId) {
+      return A.countDocuments({ workspaceId });
+    },
+    setPasswordHash(id, passwordHash) {
+      return updateAndRead(id, { $set: { passwordHash }, $inc: { credentialVersion: 1 } });
+    },
+    setStatus(id, status, disabled) {
+      return updateAndRead(
+        id,
+        disabled
+          ? { $set: { status, disabled }, $inc: { credentialVersion: 1 } }
+          : { $set: { status }, $unset: { disabled: 1 }, $inc: { credentialVersion: 1 } },
+      );
+    },
+    setIdleSnooze(id, until) {
+      return updateAndRead(id, until ? { $set: { idleSnoozedUntil: until } } : { $unset: { idleSnoozedUntil: 1 } });
+    },
+    async delete(id) {
+      if (!isObjectId(id)) return false;
+      const res = await A.deleteOne({ _id: id });
+      return res.deletedCount === 1;
+    },
+    async recordAccepted(id, recipients, at) {
+      // $max keeps lastUsedAt monotonic when relay instances finish out of order.
+      await A.updateOne({ _id: id }, { $inc: { 'counters.sent': recipients }, $max: { lastUsedAt: at } });
+    },
+    async addCounters(id, delta) {
+      const inc: Record<string, number> = {};
+      for (const [k, v] of Object.entries(delta)) if (v) inc[`counters.${k}`] = v;
+      if (Object.keys(inc).length) await A.updateOne({ _id: id }, { $inc: inc });
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import type { Models } from '../models/index.ts';
+import type { QueueReader } from '../../domain/ports.ts';
+
+export function queueReader(m: Models): QueueReader {
+  return {
+    countQueuedForAccount(accountId) {
+      return m.queuedMessages.countDocuments({ accountId, state: 'queued' });
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { Models } from '../models/index.ts';
+import type { UsageRepository } from '../../domain/ports.ts';
+import type { MonthlyUsage } from '../../domain/model.ts';
+import { isDuplicateKeyError } from '../connection.ts';
+
+const workspaceDocId = (workspaceId: string, month: string) => `${month}:ws:${workspaceId}`;
+const accountDocId = (accountId: string, month: string) => `${month}:acct:${accountId}`;
+
+export function usageRepository(m: Models): UsageRepository {
+  const U = m.monthlyUsage;
+
+  async function ensureWorkspaceMonth(workspaceId: string, month: string) {
+    try {
+      await U.updateOne(
+        { _id: workspaceDocId(workspaceId, month) },
+        { $setOnInsert: { scope: 'workspace', workspaceId, month, sent: 0 } },
+        { upsert: true },
+      );
+    } catch (err) {
+      // Two first senders of the month may both upsert; one wins, the other's document is there.
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  return {
+    async workspaceSent(workspaceId, month) {
+      const row = await U.findById(workspaceDocId(workspaceId, month), { sent: 1 }).lean<{ sent?: number }>();
+      return row?.sent ?? 0;
+    },
+    async reserveWorkspaceEmails(workspaceId, month, emails, quota) {
+      if (emails > quota) return false;
+      await ensureWorkspaceMonth(workspaceId, month);
+      // One conditional $inc: the check and the reservation are a single atomic step.
+      const row = await U.findOneAndUpdate(
+        { _id: workspaceDocId(workspaceId, month), sent: { $lte: quota - emails } },
+        { $inc: { sent: emails } },
+        { new: true },
+      ).lean();
+      return row !== null;
+    },
+    async releaseWorkspaceEmails(workspaceId, month, emails) {
+      await U.updateOne({ _id: workspaceDocId(workspaceId, month) }, { $inc: { sent: -emails } });
+    },
+    async addAccountMonth(workspaceId, accountId, month, delta) {
+      const inc: Record<string, number> = {};
+      for (const [k, v] of Object.entries(delta)) if (v) inc[k] = v;
+      if (!Object.keys(inc).length) return;
+      const filter = { _id: accountDocId(accountId, month) };
+      const update = { $inc: inc, $setOnInsert: { scope: 'account', workspaceId, accountId, month } };
+      try {
+        await U.updateOne(filter, update, { upsert: true });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        await U.updateOne(filter, { $inc: inc });
+      }
+    },
+    async accountMonths(workspaceId, month) {
+      const rows = await U.find({ workspaceId, month, scope: 'account' }).lean<
+        (Partial<MonthlyUsage> & { accountId: string; month: string })[]
+      >();
+      return new Map(
+        rows.map((r) => [
+          r.accountId,
+          { month: r.month, sent: r.sent ?? 0, delivered: r.delivered ?? 0, bounced: r.bounced ?? 0, deferred: r.deferred ?? 0, failed: r.failed ?? 0 },
+        ]),
+      );
+    },
+  };
+}
