@@ -1,0 +1,70 @@
+// Durable acceptance: body chunks first, then the message document, whose insert is the commit point.
+// A crash between the two leaves only orphan chunks (removed by retention), never a half message.
+import { Types } from 'mongoose';
+import type { Models } from '../models/index.ts';
+
+export const CHUNK_SIZE = 4 * 1024 * 1024;
+
+export interface NewQueuedMessage {
+  workspaceId: string;
+  accountId: string;
+  username: string;
+  from: string;
+  to: string[];
+  body: Buffer;
+  messageId?: string;
+  subject?: string;
+  clientIp?: string;
+  relayHost?: string;
+  at: Date;
+}
+
+export interface QueueWriter {
+  /** Stores the message (majority, journaled) and returns its queue id. */
+  enqueue(msg: NewQueuedMessage): Promise<string>;
+}
+
+export function queueWriter(m: Models): QueueWriter {
+  return {
+    async enqueue(msg) {
+      const id = new Types.ObjectId();
+      const chunks: { messageId: Types.ObjectId; n: number; data: Buffer }[] = [];
+      for (let off = 0, n = 0; off < msg.body.length || n === 0; off += CHUNK_SIZE, n++) {
+        chunks.push({ messageId: id, n, data: msg.body.subarray(off, off + CHUNK_SIZE) });
+      }
+      await m.messageChunks.insertMany(chunks, { ordered: true });
+      await m.queuedMessages.create({
+        _id: id,
+        workspaceId: msg.workspaceId,
+        accountId: msg.accountId,
+        username: msg.username,
+        envelope: { from: msg.from, to: msg.to },
+        recipients: msg.to.map((address) => ({ address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(), status: 'queued', attempts: 0 })),
+        size: msg.body.length,
+        chunks: chunks.length,
+        messageId: msg.messageId,
+        subject: msg.subject,
+        clientIp: msg.clientIp,
+        relayHost: msg.relayHost,
+        state: 'queued',
+        nextAttemptAt: msg.at,
+        createdAt: msg.at,
+      });
+      return id.toHexString();
+    },
+  };
+}
+
+/** Reads a stored body back in order (delivery, inspection). */
+export async function readMessageBody(m: Models, messageId: string): Promise<Buffer> {
+  const parts = await m.messageChunks.find({ messageId: new Types.ObjectId(messageId) }).sort({ n: 1 }).lean<{ data: { buffer?: ArrayBuffer } | Buffer }[]>();
+  return Buffer.concat(parts.map((p) => toBuffer(p.data)));
+}
+
+function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  // lean() returns BSON Binary for Buffer fields.
+  const bin = data as { buffer?: Uint8Array; value?: () => Uint8Array };
+  if (bin.buffer instanceof Uint8Array) return Buffer.from(bin.buffer);
+  throw new Error('unexpected chunk data type');
+}
