@@ -7,6 +7,7 @@ import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { startEmbeddedDatabase } from './store/embedded-database.ts';
 import { EventBus, type DomainContext } from './domain/index.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
 
 export interface Runtime {
   config: Config;
@@ -14,6 +15,7 @@ export interface Runtime {
   db: Database;
   ctx: DomainContext;
   events: EventBus;
+  metrics: Metrics;
   /** Which database serves us, for the start-up line. */
   databaseKind: 'external' | 'mongod' | 'ferretdb' | 'shared-embedded';
   close(): Promise<void>;
@@ -37,6 +39,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     db,
     ctx,
     events,
+    metrics: createMetrics(),
     databaseKind: kind,
     async close() {
       await db.close().catch(() => undefined);
