@@ -40,6 +40,8 @@ const namedSecrets = z.string().transform((v, ctx) => {
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Read by log.ts before config exists; validated here so a typo is reported. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SMTPDESK_ROLES: z.string().default('all'),
 
   MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
