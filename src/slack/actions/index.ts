@@ -1,0 +1,11 @@
+// Registers every block_actions listener. Other features add theirs here, one register function per file
+// (e.g. the scheduled jobs' alert buttons: registerJobAlertActions from ./job-alerts.ts).
+import type { App } from '@slack/bolt';
+import type { SlackDeps } from '../deps.ts';
+import { registerHomeActions } from './home.ts';
+
+export function registerActions(app: App, deps: SlackDeps): void {
+  registerHomeActions(app, deps);
+}
+
+export { actorOf, originOf } from './home.ts';

@@ -1,0 +1,76 @@
+// How accounts look in Slack: the list line (slash command and App Home), the detail view, credentials.
+import type { AccountView, IssuedCredentials } from '../../domain/index.ts';
+import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, humanReason } from '../../shared/format.ts';
+import { contextLine, esc, fields, header, linesToSections, section, type Block } from './common.ts';
+
+const STATUS_ICON = { active: ':large_green_circle:', disabled: ':red_circle:' } as const;
+
+/** Title line of an account: icon, name, username, status. */
+export function accountTitle(a: Pick<AccountView, 'name' | 'username' | 'status'>): string {
+  return `${STATUS_ICON[a.status]} *${esc(a.name)}*  \`${a.username}\`  ${formatStatus(a.status)}`;
+}
+
+/** The numbers every list shows: total sent, this month, delivery rate, last used, created. */
+export function accountStats(a: AccountView, now: Date): string {
+  return [
+    `Total sent ${formatCount(a.counters.sent)}`,
+    `This month ${formatCount(a.sentThisMonth)}`,
+    `Delivery ${formatRate(a.deliveryRate)}`,
+    `Last used ${formatAgo(a.lastUsedAt, now)}`,
+    `Created ${formatDate(a.createdAt)}`,
+  ].join('  ·  ');
+}
+
+export function accountListBlocks(accounts: AccountView[], opts: { now: Date; idleDays?: number; command: string }): Block[] {
+  const title = opts.idleDays !== undefined ? `Accounts idle for ${opts.idleDays}+ days` : 'SMTP accounts';
+  if (accounts.length === 0) {
+    return [
+      section(
+        opts.idleDays !== undefined
+          ? `No account has been idle for ${opts.idleDays} days or more.`
+          : `No SMTP accounts yet. Create one with \`${opts.command} create NAME\`.`,
+      ),
+    ];
+  }
+  const lines = accounts.map((a) => `${accountTitle(a)}\n${accountStats(a, opts.now)}`);
+  return [
+    header(`${title} (${accounts.length})`),
+    ...linesToSections(lines, '\n\n').slice(0, 45),
+    contextLine(`\`${opts.command} show NAME\` for details · \`${opts.command} list --idle 60\` for dormant accounts`),
+  ];
+}
+
+export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date): Block[] {
+  const blocks: Block[] = [section(accountTitle(a))];
+  const pairs: [string, string][] = [
+    ['Total sent', formatCount(a.counters.sent)],
+    ['Sent this month', formatCount(a.sentThisMonth)],
+    ['Delivery rate', formatRate(a.deliveryRate)],
+    ['Delivered / bounced', `${formatCount(a.counters.delivered)} / ${formatCount(a.counters.bounced)}`],
+    ['Deferred / failed', `${formatCount(a.counters.deferred)} / ${formatCount(a.counters.failed)}`],
+    ['Queued now', formatCount(a.queuedMessages)],
+    ['Last used', a.lastUsedAt ? `${formatAgo(a.lastUsedAt, now)} (${formatDateTime(a.lastUsedAt)})` : 'never'],
+    ['Created', `${formatDate(a.createdAt)} by ${esc(a.createdBy)}`],
+  ];
+  blocks.push(...fields(pairs));
+  if (a.status === 'disabled' && a.disabled) {
+    const note = a.disabled.note ? ` — “${esc(a.disabled.note)}”` : '';
+    blocks.push(section(`:no_entry: Disabled ${formatDateTime(a.disabled.at)} by ${esc(a.disabled.by)}: *${humanReason(a.disabled.reason)}*${note}`));
+  }
+  return blocks;
+}
+
+/** The one message that carries a password: to the requester only, never to a channel or a log. */
+export function credentialsBlocks(c: IssuedCredentials, verb: 'created' | 'rotated'): { text: string; blocks: Block[] } {
+  const what = verb === 'created' ? `Created SMTP account *${esc(c.account.name)}*.` : `New password for *${esc(c.account.name)}*; the old one no longer works.`;
+  return {
+    text: `${verb === 'created' ? 'Created' : 'Rotated'} ${c.account.name}: credentials inside (only you can see this).`,
+    blocks: [
+      section(`:key: ${what}`),
+      section(`*Username*\n\`${c.username}\`\n*Password*\n\`${c.password}\``),
+      section(
+        ':warning: *Store the password in your secrets manager now.* It is shown only this once, only to you, and cannot be shown again (rotate the account to get a new one).',
+      ),
+    ],
+  };
+}

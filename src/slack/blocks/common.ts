@@ -1,0 +1,89 @@
+// Small Block Kit builders shared by every message, modal and the App Home view.
+import type { types } from '@slack/bolt';
+
+export type Block = types.KnownBlock;
+export type ModalView = types.ModalView;
+export type HomeView = types.HomeView;
+export type Button = types.Button;
+
+/** Escapes text for mrkdwn: user-provided names and notes must not become mentions or links. */
+export function esc(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Plain-text objects are limited (titles 24, buttons 75 characters); cut with an ellipsis. */
+export function plain(text: string, max = 150): types.PlainTextElement {
+  return { type: 'plain_text', text: text.length > max ? `${text.slice(0, max - 1)}…` : text, emoji: true };
+}
+
+export function md(text: string): types.MrkdwnElement {
+  return { type: 'mrkdwn', text: text.length > 3000 ? `${text.slice(0, 2999)}…` : text };
+}
+
+export function section(text: string, blockId?: string): types.SectionBlock {
+  return blockId ? { type: 'section', block_id: blockId, text: md(text) } : { type: 'section', text: md(text) };
+}
+
+export function fields(pairs: [string, string][]): types.SectionBlock[] {
+  const out: types.SectionBlock[] = [];
+  for (let i = 0; i < pairs.length; i += 10) {
+    out.push({ type: 'section', fields: pairs.slice(i, i + 10).map(([k, v]) => md(`*${k}*\n${v}`)) });
+  }
+  return out;
+}
+
+export function header(text: string): types.HeaderBlock {
+  return { type: 'header', text: plain(text, 150) };
+}
+
+export function contextLine(text: string): types.ContextBlock {
+  return { type: 'context', elements: [md(text)] };
+}
+
+export function divider(): types.DividerBlock {
+  return { type: 'divider' };
+}
+
+export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): types.Button {
+  const b: types.Button = { type: 'button', text: plain(text, 75), action_id: actionId, value: value.slice(0, 2000) };
+  if (style) b.style = style;
+  return b;
+}
+
+/** Packs lines into section blocks of at most ~3000 characters each (Slack's limit per text). */
+export function linesToSections(lines: string[], separator = '\n'): types.SectionBlock[] {
+  const out: types.SectionBlock[] = [];
+  let current = '';
+  for (const line of lines) {
+    const next = current ? `${current}${separator}${line}` : line;
+    if (next.length > 2900 && current) {
+      out.push(section(current));
+      current = line;
+    } else {
+      current = next;
+    }
+  }
+  if (current) out.push(section(current));
+  return out;
+}
+
+/** A modal; title at most 24 characters, submit/close at most 24. */
+export function modal(opts: {
+  callbackId: string;
+  title: string;
+  blocks: Block[];
+  submit?: string;
+  close?: string;
+  privateMetadata?: string;
+}): ModalView {
+  const view: ModalView = {
+    type: 'modal',
+    callback_id: opts.callbackId,
+    title: plain(opts.title, 24),
+    close: plain(opts.close ?? (opts.submit ? 'Cancel' : 'Close'), 24),
+    blocks: opts.blocks,
+  };
+  if (opts.submit) view.submit = plain(opts.submit, 24);
+  if (opts.privateMetadata !== undefined) view.private_metadata = opts.privateMetadata;
+  return view;
+}

@@ -1,0 +1,139 @@
+// The modals: create, rotate, disable, enable, delete, and the loading / result / error notices.
+import type { types } from '@slack/bolt';
+import { ACCOUNT_NAME_MAX_LENGTH, DISABLE_REASONS, NAMING_CONVENTIONS, NAMING_HINT, type AccountView, type DeletePreview, type DisableReason } from '../../domain/index.ts';
+import { formatAgo, formatCount, formatDateTime, humanReason } from '../../shared/format.ts';
+import { FORCE_DELETE_VALUE, INPUT, VIEW } from '../ids.ts';
+import { accountStats, accountTitle } from './accounts.ts';
+import { contextLine, esc, md, modal, plain, section, type Block, type ModalView } from './common.ts';
+
+export function noticeModal(title: string, text: string, privateMetadata?: string): ModalView {
+  return modal({ callbackId: VIEW.notice, title, blocks: [section(text)], privateMetadata });
+}
+
+export function loadingModal(title: string): ModalView {
+  return noticeModal(title, ':hourglass_flowing_sand: Loading…');
+}
+
+export function workingModal(title: string): ModalView {
+  return noticeModal(title, ':hourglass_flowing_sand: Working on it… this takes longer than usual. This window will show the result.');
+}
+
+export function createModal(opts: { name?: string; privateMetadata: string }): ModalView {
+  const input: types.PlainTextInput = {
+    type: 'plain_text_input',
+    action_id: INPUT.createName.action,
+    max_length: ACCOUNT_NAME_MAX_LENGTH + 20,
+    placeholder: plain('e.g. production-transactional'),
+  };
+  if (opts.name) input.initial_value = opts.name;
+  const examples = NAMING_CONVENTIONS.map((c) => `• *${c.basis}*: ${c.example}`).join('\n');
+  const blocks: Block[] = [
+    { type: 'input', block_id: INPUT.createName.block, label: plain('Account name'), element: input, hint: plain(NAMING_HINT, 2000) },
+    section(`*Naming conventions* — name accounts by:\n${examples}`),
+    contextLine('The username and password are shown once, only to you, right after you press Create.'),
+  ];
+  return modal({ callbackId: VIEW.create, title: 'New SMTP account', submit: 'Create', blocks, privateMetadata: opts.privateMetadata });
+}
+
+function accountSummaryBlock(a: AccountView, now: Date): Block {
+  return section(`${accountTitle(a)}\n${accountStats(a, now)}`);
+}
+
+export function rotateModal(a: AccountView, now: Date, privateMetadata: string): ModalView {
+  return modal({
+    callbackId: VIEW.rotate,
+    title: 'Rotate password',
+    submit: 'Rotate',
+    privateMetadata,
+    blocks: [
+      accountSummaryBlock(a, now),
+      section(
+        `:warning: A new password is generated and shown once, only to you. *The current password stops working at once*: every application using \`${a.username}\` must be updated.`,
+      ),
+    ],
+  });
+}
+
+export function enableModal(a: AccountView, now: Date, privateMetadata: string): ModalView {
+  const why = a.disabled ? `\nDisabled ${formatDateTime(a.disabled.at)} by ${esc(a.disabled.by)}: *${humanReason(a.disabled.reason)}*${a.disabled.note ? ` — “${esc(a.disabled.note)}”` : ''}` : '';
+  return modal({
+    callbackId: VIEW.enable,
+    title: 'Enable account',
+    submit: 'Enable',
+    privateMetadata,
+    blocks: [accountSummaryBlock(a, now), section(`Enable it again with the same username, password and statistics?${why}`)],
+  });
+}
+
+const REASON_LABEL: Record<DisableReason, string> = {
+  maintenance: 'Maintenance',
+  suspected_compromise: 'Suspected compromise',
+  decommissioning: 'Decommissioning',
+  other: 'Other (explain below)',
+};
+
+export function disableModal(a: AccountView, now: Date, opts: { reason?: DisableReason; note?: string; privateMetadata: string }): ModalView {
+  const options = DISABLE_REASONS.map((r) => ({ text: plain(REASON_LABEL[r]), value: r }));
+  const select: types.StaticSelect = { type: 'static_select', action_id: INPUT.disableReason.action, options, placeholder: plain('Choose a reason') };
+  const initial = options.find((o) => o.value === opts.reason);
+  if (initial) select.initial_option = initial;
+  const note: types.PlainTextInput = { type: 'plain_text_input', action_id: INPUT.disableNote.action, multiline: true, max_length: 500 };
+  if (opts.note) note.initial_value = opts.note;
+  return modal({
+    callbackId: VIEW.disable,
+    title: 'Disable account',
+    submit: 'Disable',
+    privateMetadata: opts.privateMetadata,
+    blocks: [
+      accountSummaryBlock(a, now),
+      section('Mail from this account is refused from the next login on; a session already open cannot send another message. Enabling it later restores the same credentials.'),
+      { type: 'input', block_id: INPUT.disableReason.block, label: plain('Reason'), element: select },
+      { type: 'input', block_id: INPUT.disableNote.block, label: plain('Details'), element: note, optional: true, hint: plain('Shown in the alert channel and the audit log. Never paste a password here.') },
+    ],
+  });
+}
+
+export function deleteModal(p: DeletePreview, opts: { now: Date; idleAfterDays: number; privateMetadata: string }): ModalView {
+  const a = p.account;
+  const blocks: Block[] = [
+    section(accountTitle(a)),
+    {
+      type: 'section',
+      fields: [
+        md(`*Last used*\n${a.lastUsedAt ? `${formatAgo(a.lastUsedAt, opts.now)} (${formatDateTime(a.lastUsedAt)})` : 'never'}`),
+        md(`*Total sent*\n${formatCount(a.counters.sent)}`),
+        md(`*Queued messages*\n${formatCount(p.queuedMessages)}`),
+        md(`*Sent this month*\n${formatCount(a.sentThisMonth)}`),
+      ],
+    },
+  ];
+  if (p.usedRecently) {
+    blocks.push(section(`:warning: *It sent mail within the last ${opts.idleAfterDays} days*: an application may still depend on it.`));
+  }
+  if (p.queuedMessages > 0) {
+    blocks.push(section(`:warning: *${formatCount(p.queuedMessages)} message(s) are still queued* for it and may never be delivered if you delete it now.`));
+  }
+  blocks.push(
+    section('Deleting is permanent: the username is never reused, and the emails it sent this month still count against the quota.'),
+    {
+      type: 'input',
+      block_id: INPUT.deleteConfirm.block,
+      label: plain(`Type "${a.name}" to confirm`),
+      element: { type: 'plain_text_input', action_id: INPUT.deleteConfirm.action, placeholder: plain(a.name) },
+    },
+  );
+  if (p.queuedMessages > 0) {
+    blocks.push({
+      type: 'input',
+      block_id: INPUT.deleteForce.block,
+      label: plain('Queued mail'),
+      optional: true,
+      element: {
+        type: 'checkboxes',
+        action_id: INPUT.deleteForce.action,
+        options: [{ text: plain(`Delete anyway, dropping ${p.queuedMessages} queued message(s)`), value: FORCE_DELETE_VALUE }],
+      },
+    });
+  }
+  return modal({ callbackId: VIEW.delete, title: 'Delete account', submit: 'Delete', privateMetadata: opts.privateMetadata, blocks });
+}

@@ -1,0 +1,83 @@
+// App Home: the dashboard published for one viewer, and the list of recent viewers per workspace so that any
+// change in the workspace re-publishes their dashboard. Kept in memory: losing it only means a viewer sees
+// fresh data the next time they open the tab.
+import type { WebClient } from '@slack/web-api';
+import { listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
+import { slackErrorSummary, type ResolvedActor } from './actor.ts';
+import { homeView } from './blocks/home.ts';
+import type { SlackDeps } from './deps.ts';
+
+export class HomeViewers {
+  /** workspaceId -> (userId -> {teamId, last opened}) */
+  private readonly viewers = new Map<string, Map<string, { teamId: string; at: number }>>();
+
+  constructor(
+    private readonly opts: { recentMs?: number; maxPerWorkspace?: number; now?: () => number } = {},
+  ) {}
+
+  private get recentMs(): number {
+    return this.opts.recentMs ?? 24 * 3600_000;
+  }
+
+  opened(workspaceId: string, teamId: string, userId: string): void {
+    const now = (this.opts.now ?? Date.now)();
+    let users = this.viewers.get(workspaceId);
+    if (!users) this.viewers.set(workspaceId, (users = new Map()));
+    users.delete(userId);
+    users.set(userId, { teamId, at: now });
+    const max = this.opts.maxPerWorkspace ?? 200;
+    while (users.size > max) users.delete(users.keys().next().value!);
+  }
+
+  recent(workspaceId: string): { userId: string; teamId: string }[] {
+    const users = this.viewers.get(workspaceId);
+    if (!users) return [];
+    const cutoff = (this.opts.now ?? Date.now)() - this.recentMs;
+    const out: { userId: string; teamId: string }[] = [];
+    for (const [userId, v] of users) {
+      if (v.at >= cutoff) out.push({ userId, teamId: v.teamId });
+      else users.delete(userId);
+    }
+    return out;
+  }
+}
+
+/** Builds and publishes the dashboard for `userId` as `resolved.actor` sees it. */
+export async function publishHome(deps: SlackDeps, client: WebClient, resolved: ResolvedActor, userId: string): Promise<void> {
+  const { workspace, actor } = resolved;
+  const [accounts, usage] = await Promise.all([listAccounts(deps.ctx, actor, workspace.id), readUsage(deps.ctx, workspace.id)]);
+  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays: deps.ctx.idleAfterDays });
+  await client.views.publish({ user_id: userId, view });
+}
+
+const REFRESH_ON: ReadonlySet<DomainEvent['type']> = new Set([
+  'account.created',
+  'account.rotated',
+  'account.disabled',
+  'account.enabled',
+  'account.deleted',
+  'account.kept',
+  'plan.changed',
+  'workspace.updated',
+]);
+
+/** A domain-event subscriber that re-publishes App Home for the workspace's recent viewers after a change. */
+export function homeRefresher(deps: SlackDeps, client: WebClient): EventSink {
+  return {
+    publish(event) {
+      if (!REFRESH_ON.has(event.type)) return;
+      const viewers = deps.home.recent(event.workspaceId);
+      if (!viewers.length) return;
+      deps.background.run(async () => {
+        for (const v of viewers) {
+          try {
+            const resolved = await deps.directory.resolve(client, { teamId: v.teamId, userId: v.userId });
+            await publishHome(deps, client, resolved, v.userId);
+          } catch (err) {
+            deps.log.warn({ code: 'SLACK_HOME_REFRESH_FAILED', user: v.userId, err: slackErrorSummary(err) }, 'could not refresh App Home');
+          }
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// Every Slack identifier the app uses, in one place: the request path, scopes and events the manifest must
+// declare, and the action, block and callback ids shared by the block builders and the listeners.
+// (test/slack/manifest.test.ts checks slack/manifest*.json against these lists.)
+
+/** Path of the HTTP-mode receiver: slash commands, interactivity and events all arrive here. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+/** The slash command when SLACK_COMMAND is not set. */
+export const DEFAULT_SLASH_COMMAND = '/smtp';
+
+/** Bot scopes the code needs (and why). */
+export const BOT_SCOPES = [
+  'commands', // the slash command
+  'chat:write', // alert channel posts, ephemeral messages (credentials), notices
+  'im:write', // open the DM for answers to actions taken from App Home
+  'usergroups:read', // usergroups.users.list: admin / responder groups
+  'users:read', // users.info: names for the audit trail when a payload has none
+] as const;
+
+/** Event subscriptions (bot events). */
+export const BOT_EVENTS = ['app_home_opened'] as const;
+
+/** Web API methods the app calls (for the fake Web API in tests and for reviewers). */
+export const WEB_API_METHODS = [
+  'auth.test',
+  'chat.postMessage',
+  'chat.postEphemeral',
+  'conversations.open',
+  'views.open',
+  'views.update',
+  'views.publish',
+  'usergroups.users.list',
+  'users.info',
+] as const;
+
+/** block_actions action_ids (buttons, menus). */
+export const ACTION = {
+  /** App Home: open the create modal. */
+  create: 'smtpdesk_create',
+  /** App Home: re-publish the dashboard. */
+  refreshHome: 'smtpdesk_home_refresh',
+  /** Account buttons; the button's value is the account name. */
+  rotate: 'smtpdesk_account_rotate',
+  disable: 'smtpdesk_account_disable',
+  enable: 'smtpdesk_account_enable',
+  delete: 'smtpdesk_account_delete',
+  /** Overflow menu on an account when the dashboard is too long for a row of buttons; option values "<action>|<name>". */
+  accountMenu: 'smtpdesk_account_menu',
+  /** Idle-account alert (scheduled job); the button's value is JSON {w: workspace id, a: account id, n: name}. */
+  idleDisable: 'smtpdesk_idle_disable',
+  idleDelete: 'smtpdesk_idle_delete',
+  idleKeep: 'smtpdesk_idle_keep',
+} as const;
+
+/** Block ids of the scheduled jobs' alerts (src/slack/blocks/job-alerts.ts). Prefixes are followed by the account id. */
+export const JOB_ALERT_BLOCK = {
+  idleIntro: 'smtpdesk_idle_intro',
+  idleAccountPrefix: 'smtpdesk_idle_account_',
+  idleActionsPrefix: 'smtpdesk_idle_actions_',
+  planSummary: 'smtpdesk_plan_summary',
+  planUsage: 'smtpdesk_plan_usage',
+  planDormant: 'smtpdesk_plan_dormant',
+  planConsolidate: 'smtpdesk_plan_consolidate',
+  planUpgrade: 'smtpdesk_plan_upgrade',
+} as const;
+
+/** Modal callback_ids (view_submission). */
+export const VIEW = {
+  create: 'smtpdesk_view_create',
+  rotate: 'smtpdesk_view_rotate',
+  disable: 'smtpdesk_view_disable',
+  enable: 'smtpdesk_view_enable',
+  delete: 'smtpdesk_view_delete',
+  /** Loading, result and error views (nothing to submit). */
+  notice: 'smtpdesk_view_notice',
+} as const;
+
+/** Input block ids and their element action ids inside modals (inline errors are keyed by block id). */
+export const INPUT = {
+  createName: { block: 'smtpdesk_create_name', action: 'smtpdesk_create_name_input' },
+  disableReason: { block: 'smtpdesk_disable_reason', action: 'smtpdesk_disable_reason_select' },
+  disableNote: { block: 'smtpdesk_disable_note', action: 'smtpdesk_disable_note_input' },
+  deleteConfirm: { block: 'smtpdesk_delete_confirm', action: 'smtpdesk_delete_confirm_input' },
+  deleteForce: { block: 'smtpdesk_delete_force', action: 'smtpdesk_delete_force_checkbox' },
+} as const;
+
+/** Value of the "delete anyway" checkbox option. */
+export const FORCE_DELETE_VALUE = 'force';
+
+/** Block ids of the App Home dashboard (tests and refresh logic find sections by these). */
+export const HOME_BLOCK = {
+  usage: 'smtpdesk_home_usage',
+  toolbar: 'smtpdesk_home_toolbar',
+  /** Followed by "_<account id>". */
+  accountPrefix: 'smtpdesk_home_account_',
+  actionsPrefix: 'smtpdesk_home_actions_',
+} as const;
+
+export type ActionId = (typeof ACTION)[keyof typeof ACTION];
+export type ViewCallbackId = (typeof VIEW)[keyof typeof VIEW];

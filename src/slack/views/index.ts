@@ -1,0 +1,23 @@
+// Modal listeners (view_submission) and the functions that open the modals from any trigger.
+import type { App } from '@slack/bolt';
+import type { SlackDeps } from '../deps.ts';
+import { registerCredentialViews } from './credentials.ts';
+import { registerDeleteView } from './delete.ts';
+import { registerStatusViews } from './status.ts';
+
+export function registerViews(app: App, deps: SlackDeps): void {
+  registerCredentialViews(app, deps);
+  registerStatusViews(app, deps);
+  registerDeleteView(app, deps);
+}
+
+export {
+  openAccountModal,
+  openCreateModal,
+  openDeleteConfirmation,
+  openDisableModal,
+  type AccountModalKind,
+  type ActorSource,
+  type ModalOrigin,
+  type OpenerOptions,
+} from './open.ts';
