@@ -1,6 +1,7 @@
 // One schema-validated, typed configuration read from the environment.
 // Every variable is listed with a comment in .env.example; keep the two in step.
 import { z } from 'zod';
+import { parseRetrySchedule } from './shared/retry-schedule.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -107,6 +108,8 @@ const envSchema = z.object({
   WEBHOOK_TOLERANCE_SECONDS: positiveInt.default(300),
   OUTBOUND_WEBHOOK_URLS: list.default([]),
   OUTBOUND_WEBHOOK_SECRET: z.string().optional(),
+  OUTBOUND_WEBHOOK_RETRY_SCHEDULE: z.string().default('10s, 1m, 5m, 30m, 2h, 6h*4'),
+  OUTBOUND_WEBHOOK_TIMEOUT_SECONDS: positiveInt.default(10),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -180,6 +183,9 @@ export interface Config {
     webhookToleranceMs: number;
     outboundWebhookUrls: string[];
     outboundWebhookSecret?: string;
+    /** Delay before each retry of an outbound webhook; attempts = delays + 1. */
+    outboundWebhookRetryDelaysMs: number[];
+    outboundWebhookTimeoutMs: number;
   };
 }
 
@@ -218,6 +224,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const slackEnabled = Boolean(e.SLACK_BOT_TOKEN);
   if (slackEnabled && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (e.OUTBOUND_WEBHOOK_URLS.length && !e.OUTBOUND_WEBHOOK_SECRET) {
+    problems.push('OUTBOUND_WEBHOOK_SECRET: required when OUTBOUND_WEBHOOK_URLS is set');
+  }
+  const badUrls = e.OUTBOUND_WEBHOOK_URLS.filter((u) => !/^https?:\/\/[^\s/]+/i.test(u));
+  if (badUrls.length) problems.push(`OUTBOUND_WEBHOOK_URLS: not http(s) URLs: ${badUrls.join(', ')}`);
+  let outboundRetryDelays: number[] = [];
+  try {
+    outboundRetryDelays = parseRetrySchedule(e.OUTBOUND_WEBHOOK_RETRY_SCHEDULE);
+  } catch (err) {
+    problems.push(`OUTBOUND_WEBHOOK_RETRY_SCHEDULE: ${(err as Error).message}`);
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -293,6 +310,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       webhookToleranceMs: e.WEBHOOK_TOLERANCE_SECONDS * 1000,
       outboundWebhookUrls: e.OUTBOUND_WEBHOOK_URLS,
       outboundWebhookSecret: e.OUTBOUND_WEBHOOK_SECRET,
+      outboundWebhookRetryDelaysMs: outboundRetryDelays,
+      outboundWebhookTimeoutMs: e.OUTBOUND_WEBHOOK_TIMEOUT_SECONDS * 1000,
     },
   };
 }

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ALL_ROLES, ConfigError, loadConfig, type Config, type RoleName } from './config.ts';
 import { createLogger } from './log.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
-import { ROLE_STARTERS, type RoleHandle } from './roles.ts';
+import { ROLE_STARTERS, type RoleEnvironment, type RoleHandle } from './roles.ts';
 
 export interface RunningApp {
   runtime: Runtime;
@@ -16,6 +16,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
   const runtime = await openRuntime(config, { log, shareEmbedded: true });
   log.info({ code: 'DATABASE_READY', database: runtime.databaseKind }, `database ready (${runtime.databaseKind})`);
   const started: { name: RoleName; handle: RoleHandle }[] = [];
+  let starting = true;
+  const env: RoleEnvironment = {
+    readiness: () => ({ starting, roles: started.map(({ name, handle }) => ({ name, ready: handle.ready ? handle.ready() : true })) }),
+  };
   const stop = async () => {
     for (const { name, handle } of [...started].reverse()) {
       try {
@@ -34,7 +38,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
         log.warn({ code: 'ROLE_UNAVAILABLE', role: name }, `role ${name} is not available in this build`);
         continue;
       }
-      const handle = await (await load())(runtime);
+      const handle = await (await load())(runtime, env);
       if (!handle) continue; // e.g. Slack without tokens: the role explains itself in its own log line
       started.push({ name, handle });
       log.info({ code: 'ROLE_STARTED', role: name }, handle.description);
@@ -43,6 +47,7 @@ export async function startApp(config: Config): Promise<RunningApp> {
     await stop();
     throw err;
   }
+  starting = false;
   return { runtime, roles: started, stop };
 }
 

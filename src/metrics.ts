@@ -47,6 +47,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['direction', 'result'] as const,
       registers: [registry],
     }),
+    webhookOutboxPending: new Gauge({
+      name: 'smtpdesk_webhook_outbox_pending',
+      help: 'Outbound event webhooks not yet delivered nor given up',
+      registers: [registry],
+    }),
     slackRequests: new Counter({
       name: 'smtpdesk_slack_requests_total',
       help: 'Slack requests handled by kind (command, action, view, event) and result',

@@ -11,7 +11,17 @@ export interface RoleHandle {
   stop(): Promise<void>;
 }
 
-export type RoleStarter = (rt: Runtime) => Promise<RoleHandle | null>;
+/** What main.ts tells a role about the process it runs in (the http role's /readyz reports the others). */
+export interface RoleEnvironment {
+  /** `starting` until main.ts has started every role; each started role's ready() (true when it has none). */
+  readiness(): { starting: boolean; roles: { name: string; ready: boolean }[] };
+}
+
+export type RoleStarter = (rt: Runtime, env?: RoleEnvironment) => Promise<RoleHandle | null>;
 
 /** Filled in as each role lands; a role missing here is reported at start, not silently skipped. */
-export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>> = {};
+export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>> = {
+  http: async () => (await import('./http/role.ts')).startHttpRole,
+  relay: async () => (await import('./relay/role.ts')).startRelayRole,
+  jobs: async () => (await import('./jobs/role.ts')).startJobsRole,
+};

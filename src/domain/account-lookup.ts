@@ -15,3 +15,11 @@ export async function findAccountOrThrow(ctx: DomainContext, workspaceId: string
     suggestion ? { name, suggestion } : { name },
   );
 }
+
+/** Finds an account by its (globally unique) username, across workspaces. The password hash is not returned. */
+export async function findAccountByUsernameOrThrow(ctx: DomainContext, username: string): Promise<Account> {
+  const found = await ctx.accounts.findByUsernameWithSecret(username.trim().toLowerCase());
+  if (!found) throw new DomainError('ACCOUNT.NOT_FOUND', `No account with username "${username}".`, { username });
+  const { passwordHash: _hash, ...account } = found;
+  return account;
+}

@@ -71,13 +71,14 @@ export async function rotateAccountPassword(
   actor: Actor,
   workspaceId: string,
   name: string,
+  note?: string,
 ): Promise<IssuedCredentials> {
   authorize(actor, 'account.rotate');
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   const password = generatePassword();
   const updated = await ctx.accounts.setPasswordHash(account.id, await hashPassword(password, ctx.bcryptCost));
   if (!updated) throw notFound(name);
-  await recordChange(ctx, actor, 'account.rotated', workspaceId, { account: updated });
+  await recordChange(ctx, actor, 'account.rotated', workspaceId, { account: updated, note: cleanNote(note) });
   return { account: updated, username: updated.username, password };
 }
 
@@ -95,16 +96,16 @@ export async function disableAccount(
   if (account.status === 'disabled') {
     throw new DomainError('ACCOUNT.ALREADY_DISABLED', `"${account.name}" is already disabled.`, { name: account.name });
   }
-  const cleanNote = note?.trim().slice(0, 500) || undefined;
+  const disabledNote = cleanNote(note);
   const disabled: NonNullable<Account['disabled']> = { by: describeActor(actor), at: ctx.clock(), reason: why };
-  if (cleanNote) disabled.note = cleanNote;
+  if (disabledNote) disabled.note = disabledNote;
   const updated = await ctx.accounts.setStatus(account.id, 'disabled', disabled);
   if (!updated) throw notFound(name);
-  await recordChange(ctx, actor, 'account.disabled', workspaceId, { account: updated, reason: why, note: cleanNote });
+  await recordChange(ctx, actor, 'account.disabled', workspaceId, { account: updated, reason: why, note: disabledNote });
   return updated;
 }
 
-export async function enableAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string): Promise<Account> {
+export async function enableAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, note?: string): Promise<Account> {
   authorize(actor, 'account.enable');
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   if (account.status === 'active') {
@@ -112,7 +113,7 @@ export async function enableAccount(ctx: DomainContext, actor: Actor, workspaceI
   }
   const updated = await ctx.accounts.setStatus(account.id, 'active', null);
   if (!updated) throw notFound(name);
-  await recordChange(ctx, actor, 'account.enabled', workspaceId, { account: updated });
+  await recordChange(ctx, actor, 'account.enabled', workspaceId, { account: updated, note: cleanNote(note) });
   return updated;
 }
 
@@ -266,6 +267,11 @@ export function parseDisableReason(input: string): DisableReason {
 
 function nameTaken(name: string): DomainError {
   return new DomainError('ACCOUNT.NAME_TAKEN', `An account named "${name}" already exists in this workspace.`, { name });
+}
+
+/** A free-text note for the audit (why a change was made): trimmed, at most 500 characters, absent when empty. */
+function cleanNote(note: string | undefined): string | undefined {
+  return note?.trim().slice(0, 500) || undefined;
 }
 
 function notFound(name: string): DomainError {

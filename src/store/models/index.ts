@@ -6,6 +6,8 @@ import { messageChunkModel } from './message-chunk.ts';
 import { monthlyUsageModel } from './monthly-usage.ts';
 import { queuedMessageModel } from './queued-message.ts';
 import { usernameModel } from './username.ts';
+import { webhookDeliveryModel } from './webhook-delivery.ts';
+import { webhookOutboxModel } from './webhook-outbox.ts';
 import { workspaceModel } from './workspace.ts';
 
 export function registerModels(c: Connection) {
@@ -17,6 +19,8 @@ export function registerModels(c: Connection) {
     auditEvents: auditEventModel(c),
     queuedMessages: queuedMessageModel(c),
     messageChunks: messageChunkModel(c),
+    webhookDeliveries: webhookDeliveryModel(c),
+    webhookOutbox: webhookOutboxModel(c),
   };
 }
 

@@ -1,0 +1,43 @@
+// GET /metrics: the process's prom-client registry in the Prometheus text format. Gauges that describe
+// shared state (the outbound queue, the webhook outbox) are refreshed from the database on each scrape,
+// with cheap indexed counts; when the database does not answer in time the last values are served.
+import type { Runtime } from '../runtime.ts';
+import type { Route } from './server.ts';
+
+const REFRESH_TIMEOUT_MS = 2_000;
+
+export function metricsRoutes(rt: Runtime): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/metrics',
+      async handle() {
+        await refreshGauges(rt);
+        return { status: 200, text: await rt.metrics.registry.metrics(), contentType: rt.metrics.registry.contentType };
+      },
+    },
+  ];
+}
+
+async function refreshGauges(rt: Runtime): Promise<void> {
+  const m = rt.db.models;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const [queued, outbox] = await Promise.race([
+      Promise.all([
+        // Served by the {state, nextAttemptAt} index of queued_messages.
+        m.queuedMessages.countDocuments({ state: 'queued' }),
+        m.webhookOutbox.countDocuments({ state: 'pending' }),
+      ]),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${REFRESH_TIMEOUT_MS} ms`)), REFRESH_TIMEOUT_MS);
+      }),
+    ]);
+    rt.metrics.queueDepth.set(queued);
+    rt.metrics.webhookOutboxPending.set(outbox);
+  } catch (err) {
+    rt.log.warn({ code: 'METRICS_REFRESH_FAILED', err }, 'could not refresh queue gauges; serving the last values');
+  } finally {
+    clearTimeout(timer);
+  }
+}
