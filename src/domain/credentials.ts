@@ -24,12 +24,17 @@ export function verifyPassword(password: string, hash: string): Promise<boolean>
   return bcrypt.compare(password, hash);
 }
 
-let dummyHash: Promise<string> | undefined;
+const dummyHashes = new Map<number, Promise<string>>();
 /**
  * A hash to compare against when the username is unknown, disabled or deleted, so that every
  * failed AUTH costs one bcrypt check and no one can tell which usernames exist by timing.
+ * One per cost: a check against it must take as long as one against a real hash of that cost.
  */
 export function dummyPasswordHash(cost: number): Promise<string> {
-  dummyHash ??= bcrypt.hash(generatePassword(), cost);
-  return dummyHash;
+  let hash = dummyHashes.get(cost);
+  if (!hash) {
+    hash = bcrypt.hash(generatePassword(), cost);
+    dummyHashes.set(cost, hash);
+  }
+  return hash;
 }

@@ -2,6 +2,7 @@
 export * from './accounts.ts';
 export * from './workspaces.ts';
 export * from './usage.ts';
+export * from './smtp-auth.ts';
 export { listAudit, recordChange, accountSummary } from './audit.ts';
 export { findAccountOrThrow } from './account-lookup.ts';
 export { NAMING_HINT, NAMING_CONVENTIONS, ACCOUNT_NAME_MAX_LENGTH, validateAccountName, closestName } from './account-name.ts';

@@ -6,6 +6,8 @@ import type { Models } from '../models/index.ts';
 export const CHUNK_SIZE = 4 * 1024 * 1024;
 
 export interface NewQueuedMessage {
+  /** Queue id chosen by the caller (24 hex digits), so it can name the message before it is stored. */
+  id?: string;
   workspaceId: string;
   accountId: string;
   username: string;
@@ -22,12 +24,17 @@ export interface NewQueuedMessage {
 export interface QueueWriter {
   /** Stores the message (majority, journaled) and returns its queue id. */
   enqueue(msg: NewQueuedMessage): Promise<string>;
+  /**
+   * Takes back a message whose sender was told it was not accepted (its store call timed out and then
+   * completed late). Only a message no worker has leased or finished a recipient of is removed.
+   */
+  withdraw(id: string): Promise<'removed' | 'absent' | 'in_delivery'>;
 }
 
 export function queueWriter(m: Models): QueueWriter {
   return {
     async enqueue(msg) {
-      const id = new Types.ObjectId();
+      const id = msg.id ? new Types.ObjectId(msg.id) : new Types.ObjectId();
       const chunks: { messageId: Types.ObjectId; n: number; data: Buffer }[] = [];
       for (let off = 0, n = 0; off < msg.body.length || n === 0; off += CHUNK_SIZE, n++) {
         chunks.push({ messageId: id, n, data: msg.body.subarray(off, off + CHUNK_SIZE) });
@@ -51,6 +58,20 @@ export function queueWriter(m: Models): QueueWriter {
         createdAt: msg.at,
       });
       return id.toHexString();
+    },
+    async withdraw(id) {
+      const _id = new Types.ObjectId(id);
+      const res = await m.queuedMessages.deleteOne({
+        _id,
+        state: 'queued',
+        leaseOwner: null,
+        leaseCount: { $not: { $gt: 0 } },
+        'recipients.attempts': { $not: { $gt: 0 } },
+        'recipients.status': { $nin: ['delivered', 'bounced', 'failed'] },
+      });
+      if (res.deletedCount !== 1 && (await m.queuedMessages.exists({ _id }))) return 'in_delivery';
+      await m.messageChunks.deleteMany({ messageId: _id });
+      return res.deletedCount === 1 ? 'removed' : 'absent';
     },
   };
 }

@@ -1,0 +1,107 @@
+// Failed AUTHs counted per client address and per username. Past `slowAfter` failures in the window the
+// relay answers failures more and more slowly; past `blockAfter` it refuses every AUTH from that address
+// or for that username with 454 4.7.0 for `blockMs`. In memory, per relay instance, bounded in size
+// (least recently touched entries are dropped first): good enough to make guessing slow, and safe to lose.
+export interface BruteForceSettings {
+  slowAfter: number;
+  blockAfter: number;
+  windowMs: number;
+  blockMs: number;
+  /** Extra delay per failure past slowAfter (default 1 s), capped at maxDelayMs (default 5 s). */
+  delayStepMs?: number;
+  maxDelayMs?: number;
+  /** Entries kept per kind (addresses, usernames); default 50,000. */
+  maxEntries?: number;
+}
+
+export type LockKind = 'address' | 'username';
+
+interface Counter {
+  failures: number;
+  windowStart: number;
+  blockedUntil: number;
+}
+
+export type BruteForceVerdict = { blocked: false } | { blocked: true; by: LockKind; retryAfterMs: number };
+
+export interface FailureOutcome {
+  /** Wait this long before answering the failure. */
+  delayMs: number;
+  /** Lockouts this failure started (to log once, not on every refused attempt). */
+  lockedNow: LockKind[];
+  failures: { address: number; username: number };
+}
+
+export class BruteForceGuard {
+  private readonly byAddress = new Map<string, Counter>();
+  private readonly byUsername = new Map<string, Counter>();
+  private readonly maxEntries: number;
+
+  constructor(
+    private readonly s: BruteForceSettings,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.maxEntries = s.maxEntries ?? 50_000;
+  }
+
+  check(address: string, username: string): BruteForceVerdict {
+    const t = this.now();
+    for (const [by, counter] of [
+      ['address', this.current(this.byAddress, address, t)],
+      ['username', this.current(this.byUsername, usernameKey(username), t)],
+    ] as const) {
+      if (counter && counter.blockedUntil > t) return { blocked: true, by, retryAfterMs: counter.blockedUntil - t };
+    }
+    return { blocked: false };
+  }
+
+  recordFailure(address: string, username: string): FailureOutcome {
+    const t = this.now();
+    const lockedNow: LockKind[] = [];
+    const a = this.bump(this.byAddress, address, t, () => lockedNow.push('address'));
+    const u = this.bump(this.byUsername, usernameKey(username), t, () => lockedNow.push('username'));
+    const worst = Math.max(a, u);
+    const step = this.s.delayStepMs ?? 1000;
+    const delayMs = worst > this.s.slowAfter ? Math.min(step * (worst - this.s.slowAfter), this.s.maxDelayMs ?? 5000) : 0;
+    return { delayMs, lockedNow, failures: { address: a, username: u } };
+  }
+
+  /** A success clears the username's count (not the address's: one good account must not reset guessing others). */
+  recordSuccess(username: string): void {
+    const key = usernameKey(username);
+    const c = this.byUsername.get(key);
+    if (c && c.blockedUntil <= this.now()) this.byUsername.delete(key);
+  }
+
+  size(): { addresses: number; usernames: number } {
+    return { addresses: this.byAddress.size, usernames: this.byUsername.size };
+  }
+
+  /** The live counter for a key, or undefined once its window and block are over (then it is dropped). */
+  private current(map: Map<string, Counter>, key: string, t: number): Counter | undefined {
+    const c = map.get(key);
+    if (!c) return undefined;
+    if (c.blockedUntil <= t && t - c.windowStart >= this.s.windowMs) {
+      map.delete(key);
+      return undefined;
+    }
+    return c;
+  }
+
+  private bump(map: Map<string, Counter>, key: string, t: number, onLock: () => void): number {
+    const c = this.current(map, key, t) ?? { failures: 0, windowStart: t, blockedUntil: 0 };
+    c.failures += 1;
+    if (c.failures >= this.s.blockAfter && c.blockedUntil <= t) {
+      c.blockedUntil = t + this.s.blockMs;
+      onLock();
+    }
+    map.delete(key);
+    map.set(key, c);
+    while (map.size > this.maxEntries) map.delete(map.keys().next().value!);
+    return c.failures;
+  }
+}
+
+function usernameKey(username: string): string {
+  return username.trim().toLowerCase().slice(0, 256);
+}

@@ -1,0 +1,74 @@
+// AUTH PLAIN and LOGIN: TLS first (unless allowed on loopback for development), the brute-force gate,
+// then the domain's rule. Every failure answers `535 5.7.8 Authentication failed`, whatever the reason.
+import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
+import { authenticateSmtpAccount } from '../../domain/index.ts';
+import { withDeadline } from '../deadline.ts';
+import { isLoopback, type RelayDeps } from '../deps.ts';
+import { reply } from '../smtp-errors.ts';
+
+type AuthCallback = (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void;
+
+export const onAuth =
+  (deps: RelayDeps) =>
+  (auth: SMTPServerAuthentication, session: SMTPServerSession, callback: AuthCallback): void => {
+    authenticate(deps, auth, session).then(
+      (user) => callback(null, { user }),
+      (err: Error) => callback(err),
+    );
+  };
+
+async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, session: SMTPServerSession) {
+  const { log, metrics, settings, bruteForce } = deps;
+  const ip = session.remoteAddress;
+  const username = auth.username ?? '';
+  const fields = { session: session.id, ip, username, method: auth.method };
+
+  if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') {
+    metrics.smtpAuth.inc({ result: 'failure', reason: 'malformed' });
+    throw reply.authMethodRefused();
+  }
+  if (!session.secure && !(settings.allowInsecureAuthOnLoopback && isLoopback(ip))) {
+    metrics.smtpAuth.inc({ result: 'failure', reason: 'not_tls' });
+    log.warn({ code: 'RELAY_AUTH_NOT_TLS', ...fields }, 'AUTH before STARTTLS refused');
+    throw reply.authNeedsTls();
+  }
+
+  const gate = bruteForce.check(ip, username);
+  if (gate.blocked) {
+    metrics.smtpAuth.inc({ result: 'failure', reason: 'locked' });
+    log.info({ code: 'RELAY_AUTH_THROTTLED', ...fields, lockedBy: gate.by, retryAfterMs: gate.retryAfterMs }, 'AUTH refused during lockout');
+    throw reply.authLocked(gate.retryAfterMs);
+  }
+
+  let result;
+  try {
+    result = await withDeadline(
+      authenticateSmtpAccount(deps.ctx, username, auth.password ?? '', deps.credentialCache),
+      settings.storeTimeoutMs,
+      'authenticate',
+    );
+  } catch (err) {
+    metrics.smtpAuth.inc({ result: 'failure', reason: 'unavailable' });
+    log.error({ err, code: 'RELAY_AUTH_UNAVAILABLE', ...fields }, 'AUTH could not read the accounts: 454');
+    throw reply.authUnavailable();
+  }
+
+  if (result.ok) {
+    bruteForce.recordSuccess(username);
+    metrics.smtpAuth.inc({ result: 'success', reason: result.cached ? 'cached' : 'ok' });
+    log.info({ code: 'RELAY_AUTH_OK', ...fields, accountId: result.principal.accountId, cached: result.cached }, 'authenticated');
+    return result.principal;
+  }
+
+  const { delayMs, lockedNow, failures } = bruteForce.recordFailure(ip, username);
+  metrics.smtpAuth.inc({ result: 'failure', reason: result.reason === 'disabled' ? 'disabled' : result.reason === 'malformed' ? 'malformed' : 'bad_credentials' });
+  log.warn({ code: 'RELAY_AUTH_FAILED', ...fields, reason: result.reason, failures, delayMs }, 'authentication failed');
+  for (const by of lockedNow) {
+    log.warn(
+      { code: 'RELAY_AUTH_LOCKED', ...fields, lockedBy: by, failures, blockMs: settings.bruteForce.blockMs },
+      `too many failed AUTHs for this ${by}: refusing AUTH (454) for ${Math.round(settings.bruteForce.blockMs / 1000)} s`,
+    );
+  }
+  if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+  throw reply.authFailed();
+}

@@ -1,0 +1,8 @@
+import type { SMTPServerSession } from 'smtp-server';
+import { sessionFields, type RelayDeps } from '../deps.ts';
+
+export const onClose =
+  (deps: RelayDeps) =>
+  (session: SMTPServerSession): void => {
+    deps.log.debug({ code: 'RELAY_CONNECTION_CLOSED', ...sessionFields(session), transactions: session.transaction }, 'connection closed');
+  };

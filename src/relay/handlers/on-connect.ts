@@ -1,0 +1,12 @@
+import type { SMTPServerSession } from 'smtp-server';
+import type { RelayDeps } from '../deps.ts';
+import { reply } from '../smtp-errors.ts';
+
+export const onConnect =
+  (deps: RelayDeps) =>
+  (session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
+    deps.metrics.smtpConnections.inc();
+    if (deps.state.stopping) return callback(reply.shuttingDown(deps.settings.hostname));
+    deps.log.debug({ code: 'RELAY_CONNECTION', session: session.id, ip: session.remoteAddress }, 'connection');
+    callback();
+  };

@@ -1,0 +1,40 @@
+// MAIL FROM starts a message: refused while shutting down, and refused for a session whose account was
+// disabled, deleted or rotated since it authenticated (one read by id, on every message).
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import { checkSmtpSession } from '../../domain/index.ts';
+import { withDeadline } from '../deadline.ts';
+import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
+import { envelopeProblem } from '../envelope.ts';
+import { reply } from '../smtp-errors.ts';
+
+export const onMailFrom =
+  (deps: RelayDeps) =>
+  (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
+    check(deps, address, session).then(
+      () => callback(),
+      (err: Error) => callback(err),
+    );
+  };
+
+async function check(deps: RelayDeps, address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+  const { log, settings } = deps;
+  if (deps.state.stopping) throw reply.shuttingDown(settings.hostname);
+  const problem = envelopeProblem(address);
+  if (problem) {
+    log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'mail_from', problem }, 'bad MAIL FROM');
+    throw problem === 'address' ? reply.badAddress('sender') : reply.badParameter();
+  }
+  const principal = sessionPrincipal(session);
+  if (!principal) throw reply.authRequired();
+  let verdict;
+  try {
+    verdict = await withDeadline(checkSmtpSession(deps.ctx, principal), settings.storeTimeoutMs, 'check session');
+  } catch (err) {
+    log.error({ err, code: 'RELAY_STORE_UNAVAILABLE', ...sessionFields(session), stage: 'mail_from' }, 'cannot check the account: 451');
+    throw reply.storeUnavailable();
+  }
+  if (!verdict.ok) {
+    log.warn({ code: 'RELAY_SESSION_REVOKED', ...sessionFields(session), reason: verdict.reason }, 'session refused: account changed since AUTH');
+    throw reply.sessionRevoked(principal.username, verdict.reason);
+  }
+}

@@ -1,0 +1,20 @@
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import { sessionFields, type RelayDeps } from '../deps.ts';
+import { envelopeProblem } from '../envelope.ts';
+import { reply } from '../smtp-errors.ts';
+
+export const onRcptTo =
+  (deps: RelayDeps) =>
+  (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
+    const problem = envelopeProblem(address);
+    if (problem) {
+      deps.log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'rcpt_to', problem }, 'bad RCPT TO');
+      return callback(problem === 'address' ? reply.badAddress('recipient') : reply.badParameter());
+    }
+    // smtp-server answers 452 itself past maxRecipients; this keeps the rule if that option ever changes.
+    const known = session.envelope.rcptTo.some((r) => r.address.toLowerCase() === address.address.toLowerCase());
+    if (!known && session.envelope.rcptTo.length >= deps.settings.maxRecipients) {
+      return callback(reply.tooManyRecipients(deps.settings.maxRecipients));
+    }
+    callback();
+  };

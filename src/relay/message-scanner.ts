@@ -1,0 +1,85 @@
+// Checks a message as it streams in, without holding more than a line's state: every line must end with
+// CRLF (a bare LF or CR is how SMTP smuggling hides a second message; we refuse the whole message rather
+// than guess where it ends) and be at most 998 characters long (RFC 5322 2.1.1).
+//
+// smtp-server ends DATA only on <CRLF>.<CRLF>, so <LF>.<LF>, <LF>.<CRLF> and <CR>.<CR> never end a message
+// early: they stay inside it, and this scanner refuses them. It also unstuffs a dot after a bare LF, which
+// would change the message; refusing every bare LF covers that too.
+export type BodyProblem = 'bare_lf' | 'bare_cr' | 'line_too_long';
+
+const CR = 0x0d;
+const LF = 0x0a;
+export const MAX_LINE_LENGTH = 998;
+
+export class MessageScanner {
+  problem: BodyProblem | null = null;
+  private lineLength = 0;
+  private pendingCR = false;
+
+  push(chunk: Buffer): void {
+    if (this.problem || chunk.length === 0) return;
+    let pos = 0;
+    if (this.pendingCR) {
+      this.pendingCR = false;
+      if (chunk[0] !== LF) return this.fail('bare_cr');
+      this.lineLength = 0;
+      pos = 1;
+    }
+    const len = chunk.length;
+    while (pos < len) {
+      const lf = chunk.indexOf(LF, pos);
+      if (lf === -1) {
+        const cr = chunk.indexOf(CR, pos);
+        if (cr !== -1 && cr < len - 1) return this.fail('bare_cr');
+        this.pendingCR = chunk[len - 1] === CR;
+        this.lineLength += len - pos - (this.pendingCR ? 1 : 0);
+        if (this.lineLength > MAX_LINE_LENGTH) return this.fail('line_too_long');
+        return;
+      }
+      if (lf === pos || chunk[lf - 1] !== CR) return this.fail('bare_lf');
+      // There is a CR at lf - 1, so this finds one at or before it; any earlier CR is bare.
+      if (chunk.indexOf(CR, pos) < lf - 1) return this.fail('bare_cr');
+      this.lineLength += lf - 1 - pos;
+      if (this.lineLength > MAX_LINE_LENGTH) return this.fail('line_too_long');
+      this.lineLength = 0;
+      pos = lf + 1;
+    }
+  }
+
+  /** Call once the stream has ended. */
+  end(): BodyProblem | null {
+    if (!this.problem && this.pendingCR) this.problem = 'bare_cr';
+    return this.problem;
+  }
+
+  private fail(p: BodyProblem): void {
+    this.problem = p;
+  }
+}
+
+/** Message-ID and Subject from the header block, for the queue document (not for any decision). */
+export function headerSummary(body: Buffer): { messageId?: string; subject?: string } {
+  const limit = Math.min(body.length, 64 * 1024);
+  let end = body.indexOf('\r\n\r\n', 0, 'latin1');
+  if (end === -1 || end > limit) end = limit;
+  const lines = body.subarray(0, end).toString('utf8').split('\r\n');
+  const out: { messageId?: string; subject?: string } = {};
+  let current = '';
+  const take = (line: string) => {
+    const i = line.indexOf(':');
+    if (i <= 0) return;
+    const name = line.slice(0, i).trim().toLowerCase();
+    const value = line.slice(i + 1).trim().slice(0, 998);
+    if (name === 'message-id' && out.messageId === undefined) out.messageId = value;
+    if (name === 'subject' && out.subject === undefined) out.subject = value;
+  };
+  for (const line of lines) {
+    if (/^[ \t]/.test(line)) current += ` ${line.trim()}`;
+    else {
+      take(current);
+      current = line;
+    }
+  }
+  take(current);
+  return out;
+}

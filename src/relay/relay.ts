@@ -1,0 +1,180 @@
+// The SMTP relay: a submission listener with STARTTLS and, when configured, an implicit-TLS listener,
+// sharing one set of handlers. startRelay() is what the role, the tests and the benchmark start.
+import { hostname as osHostname } from 'node:os';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { dummyPasswordHash } from '../domain/credentials.ts';
+import type { Logger } from '../log.ts';
+import type { Runtime } from '../runtime.ts';
+import { queueWriter, type QueueWriter } from '../store/repositories/queue-writer.ts';
+import { BruteForceGuard } from './brute-force.ts';
+import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
+import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
+import { onAuth } from './handlers/on-auth.ts';
+import { onClose } from './handlers/on-close.ts';
+import { onConnect } from './handlers/on-connect.ts';
+import { onData } from './handlers/on-data.ts';
+import { onMailFrom } from './handlers/on-mail-from.ts';
+import { onRcptTo } from './handlers/on-rcpt-to.ts';
+import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
+import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
+
+export interface RelayOverrides extends Partial<RelaySettings> {
+  /** Certificate and key to use instead of the configured or generated ones. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  queue?: QueueWriter;
+  log?: Logger;
+  /** Brute-force delay per failure past the slow threshold (default 1 s). */
+  bruteForceDelayStepMs?: number;
+  repairs?: RepairQueueOptions;
+}
+
+export interface RunningRelay {
+  host: string;
+  port: number;
+  implicitTlsPort?: number;
+  tlsSource: TlsCredentials['source'] | 'override';
+  credentialCache?: CredentialCache;
+  /** Undo/catch-up work not yet done (see repairs.ts); 0 when the store has caught up. */
+  pendingRepairs(): number;
+  /** Waits until pendingRepairs() is 0; false at the timeout. */
+  repaired(timeoutMs: number): Promise<boolean>;
+  /** Stops accepting, lets sessions in progress finish within the grace period, then closes. */
+  close(): Promise<void>;
+}
+
+export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): Promise<RunningRelay> {
+  const { tls: tlsOverride, queue, log: logOverride, bruteForceDelayStepMs, repairs: repairOptions, ...settingsOverride } = overrides;
+  const settings: RelaySettings = { ...rt.config.relay, ...settingsOverride };
+  const log = (logOverride ?? rt.log).child({ component: 'relay' });
+
+  const tls: { key: string | Buffer; cert: string | Buffer } & { source: RunningRelay['tlsSource'] } = tlsOverride
+    ? { ...tlsOverride, source: 'override' }
+    : await loadTlsCredentials({
+        certFile: settings.tlsCertFile,
+        keyFile: settings.tlsKeyFile,
+        hostname: settings.hostname,
+        dataDir: rt.config.database.dataDir,
+        production: rt.config.env === 'production',
+        log,
+      });
+
+  // The first dummy hash costs one bcrypt hash; make it now, not during someone's first failed AUTH.
+  await dummyPasswordHash(rt.ctx.bcryptCost);
+
+  const state: RelayState = { stopping: false, messagesInFlight: 0 };
+  const repairs = new RepairQueue(log, repairOptions);
+  const deps: RelayDeps = {
+    ctx: rt.ctx,
+    log,
+    metrics: rt.metrics,
+    settings,
+    queue: queue ?? queueWriter(rt.db.models),
+    credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
+    bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
+    repairs,
+    state,
+    relayHost: osHostname(),
+  };
+
+  const options = (secure: boolean): SMTPServerOptions => ({
+    secure,
+    key: tls.key,
+    cert: tls.cert,
+    minVersion: 'TLSv1.2',
+    name: settings.hostname,
+    banner: 'smtpdesk',
+    authMethods: ['PLAIN', 'LOGIN'],
+    // smtp-server refuses AUTH before STARTTLS itself unless this is on; onAuth then allows loopback only.
+    allowInsecureAuth: settings.allowInsecureAuthOnLoopback,
+    size: settings.maxMessageSize,
+    rejectOversized: true,
+    maxRecipients: settings.maxRecipients,
+    maxClients: settings.maxClients,
+    socketTimeout: settings.socketTimeoutMs,
+    closeTimeout: settings.shutdownGraceMs,
+    hideENHANCEDSTATUSCODES: false,
+    disableReverseLookup: true,
+    logger: false,
+    onConnect: onConnect(deps),
+    onAuth: onAuth(deps),
+    onMailFrom: onMailFrom(deps),
+    onRcptTo: onRcptTo(deps),
+    onData: onData(deps),
+    onClose: onClose(deps),
+  });
+
+  const servers: SMTPServer[] = [];
+  const listen = async (secure: boolean, port: number) => {
+    const server = new SMTPServer(options(secure));
+    server.on('error', (err: Error & { code?: string }) =>
+      log.debug({ code: 'RELAY_SOCKET_ERROR', err: { message: err.message, code: err.code } }, 'client connection error'),
+    );
+    servers.push(server);
+    const bound = await new Promise<number>((resolvePort, reject) => {
+      const onError = (err: Error) => reject(Object.assign(new Error(`relay cannot listen on ${settings.host}:${port}: ${err.message}`), { cause: err }));
+      server.server.once('error', onError);
+      server.listen(port, settings.host, () => {
+        server.server.off('error', onError);
+        const addr = server.server.address();
+        resolvePort(typeof addr === 'object' && addr ? addr.port : port);
+      });
+    });
+    return bound;
+  };
+
+  let port: number;
+  let implicitTlsPort: number | undefined;
+  try {
+    port = await listen(false, settings.port);
+    if (settings.implicitTlsPort !== undefined) implicitTlsPort = await listen(true, settings.implicitTlsPort);
+  } catch (err) {
+    for (const s of servers) s.close();
+    log.error({ err, code: 'RELAY_LISTEN_FAILED' }, 'relay could not start listening');
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    host: settings.host,
+    port,
+    implicitTlsPort,
+    tlsSource: tls.source,
+    credentialCache: deps.credentialCache,
+    pendingRepairs: () => repairs.pending(),
+    repaired: (ms) => repairs.idle(ms),
+    close() {
+      closing ??= shutdown(deps, servers, repairs);
+      return closing;
+    },
+  };
+}
+
+async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQueue): Promise<void> {
+  const { log, state, settings } = deps;
+  state.stopping = true;
+  const open = servers.reduce((n, s) => n + s.connections.size, 0);
+  log.info({ code: 'RELAY_SHUTDOWN', openConnections: open, graceMs: settings.shutdownGraceMs }, 'relay stopping: no new connections');
+  const closed = Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+
+  // Idle connections are told 421 now; one in the middle of a message may finish it (its next MAIL FROM
+  // gets 421). smtp-server sends 421 to whatever is left when the grace period ends.
+  const closeIdle = () => {
+    for (const server of servers) {
+      for (const c of server.connections) {
+        if (!c._handlerPending && !c._dataStream && !c.session.envelope.mailFrom) c.send(421, `${settings.hostname} is shutting down, try again later`);
+      }
+    }
+  };
+  closeIdle();
+  const sweeper = setInterval(closeIdle, 100);
+  try {
+    await closed;
+    const until = Date.now() + settings.shutdownGraceMs;
+    while (state.messagesInFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+  } finally {
+    clearInterval(sweeper);
+  }
+  if (state.messagesInFlight > 0) log.error({ code: 'RELAY_SHUTDOWN_INCOMPLETE', messagesInFlight: state.messagesInFlight }, 'messages still being stored at shutdown');
+  await repairs.close(Math.min(settings.shutdownGraceMs, 5_000));
+  log.info({ code: 'RELAY_STOPPED' }, 'relay stopped');
+}

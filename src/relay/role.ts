@@ -1,0 +1,18 @@
+// `relay` role: `npm start` (all roles) or `npm start -- --role relay`.
+import type { RoleStarter } from '../roles.ts';
+import { startRelay } from './relay.ts';
+
+export const startRelayRole: RoleStarter = async (rt) => {
+  const relay = await startRelay(rt);
+  let serving = true;
+  const ports = [`${relay.host}:${relay.port} (STARTTLS)`];
+  if (relay.implicitTlsPort !== undefined) ports.push(`${relay.host}:${relay.implicitTlsPort} (implicit TLS)`);
+  return {
+    description: `SMTP relay on ${ports.join(' and ')}, ${relay.tlsSource === 'files' ? 'certificate from files' : 'self-signed certificate (development)'}`,
+    ready: () => serving,
+    async stop() {
+      serving = false;
+      await relay.close();
+    },
+  };
+};
