@@ -1,6 +1,7 @@
 // One schema-validated, typed configuration read from the environment.
 // Every variable is listed with a comment in .env.example; keep the two in step.
 import { z } from 'zod';
+import { validate as isCronExpression } from 'node-cron';
 import { parseRetrySchedule } from './shared/retry-schedule.ts';
 
 const bool = z
@@ -99,6 +100,7 @@ const envSchema = z.object({
   IDLE_SNOOZE_DAYS: positiveInt.default(30),
   SLOTS_NEAR_LIMIT_PERCENT: z.coerce.number().min(1).max(100).default(80),
   QUOTA_NEAR_LIMIT_PERCENTS: list.default(['80', '100']),
+  JOBS_LEASE_SECONDS: positiveInt.default(900),
 
   HTTP_HOST: z.string().default('0.0.0.0'),
   HTTP_PORT: port.default(8080),
@@ -173,6 +175,8 @@ export interface Config {
     idleSnoozeDays: number;
     slotsNearLimitPercent: number;
     quotaNearLimitPercents: number[];
+    /** How long a job run holds its lease before another instance may take the job. */
+    leaseMs: number;
   };
   http: {
     host: string;
@@ -215,6 +219,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (quotaPercents.some((n) => !Number.isFinite(n) || n <= 0 || n > 1000)) {
     problems.push('QUOTA_NEAR_LIMIT_PERCENTS: expected numbers such as 80,100');
   }
+  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE'] as const) {
+    if (!isCronExpression(e[key])) problems.push(`${key}: not a cron expression ("minute hour day month weekday", e.g. "0 9 * * *")`);
+  }
+  if (!isTimeZone(e.JOBS_TIMEZONE)) problems.push(`JOBS_TIMEZONE: unknown time zone "${e.JOBS_TIMEZONE}" (an IANA name such as Europe/Paris)`);
   if ((e.RELAY_TLS_CERT_FILE === undefined) !== (e.RELAY_TLS_KEY_FILE === undefined)) {
     problems.push('RELAY_TLS_CERT_FILE and RELAY_TLS_KEY_FILE must be set together');
   }
@@ -300,6 +308,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       idleSnoozeDays: e.IDLE_SNOOZE_DAYS,
       slotsNearLimitPercent: e.SLOTS_NEAR_LIMIT_PERCENT,
       quotaNearLimitPercents: quotaPercents.sort((a, b) => a - b),
+      leaseMs: e.JOBS_LEASE_SECONDS * 1000,
     },
     http: {
       host: e.HTTP_HOST,
@@ -314,6 +323,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       outboundWebhookTimeoutMs: e.OUTBOUND_WEBHOOK_TIMEOUT_SECONDS * 1000,
     },
   };
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseRoles(value: string, problems: string[]): RoleName[] {

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'WORKSPACE.NAME_INVALID',
   'PERMISSION.DENIED',
   'INPUT.INVALID',
+  'JOB.BUSY',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

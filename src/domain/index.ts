@@ -14,3 +14,6 @@ export type { DomainContext } from './context.ts';
 export * from './model.ts';
 export { EventBus, type DomainEvent, type EventSink, type EventType } from './events.ts';
 export { monthKey, systemClock, DAY_MS, type Clock } from './clock.ts';
+export * from './flags.ts';
+export * from './flag-scans.ts';
+export type { FlagAlert, FlagRepository, FlagState } from './flag-ports.ts';

@@ -1,7 +1,8 @@
 // Every CLI command. A new adapter feature adds its file here.
 import type { CliCommand } from '../command.ts';
 import { accountCommands } from './accounts.ts';
+import { jobCommands } from './jobs.ts';
 import { usageCommands } from './usage.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: CliCommand[] = [...workspaceCommands, ...accountCommands, ...usageCommands];
+export const COMMANDS: CliCommand[] = [...workspaceCommands, ...accountCommands, ...usageCommands, ...jobCommands];

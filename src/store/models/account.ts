@@ -32,6 +32,8 @@ export const accountSchema = new Schema(
 );
 accountSchema.index({ workspaceId: 1, nameKey: 1 }, { unique: true });
 accountSchema.index({ username: 1 }, { unique: true });
+// The daily idle scan: { lastUsedAt <= cutoff } or { lastUsedAt: null, createdAt <= cutoff } (src/store/repositories/flags.ts).
+accountSchema.index({ lastUsedAt: 1, createdAt: 1 });
 
 export type AccountDoc = InferSchemaType<typeof accountSchema>;
 export const accountModel = (c: Connection) => c.model('Account', accountSchema);

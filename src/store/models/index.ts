@@ -2,6 +2,8 @@
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
 import { auditEventModel } from './audit-event.ts';
+import { flagStateModel } from './flag-state.ts';
+import { jobLeaseModel } from './job-lease.ts';
 import { messageChunkModel } from './message-chunk.ts';
 import { monthlyUsageModel } from './monthly-usage.ts';
 import { queuedMessageModel } from './queued-message.ts';
@@ -19,6 +21,8 @@ export function registerModels(c: Connection) {
     auditEvents: auditEventModel(c),
     queuedMessages: queuedMessageModel(c),
     messageChunks: messageChunkModel(c),
+    flagStates: flagStateModel(c),
+    jobLeases: jobLeaseModel(c),
     webhookDeliveries: webhookDeliveryModel(c),
     webhookOutbox: webhookOutboxModel(c),
   };

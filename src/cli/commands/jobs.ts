@@ -1,0 +1,92 @@
+// `smtpdesk jobs list` and `smtpdesk jobs run NAME [--dry-run]`: the scheduled jobs, on demand.
+import { hostname } from 'node:os';
+import cron from 'node-cron';
+import { jobDepsFromRuntime } from '../../jobs/deps.ts';
+import { findJob, JOBS } from '../../jobs/index.ts';
+import { JobRunner } from '../../jobs/runner.ts';
+import { formatDateTime } from '../../shared/format.ts';
+import { UsageError, requireArg, type CliCommand } from '../command.ts';
+import { renderTable } from '../table.ts';
+
+function nextRun(expression: string, timezone: string): Date | null {
+  const task = cron.createTask(expression, () => undefined, { timezone });
+  try {
+    return task.getNextRuns(1)[0] ?? null;
+  } finally {
+    void task.destroy();
+  }
+}
+
+const list: CliCommand = {
+  path: ['jobs', 'list'],
+  summary: 'The scheduled jobs: schedule, next run, last run and its outcome',
+  async run(cli) {
+    const rt = await cli.runtime();
+    const { leases } = jobDepsFromRuntime(rt, { alerts: null });
+    const states = new Map((await leases.list()).map((s) => [s.job, s]));
+    const tz = rt.config.jobs.timezone;
+    const rows = JOBS.map((job) => {
+      const schedule = job.schedule(rt.config.jobs);
+      const last = states.get(job.name)?.lastRun;
+      return { job, schedule, next: nextRun(schedule, tz), last };
+    });
+    if (cli.json) {
+      return rows.map((r) => ({
+        name: r.job.name,
+        description: r.job.description,
+        schedule: r.schedule,
+        timezone: tz,
+        nextRun: r.next?.toISOString() ?? null,
+        lastRun: r.last
+          ? { ...r.last, startedAt: r.last.startedAt.toISOString(), finishedAt: r.last.finishedAt?.toISOString() ?? null }
+          : null,
+      }));
+    }
+    cli.print(
+      renderTable(rows, [
+        { header: 'JOB', value: (r) => r.job.name },
+        { header: 'SCHEDULE', value: (r) => `${r.schedule} (${tz})` },
+        { header: 'NEXT RUN', value: (r) => formatDateTime(r.next) },
+        { header: 'LAST RUN', value: (r) => formatDateTime(r.last?.startedAt) },
+        { header: 'RESULT', value: (r) => (r.last ? `${r.last.result}${r.last.trigger === 'manual' ? ' (manual)' : ''}` : '—') },
+        { header: 'SUMMARY', value: (r) => r.last?.error ?? r.last?.summary ?? '' },
+      ]),
+    );
+  },
+};
+
+const run: CliCommand = {
+  path: ['jobs', 'run'],
+  summary: 'Run a job now and print what it found (--dry-run: post nothing, change nothing)',
+  args: 'NAME',
+  options: { 'dry-run': { type: 'boolean' } },
+  optionHelp: [
+    `NAME        ${JOBS.map((j) => j.name).join(', ')}`,
+    '--dry-run   find and report only: no alert posted, no flag stored, no event published',
+    '--workspace only this workspace (default: every workspace)',
+  ],
+  async run(cli, pos, opts) {
+    const name = requireArg(pos, 0, 'NAME');
+    const job = findJob(name);
+    if (!job) throw new UsageError(`no job named "${name}"; jobs: ${JOBS.map((j) => j.name).join(', ')}`);
+    const rt = await cli.runtime();
+    const { leases, ...deps } = jobDepsFromRuntime(rt);
+    const onlyOne = (opts.workspace as string | undefined) ?? process.env.SMTPDESK_WORKSPACE;
+    const workspaceId = onlyOne ? (await cli.workspace()).id : undefined;
+    const runner = new JobRunner({ deps, leases, metrics: rt.metrics, leaseMs: rt.config.jobs.leaseMs, instanceId: `cli@${hostname()}:${process.pid}` });
+    const report = await runner.runNow(job, { dryRun: opts['dry-run'] === true, workspaceId });
+    if (cli.json) return { job: report.job, dryRun: report.dryRun, summary: report.summary, ...(report.details ? { details: report.details } : {}) };
+    if (report.rows.length) {
+      cli.print(
+        renderTable(
+          report.rows,
+          report.columns.map((c) => ({ header: c.header, value: (r: Record<string, string | number>) => String(r[c.key] ?? ''), align: c.align })),
+        ),
+      );
+      cli.print('');
+    }
+    cli.print(`${job.name}: ${report.summary}`);
+  },
+};
+
+export const jobCommands: CliCommand[] = [list, run];

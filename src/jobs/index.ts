@@ -1,0 +1,12 @@
+// Every scheduled job. A new job is one module {name, schedule, run(deps)} added here.
+import { idleAccountsJob } from './idle-accounts.ts';
+import type { Job } from './job.ts';
+import { planLimitsJob } from './plan-limits.ts';
+
+export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob];
+
+export function findJob(name: string): Job | undefined {
+  return JOBS.find((j) => j.name === name.trim().toLowerCase());
+}
+
+export type { Job, JobDeps, JobReport, JobRunOptions } from './job.ts';

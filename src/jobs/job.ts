@@ -1,0 +1,50 @@
+// The shape of a scheduled job: one module each, {name, schedule, run(deps)}. A job is a thin adapter:
+// it calls the domain's flag use cases, posts alerts through the AlertPoster and reports what it found.
+import type { Config } from '../config.ts';
+import type { Clock, DomainContext, FlagRepository } from '../domain/index.ts';
+import type { Logger } from '../log.ts';
+import type { Models } from '../store/models/index.ts';
+import type { AlertPoster } from './alert-poster.ts';
+
+export interface JobDeps {
+  ctx: DomainContext;
+  flags: FlagRepository;
+  models: Models;
+  clock: Clock;
+  log: Logger;
+  config: Config['jobs'];
+  /** Posts alerts to Slack; null when this process has no Slack bot token (alerts stay pending). */
+  alerts: AlertPoster | null;
+}
+
+export interface JobRunOptions {
+  /** Find and report only: post nothing, change no state, publish no event. */
+  dryRun?: boolean;
+  /** Only this workspace (id). */
+  workspaceId?: string;
+}
+
+export interface ReportColumn {
+  key: string;
+  header: string;
+  align?: 'left' | 'right';
+}
+
+/** What a run found and did, for the CLI (aligned table or --json) and the last-run summary. */
+export interface JobReport {
+  job: string;
+  dryRun: boolean;
+  /** One line: "3 idle accounts in 2 workspaces; 1 alert posted". */
+  summary: string;
+  columns: ReportColumn[];
+  rows: Record<string, string | number>[];
+  /** Machine-readable details for --json. */
+  details?: unknown;
+}
+
+export interface Job {
+  name: string;
+  description: string;
+  schedule(config: Config['jobs']): string;
+  run(deps: JobDeps, opts: JobRunOptions): Promise<JobReport>;
+}
