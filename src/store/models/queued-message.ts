@@ -41,10 +41,14 @@ export const queuedMessageSchema = new Schema(
     clientIp: { type: String },
     relayHost: { type: String },
     state: { type: String, enum: ['queued', 'done'], required: true, default: 'queued' },
+    /** 'bounce': a delivery status notice smtpdesk wrote itself (null sender); not counted in the account's statistics. */
+    kind: { type: String, enum: ['message', 'bounce'], default: 'message' },
     /** Earliest time any queued recipient may be tried again. */
     nextAttemptAt: { type: Date, required: true },
     leaseOwner: { type: String },
     leaseUntil: { type: Date },
+    /** Times a worker leased the message: more than the attempts made means a worker died holding it. */
+    leaseCount: { type: Number, default: 0 },
     createdAt: { type: Date, required: true },
     finishedAt: { type: Date },
     bodyRemovedAt: { type: Date },
@@ -53,8 +57,11 @@ export const queuedMessageSchema = new Schema(
 );
 // The delete flow and `smtpdesk queue` count an account's queued messages.
 queuedMessageSchema.index({ accountId: 1, state: 1 });
-// The worker's lease query: queued, due, and not leased (or lease expired).
+// The worker's lease query: queued and due. A lease pushes nextAttemptAt to the lease's end, so a message
+// whose worker died (lease not renewed) is simply due again: one range on this index finds it.
 queuedMessageSchema.index({ state: 1, nextAttemptAt: 1 });
+// `smtpdesk queue list`: a workspace's messages, newest first.
+queuedMessageSchema.index({ workspaceId: 1, state: 1, createdAt: -1 });
 // Retention: finished messages by age.
 queuedMessageSchema.index({ state: 1, finishedAt: 1 });
 

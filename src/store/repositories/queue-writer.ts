@@ -18,6 +18,8 @@ export interface NewQueuedMessage {
   subject?: string;
   clientIp?: string;
   relayHost?: string;
+  /** 'bounce' for the delivery status notices the worker writes (not counted in the account's statistics). */
+  kind?: 'message' | 'bounce';
   at: Date;
 }
 
@@ -35,9 +37,9 @@ export function queueWriter(m: Models): QueueWriter {
   return {
     async enqueue(msg) {
       const id = msg.id ? new Types.ObjectId(msg.id) : new Types.ObjectId();
-      const chunks: { messageId: Types.ObjectId; n: number; data: Buffer }[] = [];
+      const chunks: { _id: string; messageId: Types.ObjectId; n: number; data: Buffer }[] = [];
       for (let off = 0, n = 0; off < msg.body.length || n === 0; off += CHUNK_SIZE, n++) {
-        chunks.push({ messageId: id, n, data: msg.body.subarray(off, off + CHUNK_SIZE) });
+        chunks.push({ _id: chunkId(id.toHexString(), n), messageId: id, n, data: msg.body.subarray(off, off + CHUNK_SIZE) });
       }
       await m.messageChunks.insertMany(chunks, { ordered: true });
       await m.queuedMessages.create({
@@ -54,6 +56,7 @@ export function queueWriter(m: Models): QueueWriter {
         clientIp: msg.clientIp,
         relayHost: msg.relayHost,
         state: 'queued',
+        kind: msg.kind ?? 'message',
         nextAttemptAt: msg.at,
         createdAt: msg.at,
       });
@@ -76,10 +79,23 @@ export function queueWriter(m: Models): QueueWriter {
   };
 }
 
+/** A chunk's _id names its message and place, so reading a body is lookups by _id (FerretDB v1 pushes down only those). */
+export function chunkId(messageId: string, n: number): string {
+  return `${messageId}:${n}`;
+}
+
 /** Reads a stored body back in order (delivery, inspection). */
 export async function readMessageBody(m: Models, messageId: string): Promise<Buffer> {
-  const parts = await m.messageChunks.find({ messageId: new Types.ObjectId(messageId) }).sort({ n: 1 }).lean<{ data: { buffer?: ArrayBuffer } | Buffer }[]>();
-  return Buffer.concat(parts.map((p) => toBuffer(p.data)));
+  const parts: Buffer[] = [];
+  for (let n = 0; ; n++) {
+    const part = await m.messageChunks.findById(chunkId(messageId, n)).lean<{ data: unknown }>();
+    if (!part) break;
+    parts.push(toBuffer(part.data));
+  }
+  if (parts.length) return Buffer.concat(parts);
+  // Chunks stored before chunk ids were named (ObjectId _id).
+  const legacy = await m.messageChunks.find({ messageId: new Types.ObjectId(messageId) }).sort({ n: 1 }).lean<{ data: unknown }[]>();
+  return Buffer.concat(legacy.map((p) => toBuffer(p.data)));
 }
 
 function toBuffer(data: unknown): Buffer {
