@@ -1,0 +1,144 @@
+// /healthz, /readyz and /metrics over real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { startApp, type RunningApp } from '../../src/main.ts';
+import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
+import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
+import { openHttpHarness, postAdminWebhook, seedWorkspace, type HttpHarness } from '../helpers/http.ts';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus.ts';
+
+describe('/metrics', () => {
+  let h: HttpHarness;
+  beforeAll(async () => {
+    h = await openHttpHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  async function scrape() {
+    const res = await fetch(`${h.server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return parsePrometheusText(await res.text());
+  }
+
+  it('serves every smtpdesk metric in a format Prometheus accepts', async () => {
+    const families = await scrape();
+    const names = families.map((f) => f.name);
+    for (const name of [
+      'smtpdesk_smtp_connections_total',
+      'smtpdesk_smtp_auth_total',
+      'smtpdesk_smtp_messages_total',
+      'smtpdesk_queue_depth',
+      'smtpdesk_deliveries_total',
+      'smtpdesk_job_runs_total',
+      'smtpdesk_webhook_calls_total',
+      'smtpdesk_webhook_outbox_pending',
+    ]) {
+      expect(names).toContain(name);
+    }
+    expect(names.filter((n) => n.startsWith('smtpdesk_process_')).length).toBeGreaterThan(5); // Node's default metrics
+    expect(families.find((f) => f.name === 'smtpdesk_queue_depth')!.type).toBe('GAUGE');
+    expect(families.find((f) => f.name === 'smtpdesk_webhook_calls_total')!.type).toBe('COUNTER');
+  });
+
+  it('refreshes the queue depth on each scrape from the queued messages in the database', async () => {
+    expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(0);
+    const writer = queueWriter(h.rt.db.models);
+    const message = { workspaceId: 'w1', accountId: 'a1', username: 'smtp-x', from: 'app@example.com', to: ['a@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'), at: new Date() };
+    await writer.enqueue(message);
+    await writer.enqueue(message);
+    const id = await writer.enqueue(message);
+    expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(3);
+
+    await h.rt.db.models.queuedMessages.updateOne({ _id: id }, { $set: { state: 'done', finishedAt: new Date() } });
+    expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(2);
+  });
+
+  it('counts inbound webhook calls by result', async () => {
+    const { accounts } = await seedWorkspace(h.rt, ['counted']);
+    const labels = (result: string) => ({ direction: 'inbound', result });
+    const before = await scrape();
+    const okBefore = sampleValue(before, 'smtpdesk_webhook_calls_total', labels('ok')) ?? 0;
+    const badBefore = sampleValue(before, 'smtpdesk_webhook_calls_total', labels('WEBHOOK.SIGNATURE_INVALID')) ?? 0;
+
+    await postAdminWebhook(h.server.url, { body: { action: 'rotate', username: accounts.counted!.username } });
+    await postAdminWebhook(h.server.url, { body: { action: 'rotate', username: accounts.counted!.username }, secret: 'wrong' });
+    await postAdminWebhook(h.server.url, { body: { action: 'rotate', username: accounts.counted!.username }, secret: 'wrong' });
+
+    const after = await scrape();
+    expect(sampleValue(after, 'smtpdesk_webhook_calls_total', labels('ok'))).toBe(okBefore + 1);
+    expect(sampleValue(after, 'smtpdesk_webhook_calls_total', labels('WEBHOOK.SIGNATURE_INVALID'))).toBe(badBefore + 2);
+  });
+
+  it('counts what the other roles record (relay, delivery, jobs) in the same registry', async () => {
+    h.rt.metrics.smtpAuth.inc({ result: 'failure', reason: 'bad_credentials' });
+    h.rt.metrics.deliveries.inc({ outcome: 'delivered' }, 2);
+    const families = await scrape();
+    expect(sampleValue(families, 'smtpdesk_smtp_auth_total', { result: 'failure', reason: 'bad_credentials' })).toBe(1);
+    expect(sampleValue(families, 'smtpdesk_deliveries_total', { outcome: 'delivered' })).toBe(2);
+  });
+});
+
+describe('/healthz and /readyz', () => {
+  let h: HttpHarness;
+  let report = { starting: true, roles: [{ name: 'relay', ready: false }] };
+  beforeAll(async () => {
+    h = await openHttpHarness({}, { readiness: () => report });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('/healthz answers 200 as long as the process is up', async () => {
+    const res = await fetch(`${h.server.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('/readyz answers 503 NOT_READY while roles are starting or not serving, then 200', async () => {
+    const starting = await fetch(`${h.server.url}/readyz`);
+    expect(starting.status).toBe(503);
+    const body = (await starting.json()) as { error: { message: string } };
+    expect(body).toMatchObject({ status: 'not_ready', error: { code: 'NOT_READY' }, checks: { database: { ok: true }, roles: { relay: false } } });
+    expect(body.error.message).toContain('relay is not ready');
+
+    report = { starting: false, roles: [{ name: 'relay', ready: true }, { name: 'http', ready: true }] };
+    const ready = await fetch(`${h.server.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { ok: true }, roles: { relay: true, http: true } } });
+  });
+
+  it('/readyz answers 503 when the database is gone, while /healthz still answers 200', async () => {
+    await h.rt.db.connection.close();
+    const res = await fetch(`${h.server.url}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'NOT_READY' }, checks: { database: { ok: false } } });
+    expect((await fetch(`${h.server.url}/healthz`)).status).toBe(200);
+    // /metrics still answers (with the last known gauges) so the scrape shows the outage, not a gap.
+    expect((await fetch(`${h.server.url}/metrics`)).status).toBe(200);
+  });
+});
+
+describe('the http role started by main.ts (npm start -- --role http)', () => {
+  let app: RunningApp;
+  let uri: string;
+  beforeAll(async () => {
+    uri = testDatabaseUri();
+    const config = loadConfig({ MONGODB_URI: uri, LOG_LEVEL: 'silent', HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', BCRYPT_COST: '4' });
+    app = await startApp({ ...config, roles: ['http'] });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await dropTestDatabase(uri);
+  });
+
+  it('serves /readyz with every started role ready', async () => {
+    expect(app.roles.map((r) => r.name)).toEqual(['http']);
+    const url = /(http:\/\/[^\s]+) /.exec(app.roles[0]!.handle.description)![1];
+    const res = await fetch(`${url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ready', checks: { roles: { http: true } } });
+  });
+});
