@@ -45,7 +45,13 @@ export function testCertificate(): Promise<{ key: string; cert: string }> {
 let accountCounter = 0;
 
 export async function startTestRelay(
-  opts: { env?: Record<string, string>; relay?: RelayOverrides; planId?: string; uri?: string; dropDatabase?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    relay?: RelayOverrides | ((rt: Runtime) => RelayOverrides);
+    planId?: string;
+    uri?: string;
+    dropDatabase?: boolean;
+  } = {},
 ): Promise<TestRelay> {
   const uri = opts.uri ?? testDatabaseUri();
   const raw: string[] = [];
@@ -77,7 +83,8 @@ export async function startTestRelay(
   const log = createLogger({ level: config.logLevel, destination: sink });
   const rt = await openRuntime(config, { log });
   const workspace = await createWorkspace(rt.ctx, admin, { name: `relay-${Date.now().toString(36)}`, planId: opts.planId ?? '100k', defaultPlan: '10k' });
-  const relay = await startRelay(rt, { tls: await testCertificate(), ...opts.relay });
+  const overrides = typeof opts.relay === 'function' ? opts.relay(rt) : opts.relay;
+  const relay = await startRelay(rt, { tls: await testCertificate(), ...overrides });
   return {
     rt,
     relay,

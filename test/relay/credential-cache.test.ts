@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { createCredentialCache } from '../../src/relay/credential-cache.ts';
+
+describe('credential cache', () => {
+  it('remembers a verified username and password until the TTL, and nothing for another password', () => {
+    let now = 1_000;
+    const cache = createCredentialCache({ ttlMs: 600_000, now: () => now });
+    cache.set('smtp-a', 'secret-1', { accountId: 'a1', credentialVersion: 3 });
+    expect(cache.get('smtp-a', 'secret-1')).toEqual({ accountId: 'a1', credentialVersion: 3 });
+    expect(cache.get('smtp-a', 'secret-2')).toBeUndefined();
+    expect(cache.get('smtp-a2', 'secret-1')).toBeUndefined();
+    now += 600_000;
+    expect(cache.get('smtp-a', 'secret-1')).toBeUndefined();
+    expect(cache.size()).toBe(0);
+  });
+
+  it('keeps at most maxEntries, dropping the least recently used', () => {
+    const cache = createCredentialCache({ ttlMs: 60_000, maxEntries: 2 });
+    cache.set('u1', 'p', { accountId: '1', credentialVersion: 1 });
+    cache.set('u2', 'p', { accountId: '2', credentialVersion: 1 });
+    cache.get('u1', 'p'); // u1 is now the most recent
+    cache.set('u3', 'p', { accountId: '3', credentialVersion: 1 });
+    expect(cache.size()).toBe(2);
+    expect(cache.get('u2', 'p')).toBeUndefined();
+    expect(cache.get('u1', 'p')).toBeDefined();
+  });
+});
