@@ -24,4 +24,5 @@ export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>
   http: async () => (await import('./http/role.ts')).startHttpRole,
   relay: async () => (await import('./relay/role.ts')).startRelayRole,
   jobs: async () => (await import('./jobs/role.ts')).startJobsRole,
+  slack: async () => (await import('./slack/role.ts')).startSlackRole,
 };

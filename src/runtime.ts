@@ -10,6 +10,8 @@ import { EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
 import { outboxEventSink } from './webhooks/outbox-sink.ts';
+import { slackAlertSink } from './slack/alerts.ts';
+import { createWebClient } from './slack/client.ts';
 
 export interface Runtime {
   config: Config;
@@ -39,6 +41,11 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
   if (config.http.outboundWebhookUrls.length) {
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));
   }
+  // Every process posts changes to the workspace's alert channel, so CLI and webhook changes are seen in Slack too.
+  const slackAlerts = config.slack.botToken
+    ? slackAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) })
+    : undefined;
+  if (slackAlerts) events.subscribe(slackAlerts);
   return {
     config,
     log,
@@ -48,6 +55,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     metrics: createMetrics(),
     databaseKind: kind,
     async close() {
+      await slackAlerts?.drain();
       await db.close().catch(() => undefined);
       await stop();
     },

@@ -1,0 +1,68 @@
+// The Bolt app, as thin as possible: a receiver for Socket Mode (SLACK_APP_TOKEN) or HTTP mode (signed requests
+// on SLACK_PORT at /slack/events), a Web API client pointed at SLACK_API_URL, and the listener groups.
+import type { Server } from 'node:http';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
+import { registerActions } from './actions/index.ts';
+import { webClientOptions, slackLogger } from './client.ts';
+import { registerCommands } from './commands/index.ts';
+import { bindSlackDeps, type SlackDeps } from './deps.ts';
+import { dropRedeliveredEvents, registerEvents } from './events/index.ts';
+import { SLACK_EVENTS_PATH } from './ids.ts';
+import { safeError } from './replies.ts';
+import { registerViews } from './views/index.ts';
+
+export interface SlackApp {
+  app: App;
+  mode: 'socket' | 'http';
+  /** Connects (Socket Mode) or listens (HTTP mode; `port` overrides SLACK_PORT, 0 picks a free one). */
+  start(port?: number): Promise<{ port?: number }>;
+  stop(): Promise<void>;
+}
+
+export function buildSlackApp(deps: SlackDeps): SlackApp {
+  const { config, log } = deps;
+  const s = config.slack;
+  if (!s.botToken) throw new Error('SLACK_BOT_TOKEN is not set');
+  const logger = slackLogger(log, 'slack-bolt');
+  const clientOptions = webClientOptions(config, log);
+  const mode = s.appToken ? 'socket' : 'http';
+  const receiver =
+    mode === 'socket'
+      ? new SocketModeReceiver({ appToken: s.appToken!, logger, logLevel: LogLevel.INFO, installerOptions: { clientOptions } })
+      : new HTTPReceiver({ signingSecret: s.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger, logLevel: LogLevel.INFO });
+  const app = new App({ token: s.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions, deferInitialization: true });
+
+  app.use(async ({ client, next }) => {
+    bindSlackDeps(client, deps);
+    await next();
+  });
+  app.use(dropRedeliveredEvents(deps));
+  registerCommands(app, deps);
+  registerViews(app, deps);
+  registerActions(app, deps);
+  registerEvents(app, deps);
+  app.error(async (error) => {
+    log.error({ code: 'SLACK_UNHANDLED_ERROR', err: safeError(error) }, 'a Slack listener failed');
+  });
+  bindSlackDeps(app.client, deps);
+
+  let server: Server | undefined;
+  return {
+    app,
+    mode,
+    async start(port) {
+      // auth.test: a wrong token stops start-up with a clear message instead of failing every request later.
+      await app.init();
+      if (mode === 'socket') {
+        await app.start();
+        return {};
+      }
+      server = (await app.start(port ?? s.port)) as Server;
+      const addr = server.address();
+      return { port: typeof addr === 'object' && addr ? addr.port : undefined };
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

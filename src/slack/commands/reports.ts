@@ -1,0 +1,48 @@
+// Subcommands answered with a message only the requester sees: list, show, usage, plan, audit, help.
+import { can, listAccounts, listAudit, setWorkspacePlan, showAccount, usageSummary } from '../../domain/index.ts';
+import { accountDetailBlocks, accountListBlocks } from '../blocks/accounts.ts';
+import { esc } from '../blocks/common.ts';
+import { auditBlocks, helpBlocks, planBlocks, usageBlocks } from '../blocks/workspace.ts';
+import type { ResolvedActor } from '../actor.ts';
+import type { SlackDeps } from '../deps.ts';
+import type { Message } from '../replies.ts';
+import type { Subcommand } from './parse.ts';
+
+export type ReportSubcommand = Extract<Subcommand, { kind: 'list' | 'show' | 'usage' | 'plan' | 'audit' }>;
+
+export async function report(deps: SlackDeps, sub: ReportSubcommand, r: ResolvedActor): Promise<Message> {
+  const { ctx } = deps;
+  const { actor, workspace } = r;
+  const command = deps.config.slack.command;
+  const now = ctx.clock();
+  switch (sub.kind) {
+    case 'list': {
+      const accounts = await listAccounts(ctx, actor, workspace.id, { idleDays: sub.idleDays, sort: sub.sort });
+      return { text: `${accounts.length} SMTP account(s)`, blocks: accountListBlocks(accounts, { now, idleDays: sub.idleDays, command }) };
+    }
+    case 'show': {
+      const account = await showAccount(ctx, actor, workspace.id, sub.name);
+      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now) };
+    }
+    case 'usage': {
+      const u = await usageSummary(ctx, actor, workspace.id);
+      return { text: `Usage: ${u.emailsThisMonth} of ${u.plan.monthlyEmails} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u) };
+    }
+    case 'plan': {
+      if (sub.set) {
+        const updated = await setWorkspacePlan(ctx, actor, workspace.id, sub.set);
+        return { text: `:white_check_mark: *${esc(updated.name)}* is on the *${updated.planId}* plan.` };
+      }
+      const u = await usageSummary(ctx, actor, workspace.id);
+      return { text: `Plan ${u.plan.id}`, blocks: planBlocks(u, { command, canChange: can(actor, 'plan.change') }) };
+    }
+    case 'audit': {
+      const entries = await listAudit(ctx, actor, workspace.id, { accountName: sub.name, limit: 30 });
+      return { text: `${entries.length} audit entries`, blocks: auditBlocks(entries, { accountName: sub.name }) };
+    }
+  }
+}
+
+export function helpMessage(deps: SlackDeps, problem?: string): Message {
+  return helpBlocks(deps.config.slack.command, problem);
+}

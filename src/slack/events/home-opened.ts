@@ -1,0 +1,23 @@
+// app_home_opened: publish the dashboard for the viewer and remember them for refreshes.
+import type { App } from '@slack/bolt';
+import type { SlackDeps } from '../deps.ts';
+import { publishHome } from '../home.ts';
+import { safeError } from '../replies.ts';
+
+export function registerHomeOpened(app: App, deps: SlackDeps): void {
+  app.event('app_home_opened', async ({ event, body, client }) => {
+    // Events are acknowledged by Bolt before listeners run.
+    if (event.tab !== 'home') return;
+    const teamId = body.team_id;
+    try {
+      const resolved = await deps.directory.resolve(client, { teamId, userId: event.user });
+      deps.home.opened(resolved.workspace.id, teamId, event.user);
+      await publishHome(deps, client, resolved, event.user);
+      deps.metrics.slackRequests.inc({ kind: 'event', result: 'ok' });
+    } catch (err) {
+      // Nobody to answer: the tab shows its previous state. Logged with a stable code.
+      deps.metrics.slackRequests.inc({ kind: 'event', result: 'error' });
+      deps.log.error({ code: 'SLACK_HOME_PUBLISH_FAILED', user: event.user, err: safeError(err) }, 'could not publish App Home');
+    }
+  });
+}

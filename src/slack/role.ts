@@ -1,0 +1,64 @@
+// The Slack role: started by `npm start` when SLACK_BOT_TOKEN is set (alone with `--role slack`).
+import type { RoleStarter } from '../roles.ts';
+import type { Runtime } from '../runtime.ts';
+import { SlackDirectory } from './actor.ts';
+import { buildSlackApp, type SlackApp } from './app.ts';
+import { BackgroundTasks, type SlackDeps } from './deps.ts';
+import { HomeViewers, homeRefresher } from './home.ts';
+import { SLACK_EVENTS_PATH } from './ids.ts';
+
+export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
+  const log = rt.log.child({ component: 'slack' });
+  return {
+    ctx: rt.ctx,
+    config: rt.config,
+    log,
+    metrics: rt.metrics,
+    directory:
+      overrides.directory ??
+      new SlackDirectory({ ctx: rt.ctx, slack: rt.config.slack, defaultPlan: rt.config.accounts.defaultPlan, log }),
+    home: overrides.home ?? new HomeViewers(),
+    // Slack waits 3 s for a modal's answer; leave room for the network.
+    submitDeadlineMs: overrides.submitDeadlineMs ?? 2_000,
+    background: new BackgroundTasks(),
+  };
+}
+
+export interface RunningSlack {
+  deps: SlackDeps;
+  slack: SlackApp;
+  port?: number;
+  stop(): Promise<void>;
+}
+
+/** Builds, starts and wires the Slack app (also used by tests, with port 0). */
+export async function runSlack(rt: Runtime, opts: { port?: number; deps?: SlackDeps } = {}): Promise<RunningSlack> {
+  const deps = opts.deps ?? createSlackDeps(rt);
+  const slack = buildSlackApp(deps);
+  const { port } = await slack.start(opts.port);
+  const unsubscribe = rt.events.subscribe(homeRefresher(deps, slack.app.client));
+  return {
+    deps,
+    slack,
+    port,
+    async stop() {
+      unsubscribe();
+      await slack.stop();
+      await deps.background.drain();
+    },
+  };
+}
+
+export const startSlackRole: RoleStarter = async (rt) => {
+  if (!rt.config.slack.botToken) {
+    rt.log.info({ code: 'SLACK_DISABLED' }, 'Slack role not started: SLACK_BOT_TOKEN is not set');
+    return null;
+  }
+  const running = await runSlack(rt);
+  const s = rt.config.slack;
+  const description =
+    running.slack.mode === 'socket'
+      ? `Slack app in Socket Mode (${s.command})`
+      : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})`;
+  return { description, ready: () => true, stop: () => running.stop() };
+};

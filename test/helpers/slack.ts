@@ -1,0 +1,428 @@
+// Slack, for tests, made of real parts: a local server that answers like the Web API (and takes response_url
+// posts) and records every call, and a sender of requests signed exactly as Slack signs them, aimed at the
+// real Bolt HTTP receiver of a running smtpdesk Slack role.
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { runSlack, createSlackDeps, type RunningSlack } from '../../src/slack/role.ts';
+import { dropTestDatabase, testDatabaseUri } from './database.ts';
+
+export interface RecordedCall {
+  /** Web API method (chat.postEphemeral…) or "response_url". */
+  method: string;
+  /** Request path, e.g. /api/chat.postMessage or /response/7. */
+  path: string;
+  /** Parsed arguments (form fields, JSON values decoded). */
+  args: Record<string, unknown>;
+  /** The request body exactly as received. */
+  raw: string;
+  status: number;
+  at: number;
+}
+
+type Answer = { status: number; headers?: Record<string, string>; body: Record<string, unknown> };
+
+/** A stand-in for https://slack.com/api/ that records calls and answers ok:true like the real Web API. */
+export class FakeSlackApi {
+  readonly calls: RecordedCall[] = [];
+  readonly groups = new Map<string, string[]>();
+  readonly users = new Map<string, string>();
+  private server?: Server;
+  private port = 0;
+  private seq = 0;
+  private readonly rateLimits = new Map<string, number>();
+  private readonly failures = new Map<string, string[]>();
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /** A fresh response_url on this server (its posts are recorded as method "response_url"). */
+  responseUrl(): string {
+    return `http://127.0.0.1:${this.port}/response/${++this.seq}`;
+  }
+
+  /** The next `times` calls to `method` get HTTP 429 with Retry-After: 1. */
+  rateLimit(method: string, times = 1): void {
+    this.rateLimits.set(method, times);
+  }
+
+  /** The next calls to `method` answer ok:false with these errors, one per call. */
+  fail(method: string, ...errors: string[]): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), ...errors]);
+  }
+
+  of(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method && c.status === 200);
+  }
+
+  /** Waits (bounded) until `pick` finds something in the recorded calls. */
+  async waitFor<T>(pick: (calls: RecordedCall[]) => T | undefined | false, timeoutMs = 10_000, what = 'an expected Slack call'): Promise<T> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const found = pick(this.calls);
+      if (found) return found;
+      if (Date.now() > until) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; calls: ${this.calls.map((c) => c.method).join(', ')}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Waits for the n-th (1-based) successful call of `method`. */
+  nth(method: string, n = 1, timeoutMs = 10_000): Promise<RecordedCall> {
+    return this.waitFor(() => this.of(method)[n - 1], timeoutMs, `${method} #${n}`);
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const isResponseUrl = url.pathname.startsWith('/response/');
+    const method = isResponseUrl ? 'response_url' : url.pathname.replace(/^\/api\//, '');
+    const args = parseBody(raw, String(req.headers['content-type'] ?? ''));
+    const answer = this.answer(method, args);
+    this.calls.push({ method, path: url.pathname, args, raw, status: answer.status, at: Date.now() });
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
+    res.end(JSON.stringify(answer.body));
+  }
+
+  private answer(method: string, args: Record<string, unknown>): Answer {
+    const limited = this.rateLimits.get(method);
+    if (limited) {
+      this.rateLimits.set(method, limited - 1);
+      return { status: 429, headers: { 'retry-after': '1' }, body: { ok: false, error: 'ratelimited' } };
+    }
+    const failure = this.failures.get(method)?.shift();
+    if (failure) return { status: 200, body: { ok: false, error: failure } };
+    const n = ++this.seq;
+    switch (method) {
+      case 'response_url':
+        return { status: 200, body: { ok: true } };
+      case 'auth.test':
+        return { status: 200, body: { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'smtpdesk', team: 'Acme' } };
+      case 'views.open':
+      case 'views.update':
+      case 'views.publish': {
+        const view = typeof args.view === 'object' && args.view ? (args.view as Record<string, unknown>) : {};
+        const id = typeof args.view_id === 'string' ? args.view_id : `V${n}`;
+        return { status: 200, body: { ok: true, view: { ...view, id, hash: `h${n}` } } };
+      }
+      case 'chat.postMessage':
+        return { status: 200, body: { ok: true, channel: args.channel, ts: `${n}.000100`, message: { text: args.text } } };
+      case 'chat.postEphemeral':
+        return { status: 200, body: { ok: true, message_ts: `${n}.000200` } };
+      case 'conversations.open':
+        return { status: 200, body: { ok: true, channel: { id: `D${String(args.users ?? 'X')}` } } };
+      case 'usergroups.users.list':
+        return { status: 200, body: { ok: true, users: this.groups.get(String(args.usergroup)) ?? [] } };
+      case 'users.info': {
+        const id = String(args.user);
+        return { status: 200, body: { ok: true, user: { id, name: this.users.get(id) ?? id.toLowerCase(), real_name: id } } };
+      }
+      default:
+        return { status: 200, body: { ok: true } };
+    }
+  }
+}
+
+function parseBody(raw: string, contentType: string): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType.includes('application/json')) {
+    try {
+      return JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    out[k] = /^[[{]/.test(v) ? safeJson(v) : v;
+  }
+  return out;
+}
+
+function safeJson(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+export interface SentRequest {
+  status: number;
+  body: string;
+  /** Time until the response (the ack) arrived. */
+  ms: number;
+}
+
+/** Sends requests to the Bolt receiver signed as Slack does: v0=HMAC-SHA256(secret, "v0:{ts}:{raw body}"). */
+export class SlackSender {
+  constructor(
+    readonly url: string,
+    private readonly signingSecret: string,
+  ) {}
+
+  sign(body: string, ts: number): string {
+    return `v0=${createHmac('sha256', this.signingSecret).update(`v0:${ts}:${body}`).digest('hex')}`;
+  }
+
+  async send(body: string, contentType: string, opts: { ts?: number; signature?: string; headers?: Record<string, string> } = {}): Promise<SentRequest> {
+    const ts = opts.ts ?? Math.floor(Date.now() / 1000);
+    const started = Date.now();
+    const res = await fetch(this.url, {
+      method: 'POST',
+      headers: {
+        'content-type': contentType,
+        'x-slack-request-timestamp': String(ts),
+        'x-slack-signature': opts.signature ?? this.sign(body, ts),
+        ...(opts.headers ?? {}),
+      },
+      body,
+      signal: AbortSignal.timeout(15_000),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text, ms: Date.now() - started };
+  }
+
+  /** A slash command, form-encoded like Slack's. */
+  command(fields: Record<string, string>, opts?: Parameters<SlackSender['send']>[2]): Promise<SentRequest> {
+    return this.send(new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded', opts);
+  }
+
+  /** An interaction (block_actions, view_submission): a form with one `payload` field holding JSON. */
+  interaction(payload: Record<string, unknown>, opts?: Parameters<SlackSender['send']>[2]): Promise<SentRequest> {
+    return this.send(new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded', opts);
+  }
+
+  /** An Events API callback (JSON). */
+  event(body: Record<string, unknown>, opts?: Parameters<SlackSender['send']>[2]): Promise<SentRequest> {
+    return this.send(JSON.stringify(body), 'application/json', opts);
+  }
+}
+
+export const TEAM = { id: 'T1', domain: 'acme' };
+export const CHANNEL = 'CGENERAL';
+export const ALERT_CHANNEL = 'CALERTS';
+export const ADMIN = { id: 'UADMIN', name: 'ada' };
+export const RESPONDER = { id: 'URESP', name: 'rhea' };
+export const MEMBER = { id: 'UMEMBER', name: 'max' };
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+
+export interface SlackHarness {
+  api: FakeSlackApi;
+  send: SlackSender;
+  rt: Runtime;
+  running: RunningSlack;
+  /** Every log line written so far (JSON). */
+  logs: string[];
+  commandCount: number;
+  /** Sends `/smtp <text>` as `user`; returns the HTTP answer and the response_url it gave. */
+  command(text: string, user?: { id: string; name: string }): Promise<SentRequest & { responseUrl: string; triggerId: string }>;
+  /** The response_url posts for `responseUrl`, waited for (bounded). */
+  responses(responseUrl: string, n?: number): Promise<RecordedCall[]>;
+  /** Submits a modal recorded in a views.open / views.update call, with state values. */
+  submit(view: Record<string, unknown>, values: Record<string, Record<string, unknown>>, user?: { id: string; name: string }): Promise<SentRequest>;
+  /** Clicks a button (block_actions) on App Home or in a channel message. */
+  click(actionId: string, value: string, user?: { id: string; name: string }, where?: 'home' | 'message'): Promise<SentRequest>;
+  /** app_home_opened for `user`. */
+  openHome(user?: { id: string; name: string }, opts?: { eventId?: string; retryNum?: number }): Promise<SentRequest>;
+  workspaceId(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * A running Slack role on a fresh database, with the fake Web API behind SLACK_API_URL.
+ * Admins: SLACK_ADMIN_USERS=UADMIN; responders: the user group SRESP (members from usergroups.users.list).
+ */
+export async function startSlackHarness(opts: { env?: Record<string, string>; submitDeadlineMs?: number; connectVia?: (dbUri: string) => string } = {}): Promise<SlackHarness> {
+  const api = await new FakeSlackApi().start();
+  api.groups.set('SRESP', [RESPONDER.id]);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const dbUri = testDatabaseUri();
+  const config = loadConfig({
+    MONGODB_URI: opts.connectVia ? opts.connectVia(dbUri) : dbUri,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'debug',
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: api.apiUrl,
+    SLACK_ADMIN_USERS: ADMIN.id,
+    SLACK_RESPONDER_GROUP: 'SRESP',
+    ...(opts.env ?? {}),
+  });
+  const log = createLogger({ level: 'debug', destination: sink });
+  const rt = await openRuntime(config, { log, quiet: true });
+  const deps = createSlackDeps(rt, { submitDeadlineMs: opts.submitDeadlineMs });
+  const running = await runSlack(rt, { port: 0, deps });
+  const send = new SlackSender(`http://127.0.0.1:${running.port}/slack/events`, SIGNING_SECRET);
+  let triggers = 0;
+
+  const h: SlackHarness = {
+    api,
+    send,
+    rt,
+    running,
+    logs,
+    commandCount: 0,
+    async command(text, user = ADMIN) {
+      const responseUrl = api.responseUrl();
+      const triggerId = `trigger-${++triggers}`;
+      h.commandCount++;
+      const r = await send.command({
+        token: 'verification-token-unused',
+        team_id: TEAM.id,
+        team_domain: TEAM.domain,
+        channel_id: CHANNEL,
+        channel_name: 'general',
+        user_id: user.id,
+        user_name: user.name,
+        command: config.slack.command,
+        text,
+        api_app_id: 'A1',
+        response_url: responseUrl,
+        trigger_id: triggerId,
+      });
+      return { ...r, responseUrl, triggerId };
+    },
+    async responses(responseUrl, n = 1) {
+      return api.waitFor(
+        (calls) => {
+          const path = new URL(responseUrl).pathname;
+          const mine = calls.filter((c) => c.method === 'response_url' && c.path === path);
+          return mine.length >= n ? mine : undefined;
+        },
+        15_000,
+        `${n} response(s) on ${responseUrl}`,
+      );
+    },
+    submit(view, values, user = ADMIN) {
+      const state = { values };
+      return send.interaction({
+        type: 'view_submission',
+        team: { id: TEAM.id, domain: TEAM.domain },
+        user: { id: user.id, name: user.name, username: user.name, team_id: TEAM.id },
+        api_app_id: 'A1',
+        token: 'unused',
+        trigger_id: `trigger-${++triggers}`,
+        view: {
+          id: view.id ?? 'V-unknown',
+          team_id: TEAM.id,
+          type: 'modal',
+          callback_id: view.callback_id,
+          private_metadata: view.private_metadata ?? '',
+          blocks: view.blocks ?? [],
+          state,
+          hash: 'h',
+          title: view.title,
+          app_id: 'A1',
+          bot_id: 'BBOT',
+          root_view_id: view.id,
+          previous_view_id: null,
+          clear_on_close: false,
+          notify_on_close: false,
+        },
+      });
+    },
+    click(actionId, value, user = ADMIN, where = 'home') {
+      const base = {
+        type: 'block_actions',
+        team: { id: TEAM.id, domain: TEAM.domain },
+        user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
+        api_app_id: 'A1',
+        token: 'unused',
+        trigger_id: `trigger-${++triggers}`,
+        response_url: api.responseUrl(),
+        actions: [{ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` }],
+      };
+      return send.interaction(
+        where === 'home'
+          ? { ...base, container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' } }
+          : { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } },
+      );
+    },
+    openHome(user = ADMIN, o = {}) {
+      const eventId = o.eventId ?? `Ev${++triggers}`;
+      return send.event(
+        {
+          token: 'unused',
+          team_id: TEAM.id,
+          api_app_id: 'A1',
+          type: 'event_callback',
+          event_id: eventId,
+          event_time: Math.floor(Date.now() / 1000),
+          authorizations: [{ team_id: TEAM.id, user_id: 'UBOT', is_bot: true }],
+          event: { type: 'app_home_opened', user: user.id, channel: `D${user.id}`, tab: 'home', event_ts: `${Date.now() / 1000}` },
+        },
+        o.retryNum !== undefined ? { headers: { 'x-slack-retry-num': String(o.retryNum), 'x-slack-retry-reason': 'http_timeout' } } : undefined,
+      );
+    },
+    async workspaceId() {
+      return (await running.deps.directory.workspaceFor(TEAM.id, TEAM.domain)).id;
+    },
+    async close() {
+      await running.stop();
+      await rt.close();
+      await api.close();
+      await dropTestDatabase(dbUri).catch(() => undefined);
+    },
+  };
+  return h;
+}
+
+/** Every `text` in a message, view or block list, joined: what a person reads. */
+export function textOf(x: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      for (const [k, val] of Object.entries(v)) {
+        if (k === 'text' && typeof val === 'string') out.push(val);
+        else walk(val);
+      }
+    }
+  };
+  walk(x);
+  return out.join('\n');
+}
+
+/** Every action_id of buttons and menu options in a view or message. */
+export function actionIdsOf(x: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (o.type === 'button' && typeof o.action_id === 'string') out.push(o.action_id);
+      if (o.type === 'overflow' && Array.isArray(o.options)) {
+        for (const opt of o.options as { value?: string }[]) out.push(String(opt.value ?? '').split('|')[0]!);
+      }
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(x);
+  return out;
+}
