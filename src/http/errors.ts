@@ -100,7 +100,7 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
     return {
       status: statusFor(err.code),
       code: err.code,
-      body: { error: { ...err.details, code: err.code, message: err.message } },
+      body: { error: { code: err.code, message: err.message, ...withoutKeys(err.details, ['code', 'message']) } },
       headers: err instanceof HttpError ? err.headers : {},
     };
   }
@@ -113,6 +113,10 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
     };
   }
   return { status: 500, code: 'INTERNAL', body: { error: { code: 'INTERNAL', message: 'Internal error.' } }, headers: {} };
+}
+
+function withoutKeys(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
 }
 
 function isDatabaseUnavailable(err: unknown): boolean {
