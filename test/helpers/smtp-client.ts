@@ -20,7 +20,7 @@ export class RawSmtpClient {
   static async connect(port: number, opts: { implicitTls?: boolean; timeoutMs?: number; localAddress?: string } = {}): Promise<RawSmtpClient> {
     const socket = await new Promise<Socket | TLSSocket>((resolve, reject) => {
       const s = opts.implicitTls
-        ? tlsConnect({ host: '127.0.0.1', port, localAddress: opts.localAddress, rejectUnauthorized: false }, () => resolve(s))
+        ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(s))
         : netConnect({ host: '127.0.0.1', port, localAddress: opts.localAddress }, () => resolve(s));
       s.once('error', reject);
     });

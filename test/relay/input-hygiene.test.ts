@@ -191,7 +191,7 @@ describe('envelope', () => {
       const r = await c.read();
       expect(r.code).toBe(250);
       const doc = await t.rt.db.models.queuedMessages.findById(r.text.split(' ').pop()).lean();
-      expect(doc!.envelope.to).toEqual(['r1@example.org', 'r2@example.org', 'r3@example.org']);
+      expect(doc!.envelope!.to).toEqual(['r1@example.org', 'r2@example.org', 'r3@example.org']);
     } finally {
       c.close();
     }
