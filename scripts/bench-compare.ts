@@ -1,0 +1,396 @@
+// npm run bench:compare — the same SMTP load against smtpdesk and the servers people already trust,
+// one server at a time on this machine, several rounds, medians and ratios. Loopback only.
+//
+//   smtpdesk   relay (AUTH, 250 only after the message is durably in the queue) + delivery worker to a sink,
+//              against a dedicated FerretDB (or MONGODB_URI)
+//   postfix    Debian's Postfix, isolated instance, SASL (Cyrus sasldb) on submission, relayhost = smtp-sink
+//   haraka     Haraka from npm, auth/flat_file + queue/smtp_forward to smtp-sink
+//   node-sink  a bare smtp-server that accepts and discards: Node's ceiling for this client
+//
+// Flags (or env): --clients N (BENCH_CLIENTS, 50) --seconds S (BENCH_SECONDS, 15) --rounds R (BENCH_ROUNDS, 3)
+//   --warmup S (3) --modes per-message,pooled --servers smtpdesk,postfix,haraka,node-sink --no-docs --scratch DIR
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, writeFileSync as writeFile } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runLoad, percentile, SMALL_SIZE, LARGE_SIZE, type LoadMode } from './lib/load.ts';
+import { TreeMonitor, processTree } from './lib/proc-stats.ts';
+import {
+  DEFAULT_SCRATCH,
+  ROOT,
+  freePort,
+  installPeers,
+  log,
+  startHaraka,
+  startNodeSink,
+  startPostfix,
+  startSmtpSink,
+  type RunningServer,
+} from './lib/peers.ts';
+import { bootstrap, openDatabase, roleProcess, type Database, type RoleProcess } from './lib/smtpdesk.ts';
+import { fmt, median, ratio, table } from './lib/report.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    clients: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+    warmup: { type: 'string' },
+    modes: { type: 'string' },
+    servers: { type: 'string' },
+    scratch: { type: 'string' },
+    'no-docs': { type: 'boolean' },
+  },
+  strict: true,
+});
+const num = (flag: string | undefined, env: string, def: number) => {
+  const v = Number(flag ?? process.env[env] ?? def);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${env}: expected a positive number`);
+  return v;
+};
+const CLIENTS = num(flags.clients, 'BENCH_CLIENTS', 50);
+const SECONDS = num(flags.seconds, 'BENCH_SECONDS', 15);
+const ROUNDS = num(flags.rounds, 'BENCH_ROUNDS', 3);
+const WARMUP = Number(flags.warmup ?? process.env.BENCH_WARMUP ?? 3);
+const MODES = (flags.modes ?? process.env.BENCH_MODES ?? 'per-message,pooled').split(',') as LoadMode[];
+const SERVERS = (flags.servers ?? process.env.BENCH_SERVERS ?? 'smtpdesk,postfix,haraka,node-sink').split(',');
+const SCRATCH = flags.scratch ?? process.env.BENCH_SCRATCH ?? DEFAULT_SCRATCH;
+const LARGE_SHARE = 0.2;
+const USER = 'bench';
+const PASS = 'bench-Secret-0123456789';
+
+interface Sample {
+  server: string;
+  mode: LoadMode;
+  round: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+  cpuPerMsg: number;
+  peakMb: number;
+  accepted: number;
+  failed: number;
+  firstError?: string;
+  dbCpu?: number;
+}
+
+/** One server under test: started fresh for each round, measured per mode. */
+interface Contender {
+  name: string;
+  start(round: number): Promise<{ port: number; auth: { user: string; pass: string }; roots: () => number[]; dbRoots?: () => number[]; stop(): Promise<void> }>;
+  note: string;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  log(`bench:compare — ${CLIENTS} clients, ${SECONDS} s per measurement, ${ROUNDS} rounds, modes ${MODES.join(', ')}`);
+  mkdirSync(SCRATCH, { recursive: true });
+  const missing: Record<string, string> = {};
+  const wantPostfix = SERVERS.includes('postfix') || SERVERS.includes('haraka'); // smtp-sink comes with Postfix
+  const toInstall = [...(wantPostfix ? ['postfix'] : []), ...(SERVERS.includes('haraka') ? ['haraka'] : [])];
+  if (toInstall.length) {
+    for (const p of installPeers(SCRATCH, toInstall)) missing[p] = 'could not be installed (see the output above)';
+  }
+
+  // The upstream every relay forwards to: Postfix's smtp-sink when there is one, else the Node sink.
+  const sinkPort = await freePort();
+  let sink: RunningServer;
+  try {
+    sink = await startSmtpSink(sinkPort);
+  } catch (err) {
+    log(`smtp-sink unavailable (${(err as Error).message.split('\n')[0]}); relays forward to a Node sink instead`);
+    sink = await startNodeSink(sinkPort);
+  }
+
+  const work = join(tmpdir(), `smtpdesk-bench-${process.pid}`);
+  mkdirSync(work, { recursive: true });
+  let db: Database | null = null;
+  const contenders: Contender[] = [];
+  const notes: string[] = [];
+
+  if (SERVERS.includes('smtpdesk')) {
+    try {
+      db = await openDatabase(`bench${Date.now()}`, join(work, 'ferretdb'));
+      const database = db;
+      const workerInBuild = /\bworker:\s*async/.test(readFileSync(join(ROOT, 'src', 'roles.ts'), 'utf8'));
+      // BENCH_SMTPDESK_WORKER=0 measures the relay alone (to tell the relay's cost from the worker's).
+      const workerAvailable = workerInBuild && process.env.BENCH_SMTPDESK_WORKER !== '0';
+      if (!workerInBuild) notes.push('smtpdesk: the delivery worker is not in this build, so the relay ran alone (messages stayed queued).');
+      else if (!workerAvailable) notes.push('smtpdesk: BENCH_SMTPDESK_WORKER=0, the relay ran alone (messages stayed queued).');
+      contenders.push({
+        name: 'smtpdesk',
+        note: `relay${workerAvailable ? ' + worker' : ''}, ${process.env.MONGODB_URI ? 'MONGODB_URI' : 'FerretDB (SQLite)'}, bcrypt cost 12 + credential cache`,
+        async start(round) {
+          const [cred] = await bootstrap(database.uri, `bench-r${round}-${Date.now().toString(36)}`, ['bench-load']);
+          const port = await freePort();
+          const env = {
+            MONGODB_URI: database.uri,
+            SMTPDESK_DATA_DIR: join(work, 'data'),
+            RELAY_HOST: '127.0.0.1',
+            RELAY_PORT: String(port),
+            RELAY_ALLOW_INSECURE_AUTH_ON_LOOPBACK: 'true',
+            RELAY_UPSTREAM_URL: `smtp://127.0.0.1:${sinkPort}`,
+            RELAY_UPSTREAM_TLS_VERIFY: 'false',
+            LOG_LEVEL: 'info',
+          };
+          const logDir = join(work, 'logs', `r${round}`);
+          const procs: RoleProcess[] = [roleProcess({ role: 'relay', env, logDir, port })];
+          if (workerAvailable) procs.push(roleProcess({ role: 'worker', env, logDir }));
+          for (const p of procs) await p.start();
+          return {
+            port,
+            auth: { user: cred!.username, pass: cred!.password },
+            roots: () => procs.map((p) => p.pid()).filter((x): x is number => x !== undefined),
+            dbRoots: () => database.pids(),
+            async stop() {
+              for (const p of procs) await p.stop();
+            },
+          };
+        },
+      });
+    } catch (err) {
+      missing.smtpdesk = `could not start: ${(err as Error).message.split('\n')[0]}`;
+    }
+  }
+  if (SERVERS.includes('postfix') && !missing.postfix) {
+    let saslNote = 'SASL PLAIN/LOGIN (Cyrus sasldb)';
+    contenders.push({
+      name: 'postfix',
+      get note() {
+        return `Debian Postfix, queue fsync before 250, ${saslNote}, relayhost = smtp-sink`;
+      },
+      async start() {
+        const port = await freePort();
+        const pf = await startPostfix({ dir: join(SCRATCH, 'postfix-instance'), port, relayPort: sinkPort, user: USER, pass: PASS });
+        if (!pf.sasl) saslNote = 'WITHOUT AUTH (Cyrus SASL setup failed)';
+        return { port, auth: { user: USER, pass: PASS }, roots: pf.pids, stop: pf.stop };
+      },
+    });
+  }
+  if (SERVERS.includes('haraka') && !missing.haraka) {
+    contenders.push({
+      name: 'haraka',
+      note: 'Haraka (npm), auth/flat_file, queue/smtp_forward to smtp-sink (250 after the sink accepted)',
+      async start() {
+        const port = await freePort();
+        const h = await startHaraka({ scratch: SCRATCH, dir: join(work, 'haraka'), port, relayPort: sinkPort, user: USER, pass: PASS });
+        return { port, auth: { user: USER, pass: PASS }, roots: h.pids, stop: h.stop };
+      },
+    });
+  }
+  if (SERVERS.includes('node-sink')) {
+    contenders.push({
+      name: 'node-sink',
+      note: 'bare smtp-server, AUTH by string compare, discards: Node’s ceiling',
+      async start() {
+        const port = await freePort();
+        const s = await startNodeSink(port, { user: USER, pass: PASS });
+        return { port, auth: { user: USER, pass: PASS }, roots: s.pids, stop: s.stop };
+      },
+    });
+  }
+
+  const samples: Sample[] = [];
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Rotate the order each round so no server always runs first (or last) on the noisy machine.
+      const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]!);
+      for (const c of order) {
+        let running;
+        try {
+          running = await c.start(round);
+        } catch (err) {
+          missing[c.name] = `failed to start: ${(err as Error).message.split('\n')[0]}`;
+          log(`${c.name}: ${missing[c.name]}`);
+          continue;
+        }
+        try {
+          for (const mode of MODES) {
+            if (WARMUP > 0) {
+              await runLoad({ host: '127.0.0.1', port: running.port, accounts: [running.auth], clients: CLIENTS, mode, durationMs: WARMUP * 1000, largeShare: LARGE_SHARE, runId: `warm-${c.name}-${round}-${mode}` });
+            }
+            const roots = () => [...running.roots(), ...(running.dbRoots?.() ?? [])];
+            resetPeaks(roots());
+            const mon = new TreeMonitor(roots);
+            const dbMon = running.dbRoots ? new TreeMonitor(running.dbRoots) : null;
+            mon.start();
+            dbMon?.start();
+            const r = await runLoad({
+              host: '127.0.0.1',
+              port: running.port,
+              accounts: [running.auth],
+              clients: CLIENTS,
+              mode,
+              durationMs: SECONDS * 1000,
+              largeShare: LARGE_SHARE,
+              runId: `bench-${c.name}-${round}-${mode}-${Date.now().toString(36)}`,
+            });
+            const usage = mon.stop();
+            const dbUsage = dbMon?.stop();
+            const s: Sample = {
+              server: c.name,
+              mode,
+              round,
+              rate: r.accepted / (r.elapsedMs / 1000),
+              p50: percentile(r.latenciesMs, 50),
+              p99: percentile(r.latenciesMs, 99),
+              cpu: usage.cpuSeconds,
+              cpuPerMsg: r.accepted ? (usage.cpuSeconds * 1000) / r.accepted : NaN,
+              peakMb: usage.peakMb,
+              accepted: r.accepted,
+              failed: r.rejected + r.noAnswer,
+              firstError: r.firstError,
+              dbCpu: dbUsage?.cpuSeconds,
+            };
+            samples.push(s);
+            log(
+              `round ${round} ${c.name.padEnd(9)} ${mode.padEnd(11)} ${fmt(s.rate).padStart(5)} msg/s  p50 ${fmt(s.p50, 1)} ms  p99 ${fmt(s.p99, 1)} ms  ` +
+                `cpu ${fmt(s.cpu, 1)} s  peak ${fmt(s.peakMb)} MB${s.failed ? `  failed ${s.failed} (${s.firstError})` : ''}`,
+            );
+          }
+        } finally {
+          await running.stop().catch((err) => log(`${c.name}: stop failed: ${(err as Error).message}`));
+        }
+      }
+    }
+  } finally {
+    await sink.stop();
+    await db?.dispose().catch(() => undefined);
+  }
+
+  const report = render(samples, contenders, missing, notes, Date.now() - started);
+  process.stdout.write(`\n${report.text}\n`);
+  if (!flags['no-docs']) {
+    updateDocs(report.markdown);
+    log(`docs/performance.md updated`);
+  }
+  rmSync(work, { recursive: true, force: true });
+  if (Object.keys(missing).length) process.exitCode = samples.length ? 0 : 1;
+}
+
+/** Writing 5 to clear_refs resets VmHWM, so each measurement's peak is its own (root only; else ignored). */
+function resetPeaks(roots: number[]): void {
+  for (const pid of processTree(roots)) {
+    try {
+      writeFile(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      // not permitted: the peak then covers the process's life so far
+    }
+  }
+}
+
+interface Row {
+  server: string;
+  rate: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+  cpuPerMsg: number;
+  peakMb: number;
+  failed: number;
+  dbCpu?: number;
+  n: number;
+}
+
+function render(samples: Sample[], contenders: Contender[], missing: Record<string, string>, notes: string[], elapsedMs: number) {
+  const text: string[] = [];
+  const md: string[] = [];
+  const machine = machineLine();
+  const head = `${CLIENTS} parallel clients, ${SECONDS} s per measurement, ${ROUNDS} rounds (medians), message mix ${100 - LARGE_SHARE * 100}% ${SMALL_SIZE / 1024} KB / ${LARGE_SHARE * 100}% ${LARGE_SIZE / 1024} KB, loopback; ${machine}`;
+  text.push(`bench:compare — ${head}`);
+  md.push(`Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${head}.`, '');
+  for (const mode of MODES) {
+    const rows: Row[] = contenders
+      .map((c) => {
+        const ss = samples.filter((s) => s.server === c.name && s.mode === mode);
+        return {
+          server: c.name,
+          rate: median(ss.map((s) => s.rate)),
+          p50: median(ss.map((s) => s.p50)),
+          p99: median(ss.map((s) => s.p99)),
+          cpu: median(ss.map((s) => s.cpu)),
+          cpuPerMsg: median(ss.map((s) => s.cpuPerMsg)),
+          peakMb: median(ss.map((s) => s.peakMb)),
+          failed: ss.reduce((n, s) => n + s.failed, 0),
+          dbCpu: ss.some((s) => s.dbCpu !== undefined) ? median(ss.map((s) => s.dbCpu ?? NaN)) : undefined,
+          n: ss.length,
+        };
+      })
+      .filter((r) => r.n > 0);
+    const desk = rows.find((r) => r.server === 'smtpdesk');
+    const cols = [
+      { header: 'server', value: (r: Row) => r.server },
+      { header: 'msg/s', value: (r: Row) => fmt(r.rate), align: 'right' as const },
+      { header: 'p50 ms', value: (r: Row) => fmt(r.p50, 1), align: 'right' as const },
+      { header: 'p99 ms', value: (r: Row) => fmt(r.p99, 1), align: 'right' as const },
+      { header: 'CPU s', value: (r: Row) => fmt(r.cpu, 1) + (r.dbCpu !== undefined ? ` (db ${fmt(r.dbCpu, 1)})` : ''), align: 'right' as const },
+      { header: 'CPU ms/msg', value: (r: Row) => fmt(r.cpuPerMsg, 2), align: 'right' as const },
+      { header: 'peak MB', value: (r: Row) => fmt(r.peakMb), align: 'right' as const },
+      { header: 'failed', value: (r: Row) => fmt(r.failed), align: 'right' as const },
+      {
+        header: 'smtpdesk ÷ this (msg/s)',
+        value: (r: Row) => (desk && r.server !== 'smtpdesk' ? ratio(desk.rate, r.rate) : ''),
+        align: 'right' as const,
+      },
+      {
+        header: 'p50 ratio',
+        value: (r: Row) => (desk && r.server !== 'smtpdesk' ? ratio(desk.p50, r.p50) : ''),
+        align: 'right' as const,
+      },
+      {
+        header: 'CPU/msg ratio',
+        value: (r: Row) => (desk && r.server !== 'smtpdesk' ? ratio(desk.cpuPerMsg, r.cpuPerMsg) : ''),
+        align: 'right' as const,
+      },
+    ];
+    const title = mode === 'per-message' ? 'one connection per message (connect, EHLO, AUTH, MAIL, RCPT, DATA, QUIT)' : 'pooled (one connection per client, AUTH once)';
+    text.push('', `${mode}: ${title}`, table(rows, cols));
+    md.push(`**${mode}**: ${title}`, '', table(rows, cols, { markdown: true }), '');
+  }
+  const legend = contenders.map((c) => `${c.name}: ${c.note}`);
+  text.push('', ...legend);
+  md.push(...legend.map((l) => `- ${l}`));
+  for (const [name, why] of Object.entries(missing)) {
+    text.push(`MISSING ${name}: ${why}`);
+    md.push(`- **not measured: ${name}** — ${why}`);
+  }
+  for (const n of notes) {
+    text.push(`note: ${n}`);
+    md.push(`- note: ${n}`);
+  }
+  text.push(`(${fmt(elapsedMs / 1000)} s in all; CPU s = user+sys of the server's process tree during the measurement${contenders.some((c) => c.name === 'smtpdesk') ? ', smtpdesk including its database' : ''})`);
+  return { text: text.join('\n'), markdown: md.join('\n') };
+}
+
+function machineLine(): string {
+  let cpu = '';
+  try {
+    cpu = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
+  } catch {
+    // not Linux
+  }
+  return `${availableParallelism()} cores${cpu ? ` (${cpu})` : ''}, Node ${process.version}`;
+}
+
+const BEGIN = '<!-- bench:compare:begin -->';
+const END = '<!-- bench:compare:end -->';
+
+function updateDocs(markdown: string): void {
+  const path = join(ROOT, 'docs', 'performance.md');
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  const block = `${BEGIN}\n${markdown}\n${END}`;
+  if (!existsSync(path)) {
+    writeFileSync(path, `# Performance\n\n${block}\n`);
+    return;
+  }
+  const doc = readFileSync(path, 'utf8');
+  const a = doc.indexOf(BEGIN);
+  const b = doc.indexOf(END);
+  writeFileSync(path, a >= 0 && b > a ? doc.slice(0, a) + block + doc.slice(b + END.length) : `${doc.trimEnd()}\n\n${block}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench:compare failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
