@@ -182,3 +182,27 @@ describe('secrets stay out of the logs', () => {
     expect(logs).not.toContain(Buffer.from(`\0${a.username}\0${a.password}`).toString('base64'));
   });
 });
+
+describe('metrics', () => {
+  it('counts connections, AUTH results by reason and messages by reply code', async () => {
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const metric = (await t.rt.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+      const rows = (metric?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
+      return rows.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((n, v) => n + v.value, 0);
+    };
+    const before = {
+      connections: await value('smtpdesk_smtp_connections_total'),
+      cached: await value('smtpdesk_smtp_auth_total', { result: 'success', reason: 'cached' }),
+      bad: await value('smtpdesk_smtp_auth_total', { result: 'failure', reason: 'bad_credentials' }),
+      accepted: await value('smtpdesk_smtp_messages_total', { result: 'accepted', code: '250' }),
+    };
+    const a = await t.newAccount();
+    await transport(a.username, a.password).sendMail(mail('m1'));
+    await transport(a.username, a.password).sendMail(mail('m2'));
+    await transport(a.username, 'wrong').sendMail(mail('m3')).catch(() => undefined);
+    expect(await value('smtpdesk_smtp_connections_total')).toBe(before.connections + 3);
+    expect(await value('smtpdesk_smtp_auth_total', { result: 'success', reason: 'cached' })).toBe(before.cached + 1);
+    expect(await value('smtpdesk_smtp_auth_total', { result: 'failure', reason: 'bad_credentials' })).toBe(before.bad + 1);
+    expect(await value('smtpdesk_smtp_messages_total', { result: 'accepted', code: '250' })).toBe(before.accepted + 2);
+  });
+});
