@@ -4,7 +4,7 @@ export * from './workspaces.ts';
 export * from './usage.ts';
 export * from './smtp-auth.ts';
 export { listAudit, recordChange, accountSummary } from './audit.ts';
-export { findAccountOrThrow } from './account-lookup.ts';
+export { findAccountOrThrow, findAccountByUsernameOrThrow } from './account-lookup.ts';
 export { NAMING_HINT, NAMING_CONVENTIONS, ACCOUNT_NAME_MAX_LENGTH, validateAccountName, closestName } from './account-name.ts';
 export { PLANS, findPlan, getPlan, nextPlanUp, type Plan } from './plans.ts';
 export { DomainError, isDomainError, type ErrorCode } from './errors.ts';

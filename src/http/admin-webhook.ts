@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   disableAccount,
   enableAccount,
+  findAccountByUsernameOrThrow,
   parseDisableReason,
   resolveWorkspace,
   rotateAccountPassword,
@@ -15,7 +16,6 @@ import {
   type Actor,
   type Workspace,
 } from '../domain/index.ts';
-import { findAccountByUsernameOrThrow } from '../domain/account-lookup.ts';
 import type { Runtime } from '../runtime.ts';
 import { SIGNATURE_HEADERS, verifySignature } from '../shared/signing.ts';
 import { webhookDeliveryStore, type WebhookDeliveryStore } from '../store/repositories/webhook-deliveries.ts';
