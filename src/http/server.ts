@@ -110,6 +110,8 @@ export async function startHttpServer(rt: Runtime, overrides: HttpServerOptions 
       if (e.status >= 500) log.error({ err, code: 'HTTP_FAILED', error: e.code, method: req.method, path: url.pathname }, `${req.method} ${url.pathname} failed`);
       else log.info({ code: 'HTTP_REFUSED', error: e.code, status: e.status, method: req.method, path: url.pathname }, e.body.error.message);
     }
+    // A body we did not read (an early refusal) is not drained for keep-alive: the connection closes instead.
+    if (!req.complete) answer = { ...answer, headers: { ...(answer.headers ?? {}), connection: 'close' } };
     send(res, answer);
     log.debug({ code: 'HTTP_REQUEST', method: req.method, path: url.pathname, status: answer.status, result: code, ms: Date.now() - started }, 'request');
   };
