@@ -23,6 +23,8 @@ export interface FlagAlert {
   channel?: string;
   ts?: string;
   postedAt?: Date;
+  /** What was flagged when the last alert went out: an alert posted late still says what is new since then. */
+  postedFlagged?: string[];
 }
 
 export interface FlagRepository {

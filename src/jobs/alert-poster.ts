@@ -1,32 +1,52 @@
-// Where the jobs' alerts go: the workspace's alert channel in Slack, through the Web API (chat.postMessage).
-import { LogLevel, WebClient } from '@slack/web-api';
+// Where the jobs' alerts go: the workspace's alert channel in Slack, through the Web API (chat.postMessage),
+// with the Slack app's client settings (SLACK_API_URL, logging) but a job's patience.
+import { WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
 import type { AlertMessage } from '../slack/blocks/job-alerts.ts';
+import { webClientOptions } from '../slack/client.ts';
 
 export interface AlertPoster {
   post(channel: string, message: AlertMessage): Promise<{ channel: string; ts: string }>;
 }
 
-export function slackAlertPoster(client: WebClient): AlertPoster {
+/** After Slack itself failed (network, HTTP error, rate limit), posts fail fast for this long. */
+const BREAK_MS = 60_000;
+
+/**
+ * Posts with chat.postMessage. When Slack is unreachable, one run over a thousand workspaces must not wait a
+ * minute for each: after such a failure further posts fail at once for a minute, and their alerts stay
+ * pending for the next tick. A refusal about one channel (channel_not_found…) affects only that post.
+ */
+export function slackAlertPoster(client: WebClient, now: () => number = Date.now): AlertPoster {
+  let brokenUntil = 0;
+  let lastFailure = '';
   return {
     async post(channel, message) {
-      const res = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
-      return { channel: res.channel ?? channel, ts: res.ts ?? '' };
+      if (now() < brokenUntil) throw new Error(`Slack unavailable (${lastFailure}); not tried again until ${new Date(brokenUntil).toISOString()}`);
+      try {
+        const res = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+        return { channel: res.channel ?? channel, ts: res.ts ?? '' };
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== 'slack_webapi_platform_error') {
+          brokenUntil = now() + BREAK_MS;
+          lastFailure = err instanceof Error ? err.message : String(err);
+        }
+        throw err;
+      }
     },
   };
 }
 
-/**
- * A poster from the Slack settings, or null when there is no bot token. A job waits for Slack briefly: a run
- * that cannot post leaves the alert pending for the next tick rather than retrying for half an hour.
- */
-export function createAlertPoster(slack: Config['slack']): AlertPoster | null {
-  if (!slack.botToken) return null;
-  const opts: ConstructorParameters<typeof WebClient>[1] = {
-    logLevel: LogLevel.ERROR,
+/** A poster from the Slack settings, or null when there is no bot token (alerts then stay pending). */
+export function createAlertPoster(config: Config, log: Logger): AlertPoster | null {
+  if (!config.slack.botToken) return null;
+  const client = new WebClient(config.slack.botToken, {
+    ...webClientOptions(config, log),
+    // A tick can wait a little; a post that still fails is tried again on the next tick.
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
     timeout: 10_000,
-  };
-  if (slack.apiUrl) opts.slackApiUrl = slack.apiUrl.endsWith('/') ? slack.apiUrl : `${slack.apiUrl}/`;
-  return slackAlertPoster(new WebClient(slack.botToken, opts));
+  });
+  return slackAlertPoster(client);
 }

@@ -1,6 +1,6 @@
 // Posting a flag's alert, shared by the jobs. The flag state says whether an alert is pending; the one
 // caller that claims it posts, and a failed post puts it back so the next tick tries again.
-import type { FlagKind, Workspace } from '../domain/index.ts';
+import type { FlagKind, FlagState, Workspace } from '../domain/index.ts';
 import type { AlertMessage } from '../slack/blocks/job-alerts.ts';
 import type { JobDeps } from './job.ts';
 
@@ -10,9 +10,10 @@ export async function deliverAlert(
   deps: JobDeps,
   kind: FlagKind,
   workspace: Workspace,
-  fingerprint: string,
+  state: FlagState,
   message: AlertMessage,
 ): Promise<AlertOutcome> {
+  const { fingerprint } = state;
   const log = deps.log.child({ workspace: workspace.name, kind });
   // Both stay pending: the alert goes out on the first tick after a channel is set, or from an instance with Slack.
   if (!workspace.alertChannel) {
@@ -26,12 +27,18 @@ export async function deliverAlert(
   if (!(await deps.flags.claimPendingAlert(workspace.id, kind, fingerprint))) return 'posted by another run';
   try {
     const posted = await deps.alerts.post(workspace.alertChannel, message);
-    await deps.flags.recordAlert(workspace.id, kind, fingerprint, { pending: false, channel: posted.channel, ts: posted.ts, postedAt: deps.clock() });
+    await deps.flags.recordAlert(workspace.id, kind, fingerprint, {
+      pending: false,
+      channel: posted.channel,
+      ts: posted.ts,
+      postedAt: deps.clock(),
+      postedFlagged: state.flagged,
+    });
     log.info({ code: 'JOB_ALERT_POSTED', channel: posted.channel, ts: posted.ts }, `${kind} alert posted for ${workspace.name}`);
     return 'posted';
   } catch (err) {
     log.error({ err, code: 'JOB_ALERT_POST_FAILED', channel: workspace.alertChannel }, `could not post the ${kind} alert for ${workspace.name}; retrying next tick`);
-    await deps.flags.recordAlert(workspace.id, kind, fingerprint, { pending: true }).catch((e: unknown) => {
+    await deps.flags.recordAlert(workspace.id, kind, fingerprint, { ...state.alert, pending: true }).catch((e: unknown) => {
       log.error({ err: e, code: 'JOB_FLAG_STATE_FAILED' }, 'could not put the alert back as pending');
     });
     return 'post failed, pending';

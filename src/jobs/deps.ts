@@ -1,19 +1,23 @@
 // Builds what the jobs need from a Runtime (the server's or the CLI's).
+import type { Clock } from '../domain/index.ts';
 import type { Runtime } from '../runtime.ts';
 import { flagRepository } from '../store/repositories/flags.ts';
 import { createAlertPoster, type AlertPoster } from './alert-poster.ts';
 import type { JobDeps } from './job.ts';
 import { jobLeases, type JobLeases } from './lease.ts';
 
-export function jobDepsFromRuntime(rt: Runtime, overrides: { alerts?: AlertPoster | null } = {}): JobDeps & { leases: JobLeases } {
+/** `clock` replaces the runtime's (tests set the time; the repositories keep no clock of their own). */
+export function jobDepsFromRuntime(rt: Runtime, overrides: { alerts?: AlertPoster | null; clock?: Clock } = {}): JobDeps & { leases: JobLeases } {
+  const ctx = overrides.clock ? { ...rt.ctx, clock: overrides.clock } : rt.ctx;
   return {
-    ctx: rt.ctx,
+    ctx,
     flags: flagRepository(rt.db.models),
     models: rt.db.models,
-    clock: rt.ctx.clock,
+    clock: ctx.clock,
     log: rt.log.child({ component: 'jobs' }),
     config: rt.config.jobs,
-    alerts: overrides.alerts !== undefined ? overrides.alerts : createAlertPoster(rt.config.slack),
+    retentionDays: rt.config.delivery.retentionDays,
+    alerts: overrides.alerts !== undefined ? overrides.alerts : createAlertPoster(rt.config, rt.log),
     leases: jobLeases(rt.db.models),
   };
 }

@@ -31,8 +31,15 @@ async function handle(deps: JobDeps, finding: IdleFinding, dryRun: boolean): Pro
     return 'cleared';
   }
   if (!pending || !state) return finding.changed ? 'updated' : 'unchanged';
-  const message = idleAlertMessage(finding, { now: deps.clock(), idleAfterDays: deps.config.idleAfterDays, snoozeDays: deps.config.idleSnoozeDays });
-  return deliverAlert(deps, 'idle-accounts', finding.workspace, state.fingerprint, message);
+  // New: raised by this run, or flagged since the last alert that went out (when that one had to wait).
+  const posted = new Set(state.alert.postedFlagged ?? []);
+  const raised = new Set(finding.raised.map((a) => a.id));
+  const fresh = finding.accounts.filter((a) => raised.has(a.id) || !posted.has(a.id));
+  const message = idleAlertMessage(
+    { ...finding, raised: fresh },
+    { now: deps.clock(), idleAfterDays: deps.config.idleAfterDays, snoozeDays: deps.config.idleSnoozeDays },
+  );
+  return deliverAlert(deps, 'idle-accounts', finding.workspace, state, message);
 }
 
 export const idleAccountsJob: Job = {

@@ -13,6 +13,8 @@ export interface JobDeps {
   clock: Clock;
   log: Logger;
   config: Config['jobs'];
+  /** Finished messages keep their body this many days (DELIVERY_RETENTION_DAYS). */
+  retentionDays: number;
   /** Posts alerts to Slack; null when this process has no Slack bot token (alerts stay pending). */
   alerts: AlertPoster | null;
 }

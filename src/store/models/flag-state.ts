@@ -19,6 +19,7 @@ export const flagStateSchema = new Schema(
       channel: { type: String },
       ts: { type: String },
       postedAt: { type: Date },
+      postedFlagged: { type: [String], default: undefined },
     },
   },
   { collection: 'flag_states', versionKey: false },

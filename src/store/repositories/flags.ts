@@ -14,7 +14,7 @@ type FlagStateRow = {
   flagged?: string[] | null;
   raisedAt?: Date | null;
   updatedAt: Date;
-  alert?: { pending?: boolean | null; channel?: string | null; ts?: string | null; postedAt?: Date | null } | null;
+  alert?: { pending?: boolean | null; channel?: string | null; ts?: string | null; postedAt?: Date | null; postedFlagged?: string[] | null } | null;
 };
 
 const stateId = (kind: FlagKind, workspaceId: string) => `${kind}:${workspaceId}`;
@@ -39,6 +39,7 @@ function toFlagState(row: FlagStateRow): FlagState {
   if (row.alert?.channel) alert.channel = row.alert.channel;
   if (row.alert?.ts) alert.ts = row.alert.ts;
   if (row.alert?.postedAt) alert.postedAt = row.alert.postedAt;
+  if (row.alert?.postedFlagged) alert.postedFlagged = [...row.alert.postedFlagged];
   return {
     workspaceId: row.workspaceId,
     kind: row.kind,
@@ -55,6 +56,7 @@ function alertFields(alert: FlagAlert): Record<string, unknown> {
   if (alert.channel) out.channel = alert.channel;
   if (alert.ts) out.ts = alert.ts;
   if (alert.postedAt) out.postedAt = alert.postedAt;
+  if (alert.postedFlagged) out.postedFlagged = alert.postedFlagged;
   return out;
 }
 
