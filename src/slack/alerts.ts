@@ -63,7 +63,7 @@ export function slackAlertSink(opts: {
 function who(actor: DomainEvent['actor']): string {
   if (actor.source === 'slack' && /^[UW][A-Z0-9]+$/.test(actor.id)) return `<@${actor.id}>`;
   const name = actor.name ?? actor.id;
-  return `${esc(name)} (${actor.source === 'cli' ? 'command line' : actor.source})`;
+  return name.endsWith(`(${actor.source})`) ? esc(name) : `${esc(name)} (${actor.source})`;
 }
 
 function what(event: DomainEvent): string {

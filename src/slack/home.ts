@@ -61,21 +61,41 @@ const REFRESH_ON: ReadonlySet<DomainEvent['type']> = new Set([
   'workspace.updated',
 ]);
 
-/** A domain-event subscriber that re-publishes App Home for the workspace's recent viewers after a change. */
+/**
+ * A domain-event subscriber that re-publishes App Home for the workspace's recent viewers after a change.
+ * Changes arriving while a refresh runs are coalesced into one more refresh, so a burst of changes costs two
+ * rounds of views.publish, not one per change.
+ */
 export function homeRefresher(deps: SlackDeps, client: WebClient): EventSink {
+  const state = new Map<string, { again: boolean }>();
+  const refresh = async (workspaceId: string) => {
+    for (const v of deps.home.recent(workspaceId)) {
+      try {
+        const resolved = await deps.directory.resolve(client, { teamId: v.teamId, userId: v.userId });
+        await publishHome(deps, client, resolved, v.userId);
+      } catch (err) {
+        deps.log.warn({ code: 'SLACK_HOME_REFRESH_FAILED', user: v.userId, err: slackErrorSummary(err) }, 'could not refresh App Home');
+      }
+    }
+  };
   return {
     publish(event) {
-      if (!REFRESH_ON.has(event.type)) return;
-      const viewers = deps.home.recent(event.workspaceId);
-      if (!viewers.length) return;
+      if (!REFRESH_ON.has(event.type) || deps.home.recent(event.workspaceId).length === 0) return;
+      const running = state.get(event.workspaceId);
+      if (running) {
+        running.again = true;
+        return;
+      }
+      const s = { again: false };
+      state.set(event.workspaceId, s);
       deps.background.run(async () => {
-        for (const v of viewers) {
-          try {
-            const resolved = await deps.directory.resolve(client, { teamId: v.teamId, userId: v.userId });
-            await publishHome(deps, client, resolved, v.userId);
-          } catch (err) {
-            deps.log.warn({ code: 'SLACK_HOME_REFRESH_FAILED', user: v.userId, err: slackErrorSummary(err) }, 'could not refresh App Home');
-          }
+        try {
+          do {
+            s.again = false;
+            await refresh(event.workspaceId);
+          } while (s.again);
+        } finally {
+          state.delete(event.workspaceId);
         }
       });
     },

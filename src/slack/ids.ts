@@ -8,30 +8,31 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 /** The slash command when SLACK_COMMAND is not set. */
 export const DEFAULT_SLASH_COMMAND = '/smtp';
 
-/** Bot scopes the code needs (and why). */
-export const BOT_SCOPES = [
-  'commands', // the slash command
-  'chat:write', // alert channel posts, ephemeral messages (credentials), notices
-  'im:write', // open the DM for answers to actions taken from App Home
-  'usergroups:read', // usergroups.users.list: admin / responder groups
-  'users:read', // users.info: names for the audit trail when a payload has none
-] as const;
+/** Every Web API method the app calls, with the bot scope it needs (null: none). */
+export const WEB_API_METHOD_SCOPES = {
+  'auth.test': null,
+  'chat.postMessage': 'chat:write', // alert channel posts
+  'chat.postEphemeral': 'chat:write', // credentials and confirmations, to the requester only
+  'chat.update': 'chat:write', // the idle-accounts alert, after Keep (src/slack/actions/job-alerts.ts)
+  'conversations.open': 'im:write', // the DM for answers to actions taken from App Home
+  'views.open': null,
+  'views.update': null,
+  'views.publish': null,
+  'usergroups.users.list': 'usergroups:read', // admin / responder user groups
+  'users.info': 'users:read', // names for the audit trail when a payload has none
+} as const;
+
+export type WebApiMethod = keyof typeof WEB_API_METHOD_SCOPES;
+export const WEB_API_METHODS = Object.keys(WEB_API_METHOD_SCOPES) as WebApiMethod[];
+
+/** Bot scopes: the slash command's, plus those of the methods above. */
+export const BOT_SCOPES: readonly string[] = [
+  'commands',
+  ...new Set(Object.values(WEB_API_METHOD_SCOPES).filter((s): s is NonNullable<typeof s> => s !== null)),
+];
 
 /** Event subscriptions (bot events). */
 export const BOT_EVENTS = ['app_home_opened'] as const;
-
-/** Web API methods the app calls (for the fake Web API in tests and for reviewers). */
-export const WEB_API_METHODS = [
-  'auth.test',
-  'chat.postMessage',
-  'chat.postEphemeral',
-  'conversations.open',
-  'views.open',
-  'views.update',
-  'views.publish',
-  'usergroups.users.list',
-  'users.info',
-] as const;
 
 /** block_actions action_ids (buttons, menus). */
 export const ACTION = {

@@ -20,6 +20,8 @@ export interface RecordedCall {
   /** The request body exactly as received. */
   raw: string;
   status: number;
+  /** What the fake answered. */
+  response: Record<string, unknown>;
   at: number;
 }
 
@@ -79,6 +81,26 @@ export class FakeSlackApi {
     }
   }
 
+  /**
+   * The modal opened with `triggerId` as the user sees it once filled in: the views.open call's view, or the
+   * latest views.update of that view (waits, bounded, until `ready` accepts it).
+   */
+  async modal(triggerId: string, ready: (view: Record<string, unknown>) => boolean = (v) => v.callback_id !== 'smtpdesk_view_notice' || !/Loading/.test(JSON.stringify(v)), timeoutMs = 10_000): Promise<Record<string, unknown>> {
+    return this.waitFor(
+      () => {
+        const open = this.of('views.open').find((c) => c.args.trigger_id === triggerId);
+        if (!open) return undefined;
+        const id = (open.response.view as { id: string }).id;
+        const updates = this.of('views.update').filter((c) => c.args.view_id === id);
+        const latest = (updates.length ? updates[updates.length - 1]!.args.view : open.args.view) as Record<string, unknown>;
+        const view = { ...latest, id };
+        return ready(view) ? view : undefined;
+      },
+      timeoutMs,
+      `the modal of ${triggerId}`,
+    );
+  }
+
   /** Waits for the n-th (1-based) successful call of `method`. */
   nth(method: string, n = 1, timeoutMs = 10_000): Promise<RecordedCall> {
     return this.waitFor(() => this.of(method)[n - 1], timeoutMs, `${method} #${n}`);
@@ -98,7 +120,7 @@ export class FakeSlackApi {
     const method = isResponseUrl ? 'response_url' : url.pathname.replace(/^\/api\//, '');
     const args = parseBody(raw, String(req.headers['content-type'] ?? ''));
     const answer = this.answer(method, args);
-    this.calls.push({ method, path: url.pathname, args, raw, status: answer.status, at: Date.now() });
+    this.calls.push({ method, path: url.pathname, args, raw, status: answer.status, response: answer.body, at: Date.now() });
     res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
     res.end(JSON.stringify(answer.body));
   }
@@ -241,7 +263,7 @@ export interface SlackHarness {
   /** Submits a modal recorded in a views.open / views.update call, with state values. */
   submit(view: Record<string, unknown>, values: Record<string, Record<string, unknown>>, user?: { id: string; name: string }): Promise<SentRequest>;
   /** Clicks a button (block_actions) on App Home or in a channel message. */
-  click(actionId: string, value: string, user?: { id: string; name: string }, where?: 'home' | 'message'): Promise<SentRequest>;
+  click(actionId: string, value: string, user?: { id: string; name: string }, where?: 'home' | 'message'): Promise<SentRequest & { triggerId: string }>;
   /** app_home_opened for `user`. */
   openHome(user?: { id: string; name: string }, opts?: { eventId?: string; retryNum?: number }): Promise<SentRequest>;
   workspaceId(): Promise<string>;
@@ -347,22 +369,24 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
         },
       });
     },
-    click(actionId, value, user = ADMIN, where = 'home') {
+    async click(actionId, value, user = ADMIN, where = 'home') {
+      const triggerId = `trigger-${++triggers}`;
       const base = {
         type: 'block_actions',
         team: { id: TEAM.id, domain: TEAM.domain },
         user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
         api_app_id: 'A1',
         token: 'unused',
-        trigger_id: `trigger-${++triggers}`,
+        trigger_id: triggerId,
         response_url: api.responseUrl(),
         actions: [{ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` }],
       };
-      return send.interaction(
+      const r = await send.interaction(
         where === 'home'
           ? { ...base, container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' } }
           : { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } },
       );
+      return { ...r, triggerId };
     },
     openHome(user = ADMIN, o = {}) {
       const eventId = o.eventId ?? `Ev${++triggers}`;

@@ -31,6 +31,7 @@ export function registerHomeActions(app: App, deps: SlackDeps): void {
     try {
       await openAccountModal(deps, client, body.trigger_id, kind, name, actorOf(deps, client, body), originOf(body));
       deps.metrics.slackRequests.inc({ kind: 'action', result: 'ok' });
+      deps.log.info({ code: 'SLACK_ACTION', action: kind, user: body.user.id }, `button ${kind}`);
     } catch (err) {
       await tellFailure(deps, client, body, err, `action.${kind}`);
     }

@@ -29,12 +29,12 @@ export function homeView(opts: {
 }): HomeView {
   const { actor, accounts, usage, now } = opts;
   const l = usageLines(usage);
-  const roleText = actor.roles.includes('admin') ? 'admin' : actor.roles.includes('responder') ? 'security responder' : 'member';
+  const roleText = actor.roles.includes('admin') ? 'an admin' : actor.roles.includes('responder') ? 'a security responder' : 'a member';
   const blocks: Block[] = [
     header(`SMTP accounts · ${usage.workspaceName}`),
     { type: 'section', block_id: HOME_BLOCK.usage, fields: [{ type: 'mrkdwn', text: l.slots }, { type: 'mrkdwn', text: l.emails }] },
     contextLine(
-      `Plan *${usage.plan.id}*${usage.nextPlan ? ` (next up: ${usage.nextPlan.id}, ${usage.nextPlan.accountSlots} accounts)` : ''} · you are a ${roleText} · updated ${formatDateTime(now)}`,
+      `Plan *${usage.plan.id}*${usage.nextPlan ? ` (next up: ${usage.nextPlan.id}, ${usage.nextPlan.accountSlots} accounts)` : ''} · you are ${roleText} · updated ${formatDateTime(now)}`,
     ),
   ];
   const toolbar: types.Button[] = [];

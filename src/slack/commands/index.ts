@@ -46,7 +46,10 @@ export async function handleCommand(deps: SlackDeps, command: SlashCommand, resp
       default:
         await answer(await report(deps, sub, await who()));
     }
-    deps.metrics.slackRequests.inc({ kind: 'command', result: sub.kind === 'help' && sub.problem ? 'help' : 'ok' });
+    const result = sub.kind === 'help' && sub.problem ? 'help' : 'ok';
+    deps.metrics.slackRequests.inc({ kind: 'command', result });
+    // The text itself is not logged: people paste anything into a command.
+    deps.log.info({ code: 'SLACK_COMMAND', sub: sub.kind, result, user: command.user_id, team: command.team_id }, `${deps.config.slack.command} ${sub.kind}`);
   } catch (err) {
     deps.metrics.slackRequests.inc({ kind: 'command', result: 'error' });
     const text = explainFailure(deps, err, { op: `command.${sub.kind}`, user: command.user_id, workspace: resolved?.workspace });

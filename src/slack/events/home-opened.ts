@@ -14,6 +14,7 @@ export function registerHomeOpened(app: App, deps: SlackDeps): void {
       deps.home.opened(resolved.workspace.id, teamId, event.user);
       await publishHome(deps, client, resolved, event.user);
       deps.metrics.slackRequests.inc({ kind: 'event', result: 'ok' });
+      deps.log.info({ code: 'SLACK_HOME_PUBLISHED', user: event.user, team: teamId }, 'App Home published');
     } catch (err) {
       // Nobody to answer: the tab shows its previous state. Logged with a stable code.
       deps.metrics.slackRequests.inc({ kind: 'event', result: 'error' });

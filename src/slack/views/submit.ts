@@ -59,7 +59,9 @@ export async function runSubmission(
 
   if (inTime) {
     await ack(ackPayload(inTime));
-    deps.metrics.slackRequests.inc({ kind: 'view', result: 'errors' in inTime ? 'refused' : 'ok' });
+    const result = 'errors' in inTime ? 'refused' : 'ok';
+    deps.metrics.slackRequests.inc({ kind: 'view', result });
+    deps.log.info({ code: 'SLACK_VIEW_SUBMITTED', op: spec.op, result, user: body.user.id }, `modal ${spec.op} submitted`);
     await runAfter(deps, inTime, viewId);
     return;
   }
@@ -67,6 +69,7 @@ export async function runSubmission(
   deps.log.warn({ code: 'SLACK_SUBMIT_SLOW', op: spec.op, deadlineMs: deps.submitDeadlineMs }, 'modal submission outlasted the ack deadline; answering later');
   const late = await task;
   deps.metrics.slackRequests.inc({ kind: 'view', result: 'late' });
+  deps.log.info({ code: 'SLACK_VIEW_SUBMITTED', op: spec.op, result: 'late', user: body.user.id }, `modal ${spec.op} submitted (answered late)`);
   if ('errors' in late) {
     await updateView(deps, client, viewId, noticeModal(spec.title, `:no_entry_sign: ${Object.values(late.errors).map(esc).join('\n')}`));
   } else if ('view' in late) {

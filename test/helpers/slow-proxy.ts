@@ -1,0 +1,53 @@
+// A TCP proxy on loopback that can hold back what the client sends by `delayMs`: a slow database, for real.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export class SlowProxy {
+  delayMs = 0;
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.targetPort, this.targetHost);
+      this.sockets.add(client).add(upstream);
+      let releaseAt = 0;
+      client.on('data', (chunk) => {
+        // Keep order: a chunk never overtakes the one before it, whatever the delay was then.
+        releaseAt = Math.max(Date.now() + this.delayMs, releaseAt);
+        const wait = releaseAt - Date.now();
+        if (wait <= 0) upstream.write(chunk);
+        else setTimeout(() => upstream.destroyed || upstream.write(chunk), wait);
+      });
+      upstream.on('data', (chunk) => client.destroyed || client.write(chunk));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+/** host and port of a single-host mongodb:// URI, or undefined (replica set lists, +srv). */
+export function singleHostOf(uri: string): { host: string; port: number; rest: string } | undefined {
+  const m = /^mongodb:\/\/(?:[^@/]*@)?([^,/:]+):(\d+)(\/.*)?$/.exec(uri);
+  if (!m) return undefined;
+  return { host: m[1]!, port: Number(m[2]), rest: m[3] ?? '/' };
+}
