@@ -29,14 +29,14 @@ export function usageRepository(m: Models): UsageRepository {
     },
     async reserveWorkspaceEmails(workspaceId, month, emails, quota) {
       if (emails > quota) return false;
-      await ensureWorkspaceMonth(workspaceId, month);
       // One conditional $inc: the check and the reservation are a single atomic step.
-      const row = await U.findOneAndUpdate(
-        { _id: workspaceDocId(workspaceId, month), sent: { $lte: quota - emails } },
-        { $inc: { sent: emails } },
-        { new: true },
-      ).lean();
-      return row !== null;
+      const reserve = () =>
+        U.findOneAndUpdate({ _id: workspaceDocId(workspaceId, month), sent: { $lte: quota - emails } }, { $inc: { sent: emails } }, { new: true }).lean();
+      if ((await reserve()) !== null) return true;
+      // No room, or no document yet for this month (its first message): create it, then try once more.
+      // (Creating it only here saves the relay a write on every other message.)
+      await ensureWorkspaceMonth(workspaceId, month);
+      return (await reserve()) !== null;
     },
     async releaseWorkspaceEmails(workspaceId, month, emails) {
       await U.updateOne({ _id: workspaceDocId(workspaceId, month) }, { $inc: { sent: -emails } });
