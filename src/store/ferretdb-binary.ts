@@ -8,6 +8,12 @@
 // field ended at 10 and a conditional `findOneAndUpdate` quota reservation overshot. smtpdesk relies on
 // single-document atomicity as MongoDB gives it, so the build adds one process-wide lock around those four
 // commands (see WRITE_LOCK_PATCH). Reads stay concurrent.
+//
+// And a second one, for speed (see applyIdLookupPatch): FerretDB v1's SQLite backend looks documents up by
+// _id with an expression its own _id index does not match, and only when _id is the filter's single key. So a
+// guarded write such as {_id, leaseOwner} read and decoded every document of the collection, and the delivery
+// queue's per-message writes grew with the queue's history. Both are fixed: _id lookups use the index, also
+// when the filter has other keys (FerretDB still applies the whole filter to what the lookup returns).
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { access, chmod, constants, cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -18,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 /** Bump when the patch changes, so cached binaries are rebuilt. */
-const PATCH_LEVEL = 'smtpdesk1';
+const PATCH_LEVEL = 'smtpdesk2';
 const BINARY_NAME = `ferretdb-${FERRETDB_VERSION}-${PATCH_LEVEL}`;
 
 const WRITE_LOCK_FILE = `package handler
@@ -41,6 +47,31 @@ async function applyWriteLockPatch(srcDir: string): Promise<void> {
     const signature = `func (h *Handler) Msg${cmd}(connCtx context.Context, msg *wire.OpMsg) (*wire.OpMsg, error) {\n`;
     if (!source.includes(signature)) throw new Error(`cannot patch FerretDB: ${file} has no Msg${cmd} handler as expected`);
     await writeFile(file, source.replace(signature, `${signature}\tdocumentWriteLock.Lock()\n\tdefer documentWriteLock.Unlock()\n\n`));
+  }
+}
+
+/**
+ * _id lookups through the unique _id index: the index is on `_ferretdb_sjson->"_id"`, so lookups use that very
+ * expression (SQLite uses an expression index only for an identical expression); and a filter that names _id
+ * next to other keys is narrowed by _id first (the handlers filter the result by the whole filter afterwards).
+ */
+async function applyIdLookupPatch(srcDir: string): Promise<void> {
+  const edits: { file: string; from: string; to: string }[] = [
+    {
+      file: join(srcDir, 'internal', 'backends', 'sqlite', 'metadata', 'metadata.go'),
+      from: `IDColumn = DefaultColumn + "->'$._id'"`,
+      to: 'IDColumn = DefaultColumn + `->"_id"`',
+    },
+    {
+      file: join(srcDir, 'internal', 'backends', 'sqlite', 'collection.go'),
+      from: '\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")',
+      to: '\tif params.Filter.Len() >= 1 {\n\t\tv, _ := params.Filter.Get("_id")',
+    },
+  ];
+  for (const { file, from, to } of edits) {
+    const source = await readFile(file, 'utf8');
+    if (!source.includes(from)) throw new Error(`cannot patch FerretDB: ${file} does not contain ${JSON.stringify(from)}`);
+    await writeFile(file, source.replace(from, to));
   }
 }
 
@@ -117,12 +148,13 @@ async function buildFerretDb(cacheDir: string, binaryPath: string, progress: (li
   const scratch = await mkdtemp(join(tmpdir(), 'smtpdesk-ferretdb-build-'));
   const tempBinary = `${binaryPath}.tmp-${process.pid}-${Date.now()}`;
   try {
-    progress(`  [2/4] preparing source in ${scratch}, with the write-lock patch (${elapsed()})…`);
+    progress(`  [2/4] preparing source in ${scratch}, with the write-lock and _id-lookup patches (${elapsed()})…`);
     const srcDir = join(scratch, 'src');
     await cp(moduleDir, srcDir, { recursive: true });
     await makeUserWritable(srcDir);
     await writeFile(join(srcDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
     await applyWriteLockPatch(srcDir);
+    await applyIdLookupPatch(srcDir);
 
     progress(`  [3/4] compiling with go build (${elapsed()}; downloads dependencies on first run)…`);
     const ticker = setInterval(() => progress(`        …still compiling (${elapsed()})`), 15_000);

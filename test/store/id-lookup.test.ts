@@ -1,0 +1,48 @@
+// The embedded FerretDB is built with an _id-lookup patch (src/store/ferretdb-binary.ts): a filter that names
+// _id next to other keys is narrowed by _id first. These are the semantics that must not change with it:
+// every key of the filter still applies, on MongoDB and on FerretDB alike.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import mongoose, { Types, type Connection } from 'mongoose';
+import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
+
+let uri: string;
+let conn: Connection;
+beforeAll(async () => {
+  uri = testDatabaseUri();
+  conn = await mongoose.createConnection(uri).asPromise();
+});
+afterAll(async () => {
+  await conn?.close();
+  await dropTestDatabase(uri);
+});
+
+describe('filters on _id and other keys', () => {
+  it('match, update and delete only when every key matches, for string and ObjectId ids', async () => {
+    const col = conn.db!.collection<{ _id: unknown; owner?: string; n: number }>('lookups');
+    const oid = new Types.ObjectId();
+    await col.insertMany([
+      { _id: 'a', owner: 'w1', n: 0 },
+      { _id: oid, owner: 'w1', n: 0 },
+      { _id: 'c', n: 0 },
+    ]);
+    expect(await col.findOne({ _id: 'a', owner: 'w2' })).toBeNull();
+    expect((await col.findOne({ _id: 'a', owner: 'w1' }))?.n).toBe(0);
+    expect((await col.updateOne({ _id: oid, owner: 'w2' }, { $inc: { n: 1 } })).matchedCount).toBe(0);
+    expect((await col.updateOne({ _id: oid, owner: 'w1' }, { $inc: { n: 1 } })).matchedCount).toBe(1);
+    expect(await col.findOneAndUpdate({ _id: 'c', owner: null }, { $set: { owner: 'w3' } }, { returnDocument: 'after' })).toMatchObject({ owner: 'w3' });
+    expect(await col.findOneAndUpdate({ _id: 'c', owner: null }, { $set: { owner: 'w4' } })).toBeNull();
+    expect((await col.deleteOne({ _id: 'a', owner: 'nobody' })).deletedCount).toBe(0);
+    expect((await col.deleteOne({ _id: 'a', owner: 'w1' })).deletedCount).toBe(1);
+    expect(await col.countDocuments({ _id: { $in: ['a', 'c', oid] } })).toBe(2);
+    expect((await col.findOne({ _id: oid }))?.n).toBe(1);
+  });
+
+  it('keeps a conditional claim atomic under 30 parallel callers', async () => {
+    const col = conn.db!.collection<{ _id: string; owner: string | null }>('claims');
+    await col.insertOne({ _id: 'job', owner: null });
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => col.findOneAndUpdate({ _id: 'job', owner: null }, { $set: { owner: `w${i}` } })),
+    );
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+  });
+});
