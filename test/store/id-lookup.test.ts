@@ -18,22 +18,24 @@ afterAll(async () => {
 
 describe('filters on _id and other keys', () => {
   it('match, update and delete only when every key matches, for string and ObjectId ids', async () => {
-    const col = conn.db!.collection<{ _id: unknown; owner?: string; n: number }>('lookups');
+    // Untyped on purpose: string and ObjectId ids side by side.
+    const col = conn.db!.collection('lookups');
     const oid = new Types.ObjectId();
     await col.insertMany([
-      { _id: 'a', owner: 'w1', n: 0 },
+      { _id: 'a' as unknown as Types.ObjectId, owner: 'w1', n: 0 },
       { _id: oid, owner: 'w1', n: 0 },
-      { _id: 'c', n: 0 },
+      { _id: 'c' as unknown as Types.ObjectId, n: 0 },
     ]);
-    expect(await col.findOne({ _id: 'a', owner: 'w2' })).toBeNull();
-    expect((await col.findOne({ _id: 'a', owner: 'w1' }))?.n).toBe(0);
+    const id = (s: string) => s as unknown as Types.ObjectId;
+    expect(await col.findOne({ _id: id('a'), owner: 'w2' })).toBeNull();
+    expect((await col.findOne({ _id: id('a'), owner: 'w1' }))?.n).toBe(0);
     expect((await col.updateOne({ _id: oid, owner: 'w2' }, { $inc: { n: 1 } })).matchedCount).toBe(0);
     expect((await col.updateOne({ _id: oid, owner: 'w1' }, { $inc: { n: 1 } })).matchedCount).toBe(1);
-    expect(await col.findOneAndUpdate({ _id: 'c', owner: null }, { $set: { owner: 'w3' } }, { returnDocument: 'after' })).toMatchObject({ owner: 'w3' });
-    expect(await col.findOneAndUpdate({ _id: 'c', owner: null }, { $set: { owner: 'w4' } })).toBeNull();
-    expect((await col.deleteOne({ _id: 'a', owner: 'nobody' })).deletedCount).toBe(0);
-    expect((await col.deleteOne({ _id: 'a', owner: 'w1' })).deletedCount).toBe(1);
-    expect(await col.countDocuments({ _id: { $in: ['a', 'c', oid] } })).toBe(2);
+    expect(await col.findOneAndUpdate({ _id: id('c'), owner: null }, { $set: { owner: 'w3' } }, { returnDocument: 'after' })).toMatchObject({ owner: 'w3' });
+    expect(await col.findOneAndUpdate({ _id: id('c'), owner: null }, { $set: { owner: 'w4' } })).toBeNull();
+    expect((await col.deleteOne({ _id: id('a'), owner: 'nobody' })).deletedCount).toBe(0);
+    expect((await col.deleteOne({ _id: id('a'), owner: 'w1' })).deletedCount).toBe(1);
+    expect(await col.countDocuments({ _id: { $in: [id('a'), id('c'), oid] } })).toBe(2);
     expect((await col.findOne({ _id: oid }))?.n).toBe(1);
   });
 
