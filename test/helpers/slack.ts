@@ -32,6 +32,8 @@ export class FakeSlackApi {
   readonly calls: RecordedCall[] = [];
   readonly groups = new Map<string, string[]>();
   readonly users = new Map<string, string>();
+  /** What apps.connections.open answers (Socket Mode): the WebSocket URL of a test server. */
+  socketUrl = '';
   private server?: Server;
   private port = 0;
   private seq = 0;
@@ -137,6 +139,8 @@ export class FakeSlackApi {
     switch (method) {
       case 'response_url':
         return { status: 200, body: { ok: true } };
+      case 'apps.connections.open':
+        return { status: 200, body: { ok: true, url: this.socketUrl } };
       case 'auth.test':
         return { status: 200, body: { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'smtpdesk', team: 'Acme' } };
       case 'views.open':
@@ -274,9 +278,10 @@ export interface SlackHarness {
  * A running Slack role on a fresh database, with the fake Web API behind SLACK_API_URL.
  * Admins: SLACK_ADMIN_USERS=UADMIN; responders: the user group SRESP (members from usergroups.users.list).
  */
-export async function startSlackHarness(opts: { env?: Record<string, string>; submitDeadlineMs?: number; connectVia?: (dbUri: string) => string } = {}): Promise<SlackHarness> {
+export async function startSlackHarness(opts: { env?: Record<string, string>; submitDeadlineMs?: number; connectVia?: (dbUri: string) => string; beforeStart?: (api: FakeSlackApi) => void } = {}): Promise<SlackHarness> {
   const api = await new FakeSlackApi().start();
   api.groups.set('SRESP', [RESPONDER.id]);
+  opts.beforeStart?.(api);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {

@@ -139,6 +139,18 @@ describe('/smtp audit', () => {
   });
 });
 
+describe('failures', () => {
+  it('a Slack API failure answers with a short message and a code, logs the code, never a stack trace', async () => {
+    h.api.fail('views.open', 'expired_trigger_id');
+    const a = await ask('create too-late');
+    expect(a.ephemeral).toBe(true);
+    expect(a.text).toContain('Something went wrong on our side (code SLACK_REQUEST_FAILED)');
+    expect(a.text).not.toMatch(/expired_trigger_id|at .*\.ts|Error/);
+    const line = h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.code === 'SLACK_REQUEST_FAILED');
+    expect(line).toMatchObject({ op: 'command.create', err: { error: 'expired_trigger_id' } });
+  });
+});
+
 describe('metrics', () => {
   it('counts commands by result', async () => {
     const text = await h.rt.metrics.registry.getSingleMetricAsString('smtpdesk_slack_requests_total');

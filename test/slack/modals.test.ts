@@ -2,6 +2,7 @@
 // and where the answers go.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, recordAcceptedMessage, type Actor } from '../../src/domain/index.ts';
+import { openDeleteConfirmation, openDisableModal } from '../../src/slack/views/index.ts';
 import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
 import { ALERT_CHANNEL, ADMIN, CHANNEL, MEMBER, RESPONDER, startSlackHarness, textOf, type SlackHarness } from '../helpers/slack.ts';
 
@@ -211,6 +212,38 @@ describe('delete', () => {
     const ok = await submitJson(view, { smtpdesk_delete_confirm: { smtpdesk_delete_confirm_input: { type: 'plain_text_input', value: 'never-used' } } });
     expect(ok).toEqual({});
     expect(await h.rt.ctx.accounts.findByName(ws, 'never-used')).toBeNull();
+  });
+});
+
+describe('opening the modals from any trigger (alert buttons of the scheduled jobs)', () => {
+  it('openDeleteConfirmation and openDisableModal open the same modals for a given workspace and actor', async () => {
+    await createAccount(h.rt.ctx, ops, ws, 'dormant-one');
+    const client = h.running.slack.app.client;
+    const admin: Actor = { source: 'slack', id: ADMIN.id, name: ADMIN.name, roles: ['admin'] };
+    await openDeleteConfirmation(client, 'trigger-from-alert-1', ws, 'DORMANT-one', admin);
+    const del = await h.api.modal('trigger-from-alert-1');
+    expect(del.callback_id).toBe('smtpdesk_view_delete');
+    expect(textOf(del)).toContain('Type "dormant-one" to confirm');
+
+    await openDisableModal(client, 'trigger-from-alert-2', ws, 'dormant-one', { ...admin, roles: ['responder'] }, { reason: 'decommissioning' });
+    const dis = await h.api.modal('trigger-from-alert-2');
+    expect(dis.callback_id).toBe('smtpdesk_view_disable');
+    expect(JSON.stringify(dis)).toContain('"initial_option":{"text":{"type":"plain_text","text":"Decommissioning","emoji":true},"value":"decommissioning"}');
+
+    const member: Actor = { source: 'slack', id: MEMBER.id, name: MEMBER.name, roles: [] };
+    await openDeleteConfirmation(client, 'trigger-from-alert-3', ws, 'dormant-one', member);
+    expect(textOf(await h.api.modal('trigger-from-alert-3'))).toContain('Only admins may delete accounts.');
+  });
+
+  it('a disable started from a button in the alert channel confirms to the clicker in that channel', async () => {
+    const click = await h.click('smtpdesk_account_disable', 'dormant-one', RESPONDER, 'message');
+    expect(click.status).toBe(200);
+    const view = await h.api.modal(click.triggerId);
+    const before = h.api.calls.length;
+    await submitJson(view, { smtpdesk_disable_reason: { smtpdesk_disable_reason_select: { type: 'static_select', selected_option: { value: 'decommissioning' } } } }, RESPONDER);
+    const confirmation = await h.api.waitFor((calls) => calls.slice(before).find((c) => c.method === 'chat.postEphemeral'));
+    expect(confirmation.args).toMatchObject({ channel: ALERT_CHANNEL, user: RESPONDER.id });
+    expect(String(confirmation.args.text)).toContain('disabled SMTP account *dormant-one*');
   });
 });
 
