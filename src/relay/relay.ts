@@ -9,6 +9,7 @@ import { queueWriter, type QueueWriter } from '../store/repositories/queue-write
 import { BruteForceGuard } from './brute-force.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
+import { withBoundedAccountReads } from './deadline.ts';
 import { onAuth } from './handlers/on-auth.ts';
 import { onClose } from './handlers/on-close.ts';
 import { onConnect } from './handlers/on-connect.ts';
@@ -16,6 +17,7 @@ import { onData } from './handlers/on-data.ts';
 import { onMailFrom } from './handlers/on-mail-from.ts';
 import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
+import { startLineDeadline } from './line-deadline.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 
 export interface RelayOverrides extends Partial<RelaySettings> {
@@ -65,6 +67,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const repairs = new RepairQueue(log, repairOptions);
   const deps: RelayDeps = {
     ctx: rt.ctx,
+    readCtx: withBoundedAccountReads(rt.ctx, settings.storeTimeoutMs),
     log,
     metrics: rt.metrics,
     settings,
@@ -133,6 +136,11 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     throw err;
   }
 
+  const lineDeadline = startLineDeadline(servers, settings.socketTimeoutMs, (c) => {
+    log.info({ code: 'RELAY_LINE_DEADLINE', session: c.session.id, ip: c.session.remoteAddress }, 'command line not completed within the socket timeout: 421');
+    c.send(421, 'Timeout - command line not completed in time');
+  });
+
   let closing: Promise<void> | undefined;
   return {
     host: settings.host,
@@ -143,6 +151,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     pendingRepairs: () => repairs.pending(),
     repaired: (ms) => repairs.idle(ms),
     close() {
+      lineDeadline.stop();
       closing ??= shutdown(deps, servers, repairs);
       return closing;
     },
