@@ -108,5 +108,33 @@ describe('App Home dashboard', () => {
     expect(blocks.filter((b) => b.accessory?.type === 'overflow')).toHaveLength(50);
     expect(textOf(view)).toContain('bulk-47');
     expect(textOf(view)).toMatch(/50 of 50 used/);
+
+    // Choosing "Delete" in an account's menu opens the delete confirmation.
+    const r = await h.send.interaction({
+      type: 'block_actions',
+      team: { id: 'T1', domain: 'acme' },
+      user: { id: ADMIN.id, username: ADMIN.name, name: ADMIN.name, team_id: 'T1' },
+      api_app_id: 'A1',
+      token: 'unused',
+      trigger_id: 'trigger-overflow',
+      container: { type: 'view', view_id: 'VHOME' },
+      view: { id: 'VHOME', type: 'home', team_id: 'T1', callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' },
+      actions: [{ type: 'overflow', action_id: 'smtpdesk_account_menu', block_id: 'b', selected_option: { text: { type: 'plain_text', text: 'Delete' }, value: 'smtpdesk_account_delete|bulk-07' }, action_ts: '1.1' }],
+    });
+    expect(r.status).toBe(200);
+    expect(textOf(await h.api.modal('trigger-overflow'))).toContain('Type "bulk-07" to confirm');
   }, 60_000);
+
+  it('tells the viewer on the tab when the dashboard cannot be built', async () => {
+    const before = h.api.calls.length;
+    await h.rt.ctx.workspaces.update(ws, { planId: 'no-such-plan' });
+    try {
+      await h.openHome({ id: 'UNEWCOMER', name: 'neo' });
+      const call = await h.api.waitFor((calls) => calls.slice(before).find((c) => c.method === 'views.publish' && c.args.user_id === 'UNEWCOMER'));
+      expect(textOf(call.args)).toContain('The dashboard could not be loaded just now (code SLACK_HOME_PUBLISH_FAILED)');
+      expect(h.logs.some((l) => l.includes('"code":"SLACK_HOME_PUBLISH_FAILED"'))).toBe(true);
+    } finally {
+      await h.rt.ctx.workspaces.update(ws, { planId: '100k' });
+    }
+  });
 });

@@ -76,3 +76,15 @@ export function homeView(opts: {
   }
   return { type: 'home', blocks };
 }
+
+/** Shown on the tab when the dashboard could not be built; Refresh tries again. */
+export function homeErrorView(): HomeView {
+  return {
+    type: 'home',
+    blocks: [
+      header('SMTP accounts'),
+      section(':warning: The dashboard could not be loaded just now (code SLACK_HOME_PUBLISH_FAILED). Try again in a minute.'),
+      { type: 'actions', block_id: HOME_BLOCK.toolbar, elements: [button('Refresh', ACTION.refreshHome, 'refresh')] },
+    ],
+  };
+}

@@ -1,6 +1,7 @@
 // app_home_opened: publish the dashboard for the viewer and remember them for refreshes.
 import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
+import { homeErrorView } from '../blocks/home.ts';
 import { publishHome } from '../home.ts';
 import { safeError } from '../replies.ts';
 
@@ -16,9 +17,10 @@ export function registerHomeOpened(app: App, deps: SlackDeps): void {
       deps.metrics.slackRequests.inc({ kind: 'event', result: 'ok' });
       deps.log.info({ code: 'SLACK_HOME_PUBLISHED', user: event.user, team: teamId }, 'App Home published');
     } catch (err) {
-      // Nobody to answer: the tab shows its previous state. Logged with a stable code.
       deps.metrics.slackRequests.inc({ kind: 'event', result: 'error' });
       deps.log.error({ code: 'SLACK_HOME_PUBLISH_FAILED', user: event.user, err: safeError(err) }, 'could not publish App Home');
+      // The viewer is told on the tab itself.
+      await client.views.publish({ user_id: event.user, view: homeErrorView() }).catch(() => undefined);
     }
   });
 }
