@@ -2,7 +2,6 @@
 // then the domain's rule. Every failure answers `535 5.7.8 Authentication failed`, whatever the reason.
 import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
 import { authenticateSmtpAccount } from '../../domain/index.ts';
-import { withDeadline } from '../deadline.ts';
 import { isLoopback, type RelayDeps } from '../deps.ts';
 import { reply } from '../smtp-errors.ts';
 
@@ -42,11 +41,7 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
 
   let result;
   try {
-    result = await withDeadline(
-      authenticateSmtpAccount(deps.ctx, username, auth.password ?? '', deps.credentialCache),
-      settings.storeTimeoutMs,
-      'authenticate',
-    );
+    result = await authenticateSmtpAccount(deps.readCtx, username, auth.password ?? '', deps.credentialCache);
   } catch (err) {
     metrics.smtpAuth.inc({ result: 'failure', reason: 'unavailable' });
     log.error({ err, code: 'RELAY_AUTH_UNAVAILABLE', ...fields }, 'AUTH could not read the accounts: 454');

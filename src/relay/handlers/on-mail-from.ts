@@ -2,7 +2,6 @@
 // disabled, deleted or rotated since it authenticated (one read by id, on every message).
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { checkSmtpSession } from '../../domain/index.ts';
-import { withDeadline } from '../deadline.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
@@ -28,7 +27,7 @@ async function check(deps: RelayDeps, address: SMTPServerAddress, session: SMTPS
   if (!principal) throw reply.authRequired();
   let verdict;
   try {
-    verdict = await withDeadline(checkSmtpSession(deps.ctx, principal), settings.storeTimeoutMs, 'check session');
+    verdict = await checkSmtpSession(deps.readCtx, principal);
   } catch (err) {
     log.error({ err, code: 'RELAY_STORE_UNAVAILABLE', ...sessionFields(session), stage: 'mail_from' }, 'cannot check the account: 451');
     throw reply.storeUnavailable();
