@@ -35,6 +35,11 @@ export interface VerifiedCredential {
 export interface VerifiedCredentialCache {
   get(username: string, password: string): VerifiedCredential | undefined;
   set(username: string, password: string, entry: VerifiedCredential): void;
+  /**
+   * Optional: lets concurrent AUTHs with the same username, password and account version share one bcrypt
+   * check (an application opening many connections at once with a cold cache pays it once, not N times).
+   */
+  shareCheck?(username: string, password: string, version: VerifiedCredential, check: () => Promise<boolean>): Promise<boolean>;
 }
 
 /** Longer than any generated username or password by far; longer input is refused without a lookup. */
@@ -64,7 +69,11 @@ export async function authenticateSmtpAccount(
       return { ok: true, principal: principalOf(account), cached: true };
     }
   }
-  const matches = await verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash(ctx.bcryptCost)));
+  const check = async () => verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash(ctx.bcryptCost)));
+  const matches =
+    account && account.status === 'active' && cache?.shareCheck
+      ? await cache.shareCheck(username, password, { accountId: account.id, credentialVersion: account.credentialVersion }, check)
+      : await check();
   if (!account) return { ok: false, reason: 'unknown_user', username };
   if (!matches) return { ok: false, reason: 'bad_password', username };
   if (account.status !== 'active') return { ok: false, reason: 'disabled', username };

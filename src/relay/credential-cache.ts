@@ -28,6 +28,7 @@ export function createCredentialCache(opts: CredentialCacheOptions): CredentialC
   const maxEntries = opts.maxEntries ?? DEFAULT_CREDENTIAL_CACHE_ENTRIES;
   const now = opts.now ?? Date.now;
   const entries = new Map<string, VerifiedCredential & { expiresAt: number }>();
+  const checking = new Map<string, Promise<boolean>>();
 
   const keyOf = (username: string, password: string) =>
     createHmac('sha256', hmacKey).update(`${username.length}:${username}:`).update(password).digest('base64');
@@ -47,6 +48,15 @@ export function createCredentialCache(opts: CredentialCacheOptions): CredentialC
       entries.delete(key);
       entries.set(key, { accountId: entry.accountId, credentialVersion: entry.credentialVersion, expiresAt: now() + opts.ttlMs });
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+    },
+    shareCheck(username, password, version, check) {
+      const key = `${keyOf(username, password)}:${version.accountId}:${version.credentialVersion}`;
+      let running = checking.get(key);
+      if (!running) {
+        running = check().finally(() => checking.delete(key));
+        checking.set(key, running);
+      }
+      return running;
     },
     size: () => entries.size,
     clear: () => entries.clear(),

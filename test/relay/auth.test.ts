@@ -154,6 +154,12 @@ describe('account changes take effect at once', () => {
     expect(results()).toEqual([false, true, false]);
   });
 
+  it('20 connections authenticating at once with a cold cache all succeed', async () => {
+    const a = await t.newAccount();
+    const replies = await Promise.all(Array.from({ length: 20 }, () => authReply(a.username, a.password)));
+    expect(replies).toEqual(Array(20).fill('235 2.7.0 Authentication successful'));
+  });
+
   it('a session opened before a rotate must authenticate again', async () => {
     const a = await t.newAccount();
     const c = await RawSmtpClient.connect(t.port);

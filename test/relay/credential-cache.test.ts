@@ -24,4 +24,22 @@ describe('credential cache', () => {
     expect(cache.get('u2', 'p')).toBeUndefined();
     expect(cache.get('u1', 'p')).toBeDefined();
   });
+
+  it('concurrent checks of the same credentials and account version share one bcrypt check', async () => {
+    const cache = createCredentialCache({ ttlMs: 60_000 });
+    let checks = 0;
+    const check = () => {
+      checks++;
+      return new Promise<boolean>((r) => setTimeout(() => r(true), 20));
+    };
+    const v1 = { accountId: 'a1', credentialVersion: 1 };
+    const same = await Promise.all(Array.from({ length: 20 }, () => cache.shareCheck!('smtp-a', 'pw', v1, check)));
+    expect(same).toEqual(Array(20).fill(true));
+    expect(checks).toBe(1);
+    // another password, or the account's next version, is a check of its own; a finished check is not reused
+    await Promise.all([cache.shareCheck!('smtp-a', 'other', v1, check), cache.shareCheck!('smtp-a', 'pw', { ...v1, credentialVersion: 2 }, check)]);
+    expect(checks).toBe(3);
+    await cache.shareCheck!('smtp-a', 'pw', v1, check);
+    expect(checks).toBe(4);
+  });
 });
