@@ -70,10 +70,11 @@ export async function authenticateSmtpAccount(
     }
   }
   const check = async () => verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash(ctx.bcryptCost)));
-  const matches =
-    account && account.status === 'active' && cache?.shareCheck
-      ? await cache.shareCheck(username, password, { accountId: account.id, credentialVersion: account.credentialVersion }, check)
-      : await check();
+  // Shared on every path (unknown, disabled and deleted too), or concurrent identical tries would tell
+  // an existing account (one check) from a missing one (one check each) by timing.
+  const matches = cache?.shareCheck
+    ? await cache.shareCheck(username, password, { accountId: account?.id ?? '', credentialVersion: account?.credentialVersion ?? 0 }, check)
+    : await check();
   if (!account) return { ok: false, reason: 'unknown_user', username };
   if (!matches) return { ok: false, reason: 'bad_password', username };
   if (account.status !== 'active') return { ok: false, reason: 'disabled', username };
