@@ -5,8 +5,9 @@ import { formatCount, formatDate } from '../shared/format.ts';
 import { idleAlertMessage } from '../slack/blocks/job-alerts.ts';
 import { deliverAlert } from './deliver-alert.ts';
 import type { Job, JobDeps, JobReport, JobRunOptions } from './job.ts';
+import type { JobName } from './names.ts';
 
-export const IDLE_ACCOUNTS_JOB = 'idle-accounts';
+export const IDLE_ACCOUNTS_JOB: JobName = 'idle-accounts';
 
 interface WorkspaceOutcome {
   finding: IdleFinding;

@@ -5,6 +5,7 @@ import type { Clock, DomainContext, FlagRepository } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Models } from '../store/models/index.ts';
 import type { AlertPoster } from './alert-poster.ts';
+import type { JobName } from './names.ts';
 
 export interface JobDeps {
   ctx: DomainContext;
@@ -45,7 +46,7 @@ export interface JobReport {
 }
 
 export interface Job {
-  name: string;
+  name: JobName;
   description: string;
   schedule(config: Config['jobs']): string;
   run(deps: JobDeps, opts: JobRunOptions): Promise<JobReport>;

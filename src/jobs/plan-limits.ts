@@ -5,8 +5,9 @@ import { formatCount } from '../shared/format.ts';
 import { planLimitAlertMessage } from '../slack/blocks/job-alerts.ts';
 import { deliverAlert } from './deliver-alert.ts';
 import type { Job, JobDeps, JobReport } from './job.ts';
+import type { JobName } from './names.ts';
 
-export const PLAN_LIMITS_JOB = 'plan-limits';
+export const PLAN_LIMITS_JOB: JobName = 'plan-limits';
 
 async function handle(deps: JobDeps, finding: PlanLimitFinding, dryRun: boolean): Promise<string> {
   const state = finding.changed ? finding.next : finding.previous;

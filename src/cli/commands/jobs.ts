@@ -1,19 +1,18 @@
 // `smtpdesk jobs list` and `smtpdesk jobs run NAME [--dry-run]`: the scheduled jobs, on demand.
+// The jobs (and Slack's client, node-cron) load only when a jobs command runs, not for every CLI command.
 import { hostname } from 'node:os';
-import cron from 'node-cron';
-import { jobDepsFromRuntime } from '../../jobs/deps.ts';
-import { findJob, JOBS } from '../../jobs/index.ts';
-import { JobRunner } from '../../jobs/runner.ts';
+import { JOB_NAMES } from '../../jobs/names.ts';
 import { formatDateTime } from '../../shared/format.ts';
 import { UsageError, requireArg, type CliCommand } from '../command.ts';
 import { renderTable } from '../table.ts';
 
-function nextRun(expression: string, timezone: string): Date | null {
+async function nextRunOf(expression: string, timezone: string): Promise<Date | null> {
+  const cron = (await import('node-cron')).default;
   const task = cron.createTask(expression, () => undefined, { timezone });
   try {
     return task.getNextRuns(1)[0] ?? null;
   } finally {
-    void task.destroy();
+    await task.destroy();
   }
 }
 
@@ -22,14 +21,15 @@ const list: CliCommand = {
   summary: 'The scheduled jobs: schedule, next run, last run and its outcome',
   async run(cli) {
     const rt = await cli.runtime();
-    const { leases } = jobDepsFromRuntime(rt, { alerts: null });
-    const states = new Map((await leases.list()).map((s) => [s.job, s]));
+    const [{ JOBS }, { jobLeases }] = await Promise.all([import('../../jobs/index.ts'), import('../../jobs/lease.ts')]);
+    const states = new Map((await jobLeases(rt.db.models).list()).map((s) => [s.job, s]));
     const tz = rt.config.jobs.timezone;
-    const rows = JOBS.map((job) => {
-      const schedule = job.schedule(rt.config.jobs);
-      const last = states.get(job.name)?.lastRun;
-      return { job, schedule, next: nextRun(schedule, tz), last };
-    });
+    const rows = await Promise.all(
+      JOBS.map(async (job) => {
+        const schedule = job.schedule(rt.config.jobs);
+        return { job, schedule, next: await nextRunOf(schedule, tz), last: states.get(job.name)?.lastRun };
+      }),
+    );
     if (cli.json) {
       return rows.map((r) => ({
         name: r.job.name,
@@ -61,15 +61,23 @@ const run: CliCommand = {
   args: 'NAME',
   options: { 'dry-run': { type: 'boolean' } },
   optionHelp: [
-    `NAME        ${JOBS.map((j) => j.name).join(', ')}`,
+    `NAME        ${JOB_NAMES.join(', ')}`,
     '--dry-run   find and report only: no alert posted, no flag stored, no event published',
     '--workspace only this workspace (default: every workspace)',
   ],
   async run(cli, pos, opts) {
     const name = requireArg(pos, 0, 'NAME');
-    const job = findJob(name);
-    if (!job) throw new UsageError(`no job named "${name}"; jobs: ${JOBS.map((j) => j.name).join(', ')}`);
+    if (!(JOB_NAMES as readonly string[]).includes(name.trim().toLowerCase())) {
+      throw new UsageError(`no job named "${name}"; jobs: ${JOB_NAMES.join(', ')}`);
+    }
     const rt = await cli.runtime();
+    const [{ findJob }, { jobDepsFromRuntime }, { JobRunner }] = await Promise.all([
+      import('../../jobs/index.ts'),
+      import('../../jobs/deps.ts'),
+      import('../../jobs/runner.ts'),
+    ]);
+    const job = findJob(name);
+    if (!job) throw new UsageError(`the ${name} job is not in this build`);
     const { leases, ...deps } = jobDepsFromRuntime(rt);
     const onlyOne = (opts.workspace as string | undefined) ?? process.env.SMTPDESK_WORKSPACE;
     const workspaceId = onlyOne ? (await cli.workspace()).id : undefined;
