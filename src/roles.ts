@@ -25,4 +25,5 @@ export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>
   relay: async () => (await import('./relay/role.ts')).startRelayRole,
   jobs: async () => (await import('./jobs/role.ts')).startJobsRole,
   slack: async () => (await import('./slack/role.ts')).startSlackRole,
+  worker: async () => (await import('./delivery/role.ts')).startWorkerRole,
 };

@@ -84,10 +84,10 @@ export function chunkId(messageId: string, n: number): string {
   return `${messageId}:${n}`;
 }
 
-/** Reads a stored body back in order (delivery, inspection). */
-export async function readMessageBody(m: Models, messageId: string): Promise<Buffer> {
+/** Reads a stored body back in order (delivery, inspection). `chunks` (from the message document) saves a lookup. */
+export async function readMessageBody(m: Models, messageId: string, chunks?: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (let n = 0; ; n++) {
+  for (let n = 0; chunks === undefined || n < chunks; n++) {
     const part = await m.messageChunks.findById(chunkId(messageId, n)).lean<{ data: unknown }>();
     if (!part) break;
     parts.push(toBuffer(part.data));

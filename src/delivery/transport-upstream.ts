@@ -1,0 +1,87 @@
+// Delivery through one smarthost (RELAY_UPSTREAM_URL): nodemailer's pooled SMTP, the smarthost's own AUTH
+// from the URL, TLS verified unless RELAY_UPSTREAM_TLS_VERIFY=false. The stored message goes out as-is
+// (`raw`) with our envelope, so nodemailer adds or rewrites no header.
+import { isIP } from 'node:net';
+import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { Logger } from '../log.ts';
+import { DEFAULT_TIMEOUTS, resultsOf, type Transport, type TransportTimeouts } from './transport.ts';
+
+export interface UpstreamOptions {
+  url: string;
+  tlsVerify: boolean;
+  heloName: string;
+  maxConnections: number;
+  timeouts?: Partial<TransportTimeouts>;
+  log?: Logger;
+}
+
+export interface UpstreamTarget {
+  secure: boolean;
+  host: string;
+  port: number;
+  auth?: { user: string; pass: string };
+}
+
+/** smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (implicit TLS). Throws on anything else. */
+export function parseUpstreamUrl(url: string): UpstreamTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error('RELAY_UPSTREAM_URL: not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)');
+  }
+  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new Error('RELAY_UPSTREAM_URL: the scheme must be smtp:// or smtps://');
+  if (!u.hostname) throw new Error('RELAY_UPSTREAM_URL: no host');
+  const secure = u.protocol === 'smtps:';
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  const target: UpstreamTarget = { secure, host, port: u.port ? Number(u.port) : secure ? 465 : 587 };
+  if (u.username) target.auth = { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
+  return target;
+}
+
+/** The URL without its password, for logs and the start-up line. */
+export function describeUpstream(url: string): string {
+  const t = parseUpstreamUrl(url);
+  return `${t.secure ? 'smtps' : 'smtp'}://${t.auth ? `${encodeURIComponent(t.auth.user)}@` : ''}${t.host}:${t.port}`;
+}
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+export function createUpstreamTransport(opts: UpstreamOptions): Transport {
+  const target = parseUpstreamUrl(opts.url);
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const options: SMTPPool.Options = {
+    pool: true,
+    host: target.host,
+    port: target.port,
+    secure: target.secure,
+    name: opts.heloName,
+    maxConnections: opts.maxConnections,
+    maxMessages: 100,
+    // Credentials only ever travel encrypted, except to a smarthost on this machine.
+    requireTLS: Boolean(target.auth) && !target.secure && !isLoopback(target.host),
+    tls: { rejectUnauthorized: opts.tlsVerify, ...(isIP(target.host) ? {} : { servername: target.host }) },
+    connectionTimeout: timeouts.connectionMs,
+    greetingTimeout: timeouts.greetingMs,
+    socketTimeout: timeouts.socketMs,
+    logger: false,
+  };
+  if (target.auth) options.auth = target.auth;
+  const pool = nodemailer.createTransport(options);
+  pool.on('error', (err) => opts.log?.warn({ err, code: 'UPSTREAM_CONNECTION_ERROR' }, 'upstream connection error'));
+  return {
+    description: `upstream ${describeUpstream(opts.url)}`,
+    async send(envelope, raw) {
+      try {
+        const info = await pool.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
+        return resultsOf(envelope.to, { info });
+      } catch (error) {
+        return resultsOf(envelope.to, { error });
+      }
+    },
+    async close() {
+      pool.close();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// What the worker needs from a way of sending: one SMTP transaction per call, with each recipient's own
+// answer. Implemented by the upstream smarthost (transport-upstream.ts) and direct MX delivery (transport-mx.ts).
+import { classifyError, type DeliveryFailure } from './classify.ts';
+
+export interface OutboundEnvelope {
+  /** '' = null sender (bounces). */
+  from: string;
+  to: string[];
+}
+
+export type RecipientResult =
+  | { address: string; delivered: true; response: string }
+  | { address: string; delivered: false; failure: DeliveryFailure };
+
+export interface Transport {
+  /** For the start-up line, e.g. "upstream smtp://smtp.example.net:587". */
+  readonly description: string;
+  /** Sends `raw` (already CRLF-normalized) as-is; never throws: every failure is a recipient result. */
+  send(envelope: OutboundEnvelope, raw: Buffer): Promise<RecipientResult[]>;
+  close(): Promise<void>;
+}
+
+export interface TransportTimeouts {
+  /** TCP connect. */
+  connectionMs: number;
+  /** Server greeting after connect. */
+  greetingMs: number;
+  /** Inactivity on an open connection (a slow DATA answer). */
+  socketMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 120_000 };
+
+interface SentInfo {
+  accepted?: unknown[];
+  rejectedErrors?: unknown[];
+  response?: string;
+}
+
+const addressOf = (a: unknown) => String((a as { address?: string })?.address ?? a).trim();
+
+/** nodemailer's sendMail outcome (info or error) -> one result per envelope recipient. */
+export function resultsOf(to: readonly string[], outcome: { info: SentInfo } | { error: unknown }): RecipientResult[] {
+  if ('error' in outcome) {
+    const err = outcome.error as { code?: string; rejectedErrors?: { recipient?: string }[] };
+    // Every recipient refused at RCPT: each has its own answer.
+    if (err?.code === 'EENVELOPE' && Array.isArray(err.rejectedErrors) && err.rejectedErrors.length) {
+      return byRecipient(to, new Set(), '', err.rejectedErrors, classifyError(err));
+    }
+    const failure = classifyError(err);
+    return to.map((address) => ({ address, delivered: false, failure }));
+  }
+  const { info } = outcome;
+  const accepted = new Set((info.accepted ?? []).map(addressOf));
+  return byRecipient(to, accepted, info.response ?? '250 OK', (info.rejectedErrors ?? []) as { recipient?: string }[], undefined);
+}
+
+function byRecipient(
+  to: readonly string[],
+  accepted: Set<string>,
+  response: string,
+  rejectedErrors: { recipient?: string }[],
+  fallback: DeliveryFailure | undefined,
+): RecipientResult[] {
+  const errors = new Map(rejectedErrors.map((e) => [String(e.recipient ?? '').trim(), e]));
+  return to.map((address): RecipientResult => {
+    if (accepted.has(address)) return { address, delivered: true, response };
+    const e = errors.get(address);
+    if (e) return { address, delivered: false, failure: classifyError(e) };
+    return {
+      address,
+      delivered: false,
+      failure: fallback ?? { kind: 'temporary', message: 'the server neither accepted nor refused this recipient', status: '4.0.0', code: 'NO_ANSWER' },
+    };
+  });
+}

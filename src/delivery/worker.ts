@@ -1,0 +1,373 @@
+// The delivery worker: leases due messages from the shared queue, up to DELIVERY_CONCURRENCY at a time,
+// sends each to its due recipients, records every recipient's own outcome under the lease, counts it
+// for the account, and bounces what will never arrive. Several workers (in one process or many) share
+// one queue; a worker that dies stops renewing its leases and its messages are due again for the others.
+//
+// Delivery is at least once: a worker that dies after the receiving server answered 250 but before the
+// outcome is written leaves the message to be sent again by another worker.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Runtime } from '../runtime.ts';
+import { queueWriter, readMessageBody } from '../store/repositories/queue-writer.ts';
+import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
+import { permanentFailure, temporaryFailure } from './classify.ts';
+import { createCounterBuffer } from './counters.ts';
+import { mailboxProblem, normalizeLineEndings } from './hygiene.ts';
+import { findDueMessageIds, finishAttempt, leaseMessage, releaseLease, renewLease, type Lease, type RecipientRecord } from './lease.ts';
+import { applyResults, counterDelta, dueRecipients, type RecipientOutcome } from './outcome.ts';
+import { refreshQueueDepth } from './queue-depth.ts';
+import { parseRetryPolicy, type RetryPolicy } from './retry-schedule.ts';
+import { createMxTransport, type MxResolver } from './transport-mx.ts';
+import { createUpstreamTransport } from './transport-upstream.ts';
+import type { RecipientResult, Transport, TransportTimeouts } from './transport.ts';
+
+export interface DeliveryWorkerOptions {
+  /** Names this worker in leases and logs (default host/pid/random). */
+  workerId?: string;
+  concurrency?: number;
+  leaseMs?: number;
+  policy?: RetryPolicy;
+  sendBounces?: boolean;
+  /** Overrides RELAY_UPSTREAM_URL; null forces direct MX delivery. */
+  upstreamUrl?: string | null;
+  /** Direct MX delivery: DNS and port of the receiving servers (tests route domains to loopback). */
+  mx?: { resolver?: MxResolver; port?: number | ((exchange: string) => number) };
+  /** A ready transport (replaces upstream/MX selection). */
+  transport?: Transport;
+  timeouts?: Partial<TransportTimeouts>;
+  clock?: () => Date;
+  /** Idle polling: starts at pollMinMs after work was found, doubles up to pollMaxMs. */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  /** How often the queue-depth gauge is refreshed (0: never). */
+  queueDepthIntervalMs?: number;
+  /** How long stop() waits for deliveries in progress. */
+  stopGraceMs?: number;
+}
+
+export interface DeliveryWorker {
+  id: string;
+  description: string;
+  /** Polls now instead of at the end of the current idle wait (e.g. right after an enqueue in this process). */
+  wake(): void;
+  /** Resolves once nothing is in flight and nothing in the queue is due (rejects after timeoutMs). */
+  drain(timeoutMs?: number): Promise<void>;
+  inFlight(): number;
+  /** What this worker did since it started: messages leased, recipient outcomes. */
+  stats(): WorkerStats;
+  /** Stops leasing, waits for deliveries in progress (up to the grace), flushes counters, closes connections. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerStats {
+  leased: number;
+  delivered: number;
+  deferred: number;
+  bounced: number;
+  failed: number;
+}
+
+const CANDIDATES_TTL_MS = 2_000;
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
+}
+
+type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics'>;
+
+export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {}): DeliveryWorker {
+  const { config, db, metrics } = rt;
+  const models = db.models;
+  const id = options.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+  const log = rt.log.child({ component: 'delivery', worker: id });
+  const clock = options.clock ?? rt.ctx.clock;
+  const concurrency = Math.max(1, options.concurrency ?? config.delivery.concurrency);
+  const leaseMs = options.leaseMs ?? config.delivery.leaseMs;
+  const policy = options.policy ?? parseRetryPolicy(config.delivery.retrySchedule, config.delivery.maxAge);
+  const sendBounces = options.sendBounces ?? config.delivery.sendBounces;
+  const pollMinMs = options.pollMinMs ?? 50;
+  const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 1000);
+  const upstreamUrl = options.upstreamUrl === undefined ? config.delivery.upstreamUrl : (options.upstreamUrl ?? undefined);
+  const heloName = config.delivery.heloName;
+  const transport =
+    options.transport ??
+    (upstreamUrl
+      ? createUpstreamTransport({ url: upstreamUrl, tlsVerify: config.delivery.upstreamTlsVerify, heloName, maxConnections: concurrency, timeouts: options.timeouts, log })
+      : createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log }));
+  const counters = createCounterBuffer(rt.ctx, log);
+  const writer = queueWriter(models);
+
+  const stats: WorkerStats = { leased: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
+  const slots = new Set<Promise<void>>();
+  let stopping = false;
+  let interrupt: (() => void) | null = null;
+  let drainWaiters: (() => void)[] = [];
+  let signalStop: () => void = () => {};
+  const stopSignal = new Promise<void>((resolve) => (signalStop = resolve));
+
+  // Due ids read in one query and claimed one by one (see lease.ts); refreshed when used up or stale.
+  let candidates: string[] = [];
+  let candidatesReadAt = 0;
+  const candidateBatch = Math.max(4, concurrency * 2);
+
+  async function nextLease(): Promise<Lease | null> {
+    for (let round = 0; round < 2; round++) {
+      if (candidates.length === 0 || Date.now() - candidatesReadAt > CANDIDATES_TTL_MS) {
+        const ids = await findDueMessageIds(models, clock(), candidateBatch);
+        // Shuffled, so that workers reading the same ids at once mostly claim different ones.
+        candidates = shuffle(ids.map((i) => i.toHexString()));
+        candidatesReadAt = Date.now();
+        if (candidates.length === 0) return null;
+      }
+      while (candidates.length) {
+        const lease = await leaseMessage(models, candidates.shift()!, { owner: id, now: clock(), leaseMs });
+        if (lease) return lease;
+      }
+    }
+    return null;
+  }
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        interrupt = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      interrupt = done;
+    });
+  const wake = () => interrupt?.();
+
+  async function loop(): Promise<void> {
+    let idleDelay = pollMinMs;
+    while (!stopping) {
+      if (slots.size >= concurrency) {
+        await Promise.race([...slots, stopSignal]);
+        continue;
+      }
+      let lease: Lease | null;
+      try {
+        lease = await nextLease();
+      } catch (err) {
+        log.error({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease queued messages; retrying');
+        await sleep(pollMaxMs);
+        continue;
+      }
+      if (!lease) {
+        if (slots.size === 0 && drainWaiters.length) {
+          const waiters = drainWaiters;
+          drainWaiters = [];
+          waiters.forEach((w) => w());
+        }
+        await sleep(idleDelay);
+        idleDelay = Math.min(idleDelay * 2, pollMaxMs);
+        continue;
+      }
+      idleDelay = pollMinMs;
+      stats.leased++;
+      if (stopping) {
+        await releaseLease(models, lease, clock()).catch(() => false);
+        break;
+      }
+      const slot: Promise<void> = deliver(lease)
+        .catch((err) => log.error({ err, code: 'DELIVERY_CRASHED', queueId: lease.id }, 'delivery attempt failed unexpectedly; the lease will expire and it will be retried'))
+        .finally(() => {
+          slots.delete(slot);
+          wake();
+        });
+      slots.add(slot);
+    }
+  }
+
+  async function deliver(lease: Lease): Promise<void> {
+    const renewEvery = Math.max(250, Math.floor(leaseMs / 3));
+    const renewal = setInterval(() => {
+      renewLease(models, lease, clock(), leaseMs).then(
+        (held) => {
+          if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: lease.id }, 'lease lost while delivering (another worker may send this message again)');
+        },
+        (err) => log.warn({ err, code: 'DELIVERY_LEASE_RENEW_FAILED', queueId: lease.id }, 'could not renew the lease'),
+      );
+    }, renewEvery);
+    renewal.unref();
+    try {
+      await attempt(lease);
+    } finally {
+      clearInterval(renewal);
+    }
+  }
+
+  async function attempt(lease: Lease): Promise<void> {
+    const msg = lease.message;
+    const due = dueRecipients(msg.recipients, clock());
+    if (due.length === 0) {
+      await finish(lease, msg.recipients.map((r) => ({ ...r })));
+      return;
+    }
+    const from = msg.envelope.from ?? '';
+    const senderProblem = from === '' ? null : mailboxProblem(from);
+    const results: RecipientResult[] = [];
+    const sendable: string[] = [];
+    for (const r of due) {
+      const problem = senderProblem ? `invalid envelope sender <${from}>: ${senderProblem}` : mailboxProblem(r.address);
+      if (problem) {
+        const reason = senderProblem ? problem : `invalid recipient address: ${problem}`;
+        results.push({ address: r.address, delivered: false, failure: permanentFailure(reason, senderProblem ? '5.1.7' : '5.1.3', 'ENVELOPE_INVALID') });
+        log.warn({ code: 'DELIVERY_ENVELOPE_INVALID', queueId: lease.id, problem: reason }, 'envelope address refused before sending');
+      } else if (!sendable.includes(r.address)) {
+        sendable.push(r.address);
+      }
+    }
+    let body: Buffer | null = null;
+    if (sendable.length) {
+      try {
+        body = await readMessageBody(models, lease.id, msg.chunks);
+      } catch (err) {
+        log.error({ err, code: 'DELIVERY_BODY_READ_FAILED', queueId: lease.id }, 'could not read the message body');
+        const failure = temporaryFailure('could not read the stored message', '4.3.0', 'BODY_READ_FAILED');
+        results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
+      }
+      if (body && body.length !== msg.size) {
+        log.error({ code: 'DELIVERY_BODY_MISSING', queueId: lease.id, expected: msg.size, found: body.length }, 'stored message body is missing or incomplete');
+        const failure = permanentFailure('the stored message body is missing', '5.3.0', 'BODY_MISSING');
+        results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
+        body = null;
+      } else if (body) {
+        results.push(...(await transport.send({ from, to: sendable }, normalizeLineEndings(body))));
+      }
+    }
+    const now = clock();
+    const applied = applyResults(msg, results, now, policy);
+    if (!(await finish(lease, applied.recipients))) return;
+
+    report(lease, applied.outcomes);
+    if (msg.kind !== 'bounce') counters.add({ id: msg.accountId, workspaceId: msg.workspaceId }, counterDelta(applied.outcomes), now);
+    const undeliverable = applied.outcomes.filter((o) => o.outcome === 'bounced' || o.outcome === 'failed');
+    if (undeliverable.length && !senderProblem && shouldSendBounce({ enabled: sendBounces, kind: msg.kind, envelopeFrom: from })) {
+      await sendBounce(lease, undeliverable, body, now);
+    }
+  }
+
+  /** Writes the outcome under the lease; a database hiccup gets two more tries. False when the lease was lost. */
+  async function finish(lease: Lease, recipients: RecipientRecord[]): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      try {
+        const held = await finishAttempt(models, lease, recipients, clock());
+        if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: lease.id }, 'lease lost before the outcome was written; the other worker owns the message now');
+        return held;
+      } catch (err) {
+        if (i >= 2) {
+          log.error({ err, code: 'DELIVERY_FINISH_FAILED', queueId: lease.id }, 'could not write the delivery outcome; the message will be tried again when its lease expires');
+          return false;
+        }
+        await new Promise((r) => setTimeout(r, 500 * (i + 1)));
+      }
+    }
+  }
+
+  function report(lease: Lease, outcomes: RecipientOutcome[]) {
+    const delivered = outcomes.filter((o) => o.outcome === 'delivered').length;
+    if (delivered) log.info({ code: 'DELIVERY_DELIVERED', queueId: lease.id, recipients: delivered }, `delivered to ${delivered} recipient(s)`);
+    for (const o of outcomes) {
+      metrics.deliveries.inc({ outcome: o.outcome });
+      stats[o.outcome]++;
+      if (o.outcome === 'delivered') continue;
+      const code = o.outcome === 'deferred' ? 'DELIVERY_DEFERRED' : o.outcome === 'bounced' ? 'DELIVERY_BOUNCED' : 'DELIVERY_FAILED';
+      log.warn(
+        { code, queueId: lease.id, recipient: o.address, error: o.failure?.message, failure: o.failure?.code, retryAt: o.retryAt?.toISOString() },
+        `${o.outcome}: ${o.failure?.message ?? ''}`,
+      );
+    }
+  }
+
+  async function sendBounce(lease: Lease, outcomes: RecipientOutcome[], body: Buffer | null, now: Date) {
+    const msg = lease.message;
+    const from = msg.envelope.from ?? '';
+    try {
+      const original = body ?? (await readMessageBody(models, lease.id).catch(() => Buffer.alloc(0)));
+      const notice = buildBounceMessage({
+        reportingMta: heloName,
+        queueId: lease.id,
+        to: from,
+        originalSubject: msg.subject,
+        arrivalDate: msg.createdAt,
+        originalMessage: original,
+        recipients: outcomes.map((o) => ({ address: o.address, failure: o.failure!, expired: o.expired })),
+        now,
+      });
+      const bounceId = await writer.enqueue({
+        workspaceId: msg.workspaceId,
+        accountId: msg.accountId,
+        username: msg.username,
+        from: '',
+        to: [from],
+        body: notice.raw,
+        messageId: notice.messageId,
+        subject: notice.subject,
+        relayHost: heloName,
+        kind: 'bounce',
+        at: now,
+      });
+      log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: lease.id, bounceId, recipients: outcomes.length }, 'bounce notice queued for the sender');
+      wake();
+    } catch (err) {
+      log.error({ err, code: 'DELIVERY_BOUNCE_FAILED', queueId: lease.id }, 'could not queue the bounce notice');
+    }
+  }
+
+  const depthEvery = options.queueDepthIntervalMs ?? 15_000;
+  const depthTimer =
+    depthEvery > 0
+      ? setInterval(() => {
+          refreshQueueDepth(rt).catch((err) => log.warn({ err, code: 'QUEUE_DEPTH_FAILED' }, 'could not count the queue'));
+        }, depthEvery)
+      : null;
+  depthTimer?.unref();
+
+  const loopDone = loop().catch((err) => log.error({ err, code: 'DELIVERY_LOOP_CRASHED' }, 'delivery loop stopped'));
+  log.info({ code: 'DELIVERY_WORKER_STARTED', transport: transport.description, concurrency, leaseMs }, 'delivery worker started');
+
+  let stopped: Promise<void> | null = null;
+  return {
+    id,
+    description: `delivery worker ${id}: ${transport.description}, ${concurrency} parallel`,
+    wake,
+    inFlight: () => slots.size,
+    stats: () => ({ ...stats }),
+    drain(timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`queue not drained within ${timeoutMs} ms (${slots.size} in flight)`)), timeoutMs);
+        drainWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        wake();
+      });
+    },
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        signalStop();
+        wake();
+        await loopDone;
+        const grace = options.stopGraceMs ?? 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(slots), new Promise((r) => (timer = setTimeout(r, grace)))]);
+        clearTimeout(timer);
+        if (slots.size) log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.size }, 'stopped with deliveries in progress; their leases will expire');
+        if (depthTimer) clearInterval(depthTimer);
+        await counters.flush();
+        await transport.close();
+        const waiters = drainWaiters;
+        drainWaiters = [];
+        waiters.forEach((w) => w());
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+// Direct MX delivery (no RELAY_UPSTREAM_URL), with DNS answered by an injected resolver that routes test
+// domains to a real SMTP server on loopback.
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDeliveryWorker } from '../../src/delivery/worker.ts';
+import type { MxRecord, MxResolver } from '../../src/delivery/transport-mx.ts';
+import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
+import { closedPort, startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
+
+const MX: Record<string, MxRecord[]> = {
+  'example.test': [{ exchange: 'mx1.example.test', priority: 10 }],
+  'other.test': [{ exchange: 'mx.other.test', priority: 10 }],
+  'two-mx.test': [
+    { exchange: 'live.two-mx.test', priority: 20 },
+    { exchange: 'dead.two-mx.test', priority: 5 },
+  ],
+  'null-mx.test': [{ exchange: '', priority: 0 }],
+};
+const DNS_ERRORS: Record<string, string> = { 'a-only.test': 'ENODATA', 'nxdomain.test': 'ENOTFOUND', 'servfail.test': 'ESERVFAIL' };
+const HOSTS: Record<string, string[]> = {
+  'mx1.example.test': ['127.0.0.1'],
+  'mx.other.test': ['127.0.0.1'],
+  'a-only.test': ['127.0.0.1'],
+  'dead.two-mx.test': ['127.0.0.1'],
+  'live.two-mx.test': ['127.0.0.1'],
+};
+const dnsError = (code: string) => Object.assign(new Error(`DNS ${code}`), { code });
+const resolver: MxResolver = {
+  async resolveMx(domain) {
+    if (DNS_ERRORS[domain]) throw dnsError(DNS_ERRORS[domain]!);
+    if (MX[domain]) return MX[domain]!;
+    throw dnsError('ENOTFOUND');
+  },
+  async resolveHost(host) {
+    if (HOSTS[host]) return HOSTS[host]!;
+    throw dnsError('ENOTFOUND');
+  },
+};
+
+let h: DeliveryHarness;
+let sink: TestSink;
+let deadPort: number;
+/** A host that accepts TCP and hangs up at once, counting who knocked. */
+let hangUp: Server;
+let hangUpPort: number;
+let hangUps = 0;
+
+beforeAll(async () => {
+  h = await openDeliveryHarness();
+  // STARTTLS offered with smtp-server's self-signed certificate: MX delivery uses it without verifying.
+  sink = await startTestSink({ starttls: true });
+  deadPort = await closedPort();
+  hangUp = createServer((socket) => {
+    hangUps++;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => hangUp.listen(0, '127.0.0.1', () => r()));
+  hangUpPort = (hangUp.address() as { port: number }).port;
+});
+afterAll(async () => {
+  await new Promise((r) => hangUp?.close(r));
+  await sink?.close();
+  await h?.close();
+});
+
+async function deliverAll() {
+  const w = startDeliveryWorker(h.rt, {
+    upstreamUrl: null,
+    mx: { resolver, port: (exchange) => (exchange === 'dead.two-mx.test' ? hangUpPort : exchange === 'down.test.mx' ? deadPort : sink.port) },
+    policy: { delaysMs: [60_000], maxAgeMs: 4 * 86_400_000 },
+    timeouts: { connectionMs: 2_000, greetingMs: 2_000, socketMs: 5_000 },
+    sendBounces: false,
+    pollMinMs: 20,
+    pollMaxMs: 100,
+    queueDepthIntervalMs: 0,
+  });
+  await w.drain();
+  await w.stop();
+}
+
+describe('direct delivery to each domain MX', () => {
+  it('looks up the MX of each recipient domain and sends one transaction per domain, with our HELO name, over STARTTLS', async () => {
+    const id = await h.enqueue({
+      to: ['a@example.test', 'b@example.test', 'c@other.test', 'd@a-only.test'],
+      body: testMessage({ messageId: '<mx@sender.test>' }),
+    });
+    await deliverAll();
+    const got = sink.messages.filter((m) => m.messageId === '<mx@sender.test>');
+    expect(got.map((m) => m.to).sort()).toEqual([['a@example.test', 'b@example.test'], ['c@other.test'], ['d@a-only.test']]);
+    expect(got.every((m) => m.heloName === 'smtpdesk.test' && m.secure)).toBe(true);
+    const doc = await h.message(id);
+    expect(doc.state).toBe('done');
+    expect(doc.recipients.every((r) => r.status === 'delivered')).toBe(true);
+  });
+
+  it('goes to the next MX by preference when the best one cannot be reached', async () => {
+    const id = await h.enqueue({ to: ['x@two-mx.test'], body: testMessage({ messageId: '<two-mx@sender.test>' }) });
+    await deliverAll();
+    expect(hangUps).toBe(1);
+    expect((await h.message(id)).recipients[0]!.status).toBe('delivered');
+    expect(sink.countsByMessageId().get('<two-mx@sender.test>')).toBe(1);
+  });
+
+  it('bounces a domain that does not exist or accepts no mail, and defers on a DNS failure', async () => {
+    const id = await h.enqueue({ to: ['a@nxdomain.test', 'b@null-mx.test', 'c@servfail.test'], body: testMessage({ messageId: '<dns@sender.test>' }) });
+    await deliverAll();
+    const doc = await h.message(id);
+    expect(doc.recipients.map((r) => [r.address, r.status])).toEqual([
+      ['a@nxdomain.test', 'bounced'],
+      ['b@null-mx.test', 'bounced'],
+      ['c@servfail.test', 'queued'],
+    ]);
+    expect(doc.recipients[0]!.lastError).toBe('domain nxdomain.test does not exist (DNS NXDOMAIN)');
+    expect(doc.recipients[1]!.lastError).toBe('domain null-mx.test accepts no mail (null MX)');
+    expect(doc.recipients[2]!.lastError).toMatch(/DNS lookup of the MX of servfail\.test failed \(ESERVFAIL\)/);
+    expect(doc.state).toBe('queued');
+    expect(sink.countsByMessageId().get('<dns@sender.test>')).toBeUndefined();
+  });
+
+  it('defers when no MX host answers at all', async () => {
+    MX['down.test'] = [{ exchange: 'down.test.mx', priority: 10 }];
+    HOSTS['down.test.mx'] = ['127.0.0.1'];
+    const id = await h.enqueue({ to: ['z@down.test'], body: testMessage() });
+    await deliverAll();
+    const r = (await h.message(id)).recipients[0]!;
+    expect(r.status).toBe('queued');
+    expect(r.attempts).toBe(1);
+    expect(r.lastError).toMatch(/^no MX host of down\.test could be reached: .*ECONNREFUSED/);
+  });
+});

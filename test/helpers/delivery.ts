@@ -1,0 +1,111 @@
+// A real Runtime on a fresh test database with one workspace and one account, a way to put messages in the
+// queue as the relay does (queueWriter.enqueue), and the log lines captured for assertions.
+import { Writable } from 'node:stream';
+import { loadConfig } from '../../src/config.ts';
+import { createAccount, createWorkspace, recordAcceptedMessage, type Workspace } from '../../src/domain/index.ts';
+import { createLogger } from '../../src/log.ts';
+import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
+import type { QueuedMessageRecord } from '../../src/delivery/lease.ts';
+import { dropTestDatabase, testDatabaseUri } from './database.ts';
+import { admin } from './domain.ts';
+
+export interface LogLine {
+  level: number;
+  code?: string;
+  msg?: string;
+  [k: string]: unknown;
+}
+
+export interface DeliveryHarness {
+  uri: string;
+  rt: Runtime;
+  workspace: Workspace;
+  account: { id: string; name: string; workspaceId: string; username: string };
+  logs: LogLine[];
+  /** Enqueues like the relay does (and counts it as sent, like the relay). Returns the queue id. */
+  enqueue(msg: { from?: string; to: string[]; body?: string | Buffer; at?: Date; subject?: string }): Promise<string>;
+  message(id: string): Promise<QueuedMessageRecord>;
+  close(): Promise<void>;
+}
+
+let n = 0;
+
+export function testMessage(opts: { messageId?: string; subject?: string; from?: string; to?: string; text?: string } = {}): string {
+  n += 1;
+  return [
+    `From: App <${opts.from ?? 'app@sender.test'}>`,
+    `To: <${opts.to ?? 'rcpt@example.test'}>`,
+    `Subject: ${opts.subject ?? `test ${n}`}`,
+    `Message-ID: ${opts.messageId ?? `<m${n}.${Date.now()}@sender.test>`}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    opts.text ?? 'Hello from the delivery tests.',
+    '',
+  ].join('\r\n');
+}
+
+export async function openDeliveryHarness(opts: { env?: Record<string, string>; uri?: string } = {}): Promise<DeliveryHarness> {
+  const uri = opts.uri ?? testDatabaseUri();
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        try {
+          logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          logs.push({ level: 0, msg: line });
+        }
+      }
+      cb();
+    },
+  });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    MONGODB_URI: uri,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    DELIVERY_HELO_NAME: 'smtpdesk.test',
+    ...opts.env,
+  });
+  const log = createLogger({ level: config.logLevel, destination: sink });
+  const rt = await openRuntime(config, { log });
+  const workspace = await createWorkspace(rt.ctx, admin, { name: `dlv-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, planId: '100k', defaultPlan: '10k' });
+  const issued = await createAccount(rt.ctx, admin, workspace.id, 'production-transactional');
+  const account = { id: issued.account.id, name: issued.account.name, workspaceId: workspace.id, username: issued.username };
+  const writer = queueWriter(rt.db.models);
+  return {
+    uri,
+    rt,
+    workspace,
+    account,
+    logs,
+    async enqueue(msg) {
+      const at = msg.at ?? new Date();
+      const body = typeof msg.body === 'string' || msg.body === undefined ? Buffer.from(msg.body ?? testMessage()) : msg.body;
+      const id = await writer.enqueue({
+        workspaceId: workspace.id,
+        accountId: account.id,
+        username: account.username,
+        from: msg.from ?? 'app@sender.test',
+        to: msg.to,
+        body,
+        subject: msg.subject,
+        at,
+      });
+      await recordAcceptedMessage(rt.ctx, account, msg.to.length, at);
+      return id;
+    },
+    async message(id) {
+      const doc = await rt.db.models.queuedMessages.findById(id).lean<QueuedMessageRecord>();
+      if (!doc) throw new Error(`no queued message ${id}`);
+      return doc;
+    },
+    async close() {
+      await rt.close();
+      if (!opts.uri) await dropTestDatabase(uri);
+    },
+  };
+}
