@@ -10,8 +10,7 @@ import { EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
 import { outboxEventSink } from './webhooks/outbox-sink.ts';
-import { slackAlertSink } from './slack/alerts.ts';
-import { createWebClient } from './slack/client.ts';
+import type { SlackAlertSink } from './slack/alerts.ts';
 
 export interface Runtime {
   config: Config;
@@ -42,9 +41,12 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));
   }
   // Every process posts changes to the workspace's alert channel, so CLI and webhook changes are seen in Slack too.
-  const slackAlerts = config.slack.botToken
-    ? slackAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) })
-    : undefined;
+  // Loaded only when configured: the CLI starts faster without the Slack client.
+  let slackAlerts: SlackAlertSink | undefined;
+  if (config.slack.botToken) {
+    const [{ slackAlertSink }, { createWebClient }] = await Promise.all([import('./slack/alerts.ts'), import('./slack/client.ts')]);
+    slackAlerts = slackAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
+  }
   if (slackAlerts) events.subscribe(slackAlerts);
   return {
     config,

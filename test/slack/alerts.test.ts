@@ -5,7 +5,10 @@ import { createLogger } from '../../src/log.ts';
 import { alertText, slackAlertSink } from '../../src/slack/alerts.ts';
 import type { DomainEvent, Workspace } from '../../src/domain/index.ts';
 import { runSmtpdesk } from '../helpers/cli.ts';
+import { slackLogger } from '../../src/slack/client.ts';
 import { ALERT_CHANNEL, FakeSlackApi, SIGNING_SECRET, startSlackHarness, type SlackHarness } from '../helpers/slack.ts';
+
+const quiet = () => slackLogger(createLogger({ level: 'silent' }), 'test');
 
 describe('alert lines', () => {
   const account = { id: 'a1', name: 'crm', username: 'smtp-abc', status: 'active' as const };
@@ -36,9 +39,9 @@ describe('slackAlertSink', () => {
   const event: DomainEvent = { type: 'account.enabled', workspaceId: 'w1', at: new Date(), actor: { source: 'slack', id: 'U1' }, account: { id: 'a', name: 'crm', username: 'smtp-x', status: 'active' } };
 
   it('posts nothing when the workspace has no alert channel, and skips the jobs\' own flags', async () => {
-    const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl }), findWorkspace: async () => ws(), log: createLogger({ level: 'silent' }) });
+    const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }), findWorkspace: async () => ws(), log: createLogger({ level: 'silent' }) });
     sink.publish(event);
-    const withChannel = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
+    const withChannel = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
     withChannel.publish({ ...event, type: 'account.idle' });
     await sink.drain();
     await withChannel.drain();
@@ -47,7 +50,7 @@ describe('slackAlertSink', () => {
 
   it('does not hold up the change while Slack rate-limits it, and still posts after Retry-After', async () => {
     api.rateLimit('chat.postMessage');
-    const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, retryConfig: { retries: 2, minTimeout: 10 } }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
+    const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet(), retryConfig: { retries: 2, minTimeout: 10 } }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
     const started = Date.now();
     await sink.publish(event);
     expect(Date.now() - started).toBeLessThan(100);
@@ -77,10 +80,11 @@ describe('changes made with the CLI', () => {
       SMTPDESK_WORKSPACE: 'acme',
     };
     const created = await runSmtpdesk(['accounts', 'create', 'from-the-cli', '--json'], env);
-    expect(created.code).toBe(0);
+    expect(created.code, created.stderr).toBe(0);
     const { password, username } = created.json<{ password: string; username: string }>();
     const disabled = await runSmtpdesk(['accounts', 'disable', 'from-the-cli', '--reason', 'maintenance', '--note', 'patching'], env);
-    expect(disabled.code).toBe(0);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    // Each CLI process waits for its alert post before it exits.
     const posts = h.api.of('chat.postMessage').filter((c) => c.args.channel === ALERT_CHANNEL);
     expect(posts.map((c) => c.args.text)).toEqual([
       expect.stringMatching(new RegExp(`^:new: \\S+ \\(cli\\) created SMTP account \\*from-the-cli\\* \\(\`${username}\`\\)\\.$`)),

@@ -148,6 +148,13 @@ describe('disable and enable', () => {
     expect(alert.args.text).toBe(`:no_entry: <@URESP> disabled *crm* (\`${account.username}\`). Reason: suspected compromise — “key found in a public repo”`);
   });
 
+  it('shows an unknown reason inline (a forged or outdated form)', async () => {
+    const view = await modalFor('disable billing-team-invoices');
+    const answer = await submitJson(view, { smtpdesk_disable_reason: { smtpdesk_disable_reason_select: { type: 'static_select', selected_option: { value: 'bored' } } } });
+    expect(answer.errors?.smtpdesk_disable_reason).toBe('Reason must be one of: maintenance, suspected_compromise, decommissioning, other.');
+    expect((await h.rt.ctx.accounts.findByName(ws, 'billing-team-invoices'))!.status).toBe('active');
+  });
+
   it('refuses a member', async () => {
     const view = await modalFor('disable billing-team-invoices', MEMBER);
     expect(textOf(view)).toContain('Only admins and security responders may disable accounts. Ask <@UADMIN>, <!subteam^SRESP>.');
