@@ -26,6 +26,8 @@ export interface LoadOptions {
   timeoutMs?: number;
   /** Pause between two messages of one client, ms (soak tests pace themselves; default 0). */
   pauseMs?: number;
+  /** Pause after a message that got no answer (server down: do not spin), ms (default 0). */
+  errorPauseMs?: number;
 }
 
 export type Outcome = 'accepted' | 'rejected' | 'no-answer';
@@ -157,7 +159,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
         const key = result.code ? String(result.code) : 'none';
         summary.codes.set(key, (summary.codes.get(key) ?? 0) + 1);
         o.onResult?.(result);
-        if (o.pauseMs) await new Promise((r) => setTimeout(r, o.pauseMs));
+        const pause = result.outcome === 'no-answer' && o.errorPauseMs ? o.errorPauseMs : o.pauseMs;
+        if (pause) await new Promise((r) => setTimeout(r, pause));
       }
     } finally {
       transport.close();
