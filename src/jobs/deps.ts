@@ -17,6 +17,7 @@ export function jobDepsFromRuntime(rt: Runtime, overrides: { alerts?: AlertPoste
     log: rt.log.child({ component: 'jobs' }),
     config: rt.config.jobs,
     retentionDays: rt.config.delivery.retentionDays,
+    slashCommand: rt.config.slack.command,
     alerts: overrides.alerts !== undefined ? overrides.alerts : createAlertPoster(rt.config, rt.log),
     leases: jobLeases(rt.db.models),
   };

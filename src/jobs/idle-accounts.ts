@@ -38,7 +38,7 @@ async function handle(deps: JobDeps, finding: IdleFinding, dryRun: boolean): Pro
   const fresh = finding.accounts.filter((a) => raised.has(a.id) || !posted.has(a.id));
   const message = idleAlertMessage(
     { ...finding, raised: fresh },
-    { now: deps.clock(), idleAfterDays: deps.config.idleAfterDays, snoozeDays: deps.config.idleSnoozeDays },
+    { now: deps.clock(), idleAfterDays: deps.config.idleAfterDays, snoozeDays: deps.config.idleSnoozeDays, command: deps.slashCommand },
   );
   return deliverAlert(deps, 'idle-accounts', finding.workspace, state, message);
 }

@@ -2,8 +2,9 @@
 import { idleAccountsJob } from './idle-accounts.ts';
 import type { Job } from './job.ts';
 import { planLimitsJob } from './plan-limits.ts';
+import { retentionJob } from './retention.ts';
 
-export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob];
+export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((j) => j.name === name.trim().toLowerCase());

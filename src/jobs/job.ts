@@ -14,6 +14,8 @@ export interface JobDeps {
   clock: Clock;
   log: Logger;
   config: Config['jobs'];
+  /** The slash command the alerts point to (SLACK_COMMAND). */
+  slashCommand: string;
   /** Finished messages keep their body this many days (DELIVERY_RETENTION_DAYS). */
   retentionDays: number;
   /** Posts alerts to Slack; null when this process has no Slack bot token (alerts stay pending). */

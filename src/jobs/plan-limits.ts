@@ -28,7 +28,7 @@ async function handle(deps: JobDeps, finding: PlanLimitFinding, dryRun: boolean)
     return 'cleared';
   }
   if (!pending || !state) return finding.changed ? 'updated' : 'unchanged';
-  return deliverAlert(deps, 'plan-limits', finding.workspace, state, planLimitAlertMessage(finding, { idleAfterDays: deps.config.idleAfterDays }));
+  return deliverAlert(deps, 'plan-limits', finding.workspace, state, planLimitAlertMessage(finding, { idleAfterDays: deps.config.idleAfterDays, command: deps.slashCommand }));
 }
 
 export const planLimitsJob: Job = {

@@ -64,7 +64,7 @@ export function idleAccountButtons(a: Pick<IdleAccount, 'id' | 'name' | 'status'
 
 export function idleAlertMessage(
   finding: Pick<IdleFinding, 'workspace' | 'accounts' | 'raised'>,
-  opts: { now: Date; idleAfterDays: number; snoozeDays: number },
+  opts: { now: Date; idleAfterDays: number; snoozeDays: number; command: string },
 ): AlertMessage {
   const { workspace, accounts } = finding;
   const raised = new Set(finding.raised.map((a) => a.id));
@@ -88,7 +88,7 @@ export function idleAlertMessage(
       section(`…and ${plural(rest.length, 'more idle account')}: ${rest.map((a) => `*${esc(a.name)}*`).join(', ')}`.slice(0, 2900)),
     );
   }
-  blocks.push(contextLine(`The full list: \`smtpdesk accounts list --idle ${opts.idleAfterDays}\` or \`/smtp list\` sorted by last used.`));
+  blocks.push(contextLine(`The full list: \`${opts.command} list --idle ${opts.idleAfterDays}\` here, or \`smtpdesk accounts list --idle ${opts.idleAfterDays}\`.`));
   const names = accounts.slice(0, 5).map((a) => a.name).join(', ');
   return {
     text: `${plural(accounts.length, 'idle SMTP account')} in ${workspace.name}: ${names}${accounts.length > 5 ? ', …' : ''}`,
@@ -102,7 +102,10 @@ export function idleAlertAfterAction(blocks: readonly Block[], accountId: string
   return blocks.map((b) => (b.block_id === actionsId ? { ...contextLine(outcome), block_id: actionsId } : b));
 }
 
-export function planLimitAlertMessage(finding: Pick<PlanLimitFinding, 'workspace' | 'usage' | 'status' | 'remedies'>, opts: { idleAfterDays: number }): AlertMessage {
+export function planLimitAlertMessage(
+  finding: Pick<PlanLimitFinding, 'workspace' | 'usage' | 'status' | 'remedies'>,
+  opts: { idleAfterDays: number; command: string },
+): AlertMessage {
   const { workspace, usage, status, remedies } = finding;
   const { slots, quota } = status;
   const problems: string[] = [];
@@ -163,7 +166,7 @@ export function planLimitAlertMessage(finding: Pick<PlanLimitFinding, 'workspace
     section(
       next
         ? `:arrow_up: *Upgrade to the ${next.id} plan*: ${formatCount(next.monthlyEmails)} emails/month and ${next.accountSlots} accounts ` +
-            `(now ${formatCount(usage.plan.monthlyEmails)} and ${usage.plan.accountSlots}). Admins: \`/smtp plan\`.`
+            `(now ${formatCount(usage.plan.monthlyEmails)} and ${usage.plan.accountSlots}). Admins: \`${opts.command} plan set ${next.id}\`.`
         : `:arrow_up: *Upgrade*: ${usage.plan.id} is the largest plan.`,
       JOB_ALERT_BLOCK.planUpgrade,
     ),
