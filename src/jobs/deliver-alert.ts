@@ -21,7 +21,7 @@ export async function deliverAlert(
     return 'pending: no alert channel';
   }
   if (!deps.alerts) {
-    log.warn({ code: 'JOB_ALERT_NO_SLACK' }, `no SLACK_BOT_TOKEN in this process; the ${kind} alert for ${workspace.name} stays pending`);
+    log.info({ code: 'JOB_ALERT_NO_SLACK' }, `no SLACK_BOT_TOKEN in this process; the ${kind} alert for ${workspace.name} stays pending`);
     return 'pending: no Slack token';
   }
   if (!(await deps.flags.claimPendingAlert(workspace.id, kind, fingerprint))) return 'posted by another run';
