@@ -274,6 +274,12 @@ async function main(): Promise<void> {
     `messages: ${fmt(results.length)} sent, ${fmt(accepted.length)} got 250, ${fmt(refused.length)} got 4xx/5xx (${[...codes].map(([c, n]) => `${c}×${n}`).join(', ') || 'none'}), ` +
       `${fmt(noAnswer.length)} got no answer (${fmt(unknownDelivered)} of those reached the sink)`,
   );
+  const reasons = new Map<string, number>();
+  for (const r of noAnswer) {
+    const k = (r.response ?? '').replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').slice(0, 60);
+    reasons.set(k, (reasons.get(k) ?? 0) + 1);
+  }
+  if (noAnswer.length) out.push(`no answer: ${[...reasons].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, n]) => `${n}× ${k}`).join('; ')}`);
   out.push(`sink: ${fmt(sink.total())} received, ${fmt(received.size)} distinct, ${fmt(duplicates.length)} duplicated (${fmt(duplicates.reduce((n, [, c]) => n + c - 1, 0))} extra copies)`);
   out.push('');
   out.push(table(perAccount, [

@@ -65,10 +65,24 @@ export async function recordAcceptedMessage(
   recipients: number,
   at: Date = ctx.clock(),
 ): Promise<void> {
-  await Promise.all([
-    ctx.accounts.recordAccepted(account.id, recipients, at),
-    ctx.usage.addAccountMonth(account.workspaceId, account.id, monthKey(at), { sent: recipients }),
-  ]);
+  await Promise.all(acceptedMessageCounts(ctx, account, recipients, at).map((step) => step.run()));
+}
+
+/**
+ * The same counting as independent writes (two documents, no transaction), so that a caller retrying after a
+ * failure redoes only the step that failed: redoing both after one of them succeeded counted the message
+ * twice (found by `npm run test:soak` when the database stopped mid-write).
+ */
+export function acceptedMessageCounts(
+  ctx: DomainContext,
+  account: { id: string; workspaceId: string },
+  recipients: number,
+  at: Date = ctx.clock(),
+): { name: 'account-totals' | 'account-month'; run: () => Promise<void> }[] {
+  return [
+    { name: 'account-totals', run: () => ctx.accounts.recordAccepted(account.id, recipients, at) },
+    { name: 'account-month', run: () => ctx.usage.addAccountMonth(account.workspaceId, account.id, monthKey(at), { sent: recipients }) },
+  ];
 }
 
 /** Counts delivery outcomes (delivered, bounced, deferred, failed) for the account, all time and this month. */

@@ -4,7 +4,7 @@
 // withdrawn and the reservation given back, so a message the client will send again is neither kept nor
 // counted twice.
 import { randomBytes } from 'node:crypto';
-import { getWorkspaceOrThrow, isDomainError, recordAcceptedMessage, reserveQuota, type SmtpPrincipal } from '../domain/index.ts';
+import { acceptedMessageCounts, getWorkspaceOrThrow, isDomainError, reserveQuota, type SmtpPrincipal } from '../domain/index.ts';
 import { DeadlineExceeded, remainingOf, withDeadline } from './deadline.ts';
 import type { RelayDeps } from './deps.ts';
 import type { RepairTask } from './repairs.ts';
@@ -98,19 +98,20 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
     throw new StoreUnavailable('store', err);
   }
 
-  // 3. Count it for the account: total sent, sent this month, last used.
-  const recording = recordAcceptedMessage(ctx, { id: p.accountId, workspaceId: p.workspaceId }, msg.to.length, at);
-  const redo: RepairTask = {
-    name: 'record-usage',
-    details: { queueId, accountId: p.accountId, emails: msg.to.length },
-    run: () => recordAcceptedMessage(ctx, { id: p.accountId, workspaceId: p.workspaceId }, msg.to.length, at),
-  };
+  // 3. Count it for the account: total sent, sent this month, last used. Two writes, each repaired on its own:
+  // redoing both after only one failed would count the message twice.
+  const counting = acceptedMessageCounts(ctx, { id: p.accountId, workspaceId: p.workspaceId }, msg.to.length, at).map((step) => ({
+    step,
+    work: step.run(),
+  }));
   try {
-    await withDeadline(recording, Math.min(left(), RECORD_WAIT_MS), 'record usage');
+    await withDeadline(Promise.all(counting.map((c) => c.work)), Math.min(left(), RECORD_WAIT_MS), 'record usage');
   } catch (err) {
     log.warn({ err, code: 'RELAY_USAGE_DEFERRED', queueId }, 'message stored; counting it for the account is deferred');
-    if (err instanceof DeadlineExceeded) repairs.afterSettled(recording, (o) => (o.ok ? null : redo));
-    else repairs.schedule(redo);
+    for (const { step, work } of counting) {
+      const redo: RepairTask = { name: 'record-usage', details: { queueId, accountId: p.accountId, emails: msg.to.length, step: step.name }, run: step.run };
+      repairs.afterSettled(work, (o) => (o.ok ? null : redo));
+    }
   }
   return queueId;
 }
