@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'PERMISSION.DENIED',
   'INPUT.INVALID',
   'JOB.BUSY',
+  'QUEUE.NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -14,7 +14,9 @@ export type EventType =
   | 'plan.changed'
   | 'plan.near_limit'
   | 'workspace.created'
-  | 'workspace.updated';
+  | 'workspace.updated'
+  | 'queue.retried'
+  | 'queue.purged';
 
 /** What an event may say of an account: never the password or its hash. */
 export interface AccountSummary {

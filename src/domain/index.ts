@@ -2,6 +2,8 @@
 export * from './accounts.ts';
 export * from './workspaces.ts';
 export * from './usage.ts';
+export * from './queue.ts';
+export type * from './queue-model.ts';
 export * from './smtp-auth.ts';
 export { listAudit, recordChange, accountSummary } from './audit.ts';
 export { findAccountOrThrow, findAccountByUsernameOrThrow } from './account-lookup.ts';

@@ -16,7 +16,10 @@ export type Action =
   | 'plan.show'
   | 'plan.change'
   | 'audit.show'
-  | 'workspace.manage';
+  | 'workspace.manage'
+  | 'queue.show'
+  | 'queue.retry'
+  | 'queue.purge';
 
 /** Roles allowed beyond 'everyone'; an empty list means every member may. */
 const ALLOWED: Record<Action, readonly Role[]> = {
@@ -33,6 +36,9 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   'plan.change': ['admin'],
   'audit.show': ['admin', 'responder'],
   'workspace.manage': ['admin'],
+  'queue.show': ['admin', 'responder'],
+  'queue.retry': ['admin'],
+  'queue.purge': ['admin'],
 };
 
 export function allowedRoles(action: Action): readonly Role[] {
@@ -58,6 +64,9 @@ const VERB: Record<Action, string> = {
   'plan.change': 'change the plan',
   'audit.show': 'read the audit log',
   'workspace.manage': 'manage the workspace',
+  'queue.show': 'look into the outbound queue',
+  'queue.retry': 'retry queued mail',
+  'queue.purge': 'purge queued mail',
 };
 
 export function authorize(actor: Actor, action: Action): void {

@@ -1,5 +1,6 @@
 // What the domain needs from the store. Implemented with mongoose in src/store/repositories.
 import type { Account, AccountStatus, AccountWithSecret, AuditEntry, DeliveryCounters, MonthlyUsage, Workspace } from './model.ts';
+import type { QueueChange, QueueListFilter, QueuedMessageView } from './queue-model.ts';
 
 export interface NewWorkspace {
   name: string;
@@ -66,6 +67,13 @@ export interface UsageRepository {
 export interface QueueReader {
   /** Messages accepted for the account and not yet finished (delivered, bounced or failed for every recipient). */
   countQueuedForAccount(accountId: string): Promise<number>;
+  /** Newest first. */
+  listMessages(filter: QueueListFilter): Promise<QueuedMessageView[]>;
+  findMessage(workspaceId: string, id: string): Promise<QueuedMessageView | null>;
+  /** Makes every queued recipient of the account's queued messages due at `at` (skips messages being delivered). */
+  makeDueNow(workspaceId: string, accountId: string, at: Date): Promise<QueueChange>;
+  /** Fails every queued recipient of the account's queued messages with `reason` (skips messages being delivered). */
+  failQueued(workspaceId: string, accountId: string, opts: { at: Date; reason: string }): Promise<QueueChange>;
 }
 
 export interface AuditRepository {

@@ -31,6 +31,12 @@ export interface DeliveryHarness {
 
 let n = 0;
 
+function headerValue(body: Buffer, name: string): string | undefined {
+  const text = body.subarray(0, 16 * 1024).toString('utf8');
+  const head = text.slice(0, Math.max(0, text.search(/\r?\n\r?\n/)) || text.length);
+  return new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(head)?.[1]?.trim();
+}
+
 export function testMessage(opts: { messageId?: string; subject?: string; from?: string; to?: string; text?: string } = {}): string {
   n += 1;
   return [
@@ -92,7 +98,9 @@ export async function openDeliveryHarness(opts: { env?: Record<string, string>; 
         from: msg.from ?? 'app@sender.test',
         to: msg.to,
         body,
-        subject: msg.subject,
+        // As the relay does: Subject and Message-ID from the header.
+        subject: msg.subject ?? headerValue(body, 'subject'),
+        messageId: headerValue(body, 'message-id'),
         at,
       });
       await recordAcceptedMessage(rt.ctx, account, msg.to.length, at);

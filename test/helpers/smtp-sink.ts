@@ -18,6 +18,8 @@ export interface ReceivedMessage {
   heloName: string;
   user?: string;
   secure: boolean;
+  /** When the end of DATA arrived (Date.now()): from then on the server holds the message. */
+  receivedAt: number;
 }
 
 export interface TestSinkOptions {
@@ -84,6 +86,7 @@ export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSin
           heloName: session.hostNameAppearsAs,
           user: session.user as string | undefined,
           secure: session.secure,
+          receivedAt: Date.now(),
         };
         const answer = () => {
           const reply = opts.onData?.(msg);

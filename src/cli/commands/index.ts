@@ -2,7 +2,8 @@
 import type { CliCommand } from '../command.ts';
 import { accountCommands } from './accounts.ts';
 import { jobCommands } from './jobs.ts';
+import { queueCommands } from './queue.ts';
 import { usageCommands } from './usage.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: CliCommand[] = [...workspaceCommands, ...accountCommands, ...usageCommands, ...jobCommands];
+export const COMMANDS: CliCommand[] = [...workspaceCommands, ...accountCommands, ...usageCommands, ...jobCommands, ...queueCommands];
