@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+// Each step spawns the real binary (about a second each, more on a loaded machine).
+vi.setConfig({ testTimeout: 180_000 });
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { runSmtpdesk } from '../helpers/cli.ts';
 
