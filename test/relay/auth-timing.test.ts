@@ -44,8 +44,11 @@ it('wrong password, unknown user, disabled and deleted account take the same tim
       }),
     ),
   );
-  const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
-  try {
+  // The reference (one bcrypt check in this process) is measured between the AUTHs, so it shares their noise.
+  const hash = await bcrypt.hash('x', COST);
+  const measure = async () => {
+    const times: Record<string, number[]> = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+    const checks: number[] = [];
     for (let round = 0; round < 7; round++) {
       for (const [name, [user, pass]] of Object.entries(cases)) {
         const started = performance.now();
@@ -53,26 +56,30 @@ it('wrong password, unknown user, disabled and deleted account take the same tim
         times[name]!.push(performance.now() - started);
         expect(`${r.code} ${r.text}`).toBe('535 5.7.8 Authentication failed');
       }
+      const s = performance.now();
+      await bcrypt.compare('y', hash);
+      checks.push(performance.now() - s);
     }
+    const oneCheck = median(checks);
+    const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    const values = Object.values(medians);
+    const spread = Math.max(...values) / Math.min(...values);
+    console.log(`AUTH failure medians (ms) at bcrypt cost ${COST}:`, medians, `one bcrypt check: ${oneCheck.toFixed(1)} ms, max/min ${spread.toFixed(2)}`);
+    return { oneCheck, values, spread };
+  };
+
+  // A real difference (a path without the bcrypt check answers 20-60x faster) shows in every measurement;
+  // a burst of load from other processes does not last through three. So up to three measurements, and the
+  // first one that is even is enough.
+  let m: Awaited<ReturnType<typeof measure>>;
+  try {
+    m = await measure();
+    for (let attempt = 1; attempt < 3 && (m.spread >= 2 || m.values.some((v) => v <= m.oneCheck * 0.5)); attempt++) m = await measure();
   } finally {
     for (const c of Object.values(clients)) c.close();
   }
-
-  const hash = await bcrypt.hash('x', COST);
-  const checks: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const s = performance.now();
-    await bcrypt.compare('y', hash);
-    checks.push(performance.now() - s);
-  }
-  const oneCheck = median(checks);
-  const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  const values = Object.values(medians);
-  const spread = Math.max(...values) / Math.min(...values);
-  console.log(`AUTH failure medians (ms) at bcrypt cost ${COST}:`, medians, JSON.stringify(times), `one bcrypt check: ${oneCheck.toFixed(1)} ms, max/min ${spread.toFixed(2)}`);
-
   // Every case pays the bcrypt check (none answers early)…
-  for (const v of values) expect(v).toBeGreaterThan(oneCheck * 0.5);
+  for (const v of m.values) expect(v).toBeGreaterThan(m.oneCheck * 0.5);
   // …and no case stands out.
-  expect(spread).toBeLessThan(2);
+  expect(m.spread).toBeLessThan(2);
 });
