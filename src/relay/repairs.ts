@@ -25,7 +25,6 @@ export class RepairQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly waiting = new Set<Promise<unknown>>();
   private readonly active = new Map<RepairTask, number>();
-  private running = 0;
   private closed = false;
   private readonly first: number;
   private readonly maxDelay: number;
@@ -94,7 +93,6 @@ export class RepairQueue {
 
   private async attempt(task: RepairTask, n: number): Promise<void> {
     if (this.closed) return;
-    this.running += 1;
     try {
       await task.run();
       this.active.delete(task);
@@ -114,8 +112,6 @@ export class RepairQueue {
       }, delay);
       timer.unref();
       this.timers.add(timer);
-    } finally {
-      this.running -= 1;
     }
   }
 }
