@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { renderTable } from '../src/cli/table.ts';
-import { DAY_MS, EventBus, findIdleAccountFlags, isIdle, raiseIdleFlags, jobActor, type FlagDeps } from '../src/domain/index.ts';
+import { DAY_MS, EventBus, findIdleAccountFlags, findPlanLimitFlags, isIdle, jobActor, raiseIdleFlags, raisePlanLimitFlags, type FlagDeps } from '../src/domain/index.ts';
 import { connectDatabase, type Database } from '../src/store/connection.ts';
 import { startEmbeddedDatabase } from '../src/store/embedded-database.ts';
 import { createDomainContext } from '../src/store/index.ts';
@@ -304,18 +304,31 @@ async function main(): Promise<void> {
         if (!dryRun) for (const f of findings) if (await raiseIdleFlags(deps, f, actor)) stored++;
         return { workspaces: findings.length, due: findings.filter((f) => f.alertDue).length, stored };
       };
+      const thresholds = { slotsNearLimitPercent: 80, quotaNearLimitPercents: [80, 100] };
+      const planActor = jobActor('plan-limits');
+      const runPlanJob = async (dryRun: boolean) => {
+        const findings = await findPlanLimitFlags(deps, { thresholds, idleAfterDays: IDLE_AFTER_DAYS });
+        let stored = 0;
+        if (!dryRun) for (const f of findings) if (await raisePlanLimitFlags(deps, f, planActor)) stored++;
+        return { workspaces: findings.length, due: findings.filter((f) => f.alertDue).length, stored };
+      };
       const steps: { name: string; m: Measure<{ workspaces: number; due: number; stored: number }>; events: number }[] = [];
-      for (const [name, dry] of [
-        ['job, dry run (find only)', true],
-        ['job, first run (store flags, audit account.idle)', false],
-        ['job, second run (nothing changed)', false],
+      for (const [name, run] of [
+        ['idle-accounts, dry run (find only)', () => runJob(true)],
+        ['idle-accounts, first run (store flags, audit account.idle)', () => runJob(false)],
+        ['idle-accounts, second run (nothing changed)', () => runJob(false)],
+        ['plan-limits, dry run (every workspace near: remedies for all)', () => runPlanJob(true)],
+        ['plan-limits, first run (store flags, audit plan.near_limit)', () => runPlanJob(false)],
       ] as const) {
         const before = published;
-        steps.push({ name, m: await measure(() => runJob(dry)), events: 0 });
+        steps.push({ name, m: await measure(run), events: 0 });
         steps[steps.length - 1]!.events = published - before;
         say(`${name}: done`);
       }
-      say('\nThe idle-accounts job over every workspace (alerts not posted: no Slack here)');
+      say(
+        `\nThe jobs over every workspace (alerts not posted: no Slack here). In this seed every workspace has ${Math.ceil(ACCOUNTS / WORKSPACES)} accounts\n` +
+          `on the 100k plan (50 slots), so plan-limits finds all ${WORKSPACES.toLocaleString('en-US')} near their limit: its worst case.`,
+      );
       say(
         renderTable(steps, [
           { header: 'RUN', value: (s) => s.name },

@@ -33,6 +33,8 @@ export interface FlagRepository {
    * isIdle decides (snoozes included); this is the index-backed pre-filter. Never returns the password hash.
    */
   idleCandidates(cutoff: Date, workspaceId?: string): Promise<Account[]>;
+  /** Every account of these workspaces, in one query (never the password hash). */
+  accountsOfWorkspaces(workspaceIds: string[]): Promise<Account[]>;
   get(workspaceId: string, kind: FlagKind): Promise<FlagState | null>;
   list(kind: FlagKind, workspaceId?: string): Promise<FlagState[]>;
   /**

@@ -21,8 +21,9 @@ import {
 } from './flags.ts';
 import { lastActivity } from './accounts.ts';
 import type { Account, Workspace } from './model.ts';
-import type { Plan } from './plans.ts';
-import { readUsage, type UsageSummary } from './usage.ts';
+import { getPlan, nextPlanUp, type Plan } from './plans.ts';
+import type { UsageSummary } from './usage.ts';
+import { monthKey } from './clock.ts';
 
 export interface FlagDeps {
   ctx: DomainContext;
@@ -155,31 +156,49 @@ export async function findIdleAccountFlags(
 /**
  * Slots and emails of every workspace (or one) against its plan, with the remedies when near a limit:
  * the dormant accounts that could be deleted, accounts that look like one purpose, the next plan up.
- * Reads only.
+ * Slots are the workspace's own counter (what account creation is checked against); emails are the month's
+ * quota counter. The accounts of the workspaces near a limit are read in one query. Reads only.
  */
 export async function findPlanLimitFlags(
   deps: FlagDeps,
   opts: { thresholds: PlanLimitThresholds; idleAfterDays: number; workspaceId?: string },
 ): Promise<PlanLimitFinding[]> {
   const now = deps.ctx.clock();
+  const month = monthKey(now);
   const [states, workspaces] = await Promise.all([deps.flags.list('plan-limits', opts.workspaceId), workspacesById(deps.ctx, opts.workspaceId)]);
   const previousByWorkspace = new Map(states.map((s) => [s.workspaceId, s]));
-  const findings: PlanLimitFinding[] = [];
+  const checked: { workspace: Workspace; usage: UsageSummary; status: PlanLimitStatus }[] = [];
   for (const workspace of workspaces.values()) {
-    const usage = await readUsage(deps.ctx, workspace.id);
-    const status = planLimitStatus(usage.plan, usage, opts.thresholds);
+    const plan = getPlan(workspace.planId);
+    const usage: UsageSummary = {
+      workspaceId: workspace.id,
+      workspaceName: workspace.name,
+      month,
+      plan,
+      nextPlan: nextPlanUp(plan.id),
+      emailsThisMonth: await deps.ctx.usage.workspaceSent(workspace.id, month),
+      slotsUsed: workspace.slotsUsed,
+    };
+    checked.push({ workspace, usage, status: planLimitStatus(plan, usage, opts.thresholds) });
+  }
+  const near = checked.filter((c) => c.status.nearLimit).map((c) => c.workspace.id);
+  const accountsByWorkspace = new Map<string, Account[]>();
+  for (const a of near.length ? await deps.flags.accountsOfWorkspaces(near) : []) {
+    accountsByWorkspace.set(a.workspaceId, [...(accountsByWorkspace.get(a.workspaceId) ?? []), a]);
+  }
+  const findings: PlanLimitFinding[] = [];
+  for (const { workspace, usage, status } of checked) {
     const previous = previousByWorkspace.get(workspace.id) ?? null;
     const keys = planFlagKeys(status);
     const t = transition(workspace, 'plan-limits', previous, keys, planAlertDue(previous?.flagged ?? [], keys), now);
-    let remedies: PlanLimitFinding['remedies'] = { dormant: [], consolidation: [], nextPlan: usage.nextPlan };
-    if (status.nearLimit) {
-      const accounts = await deps.ctx.accounts.listByWorkspace(workspace.id);
-      remedies = {
-        dormant: accounts.filter((a) => isIdle(a, now, opts.idleAfterDays)).map((a) => toIdle(a, now)).sort(byLongestIdle),
-        consolidation: consolidationCandidates(accounts),
-        nextPlan: usage.nextPlan,
-      };
-    }
+    const accounts = accountsByWorkspace.get(workspace.id) ?? [];
+    const remedies: PlanLimitFinding['remedies'] = status.nearLimit
+      ? {
+          dormant: accounts.filter((a) => isIdle(a, now, opts.idleAfterDays)).map((a) => toIdle(a, now)).sort(byLongestIdle),
+          consolidation: consolidationCandidates(accounts),
+          nextPlan: usage.nextPlan,
+        }
+      : { dormant: [], consolidation: [], nextPlan: usage.nextPlan };
     findings.push({ ...t, usage, status, remedies });
   }
   return findings.sort((a, b) => a.workspace.name.localeCompare(b.workspace.name));

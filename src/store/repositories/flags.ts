@@ -67,6 +67,11 @@ export function flagRepository(m: Models): FlagRepository {
       const rows = await m.accounts.find(idleCandidateFilter(cutoff, workspaceId), IDLE_CANDIDATE_PROJECTION).lean<AccountRow[]>();
       return rows.map(toAccount);
     },
+    async accountsOfWorkspaces(workspaceIds) {
+      if (workspaceIds.length === 0) return [];
+      const rows = await m.accounts.find({ workspaceId: { $in: workspaceIds } }, IDLE_CANDIDATE_PROJECTION).lean<AccountRow[]>();
+      return rows.map(toAccount);
+    },
     async get(workspaceId, kind) {
       const row = await F.findById(stateId(kind, workspaceId)).lean<FlagStateRow>();
       return row ? toFlagState(row) : null;
