@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { validate as isCronExpression } from 'node-cron';
 import { parseRetrySchedule } from './shared/retry-schedule.ts';
+import { parseRetryPolicy } from './delivery/retry-schedule.ts';
+import { parseUpstreamUrl } from './delivery/upstream-url.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -244,6 +246,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     problems.push(`OUTBOUND_WEBHOOK_RETRY_SCHEDULE: ${(err as Error).message}`);
   }
+  problems.push(...deliveryProblems(e));
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -323,6 +326,29 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       outboundWebhookTimeoutMs: e.OUTBOUND_WEBHOOK_TIMEOUT_SECONDS * 1000,
     },
   };
+}
+
+/** The delivery settings that a typo would otherwise only reveal at the first delivery. */
+function deliveryProblems(e: Env): string[] {
+  const problems: string[] = [];
+  try {
+    parseRetryPolicy(e.DELIVERY_RETRY_SCHEDULE, e.DELIVERY_MAX_AGE);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+  if (e.RELAY_UPSTREAM_URL) {
+    try {
+      parseUpstreamUrl(e.RELAY_UPSTREAM_URL);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  // It goes into EHLO and into bounce notices' headers: a host name or an address literal, nothing else.
+  const helo = e.DELIVERY_HELO_NAME ?? e.RELAY_HOSTNAME;
+  if (!/^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$|^\[[0-9A-Fa-f:.]+\]$/.test(helo)) {
+    problems.push(`${e.DELIVERY_HELO_NAME ? 'DELIVERY_HELO_NAME' : 'RELAY_HOSTNAME'}: "${helo}" is not a host name (e.g. mail.example.com)`);
+  }
+  return problems;
 }
 
 function isTimeZone(tz: string): boolean {

@@ -46,6 +46,8 @@ export function classifyReply(replyCode: number, reply: string, stage?: string):
   return { kind: 'temporary', message: `unexpected reply: ${message}`, status: '4.0.0', replyCode, code: 'SMTP_UNEXPECTED' };
 }
 
+const BEFORE_ENVELOPE = /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH\b)/;
+
 interface TransportError {
   message?: string;
   code?: string;
@@ -58,7 +60,11 @@ interface TransportError {
 export function classifyError(err: unknown): DeliveryFailure {
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as TransportError;
   if (typeof e.responseCode === 'number' && e.responseCode >= 400 && typeof e.response === 'string') {
-    return classifyReply(e.responseCode, e.response, e.command);
+    const f = classifyReply(e.responseCode, e.response, e.command);
+    // Refused before the envelope (greeting, EHLO, STARTTLS, our own AUTH): about us and the server, not the
+    // recipient, so never a bounce.
+    if (e.code === 'EAUTH' || (e.command && BEFORE_ENVELOPE.test(e.command))) return { ...f, kind: 'temporary', status: '4.4.0', code: e.code ?? f.code };
+    return f;
   }
   const code = typeof e.code === 'string' && e.code ? e.code : 'ERROR';
   const message = oneLine(`${e.message ?? 'unknown error'}${code !== 'ERROR' ? ` (${code})` : ''}`);

@@ -2,7 +2,7 @@
 // (falling back to the domain's own A/AAAA records when it has no MX, RFC 5321 5.1), one SMTP transaction
 // per domain, our HELO name, STARTTLS when offered (opportunistic: MX certificates are not verified, as
 // is the norm between MTAs). A host that cannot be reached, or that turns us away before the envelope
-// (421 greeting), hands over to the next one.
+// (a 421 or 554 greeting), hands over to the next one.
 import { promises as dns } from 'node:dns';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
@@ -151,10 +151,10 @@ export function createMxTransport(opts: MxOptions): Transport {
   };
 }
 
-/** A reply at greeting/EHLO/STARTTLS (e.g. "421 too busy") is about the host, not the recipients: mark it. */
+/** A reply at greeting/EHLO/STARTTLS ("421 too busy", "554 no service") is about the host, not the recipients: next host. */
 function withStage(error: unknown, exchange: string): unknown {
   const e = error as { command?: string; responseCode?: number };
-  if (e && typeof e === 'object' && e.command && CONNECTION_STAGES.has(e.command) && (e.responseCode ?? 0) < 500) {
+  if (e && typeof e === 'object' && e.command && CONNECTION_STAGES.has(e.command)) {
     const f = classifyError(error);
     return Object.assign(new Error(`${exchange}: ${f.message}`), { code: 'EHOST', stage: 'connection' });
   }

@@ -6,6 +6,9 @@ import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Logger } from '../log.ts';
 import { DEFAULT_TIMEOUTS, resultsOf, type Transport, type TransportTimeouts } from './transport.ts';
+import { describeUpstream, parseUpstreamUrl } from './upstream-url.ts';
+
+export { describeUpstream, parseUpstreamUrl };
 
 export interface UpstreamOptions {
   url: string;
@@ -14,36 +17,6 @@ export interface UpstreamOptions {
   maxConnections: number;
   timeouts?: Partial<TransportTimeouts>;
   log?: Logger;
-}
-
-export interface UpstreamTarget {
-  secure: boolean;
-  host: string;
-  port: number;
-  auth?: { user: string; pass: string };
-}
-
-/** smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (implicit TLS). Throws on anything else. */
-export function parseUpstreamUrl(url: string): UpstreamTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new Error('RELAY_UPSTREAM_URL: not a URL (expected smtp://user:pass@host:587 or smtps://user:pass@host:465)');
-  }
-  if (u.protocol !== 'smtp:' && u.protocol !== 'smtps:') throw new Error('RELAY_UPSTREAM_URL: the scheme must be smtp:// or smtps://');
-  if (!u.hostname) throw new Error('RELAY_UPSTREAM_URL: no host');
-  const secure = u.protocol === 'smtps:';
-  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
-  const target: UpstreamTarget = { secure, host, port: u.port ? Number(u.port) : secure ? 465 : 587 };
-  if (u.username) target.auth = { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) };
-  return target;
-}
-
-/** The URL without its password, for logs and the start-up line. */
-export function describeUpstream(url: string): string {
-  const t = parseUpstreamUrl(url);
-  return `${t.secure ? 'smtps' : 'smtp'}://${t.auth ? `${encodeURIComponent(t.auth.user)}@` : ''}${t.host}:${t.port}`;
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);

@@ -1,0 +1,44 @@
+// What goes out is well formed whatever came in: CRLF line endings, and envelope addresses that cannot carry
+// a second SMTP command or a header.
+import { describe, expect, it } from 'vitest';
+import { mailboxProblem, normalizeLineEndings } from '../../src/delivery/hygiene.ts';
+
+describe('normalizeLineEndings', () => {
+  it.each([
+    ['a\r\nb\r\n', 'a\r\nb\r\n'],
+    ['a\nb\n', 'a\r\nb\r\n'],
+    ['a\rb\r', 'a\r\nb\r\n'],
+    ['\n.\n', '\r\n.\r\n'],
+    ['a\r\r\nb', 'a\r\n\r\nb'],
+    ['\r\n\n\r', '\r\n\r\n\r\n'],
+    ['', ''],
+  ])('%j -> %j', (input, output) => {
+    expect(normalizeLineEndings(Buffer.from(input)).toString()).toBe(output);
+  });
+
+  it('returns the same buffer when there is nothing to fix', () => {
+    const b = Buffer.from('Subject: x\r\n\r\nbody\r\n');
+    expect(normalizeLineEndings(b)).toBe(b);
+  });
+});
+
+describe('mailboxProblem', () => {
+  it.each(['user@example.com', 'first.last+tag@sub.example.co.uk', '"john doe"@example.com', 'élodie@exemple.fr', 'x@xn--bcher-kva.example'])('accepts %s', (a) => {
+    expect(mailboxProblem(a)).toBeNull();
+  });
+
+  it.each([
+    ['evil@example.com>\r\nRCPT TO:<victim@example.com', 'control characters in the address'],
+    ['a@b.com\nBcc: x@y.z', 'control characters in the address'],
+    ['a b@example.com', 'characters not allowed in the local part'],
+    ['<a@example.com>', 'characters not allowed in the local part'],
+    ['a@example.com>', 'not a valid domain name'],
+    ['a@[127.0.0.1]', 'address literals are not delivered'],
+    ['a@-bad-.example', 'not a valid domain name'],
+    ['no-at-sign', 'not a mailbox (local@domain)'],
+    ['', 'empty address'],
+    [`${'x'.repeat(65)}@example.com`, 'local part longer than 64 characters'],
+  ])('refuses %j: %s', (a, problem) => {
+    expect(mailboxProblem(a)).toBe(problem);
+  });
+});
