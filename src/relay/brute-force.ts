@@ -55,10 +55,18 @@ export class BruteForceGuard {
     return { blocked: false };
   }
 
-  recordFailure(address: string, username: string): FailureOutcome {
+  /**
+   * `{ address: false }` for a failure that is no guess (the right password of a disabled account): it counts
+   * against the username only. Counted against the address, an application that keeps retrying with its
+   * disabled account locked every other account behind the same address out (found by test:soak).
+   */
+  recordFailure(address: string, username: string, opts: { address?: boolean } = {}): FailureOutcome {
     const t = this.now();
     const lockedNow: LockKind[] = [];
-    const a = this.bump(this.byAddress, address, t, () => lockedNow.push('address'));
+    const a =
+      opts.address === false
+        ? (this.current(this.byAddress, address, t)?.failures ?? 0)
+        : this.bump(this.byAddress, address, t, () => lockedNow.push('address'));
     const u = this.bump(this.byUsername, usernameKey(username), t, () => lockedNow.push('username'));
     const worst = Math.max(a, u);
     const step = this.s.delayStepMs ?? 1000;

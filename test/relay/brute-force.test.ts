@@ -19,6 +19,13 @@ describe('brute-force guard', () => {
     expect(g.check('10.0.0.1', 'smtp-a')).toEqual({ blocked: false });
   });
 
+  it('counts a failure that is no guess (a disabled account) against the username only', () => {
+    const g = new BruteForceGuard(settings, () => 0);
+    for (let i = 0; i < 6; i++) g.recordFailure('10.0.0.1', 'disabled-app', { address: false });
+    expect(g.check('10.0.0.1', 'other-app')).toEqual({ blocked: false });
+    expect(g.check('10.0.0.1', 'disabled-app')).toEqual({ blocked: true, by: 'username', retryAfterMs: 30_000 });
+  });
+
   it('reports a lockout once, when it starts', () => {
     const g = new BruteForceGuard(settings, () => 0);
     const locked = [1, 2, 3, 4, 5].map(() => g.recordFailure('10.0.0.1', 'smtp-a').lockedNow);

@@ -55,7 +55,8 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
     return result.principal;
   }
 
-  const { delayMs, lockedNow, failures } = bruteForce.recordFailure(ip, username);
+  // The right password of a disabled account is no guess: it must not lock out the other accounts at this address.
+  const { delayMs, lockedNow, failures } = bruteForce.recordFailure(ip, username, { address: result.reason !== 'disabled' });
   metrics.smtpAuth.inc({ result: 'failure', reason: result.reason === 'disabled' ? 'disabled' : result.reason === 'malformed' ? 'malformed' : 'bad_credentials' });
   log.warn({ code: 'RELAY_AUTH_FAILED', ...fields, reason: result.reason, failures, delayMs }, 'authentication failed');
   for (const by of lockedNow) {
