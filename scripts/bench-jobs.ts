@@ -286,8 +286,8 @@ async function main(): Promise<void> {
       for (const [name, p] of raw) say(`  ${name}: ${JSON.stringify(p.raw)}`);
       say(
         '  FerretDB v1 with its SQLite backend does not push this filter down (filterPushdown: false): every variant reads the\n' +
-          '  whole collection, so the index cannot help here and the times above differ by noise only. On MongoDB the same query\n' +
-          '  uses the {lastUsedAt: 1, createdAt: 1} index (an IXSCAN per $or branch); run with MONGODB_URI to see its plan.',
+          '  whole collection, so the index cannot help here and the times above differ by noise only. On MongoDB each $or branch\n' +
+          '  is a range on the {lastUsedAt: 1, createdAt: 1} index; run with MONGODB_URI=… to see MongoDB\'s plan and what it examined.',
       );
     }
 
