@@ -135,6 +135,17 @@ describe('credentials', () => {
     expect(await t.ctx.accounts.claimUsername(a.username, ws.id, t.now())).toBe(false);
   });
 
+  it('the username registry points at the account, so AUTH finds it by _id reads only', async () => {
+    const ws = await newWorkspace(t);
+    const a = await createAccount(t.ctx, admin, ws.id, 'lookup');
+    const claim = await t.db.models.usernames.findById(a.username).lean();
+    expect(claim!.accountId).toBe(a.account.id);
+    expect((await t.ctx.accounts.findByUsernameWithSecret(a.username))!.id).toBe(a.account.id);
+    expect(await t.ctx.accounts.findByUsernameWithSecret('smtp-neverissued')).toBeNull();
+    await deleteAccount(t.ctx, admin, ws.id, 'lookup', { confirmName: 'lookup' });
+    expect(await t.ctx.accounts.findByUsernameWithSecret(a.username)).toBeNull();
+  });
+
   it('rotate issues a new password, bumps the credential version, and the old one no longer matches', async () => {
     const ws = await newWorkspace(t);
     const first = await createAccount(t.ctx, admin, ws.id, 'rotating');

@@ -75,6 +75,7 @@ export function accountRepository(m: Models): AccountRepository {
     async insert(input) {
       try {
         const doc = await A.create({ ...input, nameKey: accountNameKey(input.name), credentialVersion: 1, status: 'active' });
+        await m.usernames.updateOne({ _id: input.username }, { $set: { accountId: doc._id.toString() } });
         const { passwordHash: _hash, ...row } = doc.toObject();
         return toAccount(row as AccountRow);
       } catch (err) {
@@ -92,7 +93,13 @@ export function accountRepository(m: Models): AccountRepository {
       return row ? toAccount(row) : null;
     },
     async findByUsernameWithSecret(username) {
-      const row = await A.findOne({ username }).lean<AccountRow>();
+      const claim = await m.usernames.findById(username, { accountId: 1 }).lean<{ accountId?: string }>();
+      if (!claim) return null; // never issued
+      // A claim without accountId: the process stopped between claiming and creating; look the slow way.
+      const row = claim.accountId
+        ? await A.findById(claim.accountId).lean<AccountRow>()
+        : await A.findOne({ username }).lean<AccountRow>();
+      if (row && row.username !== username) return null;
       if (!row || !row.passwordHash) return null;
       return { ...toAccount(row), passwordHash: row.passwordHash } satisfies AccountWithSecret;
     },
