@@ -75,12 +75,13 @@ describe('acknowledgement within 3 seconds', () => {
     const list = await h.command('list');
     expect(list.status).toBe(200);
     expect(list.ms).toBeLessThan(1000);
+    const sentAt = Date.now();
     const del = await h.command('delete crm');
     expect(del.status).toBe(200);
     expect(del.ms).toBeLessThan(1000);
     // The delete modal is opened from the trigger at once (loading), before any database work.
     const opened = await h.api.waitFor((calls) => calls.find((c) => c.method === 'views.open' && c.args.trigger_id === del.triggerId), 2000);
-    expect(opened.at - Date.now()).toBeLessThan(0);
+    expect(opened.at - sentAt).toBeLessThan(1500); // a database round trip alone takes 4 s
     expect(textOf(opened.args)).toContain('Loading');
 
     proxy.delayMs = 0; // what is in flight still takes its 4 s
