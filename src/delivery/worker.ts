@@ -61,6 +61,8 @@ export interface DeliveryWorker {
 
 export interface WorkerStats {
   leased: number;
+  /** Claims another worker won first (contention between workers reading the same due ids). */
+  claimsLost: number;
   delivered: number;
   deferred: number;
   bounced: number;
@@ -101,7 +103,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const counters = createCounterBuffer(rt.ctx, log);
   const writer = queueWriter(models);
 
-  const stats: WorkerStats = { leased: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
+  const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   const slots = new Set<Promise<void>>();
   let stopping = false;
   let interrupt: (() => void) | null = null;
@@ -112,7 +114,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   // Due ids read in one query and claimed one by one (see lease.ts); refreshed when used up or stale.
   let candidates: string[] = [];
   let candidatesReadAt = 0;
-  const candidateBatch = Math.max(4, concurrency * 2);
+  const candidateBatch = Math.max(8, concurrency * 4);
 
   async function nextLease(): Promise<Lease | null> {
     for (let round = 0; round < 2; round++) {
@@ -123,9 +125,16 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         candidatesReadAt = Date.now();
         if (candidates.length === 0) return null;
       }
+      let lostInARow = 0;
       while (candidates.length) {
         const lease = await leaseMessage(models, candidates.shift()!, { owner: id, now: clock(), leaseMs });
         if (lease) return lease;
+        stats.claimsLost++;
+        // Other workers are taking these ids as fast as we are: read a fresh set rather than chase them.
+        if (++lostInARow >= 3) {
+          candidates = [];
+          break;
+        }
       }
     }
     return null;

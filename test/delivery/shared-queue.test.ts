@@ -57,5 +57,6 @@ it(`two workers sharing one queue deliver ${MESSAGES} messages, each exactly onc
   const shown = await showAccount(h.rt.ctx, admin, h.workspace.id, h.account.name);
   expect(shown.counters.delivered).toBe(MESSAGES);
   expect(shown.queuedMessages).toBe(0);
-  console.log(`[shared-queue] ${MESSAGES} messages by 2 workers in ${seconds.toFixed(1)} s (${(MESSAGES / seconds).toFixed(0)} msg/s)`);
+  const lost = a.stats().claimsLost + b.stats().claimsLost;
+  console.log(`[shared-queue] ${MESSAGES} messages by 2 workers in ${seconds.toFixed(1)} s (${(MESSAGES / seconds).toFixed(0)} msg/s); ${lost} claim(s) lost to the other worker`);
 }, 90_000);

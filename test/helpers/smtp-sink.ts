@@ -31,8 +31,10 @@ export interface TestSinkOptions {
   auth?: { user: string; pass: string };
   /** Offer STARTTLS with smtp-server's built-in self-signed certificate. */
   starttls?: boolean;
-  /** Delay before answering DATA, to keep deliveries in flight. */
+  /** Delay before answering DATA, to keep deliveries in flight after the message was handed over. */
   dataDelayMs?: number;
+  /** Delay before answering RCPT TO, to keep deliveries in flight before the message is handed over. */
+  rcptDelayMs?: number;
   /** Bind to this port instead of an ephemeral one. */
   port?: number;
 }
@@ -66,9 +68,13 @@ export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSin
       cb(err({ code: 535, message: 'Authentication failed' }));
     },
     onRcptTo(address, session, cb) {
-      const reply = opts.onRcpt?.(address.address, session);
-      if (reply && reply.code >= 400) return cb(err(reply));
-      cb();
+      const answer = () => {
+        const reply = opts.onRcpt?.(address.address, session);
+        if (reply && reply.code >= 400) return cb(err(reply));
+        cb();
+      };
+      if (opts.rcptDelayMs) setTimeout(answer, opts.rcptDelayMs);
+      else answer();
     },
     onData(stream, session, cb) {
       const parts: Buffer[] = [];
