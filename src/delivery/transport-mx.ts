@@ -9,7 +9,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Logger } from '../log.ts';
 import { classifyError, oneLine, permanentFailure, temporaryFailure, type DeliveryFailure } from './classify.ts';
 import { domainOf } from './hygiene.ts';
-import { DEFAULT_TIMEOUTS, resultsOf, type RecipientResult, type Transport, type TransportTimeouts } from './transport.ts';
+import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, type RecipientResult, type Transport, type TransportTimeouts } from './transport.ts';
 
 export interface MxRecord {
   exchange: string;
@@ -63,6 +63,7 @@ export function createMxTransport(opts: MxOptions): Transport {
       connectionTimeout: timeouts.connectionMs,
       greetingTimeout: timeouts.greetingMs,
       socketTimeout: timeouts.socketMs,
+      getSocket: noDelaySocket(timeouts.connectionMs),
       logger: false,
     };
     const transport = nodemailer.createTransport(options);

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Logger } from '../log.ts';
-import { DEFAULT_TIMEOUTS, resultsOf, type Transport, type TransportTimeouts } from './transport.ts';
+import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, type Transport, type TransportTimeouts } from './transport.ts';
 import { describeUpstream, parseUpstreamUrl } from './upstream-url.ts';
 
 export { describeUpstream, parseUpstreamUrl };
@@ -38,6 +38,7 @@ export function createUpstreamTransport(opts: UpstreamOptions): Transport {
     connectionTimeout: timeouts.connectionMs,
     greetingTimeout: timeouts.greetingMs,
     socketTimeout: timeouts.socketMs,
+    getSocket: noDelaySocket(timeouts.connectionMs),
     logger: false,
   };
   if (target.auth) options.auth = target.auth;

@@ -1,5 +1,6 @@
 // What the worker needs from a way of sending: one SMTP transaction per call, with each recipient's own
 // answer. Implemented by the upstream smarthost (transport-upstream.ts) and direct MX delivery (transport-mx.ts).
+import { connect, type Socket } from 'node:net';
 import { classifyError, type DeliveryFailure } from './classify.ts';
 
 export interface OutboundEnvelope {
@@ -30,6 +31,37 @@ export interface TransportTimeouts {
 }
 
 export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 120_000 };
+
+/**
+ * nodemailer's `getSocket`: the TCP connection with Nagle's algorithm off. nodemailer writes the end of DATA
+ * as a small separate packet; with Nagle on it waited for the peer's delayed ACK, about 40 ms per message.
+ * nodemailer still does STARTTLS or implicit TLS on this socket itself.
+ */
+export function noDelaySocket(timeoutMs: number) {
+  return (options: { host?: string; port?: number }, callback: (err: Error | null, socketOptions?: { connection: Socket }) => void): void => {
+    const socket = connect({ host: options.host, port: options.port ?? 25 });
+    socket.setNoDelay(true);
+    let done = false;
+    const finish = (err: Error | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.removeListener('error', finish);
+      if (err) {
+        socket.destroy();
+        callback(err);
+      } else {
+        callback(null, { connection: socket });
+      }
+    };
+    const timer = setTimeout(
+      () => finish(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    socket.once('connect', () => finish(null));
+    socket.once('error', finish);
+  };
+}
 
 interface SentInfo {
   accepted?: unknown[];
