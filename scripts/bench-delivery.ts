@@ -9,6 +9,7 @@
 //                         they do; messages delivered per second, and queue latency = 250 at the client → received
 //                         at the sink (this run saturates the database, so latency is mostly waiting in line)
 //   … paced               the same at a steady quarter of the relay-only rate: what the queue adds when it keeps up
+//   … one sender          one client, one message every 250 ms: the queue's own latency, without contention
 //
 // Scenarios run in order within each round, each round on a fresh database (so no round reads the previous
 // rounds' finished messages); the tables show medians over rounds. Everything is in this one process
@@ -109,14 +110,14 @@ async function sendThroughRelay(
   auth: { user: string; pass: string },
   runId: string,
   deadline: number,
-  opts: { messages?: number; perSecond?: number } = {},
+  opts: { messages?: number; perSecond?: number; clients?: number } = {},
 ): Promise<Map<string, number>> {
   const acked = new Map<string, number>();
   const total = opts.messages ?? MESSAGES;
   const start = performance.now();
   let next = 0;
   await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
+    Array.from({ length: opts.clients ?? CLIENTS }, async () => {
       const transport = nodemailer.createTransport({
         host: '127.0.0.1',
         port,
@@ -159,6 +160,7 @@ interface Round {
   pacedRate: number;
   paced: number;
   pacedLatencies: number[];
+  singleLatencies: number[];
 }
 
 async function runRound(round: number, baseUri: string, tls: { key: string; cert: string }): Promise<Round> {
@@ -194,7 +196,7 @@ async function runRound(round: number, baseUri: string, tls: { key: string; cert
 
     // 2. queue → sink: the worker drains that backlog (upstream mode, to the sink).
     t0 = performance.now();
-    const worker = startDeliveryWorker(rt, { queueDepthIntervalMs: 0, pollMinMs: 20, pollMaxMs: 200 });
+    const worker = startDeliveryWorker(rt, { queueDepthIntervalMs: 0 });
     await waitFor(() => [...ackedA.keys()].every((id) => sink.arrivals.has(id)), Date.now() + SECONDS * 1000, 'the backlog');
     const workerOnly = [...ackedA.keys()].filter((id) => sink.arrivals.has(id)).length / ((Math.max(...[...ackedA.keys()].map((id) => sink.arrivals.get(id) ?? 0)) - t0) / 1000);
 
@@ -219,12 +221,19 @@ async function runRound(round: number, baseUri: string, tls: { key: string; cert
     const deliveredD = [...ackedD.keys()].filter((id) => sink.arrivals.has(id));
     const paced = deliveredD.length / ((Math.max(...deliveredD.map((id) => sink.arrivals.get(id)!)) - t0) / 1000);
     const pacedLatencies = deliveredD.map((id) => sink.arrivals.get(id)! - ackedD.get(id)!).sort((a, b) => a - b);
+
+    // 5. one sender, one message every 250 ms.
+    const runE = `e${round}-${randomBytes(3).toString('hex')}`;
+    const deadlineE = Date.now() + SECONDS * 1000;
+    const ackedE = await sendThroughRelay(relay.port, auth, runE, deadlineE, { messages: 20, perSecond: 4, clients: 1 });
+    await waitFor(() => [...ackedE.keys()].every((id) => sink.arrivals.has(id)), deadlineE + SECONDS * 1000, 'single-sender delivery');
+    const singleLatencies = [...ackedE.keys()].filter((id) => sink.arrivals.has(id)).map((id) => sink.arrivals.get(id)! - ackedE.get(id)!).sort((a, b) => a - b);
     await worker.stop();
     say(
       `round ${round}: relay only ${fmt(relayOnly)}/s, queue → sink ${fmt(workerOnly)}/s, end to end ${fmt(endToEnd)}/s (latency p50 ${fmt(percentile(latencies, 50))} ms), ` +
-        `paced ${fmt(paced, 1)}/s (latency p50 ${fmt(percentile(pacedLatencies, 50))} ms)`,
+        `paced ${fmt(paced, 1)}/s (latency p50 ${fmt(percentile(pacedLatencies, 50))} ms), one sender latency p50 ${fmt(percentile(singleLatencies, 50))} ms`,
     );
-    return { relayOnly, workerOnly, endToEnd, latencies, pacedRate, paced, pacedLatencies };
+    return { relayOnly, workerOnly, endToEnd, latencies, pacedRate, paced, pacedLatencies, singleLatencies };
   } finally {
     await relay.close();
     await rt.db.connection.dropDatabase().catch(() => undefined);
@@ -260,13 +269,19 @@ async function main(): Promise<void> {
       p50: median(rounds.map((r) => percentile(r.pacedLatencies, 50))),
       p95: median(rounds.map((r) => percentile(r.pacedLatencies, 95))),
     },
+    {
+      name: '  … one sender, 4 msg/s',
+      perSecond: NaN,
+      p50: median(rounds.map((r) => percentile(r.singleLatencies, 50))),
+      p95: median(rounds.map((r) => percentile(r.singleLatencies, 95))),
+    },
   ];
   process.stdout.write(
     `\nDelivery, ${MESSAGES} messages × ${ROUNDS} rounds (medians over rounds; ${db.ferret ? 'FerretDB' : 'MONGODB_URI'}; worker concurrency ${CONCURRENCY}):\n\n` +
       table(rows, [
         { header: 'scenario', value: (r) => r.name },
-        { header: 'msg/s', value: (r) => fmt(r.perSecond, 1), align: 'right' },
-        { header: 'vs relay only', value: (r) => ratio(r.perSecond, relayOnly), align: 'right' },
+        { header: 'msg/s', value: (r) => (Number.isFinite(r.perSecond) ? fmt(r.perSecond, 1) : ''), align: 'right' },
+        { header: 'vs relay only', value: (r) => (Number.isFinite(r.perSecond) ? ratio(r.perSecond, relayOnly) : ''), align: 'right' },
         { header: 'queue latency p50', value: (r) => (Number.isFinite(r.p50) ? `${fmt(r.p50)} ms` : ''), align: 'right' },
         { header: 'p95', value: (r) => (Number.isFinite(r.p95) ? `${fmt(r.p95)} ms` : ''), align: 'right' },
       ]) +

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime.ts';
+import { QUEUED_EVENT } from '../store/models/queued-message.ts';
 import { queueWriter, readMessageBody } from '../store/repositories/queue-writer.ts';
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
@@ -116,7 +117,14 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   let candidatesReadAt = 0;
   const candidateBatch = Math.max(8, concurrency * 4);
 
+  /** Ids this process has just stored (see QUEUED_EVENT): claimed first, by _id, without reading the queue. */
+  let hinted: string[] = [];
+
   async function nextLease(): Promise<Lease | null> {
+    while (hinted.length) {
+      const lease = await leaseMessage(models, hinted.shift()!, { owner: id, now: clock(), leaseMs });
+      if (lease) return lease;
+    }
     for (let round = 0; round < 2; round++) {
       if (candidates.length === 0 || Date.now() - candidatesReadAt > CANDIDATES_TTL_MS) {
         const ids = await findDueMessageIds(models, clock(), candidateBatch);
@@ -140,8 +148,16 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     return null;
   }
 
+  // A wake that comes while the loop is busy (say, in the middle of a poll that will find nothing) is kept, so
+  // the next sleep returns at once instead of waiting a whole idle interval.
+  let wakePending = false;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
+      if (wakePending) {
+        wakePending = false;
+        resolve();
+        return;
+      }
       const done = () => {
         clearTimeout(timer);
         interrupt = null;
@@ -150,7 +166,10 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       const timer = setTimeout(done, ms);
       interrupt = done;
     });
-  const wake = () => interrupt?.();
+  const wake = () => {
+    if (interrupt) interrupt();
+    else wakePending = true;
+  };
 
   async function loop(): Promise<void> {
     let idleDelay = pollMinMs;
@@ -338,6 +357,13 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       : null;
   depthTimer?.unref();
 
+  // A message stored by this process (the relay in `npm start`): no need to wait for the next poll.
+  const onQueued = (messageId: unknown) => {
+    if (hinted.length < 1000) hinted.push(String(messageId));
+    wake();
+  };
+  models.queuedMessages.on(QUEUED_EVENT, onQueued);
+
   const loopDone = loop().catch((err) => log.error({ err, code: 'DELIVERY_LOOP_CRASHED' }, 'delivery loop stopped'));
   log.info({ code: 'DELIVERY_WORKER_STARTED', transport: transport.description, concurrency, leaseMs }, 'delivery worker started');
 
@@ -361,6 +387,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        models.queuedMessages.off(QUEUED_EVENT, onQueued);
         signalStop();
         wake();
         await loopDone;

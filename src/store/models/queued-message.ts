@@ -65,5 +65,15 @@ queuedMessageSchema.index({ workspaceId: 1, state: 1, createdAt: -1 });
 // Retention: finished messages by age.
 queuedMessageSchema.index({ state: 1, finishedAt: 1 });
 
+/**
+ * Emitted on the model (mongoose models are event emitters), with the message's _id, when this process has
+ * inserted a message: a delivery worker in the same process (`npm start`) claims it at once, by _id, instead of
+ * finding it at its next poll.
+ */
+export const QUEUED_EVENT = 'smtpdesk:queued';
+queuedMessageSchema.post('save', function (doc) {
+  (doc.constructor as unknown as { emit(event: string, id: unknown): boolean }).emit(QUEUED_EVENT, doc._id);
+});
+
 export type QueuedMessageDoc = InferSchemaType<typeof queuedMessageSchema>;
 export const queuedMessageModel = (c: Connection) => c.model('QueuedMessage', queuedMessageSchema);
