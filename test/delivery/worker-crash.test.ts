@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 /** Kills a worker process mid-delivery, lets another worker finish; returns how many messages it died holding. */
-async function killMidDelivery(label: string): Promise<{ held: number; counts: Map<string, number> }> {
+async function killMidDelivery(label: string, afterKill: () => void): Promise<{ held: number; counts: Map<string, number> }> {
   for (let i = 0; i < MESSAGES; i++) {
     await h.enqueue({ to: [`user${i}@example.test`], body: testMessage({ messageId: `<${label}-${i}@sender.test>` }) });
   }
@@ -37,6 +37,7 @@ async function killMidDelivery(label: string): Promise<{ held: number; counts: M
   // Kill it while it holds leases.
   await eventually(async () => (await h.rt.db.models.queuedMessages.countDocuments({ state: 'queued', leaseOwner: { $ne: null } })) > 0, 20_000, 'leases held by the child');
   expect(await victim.kill('SIGKILL')).toBeNull();
+  afterKill();
 
   const survivor = startDeliveryWorker(h.rt, {
     upstreamUrl: `smtp://127.0.0.1:${sink.port}`,
@@ -67,9 +68,12 @@ async function killMidDelivery(label: string): Promise<{ held: number; counts: M
 }
 
 it('delivers what a SIGKILLed worker held once its leases expire; a copy arrives twice only if the dead worker had handed it over', async () => {
-  // Slow answers to DATA: when the kill comes, the messages in flight are already with the upstream.
-  sink = await startTestSink({ dataDelayMs: 250 });
-  const { held, counts } = await killMidDelivery('after-data');
+  // Slow answers to DATA: when the kill comes, the messages in flight are already with the upstream. The answers
+  // are slow enough (1.5 s) that the child cannot finish what it holds between the check and the kill, even on a
+  // loaded machine; the survivor gets quick answers.
+  const sinkOptions = { dataDelayMs: 1_500 };
+  sink = await startTestSink(sinkOptions);
+  const { held, counts } = await killMidDelivery('after-data', () => (sinkOptions.dataDelayMs = 100));
   // The dead worker (HELO victim.test) had handed the message over in full before it died (the sink then says
   // 250, perhaps to a connection already gone); the survivor sent the second copy.
   for (const [messageId, n] of counts) {
@@ -84,8 +88,9 @@ it('delivers what a SIGKILLed worker held once its leases expire; a copy arrives
 
 it('sends no copy twice when the worker dies before handing messages over', async () => {
   // Slow answers to RCPT TO: when the kill comes, the messages in flight have not been handed over.
-  sink = await startTestSink({ rcptDelayMs: 300 });
-  const { held, counts } = await killMidDelivery('before-data');
+  const sinkOptions = { rcptDelayMs: 1_500 };
+  sink = await startTestSink(sinkOptions);
+  const { held, counts } = await killMidDelivery('before-data', () => (sinkOptions.rcptDelayMs = 100));
   expect([...counts.values()].every((n) => n === 1)).toBe(true);
   console.log(`[worker-crash] killed before DATA holding ${held} lease(s): no message arrived twice`);
 }, 90_000);
