@@ -10,7 +10,7 @@ export const startWorkerRole: RoleStarter = async (rt) => {
   let running = true;
   return {
     description: worker.description,
-    ready: () => running,
+    ready: () => running && worker.alive(),
     async stop() {
       running = false;
       await worker.stop();

@@ -54,6 +54,8 @@ export interface DeliveryWorker {
   /** Resolves once nothing is in flight and nothing in the queue is due (rejects after timeoutMs). */
   drain(timeoutMs?: number): Promise<void>;
   inFlight(): number;
+  /** False once the delivery loop has died on an unexpected error (reported by /readyz). */
+  alive(): boolean;
   /** What this worker did since it started: messages leased, recipient outcomes. */
   stats(): WorkerStats;
   /** Stops leasing, waits for deliveries in progress (up to the grace), flushes counters, closes connections. */
@@ -364,7 +366,11 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   };
   models.queuedMessages.on(QUEUED_EVENT, onQueued);
 
-  const loopDone = loop().catch((err) => log.error({ err, code: 'DELIVERY_LOOP_CRASHED' }, 'delivery loop stopped'));
+  let loopAlive = true;
+  const loopDone = loop().catch((err) => {
+    loopAlive = false;
+    log.error({ err, code: 'DELIVERY_LOOP_CRASHED' }, 'delivery loop stopped');
+  });
   log.info({ code: 'DELIVERY_WORKER_STARTED', transport: transport.description, concurrency, leaseMs }, 'delivery worker started');
 
   let stopped: Promise<void> | null = null;
@@ -373,6 +379,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     description: `delivery worker ${id}: ${transport.description}, ${concurrency} parallel`,
     wake,
     inFlight: () => slots.size,
+    alive: () => loopAlive,
     stats: () => ({ ...stats }),
     drain(timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
