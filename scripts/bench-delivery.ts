@@ -33,6 +33,7 @@ import { queueWriter } from '../src/store/repositories/queue-writer.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { openDatabase } from './lib/smtpdesk.ts';
+import { positiveInt } from './lib/args.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -43,11 +44,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
   },
 });
-const num = (flag: string | undefined, env: string | undefined, dflt: number) => {
-  const n = Number(flag ?? env ?? dflt);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${flag ?? env}`);
-  return Math.floor(n);
-};
+const num = positiveInt;
 const MESSAGES = num(flags.messages, process.env.BENCH_MESSAGES, 300);
 const ROUNDS = num(flags.rounds, process.env.BENCH_ROUNDS, 3);
 const CLIENTS = num(flags.clients, process.env.BENCH_CLIENTS, 10);

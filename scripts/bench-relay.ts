@@ -25,6 +25,7 @@ import { openRuntime } from '../src/runtime.ts';
 import { startEmbeddedDatabase } from '../src/store/embedded-database.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
+import { positiveInt } from './lib/args.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -35,11 +36,7 @@ const { values: flags } = parseArgs({
     'nocache-messages': { type: 'string' },
   },
 });
-const num = (flag: string | undefined, env: string | undefined, dflt: number) => {
-  const n = Number(flag ?? env ?? dflt);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${flag ?? env}`);
-  return Math.floor(n);
-};
+const num = positiveInt;
 const CLIENTS = num(flags.clients, process.env.BENCH_CLIENTS, 20);
 const ROUNDS = num(flags.rounds, process.env.BENCH_ROUNDS, 3);
 const MESSAGES = num(flags.messages, process.env.BENCH_MESSAGES, 400);
