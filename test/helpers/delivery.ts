@@ -1,6 +1,5 @@
 // A real Runtime on a fresh test database with one workspace and one account, a way to put messages in the
 // queue as the relay does (queueWriter.enqueue), and the log lines captured for assertions.
-import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
 import { createAccount, createWorkspace, recordAcceptedMessage, type Workspace } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -8,14 +7,10 @@ import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
 import type { QueuedMessageRecord } from '../../src/delivery/lease.ts';
 import { dropTestDatabase, testDatabaseUri } from './database.ts';
+import { captureLogs, type LogLine } from './logs.ts';
 import { admin } from './domain.ts';
 
-export interface LogLine {
-  level: number;
-  code?: string;
-  msg?: string;
-  [k: string]: unknown;
-}
+export type { LogLine } from './logs.ts';
 
 export interface DeliveryHarness {
   uri: string;
@@ -54,19 +49,9 @@ export function testMessage(opts: { messageId?: string; subject?: string; from?:
 
 export async function openDeliveryHarness(opts: { env?: Record<string, string>; uri?: string } = {}): Promise<DeliveryHarness> {
   const uri = opts.uri ?? testDatabaseUri();
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        try {
-          logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          logs.push({ level: 0, msg: line });
-        }
-      }
-      cb();
-    },
-  });
+  const captured = captureLogs();
+  const logs = captured.lines;
+  const sink = captured.stream;
   const config = loadConfig({
     NODE_ENV: 'test',
     MONGODB_URI: uri,

@@ -1,6 +1,5 @@
 // A real relay on 127.0.0.1 (ephemeral port) over a real Runtime on a fresh test database, with its log
 // lines captured so tests can check what was (and was not) logged.
-import { Writable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +10,10 @@ import { createLogger } from '../../src/log.ts';
 import { startRelay, type RelayOverrides, type RunningRelay } from '../../src/relay/relay.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
 import { dropTestDatabase, testDatabaseUri } from './database.ts';
+import { captureLogs, type LogLine } from './logs.ts';
 import { admin } from './domain.ts';
 
-export interface LogLine {
-  level: number;
-  code?: string;
-  msg?: string;
-  [k: string]: unknown;
-}
+export type { LogLine } from './logs.ts';
 
 export interface TestRelay {
   rt: Runtime;
@@ -54,22 +49,9 @@ export async function startTestRelay(
   } = {},
 ): Promise<TestRelay> {
   const uri = opts.uri ?? testDatabaseUri();
-  const raw: string[] = [];
-  const logs: LogLine[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      const text = chunk.toString();
-      raw.push(text);
-      for (const line of text.split('\n').filter(Boolean)) {
-        try {
-          logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          logs.push({ level: 0, msg: line });
-        }
-      }
-      cb();
-    },
-  });
+  const captured = captureLogs();
+  const logs = captured.lines;
+  const sink = captured.stream;
   const config = loadConfig({
     NODE_ENV: 'test',
     MONGODB_URI: uri,
@@ -91,7 +73,7 @@ export async function startTestRelay(
     port: relay.port,
     workspace,
     logs,
-    rawLogs: () => raw.join(''),
+    rawLogs: captured.raw,
     async newAccount(name) {
       accountCounter += 1;
       const issued = await createAccount(rt.ctx, admin, workspace.id, name ?? `app-${accountCounter}-${Math.random().toString(36).slice(2, 6)}`);
