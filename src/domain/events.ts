@@ -18,6 +18,22 @@ export type EventType =
   | 'queue.retried'
   | 'queue.purged';
 
+/**
+ * Changes people make (from Slack, the CLI or a webhook), as opposed to the flags the scheduled jobs raise
+ * (account.idle, plan.near_limit), which their jobs post themselves with their own buttons.
+ */
+export const CHANGE_EVENTS: readonly EventType[] = [
+  'account.created',
+  'account.rotated',
+  'account.disabled',
+  'account.enabled',
+  'account.deleted',
+  'account.kept',
+  'plan.changed',
+  'workspace.created',
+  'workspace.updated',
+];
+
 /** What an event may say of an account: never the password or its hash. */
 export interface AccountSummary {
   id: string;

@@ -14,7 +14,7 @@ export { authorize, can, allowedRoles, type Action } from './permissions.ts';
 export type { Actor, Role, Source } from './actor.ts';
 export type { DomainContext } from './context.ts';
 export * from './model.ts';
-export { EventBus, type DomainEvent, type EventSink, type EventType } from './events.ts';
+export { EventBus, CHANGE_EVENTS, type DomainEvent, type EventSink, type EventType } from './events.ts';
 export { monthKey, systemClock, DAY_MS, type Clock } from './clock.ts';
 export * from './flags.ts';
 export * from './flag-scans.ts';

@@ -2,27 +2,14 @@
 // workspace's alert channel when one is set. Registered in every process that has SLACK_BOT_TOKEN
 // (src/runtime.ts). Events never carry a password or a hash; these lines say who, what, when and why.
 import type { WebClient } from '@slack/web-api';
-import type { DomainEvent, EventSink, EventType, Workspace } from '../domain/index.ts';
+import { CHANGE_EVENTS, type DomainEvent, type EventSink, type EventType, type Workspace } from '../domain/index.ts';
 import { formatCount, formatDate, humanReason } from '../shared/format.ts';
 import type { Logger } from '../log.ts';
 import { slackErrorSummary } from './actor.ts';
 import { esc } from './blocks/common.ts';
 
-/**
- * Changes this sink announces. Idle and near-limit flags are posted by the scheduled jobs with their own
- * buttons, so they are not repeated here.
- */
-export const ALERTED_EVENTS: readonly EventType[] = [
-  'account.created',
-  'account.rotated',
-  'account.disabled',
-  'account.enabled',
-  'account.deleted',
-  'account.kept',
-  'plan.changed',
-  'workspace.created',
-  'workspace.updated',
-];
+/** Changes this sink announces: every change people make; job flags are posted by their jobs. */
+export const ALERTED_EVENTS: readonly EventType[] = CHANGE_EVENTS;
 
 export interface SlackAlertSink extends EventSink {
   /** Waits (bounded) for posts still in flight, e.g. before a CLI process exits. */

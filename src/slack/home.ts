@@ -2,7 +2,7 @@
 // change in the workspace re-publishes their dashboard. Kept in memory: losing it only means a viewer sees
 // fresh data the next time they open the tab.
 import type { WebClient } from '@slack/web-api';
-import { listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
+import { CHANGE_EVENTS, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
 import { slackErrorSummary, type ResolvedActor } from './actor.ts';
 import { homeView } from './blocks/home.ts';
 import type { SlackDeps } from './deps.ts';
@@ -50,16 +50,8 @@ export async function publishHome(deps: SlackDeps, client: WebClient, resolved: 
   await client.views.publish({ user_id: userId, view });
 }
 
-const REFRESH_ON: ReadonlySet<DomainEvent['type']> = new Set([
-  'account.created',
-  'account.rotated',
-  'account.disabled',
-  'account.enabled',
-  'account.deleted',
-  'account.kept',
-  'plan.changed',
-  'workspace.updated',
-]);
+/** Any change people make can alter a dashboard (counts, statuses, the plan). */
+const REFRESH_ON: ReadonlySet<DomainEvent['type']> = new Set(CHANGE_EVENTS);
 
 /**
  * A domain-event subscriber that re-publishes App Home for the workspace's recent viewers after a change.
