@@ -21,6 +21,8 @@ export interface Runtime {
   metrics: Metrics;
   /** Which database serves us, for the start-up line. */
   databaseKind: 'external' | 'mongod' | 'ferretdb' | 'shared-embedded';
+  /** Waits (bounded) for alert posts still in flight; close() does it too. */
+  drainAlerts(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,9 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     events,
     metrics: createMetrics(),
     databaseKind: kind,
+    async drainAlerts() {
+      await slackAlerts?.drain();
+    },
     async close() {
       await slackAlerts?.drain();
       await db.close().catch(() => undefined);

@@ -410,7 +410,11 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
       );
     },
     async workspaceId() {
-      return (await running.deps.directory.workspaceFor(TEAM.id, TEAM.domain)).id;
+      const id = (await running.deps.directory.workspaceFor(TEAM.id, TEAM.domain)).id;
+      // The install's own "created this workspace" alert is settled before a test sets an alert channel,
+      // so that post never lands in the channel the test then watches.
+      await rt.drainAlerts();
+      return id;
     },
     async close() {
       await running.stop();
