@@ -13,6 +13,8 @@ export interface Actor {
   roles: readonly Role[];
 }
 
+/** "alice (slack)"; a name that already says its source (the CLI's "root (cli)") is kept as it is. */
 export function describeActor(actor: Actor): string {
-  return actor.name ? `${actor.name} (${actor.source})` : `${actor.id} (${actor.source})`;
+  const name = actor.name ?? actor.id;
+  return name.endsWith(`(${actor.source})`) ? name : `${name} (${actor.source})`;
 }

@@ -61,15 +61,10 @@ export async function purgeQueuedMail(
     });
   }
   const at = ctx.clock();
-  const change = await ctx.queue.failQueued(workspaceId, account.id, { at, reason: `purged by ${who(actor)}` });
+  const change = await ctx.queue.failQueued(workspaceId, account.id, { at, reason: `purged by ${describeActor(actor)}` });
   if (change.recipients > 0) await recordDeliveryOutcome(ctx, account, { failed: change.recipients }, at);
   await recordChange(ctx, actor, 'queue.purged', workspaceId, { account, details: { ...change } });
   return change;
-}
-
-/** "alice (slack)"; a name that already says its source is kept as it is. */
-function who(actor: Actor): string {
-  return actor.name?.endsWith(`(${actor.source})`) ? actor.name : describeActor(actor);
 }
 
 async function withAccountNames(ctx: DomainContext, workspaceId: string, messages: QueuedMessageView[]): Promise<QueuedMessageView[]> {

@@ -50,6 +50,10 @@ describe('smtpdesk CLI', () => {
       disabled: { reason: 'maintenance', note: 'moving to new host' },
     });
     expect(r.stdout).not.toContain('passwordHash');
+    // Who did it reads once, as in the audit log: "root (cli)", not "root (cli) (cli)".
+    r = await cli('accounts', 'show', 'production-transactional');
+    expect(r.stdout).toMatch(/^Created\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC by \S+ \(cli\)$/m);
+    expect(r.stdout).toMatch(/^Disabled\s+.* by \S+ \(cli\): maintenance \(moving to new host\)$/m);
 
     r = await cli('accounts', 'enable', 'production-transactional');
     expect(r.code).toBe(0);
