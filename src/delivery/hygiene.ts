@@ -2,6 +2,8 @@
 // stream then dot-stuffs lines that start with "." and ends DATA with CRLF.CRLF), and envelope addresses
 // that cannot smuggle a second command or header into the conversation.
 
+import { domainToASCII } from 'node:url';
+
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -58,6 +60,8 @@ export function domainProblem(domain: string): string | null {
   return null;
 }
 
+/** The domain as DNS and the outbound envelope know it: lower case, an internationalized one in punycode. */
 export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  return domainToASCII(domain) || domain;
 }

@@ -2,6 +2,7 @@
 // answer. Implemented by the upstream smarthost (transport-upstream.ts) and direct MX delivery (transport-mx.ts).
 import { connect, type Socket } from 'node:net';
 import { classifyError, type DeliveryFailure } from './classify.ts';
+import { domainOf } from './hygiene.ts';
 
 export interface OutboundEnvelope {
   /** '' = null sender (bounces). */
@@ -71,6 +72,16 @@ interface SentInfo {
 
 const addressOf = (a: unknown) => String((a as { address?: string })?.address ?? a).trim();
 
+/**
+ * A recipient as nodemailer reports it back: it sends the domain lower-cased and in punycode
+ * ("Jo@Exämple.TEST" goes out, and is accepted, as "Jo@xn--exmple-cua.test"). Matching on this form keeps
+ * an accepted recipient from reading as unanswered, being retried, and delivered twice.
+ */
+export function envelopeKey(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? address : `${address.slice(0, at)}@${domainOf(address)}`;
+}
+
 /** nodemailer's sendMail outcome (info or error) -> one result per envelope recipient. */
 export function resultsOf(to: readonly string[], outcome: { info: SentInfo } | { error: unknown }): RecipientResult[] {
   if ('error' in outcome) {
@@ -83,7 +94,7 @@ export function resultsOf(to: readonly string[], outcome: { info: SentInfo } | {
     return to.map((address) => ({ address, delivered: false, failure }));
   }
   const { info } = outcome;
-  const accepted = new Set((info.accepted ?? []).map(addressOf));
+  const accepted = new Set((info.accepted ?? []).map((a) => envelopeKey(addressOf(a))));
   return byRecipient(to, accepted, info.response ?? '250 OK', (info.rejectedErrors ?? []) as { recipient?: string }[], undefined);
 }
 
@@ -94,10 +105,10 @@ function byRecipient(
   rejectedErrors: { recipient?: string }[],
   fallback: DeliveryFailure | undefined,
 ): RecipientResult[] {
-  const errors = new Map(rejectedErrors.map((e) => [String(e.recipient ?? '').trim(), e]));
+  const errors = new Map(rejectedErrors.map((e) => [envelopeKey(String(e.recipient ?? '').trim()), e]));
   return to.map((address): RecipientResult => {
-    if (accepted.has(address)) return { address, delivered: true, response };
-    const e = errors.get(address);
+    if (accepted.has(envelopeKey(address))) return { address, delivered: true, response };
+    const e = errors.get(envelopeKey(address));
     if (e) return { address, delivered: false, failure: classifyError(e) };
     return {
       address,

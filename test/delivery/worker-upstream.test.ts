@@ -72,6 +72,26 @@ describe('delivery through the upstream smarthost', () => {
     expect(after.delivered - before.delivered).toBe(2);
   });
 
+  it('delivers a mixed-case or internationalized domain once: the upstream\'s yes to the form that went out counts', async () => {
+    // nodemailer sends the domain lower-cased and in punycode; the queue keeps what the application wrote.
+    const to = ['Ada@Example.TEST', 'jo@exämple.test'];
+    const body = 'From: app@sender.test\nSubject: IDN\nMessage-ID: <idn@sender.test>\n\nhi\n';
+    const id = await h.enqueue({ to, body });
+    const w = worker();
+    await w.drain();
+    await w.stop();
+    const got = sink.messages.filter((m) => m.messageId === '<idn@sender.test>');
+    expect(got).toHaveLength(1);
+    // The sink (smtp-server) shows the punycode domain that went out in Unicode again.
+    expect(got[0]!.to).toEqual(['Ada@example.test', 'jo@exämple.test']);
+    const doc = await h.message(id);
+    expect(doc.state).toBe('done');
+    expect(doc.recipients.map((r) => [r.address, r.status, r.attempts])).toEqual([
+      ['Ada@Example.TEST', 'delivered', 1],
+      ['jo@exämple.test', 'delivered', 1],
+    ]);
+  });
+
   it('retries a temporary failure (451) on the schedule, then delivers, counting the email once as deferred', async () => {
     const before = await counters();
     const deferredBefore = await deliveries('deferred');
