@@ -12,14 +12,28 @@ let sink: TestSink;
 let env: Record<string, string>;
 let mixed: string;
 let delivered: string;
+let retried: string;
 
 type Json<T> = Omit<T, 'createdAt' | 'nextAttemptAt'> & { createdAt: string; nextAttemptAt: string };
 
 beforeAll(async () => {
   h = await openDeliveryHarness();
+  let lateTries = 0;
   sink = await startTestSink({
-    onRcpt: (a) => (a.startsWith('busy') ? { code: 451, message: '4.2.1 Mailbox busy, try later' } : a.startsWith('gone') ? { code: 550, message: '5.1.1 No such user' } : undefined),
+    onRcpt: (a) =>
+      a.startsWith('busy') || (a.startsWith('late') && lateTries++ === 0)
+        ? { code: 451, message: '4.2.1 Mailbox busy, try later' }
+        : a.startsWith('gone')
+          ? { code: 550, message: '5.1.1 No such user' }
+          : undefined,
   });
+  // Deferred once, then delivered: its old error is history, not a problem to show.
+  retried = await h.enqueue({ to: ['late@example.test'], body: testMessage({ subject: 'Late' }) });
+  const quick = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, policy: { delaysMs: [200], maxAgeMs: 86_400_000 }, sendBounces: false, pollMinMs: 20, queueDepthIntervalMs: 0 });
+  await quick.drain();
+  await new Promise((r) => setTimeout(r, 300));
+  await quick.drain();
+  await quick.stop();
   delivered = await h.enqueue({ to: ['ok@example.test'], body: testMessage({ subject: 'Fine' }) });
   mixed = await h.enqueue({ to: ['busy@example.test', 'gone@example.test', 'fine@example.test'], body: testMessage({ subject: 'Mixed' }) });
   const w = startDeliveryWorker(h.rt, {
@@ -60,9 +74,12 @@ describe('smtpdesk queue', () => {
     // Long recipient lists are clipped in the table (queue show and --json have them all).
     expect(mixedLine).toMatch(/production-transactional\s+app@sender\.test\s+busy@example\.test \(queued\), gone@example\.test \(bounced\), fine@example…\s+1\s+in (59m|1h)\s+451 4\.2\.1 Mailbox busy, try later \(after RCPT TO\)\s+\d+s$/);
 
+    const retriedLine = lines.find((l) => l.startsWith(retried))!;
+    expect(retriedLine).toMatch(/late@example\.test \(delivered\)\s+2\s+—\s+\d+s$/);
+
     r = await cli('queue', 'list', '--state', 'done', '--json');
     const done = r.json<Json<QueuedMessageView>[]>();
-    expect(done.map((m) => m.id)).toEqual([delivered]);
+    expect(done.map((m) => m.id)).toEqual([delivered, retried]);
     expect(done[0]).toMatchObject({ state: 'done', accountName: 'production-transactional', recipients: [{ address: 'ok@example.test', status: 'delivered', attempts: 1 }] });
 
     r = await cli('queue', 'list', '--account', 'production-transactional', '--state', 'queued', '--json');
@@ -77,6 +94,8 @@ describe('smtpdesk queue', () => {
     expect(r.stdout).toMatch(/^busy@example\.test\s+queued\s+1\s+in \S+( \S+)?\s+451 4\.2\.1 Mailbox busy, try later/m);
     expect(r.stdout).toMatch(/^gone@example\.test\s+bounced\s+1\s+—\s+550 5\.1\.1 No such user/m);
     expect(r.stdout).toMatch(/^fine@example\.test\s+delivered\s+1\s+—\s+250 /m);
+    r = await cli('queue', 'show', retried);
+    expect(r.stdout).toMatch(/^late@example\.test\s+delivered\s+2\s+—\s+250 /m);
     r = await cli('queue', 'show', mixed, '--json');
     expect(r.json<Json<QueuedMessageView>>().recipients.map((x) => x.status)).toEqual(['queued', 'bounced', 'delivered']);
   });
@@ -92,7 +111,7 @@ describe('smtpdesk queue', () => {
     expect(r.code).toBe(0);
     expect(r.json()).toEqual({ messages: 1, recipients: 1, noticeRecipients: 0, inFlight: 0 });
     r = await cli('accounts', 'show', 'production-transactional', '--json');
-    expect(r.json()).toMatchObject({ delivered: 2, bounced: 1, failed: 1, queuedMessages: 0 });
+    expect(r.json()).toMatchObject({ delivered: 3, bounced: 1, failed: 1, queuedMessages: 0 });
     r = await cli('queue', 'list', '--state', 'queued');
     expect(r.stdout.trim()).toBe('The queue is empty.');
   });

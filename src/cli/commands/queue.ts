@@ -44,8 +44,9 @@ function recipientsText(rs: QueuedRecipientView[]): string {
   return rs.length > 3 ? `${shown.join(', ')} +${rs.length - 3} more` : shown.join(', ');
 }
 
+/** The newest error of a recipient still waiting or lost; a recipient delivered after a retry has none left. */
 function lastError(m: QueuedMessageView): string | undefined {
-  const withError = m.recipients.filter((r) => r.lastError).sort((a, b) => (b.lastAttemptAt?.getTime() ?? 0) - (a.lastAttemptAt?.getTime() ?? 0));
+  const withError = m.recipients.filter((r) => r.lastError && r.status !== 'delivered').sort((a, b) => (b.lastAttemptAt?.getTime() ?? 0) - (a.lastAttemptAt?.getTime() ?? 0));
   return withError[0]?.lastError;
 }
 
@@ -129,7 +130,7 @@ const show: CliCommand = {
         { header: 'STATUS', value: (r) => r.status },
         { header: 'ATTEMPTS', value: (r) => String(r.attempts), align: 'right' },
         { header: 'NEXT ATTEMPT', value: (r) => (r.status !== 'queued' ? '—' : r.nextAttemptAt && r.nextAttemptAt > now ? `in ${shortDuration(r.nextAttemptAt.getTime() - now.getTime())}` : 'due now') },
-        { header: 'LAST ERROR / ANSWER', value: (r) => r.lastError ?? r.response ?? '' },
+        { header: 'LAST ERROR / ANSWER', value: (r) => (r.status === 'delivered' ? r.response : r.lastError) ?? r.lastError ?? r.response ?? '' },
       ]),
     );
   },
