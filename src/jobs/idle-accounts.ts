@@ -82,7 +82,9 @@ export const idleAccountsJob: Job = {
       }));
     });
     const summary =
-      `${formatCount(idleCount)} idle account${idleCount === 1 ? '' : 's'} (${formatCount(newCount)} new) in ${formatCount(findings.filter((f) => f.accounts.length).length)} workspace(s)` +
+      (idleCount === 0
+        ? 'no idle accounts'
+        : `${formatCount(idleCount)} idle account${idleCount === 1 ? '' : 's'} (${formatCount(newCount)} new) in ${formatCount(findings.filter((f) => f.accounts.length).length)} workspace(s)`) +
       (dryRun ? '; dry run, nothing posted or stored' : `; ${posted} alert(s) posted`) +
       (failed ? `; ${failed} workspace(s) failed` : '');
     if (failed) deps.log.warn({ code: 'JOB_PARTIAL_FAILURE', failed }, summary);

@@ -50,6 +50,9 @@ describe('smtpdesk jobs', () => {
     expect(r.stdout).toMatch(/acme\s+legacy-crm\s+active\s+never \(created \d{4}-\d{2}-\d{2}\)\s+90\s+0\s+new\s+would alert/);
     expect(r.stdout).not.toContain('staging-checkout');
     expect(r.stdout).toContain('idle-accounts: 3 idle accounts (3 new) in 1 workspace(s); dry run, nothing posted or stored');
+    // With a longer threshold nothing is idle, and the summary says so plainly.
+    const none = await runSmtpdesk(['jobs', 'run', 'idle-accounts', '--dry-run'], { ...env, IDLE_AFTER_DAYS: '120' });
+    expect(none.stdout.trim().split('\n').at(-1)).toBe('idle-accounts: no idle accounts; dry run, nothing posted or stored');
 
     const plan = await cli('jobs', 'run', 'plan-limits', '--dry-run', '--json');
     expect(plan.code).toBe(0);
