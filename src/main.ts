@@ -4,6 +4,7 @@ import { ALL_ROLES, ConfigError, loadConfig, type Config, type RoleName } from '
 import { createLogger } from './log.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { ROLE_STARTERS, type RoleEnvironment, type RoleHandle } from './roles.ts';
+import { StartupError } from './shared/listen-error.ts';
 
 export interface RunningApp {
   runtime: Runtime;
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
 const isMain = process.argv[1] !== undefined && /src[\\/]main\.ts$/.test(process.argv[1]);
 if (isMain) {
   main().catch((err) => {
-    process.stderr.write(`smtpdesk failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    // An operator's problem (a port in use, a bad token) is one line; anything else keeps its stack for a bug report.
+    const known = err instanceof StartupError || err instanceof ConfigError;
+    process.stderr.write(`smtpdesk failed to start: ${known ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
 }

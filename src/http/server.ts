@@ -10,6 +10,7 @@ import { HttpError, toErrorAnswer } from './errors.ts';
 import { adminWebhookRoutes } from './admin-webhook.ts';
 import { healthRoutes, type ReadinessProbe } from './health.ts';
 import { metricsRoutes } from './metrics-route.ts';
+import { listenError } from '../shared/listen-error.ts';
 
 export interface HttpAnswer {
   status: number;
@@ -155,9 +156,10 @@ export async function startHttpServer(rt: Runtime, overrides: HttpServerOptions 
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (err: Error) => reject(listenError(err, { role: 'http', host: opts.host, port: opts.port, portVariable: 'HTTP_PORT', hostVariable: 'HTTP_HOST' }));
+    server.once('error', onError);
     server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });

@@ -19,6 +19,7 @@ import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
+import { listenError } from '../shared/listen-error.ts';
 
 export interface RelayOverrides extends Partial<RelaySettings> {
   /** Certificate and key to use instead of the configured or generated ones. */
@@ -114,7 +115,8 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     );
     servers.push(server);
     const bound = await new Promise<number>((resolvePort, reject) => {
-      const onError = (err: Error) => reject(Object.assign(new Error(`relay cannot listen on ${settings.host}:${port}: ${err.message}`), { cause: err }));
+      const onError = (err: Error) =>
+        reject(listenError(err, { role: 'relay', host: settings.host, port, portVariable: secure ? 'RELAY_IMPLICIT_TLS_PORT' : 'RELAY_PORT', hostVariable: 'RELAY_HOST' }));
       server.server.once('error', onError);
       server.listen(port, settings.host, () => {
         server.server.off('error', onError);
@@ -132,7 +134,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     if (settings.implicitTlsPort !== undefined) implicitTlsPort = await listen(true, settings.implicitTlsPort);
   } catch (err) {
     for (const s of servers) s.close();
-    log.error({ err, code: 'RELAY_LISTEN_FAILED' }, 'relay could not start listening');
+    log.error({ code: 'RELAY_LISTEN_FAILED', reason: (err as Error).message }, 'relay could not start listening');
     throw err;
   }
 

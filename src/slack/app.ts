@@ -10,6 +10,7 @@ import { dropRedeliveredEvents, registerEvents } from './events/index.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
 import { safeError } from './replies.ts';
 import { registerViews } from './views/index.ts';
+import { listenError } from '../shared/listen-error.ts';
 
 export interface SlackApp {
   app: App;
@@ -57,7 +58,12 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
         await app.start();
         return {};
       }
-      server = (await app.start(port ?? s.port)) as Server;
+      const listenPort = port ?? s.port;
+      try {
+        server = (await app.start(listenPort)) as Server;
+      } catch (err) {
+        throw listenError(err, { role: 'slack', host: '0.0.0.0', port: listenPort, portVariable: 'SLACK_PORT' });
+      }
       const addr = server.address();
       return { port: typeof addr === 'object' && addr ? addr.port : undefined };
     },

@@ -128,3 +128,28 @@ it('starts alone with --role relay, generates and reuses a self-signed certifica
     expect(await stopProcess(second)).toBe(0);
   }
 }, 120_000);
+
+it('refuses to start on a port already taken, in one line that names the port and the variable to change', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts', '--role', 'relay'], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_FORMAT: 'json', MONGODB_URI: uri, SMTPDESK_DATA_DIR: dataDir, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const kill = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    clearTimeout(kill);
+    expect(code).toBe(1);
+    const last = stderr.trim().split('\n').at(-1);
+    expect(last).toBe(`smtpdesk failed to start: relay cannot listen on 127.0.0.1:${port}: the port is already in use (another smtpdesk, or another server?). Stop it, or set RELAY_PORT to a free port.`);
+    // No stack trace: the line is the whole story.
+    expect(stderr).not.toMatch(/\n\s+at /);
+  } finally {
+    taken.close();
+  }
+}, 60_000);
