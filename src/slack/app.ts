@@ -8,9 +8,10 @@ import { registerCommands } from './commands/index.ts';
 import { bindSlackDeps, type SlackDeps } from './deps.ts';
 import { dropRedeliveredEvents, registerEvents } from './events/index.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
+import { slackErrorSummary } from './actor.ts';
 import { safeError } from './replies.ts';
 import { registerViews } from './views/index.ts';
-import { listenError } from '../shared/listen-error.ts';
+import { listenError, StartupError } from '../shared/listen-error.ts';
 
 export interface SlackApp {
   app: App;
@@ -53,7 +54,11 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
     mode,
     async start(port) {
       // auth.test: a wrong token stops start-up with a clear message instead of failing every request later.
-      await app.init();
+      try {
+        await app.init();
+      } catch (err) {
+        throw slackStartError(err, s.apiUrl);
+      }
       if (mode === 'socket') {
         await app.start();
         return {};
@@ -71,4 +76,17 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
       await app.stop();
     },
   };
+}
+
+/** Why auth.test failed at start-up, said so that the operator knows what to change. */
+function slackStartError(err: unknown, apiUrl: string | undefined): StartupError {
+  const { code, error, message } = slackErrorSummary(err);
+  const where = apiUrl ? `the Slack Web API at ${apiUrl} (SLACK_API_URL)` : 'the Slack Web API';
+  if (error === 'invalid_auth' || error === 'not_authed' || error === 'account_inactive' || error === 'token_revoked' || error === 'token_expired') {
+    return new StartupError(`slack: ${where} refused SLACK_BOT_TOKEN (${error}). Copy the Bot User OAuth Token (xoxb-…) of the app's install again.`, { cause: err });
+  }
+  if (code === 'slack_webapi_request_error') {
+    return new StartupError(`slack: cannot reach ${where}: ${message.replace(/^A request error occurred: /, '')}. Check the network or SLACK_API_URL.`, { cause: err });
+  }
+  return new StartupError(`slack: auth.test failed at start-up: ${error ?? message}`, { cause: err });
 }

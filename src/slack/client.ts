@@ -30,8 +30,10 @@ export function createWebClient(config: Config, log: Logger): WebClient {
  * Bolt and the Web API client log request and response bodies at debug level; those bodies can hold a
  * password on its way to the requester. Debug lines are therefore dropped, and other lines keep only text.
  */
-export function slackLogger(log: Logger, component: string): SlackLogger {
-  const child = log.child({ component });
+export function slackLogger(log: Logger, library: string): SlackLogger {
+  // `library`, not `component`: the caller's logger usually has a component already, and a JSON line with
+  // the same key twice reads differently in every tool.
+  const child = log.child({ library });
   let level = 'info' as LogLevel;
   const text = (msg: unknown[]) =>
     msg

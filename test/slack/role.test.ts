@@ -57,7 +57,7 @@ describe('the slack role', () => {
     try {
       await expect(
         startApp(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', LOG_LEVEL: 'silent', SMTPDESK_ROLES: 'slack', SLACK_BOT_TOKEN: 'xoxb-bad', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.apiUrl, SLACK_PORT: '0' })),
-      ).rejects.toThrow(/invalid_auth/);
+      ).rejects.toThrow(`slack: the Slack Web API at ${api.apiUrl} (SLACK_API_URL) refused SLACK_BOT_TOKEN (invalid_auth). Copy the Bot User OAuth Token (xoxb-…) of the app's install again.`);
     } finally {
       await api.close();
       await dropTestDatabase(uri);
