@@ -1,5 +1,5 @@
 // Generated usernames and passwords, and the bcrypt hashing of passwords.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import bcrypt from 'bcrypt';
 
 const USERNAME_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
@@ -11,9 +11,18 @@ export function generateUsername(): string {
   return `smtp-${s}`;
 }
 
-/** 24 random bytes (192 bits) as base64url: 32 characters, safe in SMTP AUTH and config files. */
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const PASSWORD_LENGTH = 32;
+
+/**
+ * 32 letters and digits, each uniform (randomInt rejects biased draws): about 190 bits. Letters and digits
+ * only, so the password survives every place it is pasted: a `-` first is read as an option by command-line
+ * tools (swaks, curl), and `-` or `_` stop a double-click selection.
+ */
 export function generatePassword(): string {
-  return randomBytes(24).toString('base64url');
+  let s = '';
+  for (let i = 0; i < PASSWORD_LENGTH; i++) s += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
+  return s;
 }
 
 export function hashPassword(password: string, cost: number): Promise<string> {

@@ -16,7 +16,7 @@ import {
   listAudit,
   DomainError,
 } from '../../src/domain/index.ts';
-import { verifyPassword } from '../../src/domain/credentials.ts';
+import { generatePassword, verifyPassword } from '../../src/domain/credentials.ts';
 import { admin, member, newWorkspace, openTestDomain, responder, type TestDomain } from '../helpers/domain.ts';
 
 let t: TestDomain;
@@ -109,10 +109,25 @@ describe('names', () => {
 });
 
 describe('credentials', () => {
+  it('passwords are letters and digits only, every character of the alphabet used evenly', () => {
+    // A "-" first was read as an option by swaks and curl; "_" and "-" break a double-click selection.
+    const counts = new Map<string, number>();
+    const passwords = Array.from({ length: 2000 }, generatePassword);
+    for (const p of passwords) {
+      expect(p).toMatch(/^[A-Za-z0-9]{32}$/);
+      for (const c of p) counts.set(c, (counts.get(c) ?? 0) + 1);
+    }
+    expect(new Set(passwords).size).toBe(passwords.length);
+    // 64,000 characters over 62 letters: about 1,032 each; a biased draw would leave some far off.
+    expect(counts.size).toBe(62);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(850);
+    for (const n of counts.values()) expect(n).toBeLessThan(1220);
+  });
+
   it('the password is returned once, has 128+ bits, and is stored only as a bcrypt hash', async () => {
     const ws = await newWorkspace(t);
     const issued = await createAccount(t.ctx, admin, ws.id, 'secret-check');
-    expect(issued.password.length).toBeGreaterThanOrEqual(22); // base64url: 22 chars = 132 bits
+    expect(issued.password).toMatch(/^[A-Za-z0-9]{32}$/); // 32 × log2(62) ≈ 190 bits
     expect(issued.username).toMatch(/^smtp-[a-z0-9]{10}$/);
     const raw = await t.db.connection.db!.collection('accounts').findOne({ username: issued.username });
     expect(raw!.passwordHash).toMatch(/^\$2[aby]\$04\$/);

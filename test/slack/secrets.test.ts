@@ -15,7 +15,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const PASSWORD = /`([A-Za-z0-9_-]{32})`/;
+const PASSWORD = /`([A-Za-z0-9]{32})`/;
 
 function passwordIn(call: RecordedCall): string {
   const m = PASSWORD.exec(textOf(call.args).split('*Password*')[1] ?? '');
