@@ -34,9 +34,12 @@ async function killMidDelivery(label: string, afterKill: () => void): Promise<{ 
   });
   await victim.ready();
   await eventually(() => sink.messages.length >= 6, 20_000, 'the child worker to deliver some messages');
-  // Kill it while it holds leases.
-  await eventually(async () => (await h.rt.db.models.queuedMessages.countDocuments({ state: 'queued', leaseOwner: { $ne: null } })) > 0, 20_000, 'leases held by the child');
-  expect(await victim.kill('SIGKILL')).toBeNull();
+  // Kill it while the sink holds back an answer it waits for: that message is certainly leased and not yet
+  // done. The check and the kill run in one turn of the event loop, so the answer cannot slip out between them
+  // (a database query here could take longer than the child needs to finish the queue on a loaded machine).
+  await eventually(() => sink.heldAnswers > 0, 20_000, 'the child to wait on the sink');
+  const killed = victim.kill('SIGKILL');
+  expect(await killed).toBeNull();
   afterKill();
 
   const survivor = startDeliveryWorker(h.rt, {

@@ -45,6 +45,8 @@ export interface TestSink {
   messages: ReceivedMessage[];
   /** Every transaction that reached DATA, accepted or not. */
   attempts: number;
+  /** RCPT TO or DATA answers being held back right now (rcptDelayMs, dataDelayMs): clients waiting on us. */
+  heldAnswers: number;
   /** Message-ID -> times accepted. */
   countsByMessageId(): Map<string, number>;
   waitForMessages(n: number, timeoutMs?: number): Promise<void>;
@@ -54,6 +56,14 @@ export interface TestSink {
 export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSink> {
   const messages: ReceivedMessage[] = [];
   let attempts = 0;
+  let held = 0;
+  const later = (ms: number, answer: () => void) => {
+    held++;
+    setTimeout(() => {
+      held--;
+      answer();
+    }, ms);
+  };
   const err = (r: SinkReply) => Object.assign(new Error(r.message), { responseCode: r.code });
   const options: SMTPServerOptions = {
     secure: false,
@@ -73,7 +83,7 @@ export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSin
         if (reply && reply.code >= 400) return cb(err(reply));
         cb();
       };
-      if (opts.rcptDelayMs) setTimeout(answer, opts.rcptDelayMs);
+      if (opts.rcptDelayMs) later(opts.rcptDelayMs, answer);
       else answer();
     },
     onData(stream, session, cb) {
@@ -100,7 +110,7 @@ export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSin
           messages.push(msg);
           cb(null, `2.0.0 Ok: queued as sink-${messages.length}`);
         };
-        if (opts.dataDelayMs) setTimeout(answer, opts.dataDelayMs);
+        if (opts.dataDelayMs) later(opts.dataDelayMs, answer);
         else answer();
       });
     },
@@ -117,6 +127,9 @@ export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSin
     messages,
     get attempts() {
       return attempts;
+    },
+    get heldAnswers() {
+      return held;
     },
     countsByMessageId() {
       const counts = new Map<string, number>();
