@@ -9,7 +9,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Logger } from '../log.ts';
 import { classifyError, oneLine, permanentFailure, temporaryFailure, type DeliveryFailure } from './classify.ts';
 import { domainOf } from './hygiene.ts';
-import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, type RecipientResult, type Transport, type TransportTimeouts } from './transport.ts';
+import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, sendEnvelope, type RecipientResult, type Transport, type TransportTimeouts } from './transport.ts';
 
 export interface MxRecord {
   exchange: string;
@@ -68,7 +68,7 @@ export function createMxTransport(opts: MxOptions): Transport {
     };
     const transport = nodemailer.createTransport(options);
     try {
-      const info = await transport.sendMail({ envelope: { from, to }, raw });
+      const info = await transport.sendMail({ envelope: sendEnvelope({ from, to }, raw), raw });
       return resultsOf(to, { info });
     } catch (error) {
       return resultsOf(to, { error: withStage(error, exchange) });

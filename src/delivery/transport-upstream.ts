@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Logger } from '../log.ts';
-import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, type Transport, type TransportTimeouts } from './transport.ts';
+import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, sendEnvelope, type Transport, type TransportTimeouts } from './transport.ts';
 import { describeUpstream, parseUpstreamUrl } from './upstream-url.ts';
 
 export { describeUpstream, parseUpstreamUrl };
@@ -48,7 +48,7 @@ export function createUpstreamTransport(opts: UpstreamOptions): Transport {
     description: `upstream ${describeUpstream(opts.url)}`,
     async send(envelope, raw) {
       try {
-        const info = await pool.sendMail({ envelope: { from: envelope.from, to: envelope.to }, raw });
+        const info = await pool.sendMail({ envelope: sendEnvelope(envelope, raw), raw });
         return resultsOf(envelope.to, { info });
       } catch (error) {
         return resultsOf(envelope.to, { error });

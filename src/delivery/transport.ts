@@ -70,6 +70,19 @@ interface SentInfo {
   response?: string;
 }
 
+/**
+ * The envelope nodemailer sends with `raw`: 8-bit bytes in the message ask for BODY=8BITMIME (RFC 6152), which
+ * nodemailer adds only when the server offers it; non-ASCII addresses get SMTPUTF8 from nodemailer itself.
+ */
+export function sendEnvelope(envelope: OutboundEnvelope, raw: Buffer): { from: string; to: string[]; use8BitMime?: boolean } {
+  return { from: envelope.from, to: envelope.to, ...(has8BitBytes(raw) ? { use8BitMime: true } : {}) };
+}
+
+function has8BitBytes(raw: Buffer): boolean {
+  for (let i = 0; i < raw.length; i++) if (raw[i]! >= 0x80) return true;
+  return false;
+}
+
 const addressOf = (a: unknown) => String((a as { address?: string })?.address ?? a).trim();
 
 /**

@@ -92,6 +92,19 @@ describe('delivery through the upstream smarthost', () => {
     ]);
   });
 
+  it('asks for BODY=8BITMIME when the message has 8-bit bytes, and only then', async () => {
+    const utf8 = await h.enqueue({ to: ['eight@example.test'], body: 'From: app@sender.test\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\nMessage-ID: <8bit@sender.test>\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße, Zoë\n' });
+    const ascii = await h.enqueue({ to: ['seven@example.test'], body: 'From: app@sender.test\nSubject: plain\nMessage-ID: <7bit@sender.test>\n\nhello\n' });
+    const w = worker();
+    await w.drain();
+    await w.stop();
+    const got = (id: string) => sink.messages.find((m) => m.messageId === id)!;
+    expect(got('<8bit@sender.test>').mailArgs).toMatchObject({ BODY: '8BITMIME' });
+    expect(got('<8bit@sender.test>').raw.toString('utf8')).toContain('Grüße, Zoë');
+    expect(got('<7bit@sender.test>').mailArgs).not.toHaveProperty('BODY');
+    expect([(await h.message(utf8)).state, (await h.message(ascii)).state]).toEqual(['done', 'done']);
+  });
+
   it('retries a temporary failure (451) on the schedule, then delivers, counting the email once as deferred', async () => {
     const before = await counters();
     const deferredBefore = await deliveries('deferred');

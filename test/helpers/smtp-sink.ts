@@ -16,6 +16,8 @@ export interface ReceivedMessage {
   /** The Message-ID header, when present. */
   messageId?: string;
   heloName: string;
+  /** MAIL FROM parameters, e.g. { BODY: '8BITMIME', SMTPUTF8: true }. */
+  mailArgs: Record<string, unknown>;
   user?: string;
   secure: boolean;
   /** When the end of DATA arrived (Date.now()): from then on the server holds the message. */
@@ -100,6 +102,7 @@ export async function startTestSink(opts: TestSinkOptions = {}): Promise<TestSin
           raw,
           messageId,
           heloName: session.hostNameAppearsAs,
+          mailArgs: (session.envelope.mailFrom ? (session.envelope.mailFrom.args as Record<string, unknown> | false) : false) || {},
           user: session.user as string | undefined,
           secure: session.secure,
           receivedAt: Date.now(),
