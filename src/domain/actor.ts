@@ -14,7 +14,7 @@ export interface Actor {
 }
 
 /** "alice (slack)"; a name that already says its source (the CLI's "root (cli)") is kept as it is. */
-export function describeActor(actor: Actor): string {
+export function describeActor(actor: Pick<Actor, 'source' | 'id' | 'name'>): string {
   const name = actor.name ?? actor.id;
   return name.endsWith(`(${actor.source})`) ? name : `${name} (${actor.source})`;
 }

@@ -12,6 +12,7 @@ export { PLANS, findPlan, getPlan, nextPlanUp, type Plan } from './plans.ts';
 export { DomainError, isDomainError, type ErrorCode } from './errors.ts';
 export { authorize, can, allowedRoles, type Action } from './permissions.ts';
 export type { Actor, Role, Source } from './actor.ts';
+export { describeActor } from './actor.ts';
 export type { DomainContext } from './context.ts';
 export * from './model.ts';
 export { EventBus, CHANGE_EVENTS, type DomainEvent, type EventSink, type EventType } from './events.ts';

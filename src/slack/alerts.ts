@@ -6,7 +6,7 @@ import { CHANGE_EVENTS, type DomainEvent, type EventSink, type EventType, type W
 import { formatCount, formatDate, humanReason } from '../shared/format.ts';
 import type { Logger } from '../log.ts';
 import { slackErrorSummary } from './actor.ts';
-import { esc } from './blocks/common.ts';
+import { actorText, esc } from './blocks/common.ts';
 
 /** Changes this sink announces: every change people make; job flags are posted by their jobs. */
 export const ALERTED_EVENTS: readonly EventType[] = CHANGE_EVENTS;
@@ -47,11 +47,6 @@ export function slackAlertSink(opts: {
   };
 }
 
-function who(actor: DomainEvent['actor']): string {
-  if (actor.source === 'slack' && /^[UW][A-Z0-9]+$/.test(actor.id)) return `<@${actor.id}>`;
-  const name = actor.name ?? actor.id;
-  return name.endsWith(`(${actor.source})`) ? esc(name) : `${esc(name)} (${actor.source})`;
-}
 
 function what(event: DomainEvent): string {
   return event.account ? `*${esc(event.account.name)}* (\`${event.account.username}\`)` : 'an account';
@@ -59,7 +54,7 @@ function what(event: DomainEvent): string {
 
 /** One line per change, for people: who did what to which account, and why. */
 export function alertText(event: DomainEvent): string {
-  const by = who(event.actor);
+  const by = actorText(event.actor);
   const d = event.details ?? {};
   switch (event.type) {
     case 'account.created':

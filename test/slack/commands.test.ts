@@ -136,6 +136,10 @@ describe('/smtp audit', () => {
     expect(a.text).toContain('Audit log of staging-checkout');
     expect(a.text).toMatch(/ops \(cli\) account.disabled \*staging-checkout\* — reason: maintenance, note: db migration/);
     expect(a.text).not.toContain('production-transactional');
+    // The install that created the workspace is named, not mentioned as if the team id were a person.
+    const all = await ask('audit', ADMIN);
+    expect(all.text).toMatch(/Slack install \(slack\) workspace\.created — name: \S+, plan: 10k/);
+    expect(all.text).not.toMatch(/<@T/);
   });
 });
 

@@ -1,5 +1,6 @@
 // Small Block Kit builders shared by every message, modal and the App Home view.
 import type { types } from '@slack/bolt';
+import { describeActor, type Actor } from '../../domain/index.ts';
 
 export type Block = types.KnownBlock;
 export type ModalView = types.ModalView;
@@ -9,6 +10,12 @@ export type Button = types.Button;
 /** Escapes text for mrkdwn: user-provided names and notes must not become mentions or links. */
 export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Who did something, for a Slack line: a mention for a Slack user, else "name (source)", e.g. "pagerduty (webhook)". */
+export function actorText(actor: Pick<Actor, 'source' | 'id' | 'name'>): string {
+  if (actor.source === 'slack' && /^[UW][A-Z0-9]+$/.test(actor.id)) return `<@${actor.id}>`;
+  return esc(describeActor(actor));
 }
 
 /** Plain-text objects are limited (titles 24, buttons 75 characters); cut with an ellipsis. */

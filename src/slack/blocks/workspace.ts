@@ -1,7 +1,7 @@
 // Usage, plan and audit messages, and the help text.
 import { PLANS, type AuditEntry, type UsageSummary } from '../../domain/index.ts';
 import { formatCount, formatDateTime, humanReason, progressBar } from '../../shared/format.ts';
-import { contextLine, esc, header, linesToSections, section, type Block } from './common.ts';
+import { actorText, contextLine, esc, header, linesToSections, section, type Block } from './common.ts';
 
 export function usageLines(u: UsageSummary): { emails: string; slots: string } {
   return {
@@ -38,7 +38,7 @@ export function auditBlocks(entries: AuditEntry[], opts: { accountName?: string 
   const title = opts.accountName ? `Audit log of ${opts.accountName}` : 'Audit log';
   if (!entries.length) return [section(`${title}: no entries.`)];
   const lines = entries.map((e) => {
-    const who = e.actor.source === 'slack' ? `<@${e.actor.id}>` : esc(`${e.actor.name ?? e.actor.id} (${e.actor.source})`);
+    const who = actorText(e.actor);
     const account = e.accountName ? ` *${esc(e.accountName)}*` : '';
     return `\`${formatDateTime(e.at)}\` ${who} ${e.action}${account}${detailsText(e.details)}`;
   });

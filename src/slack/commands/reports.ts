@@ -2,6 +2,7 @@
 import { can, listAccounts, listAudit, setWorkspacePlan, showAccount, usageSummary } from '../../domain/index.ts';
 import { accountDetailBlocks, accountListBlocks } from '../blocks/accounts.ts';
 import { esc } from '../blocks/common.ts';
+import { formatCount } from '../../shared/format.ts';
 import { auditBlocks, helpBlocks, planBlocks, usageBlocks } from '../blocks/workspace.ts';
 import type { ResolvedActor } from '../actor.ts';
 import type { SlackDeps } from '../deps.ts';
@@ -26,7 +27,7 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     }
     case 'usage': {
       const u = await usageSummary(ctx, actor, workspace.id);
-      return { text: `Usage: ${u.emailsThisMonth} of ${u.plan.monthlyEmails} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u) };
+      return { text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u) };
     }
     case 'plan': {
       if (sub.set) {
