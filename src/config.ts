@@ -108,6 +108,7 @@ const envSchema = z.object({
   HTTP_PORT: port.default(8080),
   HTTP_BODY_LIMIT: bytes.default(64 * 1024),
   HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.default(15),
+  METRICS_BEARER_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   ADMIN_WEBHOOK_SECRETS: namedSecrets.default([]),
   WEBHOOK_TOLERANCE_SECONDS: positiveInt.default(300),
   OUTBOUND_WEBHOOK_URLS: list.default([]),
@@ -192,6 +193,8 @@ export interface Config {
     /** Delay before each retry of an outbound webhook; attempts = delays + 1. */
     outboundWebhookRetryDelaysMs: number[];
     outboundWebhookTimeoutMs: number;
+    /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
+    metricsBearerToken?: string;
   };
 }
 
@@ -318,6 +321,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       port: e.HTTP_PORT,
       bodyLimit: e.HTTP_BODY_LIMIT,
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      metricsBearerToken: e.METRICS_BEARER_TOKEN,
       adminWebhookSecrets: e.ADMIN_WEBHOOK_SECRETS,
       webhookToleranceMs: e.WEBHOOK_TOLERANCE_SECONDS * 1000,
       outboundWebhookUrls: e.OUTBOUND_WEBHOOK_URLS,

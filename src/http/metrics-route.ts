@@ -1,7 +1,10 @@
 // GET /metrics: the process's prom-client registry in the Prometheus text format. Gauges that describe
 // shared state (the outbound queue, the webhook outbox) are refreshed from the database on each scrape,
 // with cheap indexed counts; when the database does not answer in time the last values are served.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Runtime } from '../runtime.ts';
+import { HttpError } from './errors.ts';
 import type { Route } from './server.ts';
 
 const REFRESH_TIMEOUT_MS = 2_000;
@@ -11,7 +14,11 @@ export function metricsRoutes(rt: Runtime): Route[] {
     {
       method: 'GET',
       path: '/metrics',
-      async handle() {
+      async handle({ req }) {
+        const token = rt.config.http.metricsBearerToken;
+        if (token && !bearerMatches(req, token)) {
+          throw new HttpError('HTTP.UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_BEARER_TOKEN>.', {}, { 'www-authenticate': 'Bearer realm="smtpdesk metrics"' });
+        }
         await refreshGauges(rt);
         return { status: 200, text: await rt.metrics.registry.metrics(), contentType: rt.metrics.registry.contentType };
       },
@@ -40,4 +47,12 @@ async function refreshGauges(rt: Runtime): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Compared as SHA-256 digests in constant time, so neither the length nor a prefix of the token leaks. */
+function bearerMatches(req: IncomingMessage, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (!m) return false;
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(m[1]!), digest(token));
 }

@@ -109,9 +109,10 @@ describe('smtpdesk CLI', () => {
   });
 
   it('a bad configuration is refused with every problem listed', async () => {
-    const r = await runSmtpdesk(['usage'], { ...env, RELAY_MAX_RECIPIENTS: 'lots', MONGODB_URI: 'postgres://x' });
+    const r = await runSmtpdesk(['usage'], { ...env, RELAY_MAX_RECIPIENTS: 'lots', MONGODB_URI: 'postgres://x', METRICS_BEARER_TOKEN: 'short' });
     expect(r.code).toBe(78);
     expect(r.stderr).toContain('RELAY_MAX_RECIPIENTS');
     expect(r.stderr).toContain('MONGODB_URI: must start with mongodb://');
+    expect(r.stderr).toContain('METRICS_BEARER_TOKEN: at least 16 characters');
   });
 });

@@ -81,6 +81,31 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics with METRICS_BEARER_TOKEN', () => {
+  let h: HttpHarness;
+  const token = 'scrape-token-0123456789';
+  beforeAll(async () => {
+    h = await openHttpHarness({ METRICS_BEARER_TOKEN: token });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('answers 401 HTTP.UNAUTHORIZED without the token or with a wrong one, and the metrics with it', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Basic ${token}`, `Bearer ${token}x`]) {
+      const res = await fetch(`${h.server.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect((await res.json()) as unknown).toMatchObject({ error: { code: 'HTTP.UNAUTHORIZED' } });
+    }
+    const res = await fetch(`${h.server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('smtpdesk_queue_depth');
+    // Health stays open: load balancers and orchestrators probe it without credentials.
+    expect((await fetch(`${h.server.url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('/healthz and /readyz', () => {
   let h: HttpHarness;
   let report = { starting: true, roles: [{ name: 'relay', ready: false }] };
