@@ -4,7 +4,7 @@ import { ALL_ROLES, ConfigError, loadConfig, type Config, type RoleName } from '
 import { createLogger } from './log.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { ROLE_STARTERS, type RoleEnvironment, type RoleHandle } from './roles.ts';
-import { StartupError } from './shared/listen-error.ts';
+import { StartupError } from './shared/startup-errors.ts';
 
 export interface RunningApp {
   runtime: Runtime;

@@ -10,7 +10,7 @@ import { HttpError, toErrorAnswer } from './errors.ts';
 import { adminWebhookRoutes } from './admin-webhook.ts';
 import { healthRoutes, type ReadinessProbe } from './health.ts';
 import { metricsRoutes } from './metrics-route.ts';
-import { listenError } from '../shared/listen-error.ts';
+import { listenError } from '../shared/startup-errors.ts';
 
 export interface HttpAnswer {
   status: number;

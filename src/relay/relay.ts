@@ -19,7 +19,7 @@ import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
-import { listenError } from '../shared/listen-error.ts';
+import { listenError } from '../shared/startup-errors.ts';
 
 export interface RelayOverrides extends Partial<RelaySettings> {
   /** Certificate and key to use instead of the configured or generated ones. */

@@ -11,7 +11,7 @@ import { SLACK_EVENTS_PATH } from './ids.ts';
 import { slackErrorSummary } from './actor.ts';
 import { safeError } from './replies.ts';
 import { registerViews } from './views/index.ts';
-import { listenError, StartupError } from '../shared/listen-error.ts';
+import { listenError, StartupError } from '../shared/startup-errors.ts';
 
 export interface SlackApp {
   app: App;

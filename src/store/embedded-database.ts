@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import mongoose from 'mongoose';
 import { DryMongoBinary, MongoBinary, MongoMemoryReplSet } from 'mongodb-memory-server';
 import { ensureFerretDbBinary, FERRETDB_VERSION } from './ferretdb-binary.ts';
+import { StartupError } from '../shared/startup-errors.ts';
 
 export interface EmbeddedDatabase {
   uri: string;
@@ -206,7 +207,7 @@ async function stablePort(portFile: string): Promise<number> {
   const saved = Number((await readFile(portFile, 'utf8').catch(() => '')).trim());
   if (Number.isInteger(saved) && saved > 0) {
     if (!(await isPortFree(saved))) {
-      throw new Error(`port ${saved} (recorded in ${portFile}) is in use; is another smtpdesk using this data dir?`);
+      throw new StartupError(`port ${saved} (recorded in ${portFile}) is in use; is another smtpdesk using this data dir?`);
     }
     return saved;
   }

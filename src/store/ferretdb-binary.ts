@@ -20,6 +20,7 @@ import { access, chmod, constants, cp, mkdir, mkdtemp, open, readdir, readFile, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { StartupError } from '../shared/startup-errors.ts';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
@@ -191,7 +192,7 @@ async function checkGo(): Promise<string> {
     return stdout.trim().replace(/^go version /, '');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(
+      throw new StartupError(
         `FerretDB ${FERRETDB_VERSION} must be built with Go, but \`go\` was not found on PATH: ` +
           'install Go 1.22+ (https://go.dev/dl/; FerretDB needs the 1.24 toolchain, which Go fetches itself) ' +
           'or set MONGODB_URI to use an existing MongoDB',

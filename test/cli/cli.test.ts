@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 // Each step spawns the real binary (about a second each, more on a loaded machine).
@@ -106,6 +109,20 @@ describe('smtpdesk CLI', () => {
     const r = await cli('accounts', 'show', 'nope', '--json');
     expect(r.code).toBe(1);
     expect(r.json()).toEqual({ error: { code: 'ACCOUNT.NOT_FOUND', message: 'No account named "nope".' } });
+  });
+
+  it('without MONGODB_URI and without Go to build the embedded database: exit 69 and what to do, no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpdesk-no-go-'));
+    // FerretDB data in the data dir makes the choice of engine certain (no mongod lookup or download).
+    mkdirSync(join(dir, 'data', 'ferretdb'), { recursive: true });
+    const r = await runSmtpdesk(['accounts', 'list'], {
+      MONGODB_URI: undefined,
+      SMTPDESK_DATA_DIR: join(dir, 'data'),
+      SMTPDESK_CACHE_DIR: join(dir, 'cache'),
+      PATH: join(dir, 'empty-path'),
+    });
+    expect(r.code).toBe(69);
+    expect(r.stderr.trim()).toMatch(/^smtpdesk: database unavailable: FerretDB v\S+ must be built with Go, but `go` was not found on PATH: install Go .* or set MONGODB_URI to use an existing MongoDB$/);
   });
 
   it('a bad configuration is refused with every problem listed', async () => {

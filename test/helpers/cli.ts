@@ -11,10 +11,13 @@ export interface CliRun {
   json<T = unknown>(): T;
 }
 
-export function runSmtpdesk(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliRun> {
+/** `env` is laid over this process's environment; a variable given as undefined is removed. */
+export function runSmtpdesk(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<CliRun> {
+  const merged: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'warn', BCRYPT_COST: '4', ...env };
+  for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, LOG_LEVEL: 'warn', BCRYPT_COST: '4', ...env },
+      env: merged,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
