@@ -130,7 +130,7 @@ const show: CliCommand = {
         { header: 'STATUS', value: (r) => r.status },
         { header: 'ATTEMPTS', value: (r) => String(r.attempts), align: 'right' },
         { header: 'NEXT ATTEMPT', value: (r) => (r.status !== 'queued' ? '—' : r.nextAttemptAt && r.nextAttemptAt > now ? `in ${shortDuration(r.nextAttemptAt.getTime() - now.getTime())}` : 'due now') },
-        { header: 'LAST ERROR / ANSWER', value: (r) => (r.status === 'delivered' ? r.response : r.lastError) ?? r.lastError ?? r.response ?? '' },
+        { header: 'LAST ERROR / ANSWER', value: (r) => (r.status === 'delivered' ? (r.response ?? '') : (r.lastError ?? r.response ?? '')) },
       ]),
     );
   },
