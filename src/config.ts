@@ -71,6 +71,7 @@ const envSchema = z.object({
   RELAY_BRUTE_FORCE_WINDOW_SECONDS: positiveInt.default(900),
   RELAY_BRUTE_FORCE_BLOCK_SECONDS: positiveInt.default(900),
   RELAY_STORE_TIMEOUT_MS: positiveInt.default(10_000),
+  RELAY_ADD_MISSING_HEADERS: bool.default(true),
   RELAY_SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
 
   RELAY_UPSTREAM_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp://user:pass@host:port or smtps://…').optional(),
@@ -144,6 +145,8 @@ export interface Config {
     bruteForce: { slowAfter: number; blockAfter: number; windowMs: number; blockMs: number };
     storeTimeoutMs: number;
     shutdownGraceMs: number;
+    /** Add Message-ID and Date when a submitted message has none (RFC 6409 section 8). */
+    addMissingHeaders: boolean;
   };
   delivery: {
     upstreamUrl?: string;
@@ -280,6 +283,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       storeTimeoutMs: e.RELAY_STORE_TIMEOUT_MS,
       shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_SECONDS * 1000,
+      addMissingHeaders: e.RELAY_ADD_MISSING_HEADERS,
     },
     delivery: {
       upstreamUrl: e.RELAY_UPSTREAM_URL,

@@ -17,6 +17,7 @@ export interface IncomingMessage {
   body: Buffer;
   messageId?: string;
   subject?: string;
+  hasDate: boolean;
   clientIp: string;
   /** What the client said in EHLO/HELO (only for the Received header). */
   heloName: string;
@@ -62,6 +63,7 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
   // 2. Store body and envelope (majority, journaled). The insert of the message document is the commit.
   const queueId = newQueueId();
   const at = ctx.clock();
+  const added = settings.addMissingHeaders ? missingHeaders(deps, msg, queueId, at) : { text: '' };
   const storing = queue.enqueue({
     id: queueId,
     workspaceId: p.workspaceId,
@@ -69,8 +71,8 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
     username: p.username,
     from: msg.from,
     to: msg.to,
-    body: Buffer.concat([Buffer.from(receivedHeader(deps, msg, queueId, at), 'latin1'), msg.body]),
-    messageId: msg.messageId,
+    body: Buffer.concat([Buffer.from(receivedHeader(deps, msg, queueId, at) + added.text, 'latin1'), msg.body]),
+    messageId: msg.messageId ?? added.messageId,
     subject: msg.subject,
     clientIp: msg.clientIp,
     relayHost: deps.relayHost,
@@ -135,8 +137,22 @@ function newQueueId(): string {
   return seconds + randomBytes(8).toString('hex');
 }
 
+/**
+ * RFC 6409 section 8: a submission server may add the Message-ID and Date a message lacks. Scripts that write
+ * raw SMTP often leave them out, and large mailbox providers refuse mail without a Message-ID.
+ */
+function missingHeaders(deps: RelayDeps, msg: IncomingMessage, queueId: string, at: Date): { text: string; messageId?: string } {
+  const messageId = msg.messageId === undefined ? `<${queueId}@${deps.settings.hostname}>` : undefined;
+  const text = (messageId ? `Message-ID: ${messageId}\r\n` : '') + (msg.hasDate ? '' : `Date: ${rfc5322Date(at)}\r\n`);
+  return messageId ? { text, messageId } : { text };
+}
+
+function rfc5322Date(at: Date): string {
+  return at.toUTCString().replace('GMT', '+0000');
+}
+
 function receivedHeader(deps: RelayDeps, msg: IncomingMessage, queueId: string, at: Date): string {
   const proto = msg.secure ? 'ESMTPSA' : 'ESMTPA';
   const helo = (msg.heloName || 'unknown').replace(/[^\w.:[\]-]/g, '').slice(0, 255);
-  return `Received: from ${helo} ([${msg.clientIp}])\r\n\tby ${deps.settings.hostname} (smtpdesk) with ${proto} id ${queueId};\r\n\t${at.toUTCString().replace('GMT', '+0000')}\r\n`;
+  return `Received: from ${helo} ([${msg.clientIp}])\r\n\tby ${deps.settings.hostname} (smtpdesk) with ${proto} id ${queueId};\r\n\t${rfc5322Date(at)}\r\n`;
 }

@@ -57,13 +57,21 @@ export class MessageScanner {
   }
 }
 
-/** Message-ID and Subject from the header block, for the queue document (not for any decision). */
-export function headerSummary(body: Buffer): { messageId?: string; subject?: string } {
+export interface HeaderSummary {
+  messageId?: string;
+  subject?: string;
+  /** Whether the message has a Date header (the relay adds one when it has none). */
+  hasDate: boolean;
+}
+
+/** Message-ID, Subject and whether there is a Date, from the header block. */
+export function headerSummary(body: Buffer): HeaderSummary {
   const limit = Math.min(body.length, 64 * 1024);
-  let end = body.indexOf('\r\n\r\n', 0, 'latin1');
+  // A message that starts with an empty line has no header block at all.
+  let end = body.subarray(0, 2).toString('latin1') === '\r\n' ? 0 : body.indexOf('\r\n\r\n', 0, 'latin1');
   if (end === -1 || end > limit) end = limit;
   const lines = body.subarray(0, end).toString('utf8').split('\r\n');
-  const out: { messageId?: string; subject?: string } = {};
+  const out: HeaderSummary = { hasDate: false };
   let current = '';
   const take = (line: string) => {
     const i = line.indexOf(':');
@@ -72,6 +80,7 @@ export function headerSummary(body: Buffer): { messageId?: string; subject?: str
     const value = line.slice(i + 1).trim().slice(0, 998);
     if (name === 'message-id' && out.messageId === undefined) out.messageId = value;
     if (name === 'subject' && out.subject === undefined) out.subject = value;
+    if (name === 'date') out.hasDate = true;
   };
   for (const line of lines) {
     if (/^[ \t]/.test(line)) current += ` ${line.trim()}`;

@@ -54,6 +54,9 @@ describe('AUTH over STARTTLS with nodemailer', () => {
     const body = (await readMessageBody(t.rt.db.models, queueId)).toString();
     expect(body).toMatch(new RegExp(`^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby localhost \\(smtpdesk\\) with ESMTPSA id ${queueId};`, 's'));
     expect(body).toContain(`hello via ${method}`);
+    // nodemailer wrote its own Message-ID and Date: kept, and nothing added.
+    expect([body.match(/^Message-ID:/gim)?.length, body.match(/^Date:/gim)?.length]).toEqual([1, 1]);
+    expect(doc!.messageId).toBe(info.messageId);
 
     const account = await t.rt.ctx.accounts.findById(a.accountId);
     expect(account!.counters.sent).toBe(1);

@@ -4,6 +4,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
+import { readMessageBody } from '../../src/store/repositories/queue-writer.ts';
 import { startTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 const run = promisify(execFile);
@@ -93,6 +94,12 @@ describe.skipIf(!hasPython)("Python's smtplib", () => {
     const id = /^250 2\.6\.0 Queued as ([0-9a-f]{24})$/.exec(r.out)?.[1];
     expect(id).toBeDefined();
     expect(await storedSubject(id!)).toBe(`python ${method}`);
+    // smtplib sent neither Message-ID nor Date: the relay adds both (RFC 6409 section 8), after its Received.
+    const stored = (await readMessageBody(t.rt.db.models, id!)).toString('latin1');
+    const head = stored.slice(0, stored.indexOf('\r\n\r\n'));
+    expect(head).toMatch(new RegExp(`^Received: [^]*\r\nMessage-ID: <${id}@[^>\\s]+>\r\nDate: \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\nSubject: python ${method}$`));
+    const doc = await t.rt.db.models.queuedMessages.findById(id!).lean();
+    expect(doc?.messageId).toBe(`<${id}@${t.rt.config.relay.hostname}>`);
   });
 
   it('implicit TLS (SMTP_SSL): queued', async () => {

@@ -85,6 +85,22 @@ describe('SMTP smuggling', () => {
     }
   });
 
+  it('with RELAY_ADD_MISSING_HEADERS=false a message without Message-ID and Date is stored as sent', async () => {
+    const plain = await startTestRelay({ env: { RELAY_ADD_MISSING_HEADERS: 'false' } });
+    const a = await plain.newAccount();
+    const c = await RawSmtpClient.connect(plain.port);
+    try {
+      expect((await c.login(a.username, a.password)).code).toBe(235);
+      const reply = await sendRaw(c, ['Subject: bare\r\n\r\nno id, no date\r\n.\r\n']);
+      const body = (await readMessageBody(plain.rt.db.models, reply.split(' ').pop()!)).toString('latin1');
+      expect(body).toMatch(/^Received: [^]*\r\nSubject: bare\r\n\r\nno id, no date\r\n$/);
+      expect(body).not.toMatch(/^(Message-ID|Date):/im);
+    } finally {
+      c.close();
+      await plain.close();
+    }
+  });
+
   it('a line longer than 998 characters is refused with 554', async () => {
     const c = await session();
     try {

@@ -32,6 +32,11 @@ describe('MessageScanner', () => {
 describe('headerSummary', () => {
   it('reads Message-ID and a folded Subject from the header block only', () => {
     const body = Buffer.from('Message-ID: <1@x>\r\nSubject: hello\r\n world\r\n\r\nSubject: not this\r\n');
-    expect(headerSummary(body)).toEqual({ messageId: '<1@x>', subject: 'hello world' });
+    expect(headerSummary(body)).toEqual({ messageId: '<1@x>', subject: 'hello world', hasDate: false });
+  });
+
+  it('sees a Date header in any case, and no header at all in a message that starts with an empty line', () => {
+    expect(headerSummary(Buffer.from('DATE: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nhi\r\n')).hasDate).toBe(true);
+    expect(headerSummary(Buffer.from('\r\nDate: in the body\r\nMessage-ID: <body@x>\r\n\r\nhi\r\n'))).toEqual({ hasDate: false });
   });
 });
