@@ -53,7 +53,9 @@ const envSchema = z.object({
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   DEFAULT_PLAN: z.string().default('10k'),
 
-  RELAY_HOST: z.string().default('0.0.0.0'),
+  // Unset: every address, IPv6 and IPv4 (Node listens on :: dual-stack, or 0.0.0.0 without IPv6), so that
+  // "localhost" works whether it resolves to ::1 or 127.0.0.1.
+  RELAY_HOST: z.string().min(1).optional(),
   RELAY_PORT: port.optional(),
   RELAY_IMPLICIT_TLS_PORT: port.optional(),
   RELAY_HOSTNAME: z.string().default('localhost'),
@@ -105,7 +107,7 @@ const envSchema = z.object({
   QUOTA_NEAR_LIMIT_PERCENTS: list.default(['80', '100']),
   JOBS_LEASE_SECONDS: positiveInt.default(900),
 
-  HTTP_HOST: z.string().default('0.0.0.0'),
+  HTTP_HOST: z.string().min(1).optional(),
   HTTP_PORT: port.default(8080),
   HTTP_BODY_LIMIT: bytes.default(64 * 1024),
   HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.default(15),
@@ -129,7 +131,8 @@ export interface Config {
   database: { uri?: string; dataDir: string };
   accounts: { bcryptCost: number; defaultPlan: string };
   relay: {
-    host: string;
+    /** Undefined: every address. */
+    host?: string;
     port: number;
     implicitTlsPort?: number;
     hostname: string;
@@ -185,7 +188,8 @@ export interface Config {
     leaseMs: number;
   };
   http: {
-    host: string;
+    /** Undefined: every address. */
+    host?: string;
     port: number;
     bodyLimit: number;
     requestTimeoutMs: number;

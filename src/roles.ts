@@ -4,7 +4,7 @@ import type { RoleName } from './config.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface RoleHandle {
-  /** Human-readable line for the start-up log, e.g. "SMTP relay on 0.0.0.0:2525 (STARTTLS)". */
+  /** Human-readable line for the start-up log, e.g. "SMTP relay on *:2525 (STARTTLS)". */
   description: string;
   /** Whether the role is serving (for /readyz). */
   ready?: () => boolean;

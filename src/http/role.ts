@@ -3,6 +3,7 @@
 // records. Several http instances may run: the outbox is leased and deliveries are claimed in MongoDB.
 import type { RoleStarter } from '../roles.ts';
 import type { Runtime } from '../runtime.ts';
+import { listenAddress } from '../shared/startup-errors.ts';
 import { webhookDeliveryStore } from '../store/repositories/webhook-deliveries.ts';
 import { webhookOutboxStore } from '../store/repositories/webhook-outbox.ts';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../webhooks/dispatcher.ts';
@@ -22,7 +23,7 @@ export const startHttpRole: RoleStarter = async (rt, env) => {
 
   const outbound = dispatcher ? `; outbound webhooks to ${rt.config.http.outboundWebhookUrls.length} URL(s)` : '';
   return {
-    description: `HTTP on ${server.url} (admin webhooks at /webhooks/admin, /healthz, /readyz, /metrics)${outbound}`,
+    description: `HTTP on ${listenAddress(rt.config.http.host, server.port)} (admin webhooks at /webhooks/admin, /healthz, /readyz, /metrics)${outbound}`,
     ready: () => true,
     async stop() {
       clearInterval(pruner);

@@ -164,7 +164,9 @@ export async function startHttpServer(rt: Runtime, overrides: HttpServerOptions 
     });
   });
   const address = server.address() as AddressInfo;
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // Bound to every address: the URL names loopback, which reaches it ("http://[::]:8080" is not one to open).
+  const unspecified = address.address === '::' || address.address === '0.0.0.0';
+  const hostForUrl = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
   return {
     host: address.address,

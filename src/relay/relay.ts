@@ -32,7 +32,8 @@ export interface RelayOverrides extends Partial<RelaySettings> {
 }
 
 export interface RunningRelay {
-  host: string;
+  /** Undefined: every address. */
+  host: string | undefined;
   port: number;
   implicitTlsPort?: number;
   tlsSource: TlsCredentials['source'] | 'override';

@@ -1,12 +1,13 @@
 // `relay` role: `npm start` (all roles) or `npm start -- --role relay`.
 import type { RoleStarter } from '../roles.ts';
+import { listenAddress } from '../shared/startup-errors.ts';
 import { startRelay } from './relay.ts';
 
 export const startRelayRole: RoleStarter = async (rt) => {
   const relay = await startRelay(rt);
   let serving = true;
-  const ports = [`${relay.host}:${relay.port} (STARTTLS)`];
-  if (relay.implicitTlsPort !== undefined) ports.push(`${relay.host}:${relay.implicitTlsPort} (implicit TLS)`);
+  const ports = [`${listenAddress(relay.host, relay.port)} (STARTTLS)`];
+  if (relay.implicitTlsPort !== undefined) ports.push(`${listenAddress(relay.host, relay.implicitTlsPort)} (implicit TLS)`);
   return {
     description: `SMTP relay on ${ports.join(' and ')}, ${relay.tlsSource === 'files' ? 'certificate from files' : 'self-signed certificate (development)'}`,
     ready: () => serving,

@@ -6,9 +6,15 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
-export function listenError(err: unknown, where: { role: string; host: string; port: number; portVariable: string; hostVariable?: string }): StartupError {
+/** "127.0.0.1:2525", "[::1]:2525", or "*:2525" for every address (no host given). */
+export function listenAddress(host: string | undefined, port: number): string {
+  if (host === undefined) return `*:${port}`;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export function listenError(err: unknown, where: { role: string; host: string | undefined; port: number; portVariable: string; hostVariable?: string }): StartupError {
   const code = (err as { code?: string })?.code;
-  const at = `${where.role} cannot listen on ${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}`;
+  const at = `${where.role} cannot listen on ${listenAddress(where.host, where.port)}`;
   const why =
     code === 'EADDRINUSE'
       ? `the port is already in use (another smtpdesk, or another server?). Stop it, or set ${where.portVariable} to a free port.`

@@ -67,7 +67,7 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
       try {
         server = (await app.start(listenPort)) as Server;
       } catch (err) {
-        throw listenError(err, { role: 'slack', host: '0.0.0.0', port: listenPort, portVariable: 'SLACK_PORT' });
+        throw listenError(err, { role: 'slack', host: undefined, port: listenPort, portVariable: 'SLACK_PORT' });
       }
       const addr = server.address();
       return { port: typeof addr === 'object' && addr ? addr.port : undefined };

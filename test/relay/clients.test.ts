@@ -122,3 +122,25 @@ describe('nodemailer over implicit TLS', () => {
     expect(info.response).toMatch(/^250 2\.6\.0 Queued as /);
   });
 });
+
+describe('without RELAY_HOST', () => {
+  // "localhost" resolves to ::1 first on many machines: a relay bound to 0.0.0.0 alone refused those clients.
+  const hasIpv6Loopback = spawnSync(process.execPath, ['-e', "require('net').createServer().listen(0,'::1',function(){this.close()}).on('error',()=>process.exit(1))"]).status === 0;
+
+  it.skipIf(!hasIpv6Loopback)('listens on every address: nodemailer reaches it over ::1 and 127.0.0.1, and the client address is logged plainly', async () => {
+    const open = await startTestRelay({ relay: { host: undefined } });
+    try {
+      const a = await open.newAccount();
+      for (const host of ['::1', '127.0.0.1']) {
+        const info = await nodemailer
+          .createTransport({ host, port: open.port, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: a.username, pass: a.password } })
+          .sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: `via ${host}`, text: 'hi' });
+        expect(info.response).toMatch(/^250 2\.6\.0 Queued as /);
+      }
+      const ips = open.logs.filter((l) => l.code === 'RELAY_MESSAGE_ACCEPTED').map((l) => l.ip);
+      expect(ips).toEqual(['::1', '127.0.0.1']);
+    } finally {
+      await open.close();
+    }
+  });
+});
