@@ -161,8 +161,8 @@ describe('the http role started by main.ts (npm start -- --role http)', () => {
 
   it('serves /readyz with every started role ready', async () => {
     expect(app.roles.map((r) => r.name)).toEqual(['http']);
-    const url = /(http:\/\/[^\s]+) /.exec(app.roles[0]!.handle.description)![1];
-    const res = await fetch(`${url}/readyz`);
+    const port = /^HTTP on 127\.0\.0\.1:(\d+) \(admin webhooks at \/webhooks\/admin/.exec(app.roles[0]!.handle.description)![1];
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ready', checks: { roles: { http: true } } });
   });
