@@ -4,12 +4,12 @@
 import type { WebClient } from '@slack/web-api';
 import { CHANGE_EVENTS, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
 import { slackErrorSummary, type ResolvedActor } from './actor.ts';
-import { homeView } from './blocks/home.ts';
+import { homeListOptions, homeView, type HomeList } from './blocks/home.ts';
 import type { SlackDeps } from './deps.ts';
 
 export class HomeViewers {
-  /** workspaceId -> (userId -> {teamId, last opened}) */
-  private readonly viewers = new Map<string, Map<string, { teamId: string; at: number }>>();
+  /** workspaceId -> (userId -> {teamId, last opened, the list they picked}) */
+  private readonly viewers = new Map<string, Map<string, { teamId: string; at: number; list?: HomeList }>>();
 
   constructor(
     private readonly opts: { recentMs?: number; maxPerWorkspace?: number; now?: () => number } = {},
@@ -23,10 +23,22 @@ export class HomeViewers {
     const now = (this.opts.now ?? Date.now)();
     let users = this.viewers.get(workspaceId);
     if (!users) this.viewers.set(workspaceId, (users = new Map()));
+    const list = users.get(userId)?.list;
     users.delete(userId);
-    users.set(userId, { teamId, at: now });
+    users.set(userId, { teamId, at: now, ...(list ? { list } : {}) });
     const max = this.opts.maxPerWorkspace ?? 200;
     while (users.size > max) users.delete(users.keys().next().value!);
+  }
+
+  /** The account list `userId` picked on their dashboard (remembered while they are a recent viewer). */
+  listOf(workspaceId: string, userId: string): HomeList | undefined {
+    return this.viewers.get(workspaceId)?.get(userId)?.list;
+  }
+
+  /** Records the pick; call opened() first so that the viewer is known. */
+  pickList(workspaceId: string, userId: string, list: HomeList): void {
+    const v = this.viewers.get(workspaceId)?.get(userId);
+    if (v) v.list = list;
   }
 
   recent(workspaceId: string): { userId: string; teamId: string }[] {
@@ -45,8 +57,10 @@ export class HomeViewers {
 /** Builds and publishes the dashboard for `userId` as `resolved.actor` sees it. */
 export async function publishHome(deps: SlackDeps, client: WebClient, resolved: ResolvedActor, userId: string): Promise<void> {
   const { workspace, actor } = resolved;
-  const [accounts, usage] = await Promise.all([listAccounts(deps.ctx, actor, workspace.id), readUsage(deps.ctx, workspace.id)]);
-  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays: deps.ctx.idleAfterDays });
+  const idleAfterDays = deps.ctx.idleAfterDays;
+  const list = deps.home.listOf(workspace.id, userId) ?? 'name';
+  const [accounts, usage] = await Promise.all([listAccounts(deps.ctx, actor, workspace.id, homeListOptions(list, idleAfterDays)), readUsage(deps.ctx, workspace.id)]);
+  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays, list });
   await client.views.publish({ user_id: userId, view });
 }
 

@@ -40,6 +40,8 @@ export const ACTION = {
   create: 'smtpdesk_create',
   /** App Home: re-publish the dashboard. */
   refreshHome: 'smtpdesk_home_refresh',
+  /** App Home: which accounts, in what order (a static select; option values are HomeList ids). */
+  homeList: 'smtpdesk_home_list',
   /** Account buttons; the button's value is the account name. */
   rotate: 'smtpdesk_account_rotate',
   disable: 'smtpdesk_account_disable',

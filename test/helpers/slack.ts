@@ -268,6 +268,8 @@ export interface SlackHarness {
   submit(view: Record<string, unknown>, values: Record<string, Record<string, unknown>>, user?: { id: string; name: string }): Promise<SentRequest>;
   /** Clicks a button (block_actions) on App Home or in a channel message. */
   click(actionId: string, value: string, user?: { id: string; name: string }, where?: 'home' | 'message'): Promise<SentRequest & { triggerId: string }>;
+  /** Picks `value` in a static select (block_actions) on App Home. */
+  select(actionId: string, value: string, user?: { id: string; name: string }): Promise<SentRequest & { triggerId: string }>;
   /** app_home_opened for `user`. */
   openHome(user?: { id: string; name: string }, opts?: { eventId?: string; retryNum?: number }): Promise<SentRequest>;
   workspaceId(): Promise<string>;
@@ -308,6 +310,26 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
   const send = new SlackSender(`http://127.0.0.1:${running.port}/slack/events`, SIGNING_SECRET);
   let triggers = 0;
 
+  /** A block_actions payload from App Home or from a channel message, as Slack signs and sends it. */
+  const interact = async (action: Record<string, unknown>, user: { id: string; name: string }, where: 'home' | 'message') => {
+    const triggerId = `trigger-${++triggers}`;
+    const base = {
+      type: 'block_actions',
+      team: { id: TEAM.id, domain: TEAM.domain },
+      user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
+      api_app_id: 'A1',
+      token: 'unused',
+      trigger_id: triggerId,
+      response_url: api.responseUrl(),
+      actions: [action],
+    };
+    const r = await send.interaction(
+      where === 'home'
+        ? { ...base, container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' } }
+        : { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } },
+    );
+    return { ...r, triggerId };
+  };
   const h: SlackHarness = {
     api,
     send,
@@ -374,24 +396,12 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
         },
       });
     },
-    async click(actionId, value, user = ADMIN, where = 'home') {
-      const triggerId = `trigger-${++triggers}`;
-      const base = {
-        type: 'block_actions',
-        team: { id: TEAM.id, domain: TEAM.domain },
-        user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
-        api_app_id: 'A1',
-        token: 'unused',
-        trigger_id: triggerId,
-        response_url: api.responseUrl(),
-        actions: [{ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` }],
-      };
-      const r = await send.interaction(
-        where === 'home'
-          ? { ...base, container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' } }
-          : { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } },
-      );
-      return { ...r, triggerId };
+    click(actionId, value, user = ADMIN, where = 'home') {
+      return interact({ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` }, user, where);
+    },
+    select(actionId, value, user = ADMIN) {
+      const selected_option = { text: { type: 'plain_text', text: value }, value };
+      return interact({ type: 'static_select', action_id: actionId, block_id: 'b', selected_option, action_ts: `${Date.now() / 1000}` }, user, 'home');
     },
     openHome(user = ADMIN, o = {}) {
       const eventId = o.eventId ?? `Ev${++triggers}`;
@@ -442,14 +452,14 @@ export function textOf(x: unknown): string {
   return out.join('\n');
 }
 
-/** Every action_id of buttons and menu options in a view or message. */
+/** Every action_id of buttons, selects and menu options in a view or message. */
 export function actionIdsOf(x: unknown): string[] {
   const out: string[] = [];
   const walk = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(walk);
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (o.type === 'button' && typeof o.action_id === 'string') out.push(o.action_id);
+      if ((o.type === 'button' || o.type === 'static_select') && typeof o.action_id === 'string') out.push(o.action_id);
       if (o.type === 'overflow' && Array.isArray(o.options)) {
         for (const opt of o.options as { value?: string }[]) out.push(String(opt.value ?? '').split('|')[0]!);
       }

@@ -1,7 +1,7 @@
 // App Home: the dashboard each viewer gets (counts, accounts, the buttons their role allows), refreshed after
 // any change in the workspace; re-delivered events are ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, disableAccount, recordAcceptedMessage, recordDeliveryOutcome, reserveQuota, setWorkspacePlan, type Actor } from '../../src/domain/index.ts';
+import { createAccount, deleteAccount, disableAccount, recordAcceptedMessage, recordDeliveryOutcome, reserveQuota, setWorkspacePlan, type Actor } from '../../src/domain/index.ts';
 import { formatDate } from '../../src/shared/format.ts';
 import { ADMIN, MEMBER, RESPONDER, actionIdsOf, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
 
@@ -47,10 +47,10 @@ describe('App Home dashboard', () => {
 
   it('gives each role the buttons it may use', async () => {
     const member = actionIdsOf(await home(MEMBER));
-    expect(member).toEqual(['smtpdesk_home_refresh']);
+    expect(member).toEqual(['smtpdesk_home_refresh', 'smtpdesk_home_list']);
 
     const responder = actionIdsOf(await home(RESPONDER));
-    expect(responder.sort()).toEqual(['smtpdesk_account_disable', 'smtpdesk_home_refresh']);
+    expect(responder.sort()).toEqual(['smtpdesk_account_disable', 'smtpdesk_home_list', 'smtpdesk_home_refresh']);
 
     const admin = await home(ADMIN);
     const ids = actionIdsOf(admin);
@@ -96,6 +96,40 @@ describe('App Home dashboard', () => {
     const r = await h.click('smtpdesk_home_refresh', 'refresh', MEMBER);
     expect(r.status).toBe(200);
     await h.api.waitFor((calls) => calls.slice(before).find((c) => c.method === 'views.publish' && c.args.user_id === MEMBER.id));
+  });
+
+  it('lists only idle accounts, longest idle first, when the viewer picks so; the pick survives refreshes', async () => {
+    // staging-checkout was created 90 days ago and never used; production-transactional sent just now.
+    await h.rt.db.models.accounts.updateOne({ workspaceId: ws, name: 'staging-checkout' }, { $set: { createdAt: new Date(Date.now() - 90 * 86_400_000) } });
+    const published = async (action: () => Promise<unknown>) => {
+      const before = h.api.calls.length;
+      await action();
+      return (await h.api.waitFor((calls) => calls.slice(before).find((c) => c.method === 'views.publish' && c.args.user_id === MEMBER.id))).args.view as Record<string, unknown>;
+    };
+    await home(MEMBER);
+    const idle = await published(() => h.select('smtpdesk_home_list', 'idle', MEMBER));
+    expect(textOf(idle)).toContain('No mail for 60 days or more (a never-used account counts from its creation): 1 account(s), longest idle first.');
+    expect(textOf(idle)).toContain('staging-checkout');
+    expect(textOf(idle)).not.toContain('production-transactional');
+    // The picker shows the current choice.
+    const picker = JSON.stringify(idle.blocks).match(/"initial_option":\{[^}]*\},"value":"(\w[\w-]*)"/);
+    expect(picker?.[1]).toBe('idle');
+
+    // A change elsewhere re-publishes the dashboard with the same list.
+    await h.running.deps.background.drain();
+    const again = await published(() => createAccount(h.rt.ctx, ops, ws, 'fresh-one'));
+    expect(textOf(again)).toContain('staging-checkout');
+    expect(textOf(again)).not.toMatch(/production-transactional|fresh-one/);
+
+    const all = await published(() => h.select('smtpdesk_home_list', 'name', MEMBER));
+    expect(textOf(all)).toMatch(/fresh-one[^]*production-transactional[^]*staging-checkout/);
+    // A value that is not a list is ignored.
+    const before = h.api.calls.length;
+    expect((await h.select('smtpdesk_home_list', 'everything', MEMBER)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.api.calls.slice(before).filter((c) => c.method === 'views.publish')).toEqual([]);
+    await deleteAccount(h.rt.ctx, ops, ws, 'fresh-one', { confirmName: 'fresh-one' });
+    await h.running.deps.background.drain();
   });
 
   it('stays within Slack\'s 100 blocks with 50 accounts, using a menu per account', async () => {

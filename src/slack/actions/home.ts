@@ -1,9 +1,10 @@
 // Buttons on the App Home dashboard (and on any message that reuses them): each opens the matching modal
 // from the click's trigger at once; the modal then loads what it needs.
-import type { App, BlockAction, ButtonAction, OverflowAction } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, OverflowAction, StaticSelectAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { ResolvedActor } from '../actor.ts';
 import type { SlackDeps } from '../deps.ts';
+import { isHomeList } from '../blocks/home.ts';
 import { publishHome } from '../home.ts';
 import { ACTION } from '../ids.ts';
 import { explainFailure, safeError, sendPrivately } from '../replies.ts';
@@ -58,6 +59,22 @@ export function registerHomeActions(app: App, deps: SlackDeps): void {
       deps.metrics.slackRequests.inc({ kind: 'action', result: 'ok' });
     } catch (err) {
       await tellFailure(deps, client, body, err, 'action.create');
+    }
+  });
+
+  // The list picker: which accounts the dashboard shows, in what order; remembered for this viewer's refreshes.
+  app.action<BlockAction<StaticSelectAction>>(ACTION.homeList, async ({ ack, body, action, client }) => {
+    await ack();
+    const list = action.selected_option?.value;
+    if (!isHomeList(list)) return;
+    try {
+      const resolved = await actorOf(deps, client, body)();
+      deps.home.opened(resolved.workspace.id, body.team?.id ?? '', body.user.id);
+      deps.home.pickList(resolved.workspace.id, body.user.id, list);
+      await publishHome(deps, client, resolved, body.user.id);
+      deps.metrics.slackRequests.inc({ kind: 'action', result: 'ok' });
+    } catch (err) {
+      await tellFailure(deps, client, body, err, 'action.home-list');
     }
   });
 

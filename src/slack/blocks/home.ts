@@ -1,6 +1,6 @@
 // The App Home dashboard: usage against the plan, every account, and the buttons the viewer may use.
 import type { types } from '@slack/bolt';
-import { can, type AccountView, type Actor, type UsageSummary } from '../../domain/index.ts';
+import { can, type AccountView, type Actor, type ListOptions, type UsageSummary } from '../../domain/index.ts';
 import { formatDateTime } from '../../shared/format.ts';
 import { ACTION, HOME_BLOCK } from '../ids.ts';
 import { accountStats, accountTitle } from './accounts.ts';
@@ -8,6 +8,37 @@ import { button, contextLine, divider, header, plain, section, type Block, type 
 import { usageLines } from './workspace.ts';
 
 const MAX_BLOCKS = 100;
+
+/** The account lists a viewer can pick on the dashboard: the dormant-account audit without typing a command. */
+export const HOME_LISTS = ['name', 'last-used', 'created', 'idle'] as const;
+export type HomeList = (typeof HOME_LISTS)[number];
+
+export function isHomeList(value: unknown): value is HomeList {
+  return typeof value === 'string' && (HOME_LISTS as readonly string[]).includes(value);
+}
+
+function homeListLabel(list: HomeList, idleAfterDays: number): string {
+  switch (list) {
+    case 'name':
+      return 'All accounts, by name';
+    case 'last-used':
+      return 'All accounts, least recently used first';
+    case 'created':
+      return 'All accounts, oldest first';
+    case 'idle':
+      return `Idle for ${idleAfterDays}+ days only`;
+  }
+}
+
+/** What `list` asks of the domain's account list. */
+export function homeListOptions(list: HomeList, idleAfterDays: number): ListOptions {
+  return list === 'idle' ? { idleDays: idleAfterDays, sort: 'last-used' } : { sort: list };
+}
+
+function listPicker(list: HomeList, idleAfterDays: number): types.StaticSelect {
+  const option = (l: HomeList) => ({ text: plain(homeListLabel(l, idleAfterDays), 75), value: l });
+  return { type: 'static_select', action_id: ACTION.homeList, options: HOME_LISTS.map(option), initial_option: option(list) };
+}
 
 /** The account actions the viewer may take on `a`, as [label, action id, style]. Rules come from the domain. */
 export function accountActionsFor(actor: Actor, a: Pick<AccountView, 'status'>): [string, string, ('primary' | 'danger')?][] {
@@ -26,7 +57,10 @@ export function homeView(opts: {
   command: string;
   now: Date;
   idleAfterDays: number;
+  /** Which accounts are listed, in what order (default: all, by name). */
+  list?: HomeList;
 }): HomeView {
+  const list = opts.list ?? 'name';
   const { actor, accounts, usage, now } = opts;
   const l = usageLines(usage);
   const roleText = actor.roles.includes('admin') ? 'an admin' : actor.roles.includes('responder') ? 'a security responder' : 'a member';
@@ -37,12 +71,19 @@ export function homeView(opts: {
       `Plan *${usage.plan.id}*${usage.nextPlan ? ` (next up: ${usage.nextPlan.id}, ${usage.nextPlan.accountSlots} accounts)` : ''} · you are ${roleText} · updated ${formatDateTime(now)}`,
     ),
   ];
-  const toolbar: types.Button[] = [];
+  const toolbar: (types.Button | types.StaticSelect)[] = [];
   if (can(actor, 'account.create')) toolbar.push(button('Create account', ACTION.create, 'create', 'primary'));
-  toolbar.push(button('Refresh', ACTION.refreshHome, 'refresh'));
+  toolbar.push(button('Refresh', ACTION.refreshHome, 'refresh'), listPicker(list, opts.idleAfterDays));
   blocks.push({ type: 'actions', block_id: HOME_BLOCK.toolbar, elements: toolbar }, divider());
 
-  if (accounts.length === 0) {
+  if (list === 'idle') {
+    const idle = `No mail for ${opts.idleAfterDays} days or more (a never-used account counts from its creation)`;
+    if (accounts.length === 0) {
+      blocks.push(section(`No idle accounts. ${idle}: none.`));
+      return { type: 'home', blocks };
+    }
+    blocks.push(contextLine(`${idle}: ${accounts.length} account(s), longest idle first.`));
+  } else if (accounts.length === 0) {
     blocks.push(section(`No SMTP accounts yet.${can(actor, 'account.create') ? ' Create one with the button above.' : ''}`));
     return { type: 'home', blocks };
   }
