@@ -154,5 +154,7 @@ function rfc5322Date(at: Date): string {
 function receivedHeader(deps: RelayDeps, msg: IncomingMessage, queueId: string, at: Date): string {
   const proto = msg.secure ? 'ESMTPSA' : 'ESMTPA';
   const helo = (msg.heloName || 'unknown').replace(/[^\w.:[\]-]/g, '').slice(0, 255);
-  return `Received: from ${helo} ([${msg.clientIp}])\r\n\tby ${deps.settings.hostname} (smtpdesk) with ${proto} id ${queueId};\r\n\t${rfc5322Date(at)}\r\n`;
+  // RFC 5321 address literals: [192.0.2.1], and [IPv6:2001:db8::1] for IPv6.
+  const literal = msg.clientIp.includes(':') ? `IPv6:${msg.clientIp}` : msg.clientIp;
+  return `Received: from ${helo} ([${literal}])\r\n\tby ${deps.settings.hostname} (smtpdesk) with ${proto} id ${queueId};\r\n\t${rfc5322Date(at)}\r\n`;
 }

@@ -137,8 +137,11 @@ describe('without RELAY_HOST', () => {
           .sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: `via ${host}`, text: 'hi' });
         expect(info.response).toMatch(/^250 2\.6\.0 Queued as /);
       }
-      const ips = open.logs.filter((l) => l.code === 'RELAY_MESSAGE_ACCEPTED').map((l) => l.ip);
-      expect(ips).toEqual(['::1', '127.0.0.1']);
+      const accepted = open.logs.filter((l) => l.code === 'RELAY_MESSAGE_ACCEPTED');
+      expect(accepted.map((l) => l.ip)).toEqual(['::1', '127.0.0.1']);
+      // The Received line names each client with an RFC 5321 address literal.
+      const received = await Promise.all(accepted.map(async (l) => (await readMessageBody(open.rt.db.models, String(l.queueId))).toString('latin1').split('\r\n')[0]));
+      expect(received).toEqual([expect.stringMatching(/^Received: from \S+ \(\[IPv6:::1\]\)$/), expect.stringMatching(/^Received: from \S+ \(\[127\.0\.0\.1\]\)$/)]);
     } finally {
       await open.close();
     }
