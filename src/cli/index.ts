@@ -1,4 +1,5 @@
 // smtpdesk command line: everything an admin can do in Slack, for bootstrap and for when Slack is down.
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
@@ -31,22 +32,31 @@ export function usageOf(c: CliCommand): string {
   return lines.join('\n');
 }
 
+function commandLines(commands: readonly CliCommand[]): string[] {
+  const head = (c: CliCommand) => `${c.path.join(' ')}${c.args ? ` ${c.args}` : ''}`;
+  const w = Math.max(...commands.map((c) => head(c).length));
+  return commands.map((c) => `  ${head(c).padEnd(w)}  ${c.summary}`);
+}
+
+/** The version in package.json, for `smtpdesk --version` and bug reports. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
 export function helpText(): string {
-  const w = Math.max(...COMMANDS.map((c) => `${c.path.join(' ')}${c.args ? ` ${c.args}` : ''}`.length));
   return [
     'smtpdesk — SMTP accounts for your team, from Slack or from here.',
     '',
     'usage: smtpdesk <command> [args] [--workspace NAME] [--json]',
     '',
-    ...COMMANDS.map((c) => {
-      const head = `${c.path.join(' ')}${c.args ? ` ${c.args}` : ''}`;
-      return `  ${head.padEnd(w)}  ${c.summary}`;
-    }),
+    ...commandLines(COMMANDS),
     '',
     'Global options:',
     '  --workspace, -w NAME   the workspace (or SMTPDESK_WORKSPACE; optional when there is only one)',
     '  --json                 machine-readable output',
     '  --help, -h             help for a command',
+    '  --version              the version of smtpdesk',
     '',
     'The database is MONGODB_URI, or the embedded one under ./data (shared with a running `npm start`).',
   ].join('\n');
@@ -65,12 +75,22 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
     words = argv.filter((a) => !a.startsWith('-'));
   }
   const wantsJson = argv.includes('--json');
+  if (words.length === 0 && argv.includes('--version')) {
+    io.out(`smtpdesk ${version()}`);
+    return EXIT.ok;
+  }
   if (words.length === 0 || words[0] === 'help') {
     io.out(helpText());
     return words.length === 0 && !argv.includes('--help') && !argv.includes('-h') ? EXIT.usage : EXIT.ok;
   }
   const found = findCommand(words);
   if (!found) {
+    // A group without its subcommand ("smtpdesk accounts"): list what the group has.
+    const group = COMMANDS.filter((c) => c.path.length > 1 && c.path[0] === (ALIASES[words[0]!] ?? words[0]));
+    if (group.length && words.length === 1) {
+      io.err(`smtpdesk ${group[0]!.path[0]}: which one?\n${commandLines(group).join('\n')}`);
+      return EXIT.usage;
+    }
     io.err(`smtpdesk: unknown command "${words.join(' ')}". Run smtpdesk --help for the list.`);
     return EXIT.usage;
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -91,6 +91,7 @@ describe('smtpdesk CLI', () => {
   it.each([
     [['accounts', 'create'], 2, /missing NAME/],
     [['accounts', 'frobnicate'], 2, /unknown command "accounts frobnicate"/],
+    [['accounts'], 2, /^smtpdesk accounts: which one\?$/],
     [['accounts', 'list', '--idle', 'soon'], 2, /--idle takes a whole number/],
     [['accounts', 'list', '--bogus'], 2, /Unknown option '--bogus'/],
     [['accounts', 'show', 'nope'], 1, /No account named "nope"/],
@@ -103,6 +104,15 @@ describe('smtpdesk CLI', () => {
     expect(r.code).toBe(code);
     expect(r.stderr.split('\n')[0]).toMatch(message);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack traces
+  });
+
+  it('--version prints the package version; a group without its subcommand lists the group', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const v = await cli('--version');
+    expect([v.code, v.stdout.trim()]).toEqual([0, `smtpdesk ${pkg.version}`]);
+    const g = await cli('queue');
+    expect(g.code).toBe(2);
+    expect(g.stderr.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['queue list', 'queue show ID', 'queue retry', 'queue purge', '']);
   });
 
   it('errors in --json mode are JSON too', async () => {
