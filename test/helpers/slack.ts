@@ -267,13 +267,21 @@ export interface SlackHarness {
   /** Submits a modal recorded in a views.open / views.update call, with state values. */
   submit(view: Record<string, unknown>, values: Record<string, Record<string, unknown>>, user?: { id: string; name: string }): Promise<SentRequest>;
   /** Clicks a button (block_actions) on App Home or in a channel message. */
-  click(actionId: string, value: string, user?: { id: string; name: string }, where?: 'home' | 'message'): Promise<SentRequest & { triggerId: string }>;
+  click(actionId: string, value: string, user?: { id: string; name: string }, where?: 'home' | 'message' | ClickedMessage): Promise<SentRequest & { triggerId: string }>;
   /** Picks `value` in a static select (block_actions) on App Home. */
   select(actionId: string, value: string, user?: { id: string; name: string }): Promise<SentRequest & { triggerId: string }>;
   /** app_home_opened for `user`. */
   openHome(user?: { id: string; name: string }, opts?: { eventId?: string; retryNum?: number }): Promise<SentRequest>;
   workspaceId(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** A message in the alert channel whose button is clicked: its ts and content, and the block holding the button. */
+export interface ClickedMessage {
+  ts: string;
+  text?: unknown;
+  blocks?: unknown;
+  blockId: string;
 }
 
 /**
@@ -311,7 +319,7 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
   let triggers = 0;
 
   /** A block_actions payload from App Home or from a channel message, as Slack signs and sends it. */
-  const interact = async (action: Record<string, unknown>, user: { id: string; name: string }, where: 'home' | 'message') => {
+  const interact = async (action: Record<string, unknown>, user: { id: string; name: string }, where: 'home' | 'message' | ClickedMessage) => {
     const triggerId = `trigger-${++triggers}`;
     const base = {
       type: 'block_actions',
@@ -326,7 +334,14 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
     const r = await send.interaction(
       where === 'home'
         ? { ...base, container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' } }
-        : { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } },
+        : where === 'message'
+          ? { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } }
+          : {
+              ...base,
+              container: { type: 'message', channel_id: ALERT_CHANNEL, message_ts: where.ts },
+              channel: { id: ALERT_CHANNEL, name: 'alerts' },
+              message: { type: 'message', ts: where.ts, text: where.text, blocks: where.blocks },
+            },
     );
     return { ...r, triggerId };
   };
@@ -397,7 +412,8 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
       });
     },
     click(actionId, value, user = ADMIN, where = 'home') {
-      return interact({ type: 'button', action_id: actionId, block_id: 'b', value, action_ts: `${Date.now() / 1000}` }, user, where);
+      const blockId = typeof where === 'object' ? where.blockId : 'b';
+      return interact({ type: 'button', action_id: actionId, block_id: blockId, value, action_ts: `${Date.now() / 1000}` }, user, where);
     },
     select(actionId, value, user = ADMIN) {
       const selected_option = { text: { type: 'plain_text', text: value }, value };

@@ -14,7 +14,7 @@ import {
 import { idleAccountsJob } from '../../src/jobs/idle-accounts.ts';
 import { ACTION, JOB_ALERT_BLOCK } from '../../src/slack/ids.ts';
 import { alertPosts, jobClock, jobsOn, type JobClock, type JobsUnderTest } from '../helpers/jobs.ts';
-import { ADMIN, ALERT_CHANNEL, MEMBER, RESPONDER, startSlackHarness, TEAM, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
+import { ADMIN, ALERT_CHANNEL, MEMBER, RESPONDER, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
 
 type AnyBlock = { type: string; block_id?: string; elements?: { type: string; action_id?: string; value?: string; text?: { text: string } }[] };
 
@@ -66,23 +66,10 @@ function buttonsFor(post: RecordedCall, account: Account) {
 async function click(post: RecordedCall, account: Account, actionId: string, user: { id: string; name: string }) {
   const button = buttonsFor(post, account).find((b) => b.action_id === actionId);
   expect(button, `${actionId} button of ${account.name}`).toBeDefined();
-  const ts = String(post.response.ts);
-  const triggerId = `trigger-idle-${Math.random().toString(36).slice(2)}`;
-  const r = await h.send.interaction({
-    type: 'block_actions',
-    team: { id: TEAM.id, domain: TEAM.domain },
-    user: { id: user.id, username: user.name, name: user.name, team_id: TEAM.id },
-    api_app_id: 'A1',
-    token: 'unused',
-    trigger_id: triggerId,
-    response_url: h.api.responseUrl(),
-    container: { type: 'message', channel_id: ALERT_CHANNEL, message_ts: ts },
-    channel: { id: ALERT_CHANNEL, name: 'alerts' },
-    message: { type: 'message', ts, text: post.args.text, blocks: post.args.blocks },
-    actions: [{ type: 'button', action_id: actionId, block_id: `${JOB_ALERT_BLOCK.idleActionsPrefix}${account.id}`, value: button!.value, action_ts: `${Date.now() / 1000}` }],
-  });
+  const message = { ts: String(post.response.ts), text: post.args.text, blocks: post.args.blocks, blockId: `${JOB_ALERT_BLOCK.idleActionsPrefix}${account.id}` };
+  const r = await h.click(actionId, String(button!.value), user, message);
   expect(r.status).toBe(200);
-  return { triggerId };
+  return { triggerId: r.triggerId };
 }
 
 describe('idle-accounts job', () => {
