@@ -13,7 +13,8 @@ import { queueWriter, readMessageBody } from '../store/repositories/queue-writer
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
 import { createCounterBuffer } from './counters.ts';
-import { mailboxProblem, normalizeLineEndings } from './hygiene.ts';
+import { mailboxProblem } from '../shared/mailbox.ts';
+import { normalizeLineEndings } from './hygiene.ts';
 import { findDueMessageIds, finishAttempt, leaseMessage, releaseLease, renewLease, type Lease, type RecipientRecord } from './lease.ts';
 import { applyResults, counterDelta, dueRecipients, type RecipientOutcome } from './outcome.ts';
 import { refreshQueueDepth } from './queue-depth.ts';

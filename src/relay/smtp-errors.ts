@@ -31,6 +31,8 @@ export const reply = {
     ),
   shuttingDown: (hostname: string) => smtpError(421, `${hostname} is shutting down, try again later`),
   badAddress: (which: 'sender' | 'recipient') => smtpError(553, `Bad ${which} address: control characters are not allowed`),
+  /** An address delivery could never use (a literal, a malformed domain or local part). */
+  undeliverableAddress: (which: 'sender' | 'recipient', address: string, why: string) => smtpError(553, `Bad ${which} address <${address}>: ${why}`),
   badParameter: () => smtpError(501, 'Bad parameter: control characters are not allowed'),
   tooManyRecipients: (max: number) => smtpError(452, `Too many recipients: at most ${max} per message`),
   tooBig: (max: number) => smtpError(552, `Message exceeds the maximum size of ${max} bytes`),

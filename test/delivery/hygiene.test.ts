@@ -1,7 +1,8 @@
 // What goes out is well formed whatever came in: CRLF line endings, and envelope addresses that cannot carry
 // a second SMTP command or a header.
 import { describe, expect, it } from 'vitest';
-import { mailboxProblem, normalizeLineEndings } from '../../src/delivery/hygiene.ts';
+import { normalizeLineEndings } from '../../src/delivery/hygiene.ts';
+import { mailboxProblem } from '../../src/shared/mailbox.ts';
 
 describe('normalizeLineEndings', () => {
   it.each([

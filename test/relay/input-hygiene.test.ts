@@ -181,6 +181,32 @@ describe('envelope', () => {
     }
   });
 
+  it('an address delivery could never use is refused at once with 553 and the reason; nothing is counted', async () => {
+    const before = await used();
+    const c = await session();
+    try {
+      const sender = await c.command('MAIL FROM:<app@[192.0.2.1]>');
+      expect(`${sender.code} ${sender.text}`).toMatch(/^553 5\.1\.\d Bad sender address <app@\[192\.0\.2\.1\]>: address literals are not delivered$/);
+      expect((await c.command('MAIL FROM:<>')).code).toBe(250); // the null sender stays allowed
+      // smtp-server already answers 501 to plain syntax errors (a..b@, -bad-.example); these get past it.
+      const cases: [string, string][] = [
+        ['x@[10.0.0.5]', 'address literals are not delivered'],
+        [`x@${'d'.repeat(64)}.example.org`, 'not a valid domain name'],
+        [`${'l'.repeat(65)}@example.org`, 'local part longer than 64 characters'],
+      ];
+      for (const [address, why] of cases) {
+        const r = await c.command(`RCPT TO:<${address}>`);
+        expect(`${r.code} ${r.text}`).toMatch(new RegExp(`^553 5\\.1\\.\\d Bad recipient address <${address.replace(/[.[\]]/g, '\\$&')}>: ${why}$`));
+      }
+      expect((await c.command('RCPT TO:<someone@example.org>')).code).toBe(250);
+      expect((await c.command('RSET')).code).toBe(250);
+    } finally {
+      c.close();
+    }
+    expect(await used()).toBe(before);
+    expect(t.logs.some((l) => l.code === 'RELAY_ENVELOPE_INVALID' && l.problem === 'address literals are not delivered')).toBe(true);
+  });
+
   it('an LF inside an address splits the line: neither half becomes an address', async () => {
     const c = await session();
     try {

@@ -3,6 +3,7 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { checkSmtpSession } from '../../domain/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
+import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
 
@@ -25,6 +26,12 @@ async function check(deps: RelayDeps, address: SMTPServerAddress, session: SMTPS
   }
   const principal = sessionPrincipal(session);
   if (!principal) throw reply.authRequired();
+  // The null sender (<>) is allowed; any other sender must be one the worker can put in its MAIL FROM.
+  const undeliverable = address.address === '' ? null : mailboxProblem(address.address);
+  if (undeliverable) {
+    log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'mail_from', problem: undeliverable }, 'unusable MAIL FROM');
+    throw reply.undeliverableAddress('sender', address.address, undeliverable);
+  }
   let verdict;
   try {
     verdict = await checkSmtpSession(deps.readCtx, principal);

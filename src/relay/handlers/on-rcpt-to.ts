@@ -1,5 +1,6 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import { sessionFields, type RelayDeps } from '../deps.ts';
+import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
 
@@ -10,6 +11,12 @@ export const onRcptTo =
     if (problem) {
       deps.log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'rcpt_to', problem }, 'bad RCPT TO');
       return callback(problem === 'address' ? reply.badAddress('recipient') : reply.badParameter());
+    }
+    // Refused now rather than accepted, counted against the quota and bounced by the worker.
+    const undeliverable = mailboxProblem(address.address);
+    if (undeliverable) {
+      deps.log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'rcpt_to', problem: undeliverable }, 'undeliverable RCPT TO');
+      return callback(reply.undeliverableAddress('recipient', address.address, undeliverable));
     }
     // smtp-server answers 452 itself past maxRecipients; this keeps the rule if that option ever changes.
     const known = session.envelope.rcptTo.some((r) => r.address.toLowerCase() === address.address.toLowerCase());
