@@ -108,7 +108,7 @@ describe('App Home dashboard', () => {
     };
     await home(MEMBER);
     const idle = await published(() => h.select('smtpdesk_home_list', 'idle', MEMBER));
-    expect(textOf(idle)).toContain('No mail for 60 days or more (a never-used account counts from its creation): 1 account(s), longest idle first.');
+    expect(textOf(idle)).toContain('1 idle account(s), longest idle first (no mail for 60 days or more; a never-used account counts from its creation).');
     expect(textOf(idle)).toContain('staging-checkout');
     expect(textOf(idle)).not.toContain('production-transactional');
     // The picker shows the current choice.

@@ -77,12 +77,12 @@ export function homeView(opts: {
   blocks.push({ type: 'actions', block_id: HOME_BLOCK.toolbar, elements: toolbar }, divider());
 
   if (list === 'idle') {
-    const idle = `No mail for ${opts.idleAfterDays} days or more (a never-used account counts from its creation)`;
+    const rule = `no mail for ${opts.idleAfterDays} days or more; a never-used account counts from its creation`;
     if (accounts.length === 0) {
-      blocks.push(section(`No idle accounts. ${idle}: none.`));
+      blocks.push(section(`No idle accounts (${rule}).`));
       return { type: 'home', blocks };
     }
-    blocks.push(contextLine(`${idle}: ${accounts.length} account(s), longest idle first.`));
+    blocks.push(contextLine(`${accounts.length} idle account(s), longest idle first (${rule}).`));
   } else if (accounts.length === 0) {
     blocks.push(section(`No SMTP accounts yet.${can(actor, 'account.create') ? ' Create one with the button above.' : ''}`));
     return { type: 'home', blocks };
