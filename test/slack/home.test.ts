@@ -1,8 +1,9 @@
 // App Home: the dashboard each viewer gets (counts, accounts, the buttons their role allows), refreshed after
 // any change in the workspace; re-delivered events are ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, deleteAccount, disableAccount, recordAcceptedMessage, recordDeliveryOutcome, reserveQuota, setWorkspacePlan, type Actor } from '../../src/domain/index.ts';
+import { createAccount, deleteAccount, disableAccount, readUsage, recordAcceptedMessage, recordDeliveryOutcome, reserveQuota, setWorkspacePlan, type Actor } from '../../src/domain/index.ts';
 import { formatDate } from '../../src/shared/format.ts';
+import { homeView } from '../../src/slack/blocks/home.ts';
 import { ADMIN, MEMBER, RESPONDER, actionIdsOf, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
 
 let h: SlackHarness;
@@ -130,6 +131,13 @@ describe('App Home dashboard', () => {
     expect(h.api.calls.slice(before).filter((c) => c.method === 'views.publish')).toEqual([]);
     await deleteAccount(h.rt.ctx, ops, ws, 'fresh-one', { confirmName: 'fresh-one' });
     await h.running.deps.background.drain();
+  });
+
+  it('says plainly when no account is idle', async () => {
+    const usage = await readUsage(h.rt.ctx, ws);
+    const view = homeView({ actor: { ...ops, source: 'slack' }, accounts: [], usage, command: '/smtp', now: new Date(), idleAfterDays: 45, list: 'idle' });
+    expect(textOf(view)).toContain('No idle accounts (no mail for 45 days or more; a never-used account counts from its creation).');
+    expect(textOf(view)).not.toContain('No SMTP accounts yet');
   });
 
   it('stays within Slack\'s 100 blocks with 50 accounts, using a menu per account', async () => {
