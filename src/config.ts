@@ -73,6 +73,8 @@ const envSchema = z.object({
   RELAY_BRUTE_FORCE_WINDOW_SECONDS: positiveInt.default(900),
   RELAY_BRUTE_FORCE_BLOCK_SECONDS: positiveInt.default(900),
   RELAY_STORE_TIMEOUT_MS: positiveInt.default(10_000),
+  /** A message up to this size is stored inside its queue document (one write); larger ones stream into chunks. */
+  RELAY_INLINE_BODY_BYTES: positiveInt.default(256 * 1024),
   RELAY_ADD_MISSING_HEADERS: bool.default(true),
   RELAY_SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
 
@@ -147,6 +149,7 @@ export interface Config {
     authCacheTtlMs: number;
     bruteForce: { slowAfter: number; blockAfter: number; windowMs: number; blockMs: number };
     storeTimeoutMs: number;
+    inlineBodyBytes: number;
     shutdownGraceMs: number;
     /** Add Message-ID and Date when a submitted message has none (RFC 6409 section 8). */
     addMissingHeaders: boolean;
@@ -286,6 +289,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         blockMs: e.RELAY_BRUTE_FORCE_BLOCK_SECONDS * 1000,
       },
       storeTimeoutMs: e.RELAY_STORE_TIMEOUT_MS,
+      inlineBodyBytes: e.RELAY_INLINE_BODY_BYTES,
       shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_SECONDS * 1000,
       addMissingHeaders: e.RELAY_ADD_MISSING_HEADERS,
     },

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
+import { createQueue, type Queue } from './store/queue/index.ts';
 import { startEmbeddedDatabase } from './store/embedded-database.ts';
 import { EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -17,6 +18,8 @@ export interface Runtime {
   log: Logger;
   db: Database;
   ctx: DomainContext;
+  /** The outbound queue, one per process: the relay stores into it, a worker of the same process hears of it. */
+  queue: Queue;
   events: EventBus;
   metrics: Metrics;
   /** Which database serves us, for the start-up line. */
@@ -37,7 +40,8 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     throw err;
   }
   const events = new EventBus((err, event) => log.error({ err, code: 'EVENT_SINK_FAILED', event: event.type }, 'event subscriber failed'));
-  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events });
+  const queue = createQueue(db.models);
+  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events, queue });
   // Every process writes outbound webhook events to the outbox; the http role's dispatcher sends them.
   if (config.http.outboundWebhookUrls.length) {
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));
@@ -55,6 +59,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     log,
     db,
     ctx,
+    queue,
     events,
     metrics: createMetrics(),
     databaseKind: kind,

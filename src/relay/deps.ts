@@ -4,7 +4,8 @@ import type { Config } from '../config.ts';
 import type { DomainContext, SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { QueueWriter } from '../store/repositories/queue-writer.ts';
+import type { Queue } from '../store/queue/index.ts';
+import type { CommitQueue } from './commit.ts';
 import type { BruteForceGuard } from './brute-force.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
@@ -24,7 +25,9 @@ export interface RelayDeps {
   log: Logger;
   metrics: Metrics;
   settings: RelaySettings;
-  queue: QueueWriter;
+  queue: Queue;
+  /** Group commit of accepted messages. */
+  commits: CommitQueue;
   credentialCache?: CredentialCache;
   bruteForce: BruteForceGuard;
   repairs: RepairQueue;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startApp, type RunningApp } from '../../src/main.ts';
-import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
+import { enqueueMessage } from '../helpers/queue.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { openHttpHarness, postAdminWebhook, seedWorkspace, type HttpHarness } from '../helpers/http.ts';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus.ts';
@@ -45,11 +45,10 @@ describe('/metrics', () => {
 
   it('refreshes the queue depth on each scrape from the queued messages in the database', async () => {
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(0);
-    const writer = queueWriter(h.rt.db.models);
     const message = { workspaceId: 'w1', accountId: 'a1', username: 'smtp-x', from: 'app@example.com', to: ['a@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'), at: new Date() };
-    await writer.enqueue(message);
-    await writer.enqueue(message);
-    const id = await writer.enqueue(message);
+    await enqueueMessage(h.rt.queue, message);
+    await enqueueMessage(h.rt.queue, message);
+    const id = await enqueueMessage(h.rt.queue, message);
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(3);
 
     await h.rt.db.models.queuedMessages.updateOne({ _id: id }, { $set: { state: 'done', finishedAt: new Date() } });

@@ -2,6 +2,7 @@
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
 import { auditEventModel } from './audit-event.ts';
+import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
 import { messageChunkModel } from './message-chunk.ts';
@@ -21,6 +22,7 @@ export function registerModels(c: Connection) {
     auditEvents: auditEventModel(c),
     queuedMessages: queuedMessageModel(c),
     messageChunks: messageChunkModel(c),
+    counterBatches: counterBatchModel(c),
     flagStates: flagStateModel(c),
     jobLeases: jobLeaseModel(c),
     webhookDeliveries: webhookDeliveryModel(c),
