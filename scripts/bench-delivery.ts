@@ -29,7 +29,6 @@ import { startDeliveryWorker } from '../src/delivery/worker.ts';
 import { createLogger } from '../src/log.ts';
 import { startRelay } from '../src/relay/relay.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { queueWriter } from '../src/store/repositories/queue-writer.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { openDatabase } from './lib/smtpdesk.ts';

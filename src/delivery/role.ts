@@ -1,11 +1,12 @@
 // The worker role: one delivery worker per process (`npm start`, or `--role worker`; run as many
 // processes as needed, they share the queue).
 import type { RoleStarter } from '../roles.ts';
+import { refreshQueueDepth } from './queue-depth.ts';
 import { startDeliveryWorker } from './worker.ts';
 
 export const startWorkerRole: RoleStarter = async (rt) => {
   const worker = startDeliveryWorker(rt);
-  void rt.queue.countQueued().then((n) => rt.metrics.queueDepth.set(n), () => undefined);
+  void refreshQueueDepth(rt).catch(() => undefined);
   let running = true;
   return {
     description: worker.description,

@@ -17,6 +17,7 @@ import type { QueuedRecipient } from '../domain/queue-model.ts';
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
 import { createFinisher } from './finisher.ts';
+import { refreshQueueDepth } from './queue-depth.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
@@ -372,10 +373,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const depthTimer =
     depthEvery > 0
       ? setInterval(() => {
-          queue.countQueued().then(
-            (n) => metrics.queueDepth.set(n),
-            (err: unknown) => log.warn({ err, code: 'QUEUE_DEPTH_FAILED' }, 'could not count the queue'),
-          );
+          refreshQueueDepth(rt).catch((err: unknown) => log.warn({ err, code: 'QUEUE_DEPTH_FAILED' }, 'could not count the queue'));
         }, depthEvery)
       : null;
   depthTimer?.unref();

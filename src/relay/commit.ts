@@ -147,7 +147,11 @@ export class CommitQueue {
         run: async () => {
           if (refused) await batches.setState(batchId, 'refused');
           const open = await batches.get(batchId);
-          if (open) await finishBatch(this.recoveryDeps(), refused ? { ...open, state: 'refused' } : open);
+          if (open) {
+            const r = await finishBatch(this.recoveryDeps(), refused ? { ...open, state: 'refused' } : open);
+            if (refused && r.withdrawn) log.warn({ code: 'RELAY_LATE_COMMIT_REMOVED', batchId, messages: r.withdrawn }, 'messages stored after their 451 were withdrawn');
+            if (refused && r.counted) log.warn({ code: 'RELAY_LATE_COMMIT_KEPT', batchId, messages: r.counted }, 'messages stored after their 451 were already in delivery; kept and counted');
+          }
           this.inFlight.delete(batchId);
         },
       }));
