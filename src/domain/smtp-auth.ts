@@ -98,7 +98,8 @@ export async function checkSmtpSessions(ctx: DomainContext, principals: readonly
   return principals.map((p) => sessionVerdict(accounts.get(p.accountId) ?? null, p));
 }
 
-function sessionVerdict(account: { status: string; credentialVersion: number } | null, principal: SmtpPrincipal): SmtpSessionCheck {
+/** The rule itself, on an account already read (null: it no longer exists). */
+export function sessionVerdict(account: { status: string; credentialVersion: number } | null, principal: SmtpPrincipal): SmtpSessionCheck {
   if (!account) return { ok: false, reason: 'deleted' };
   if (account.status !== 'active') return { ok: false, reason: 'disabled' };
   if (account.credentialVersion !== principal.credentialVersion) return { ok: false, reason: 'credentials_changed' };

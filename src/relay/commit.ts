@@ -70,7 +70,7 @@ export class CommitQueue {
   private flushing = false;
   private readonly inFlight = new Set<string>();
   /** Commits done, and messages in them (for the log and the benchmark). */
-  readonly stats = { commits: 0, messages: 0 };
+  readonly stats = { started: 0, commits: 0, messages: 0 };
 
   constructor(private readonly deps: CommitDeps) {}
 
@@ -104,6 +104,7 @@ export class CommitQueue {
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    this.stats.started++;
     const { ctx, queue, batches, quota, counters, sweeper, log } = this.deps;
     const started = Date.now();
     const left = () => remainingOf(this.deps.storeTimeoutMs, started);

@@ -9,6 +9,7 @@ import type { CommitQueue } from './commit.ts';
 import type { BruteForceGuard } from './brute-force.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
+import type { SessionChecker } from './session-check.ts';
 
 export type RelaySettings = Config['relay'];
 
@@ -29,6 +30,8 @@ export interface RelayDeps {
   /** Group commit of accepted messages. */
   commits: CommitQueue;
   credentialCache?: CredentialCache;
+  /** The MAIL FROM check (shared reads, a short cache). */
+  sessionCheck: SessionChecker;
   bruteForce: BruteForceGuard;
   repairs: RepairQueue;
   state: RelayState;

@@ -11,6 +11,7 @@ import { quotaCounters } from '../store/counters/quota.ts';
 import { startBatchRecovery } from '../store/counters/recovery-loop.ts';
 import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts';
 import { CommitQueue } from './commit.ts';
+import { createSessionChecker } from './session-check.ts';
 import { BruteForceGuard } from './brute-force.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
@@ -35,6 +36,32 @@ export interface RelayOverrides extends Partial<RelaySettings> {
   /** Brute-force delay per failure past the slow threshold (default 1 s). */
   bruteForceDelayStepMs?: number;
   repairs?: RepairQueueOptions;
+}
+
+/** The group commit with its store parts (the relay's, and tests that drive it directly). */
+export function createCommitQueue(
+  rt: Pick<Runtime, 'ctx' | 'db' | 'queue'>,
+  opts: { queue?: Queue; repairs: RepairQueue; log: Logger; storeTimeoutMs: number; owner: string },
+) {
+  const queue = opts.queue ?? rt.queue;
+  const sweeper = new MarkerSweeper();
+  const counters = counterCollections(rt.db.models);
+  const batches = counterBatches(rt.db.models);
+  const quota = quotaCounters(counters, sweeper);
+  const commits = new CommitQueue({
+    ctx: rt.ctx,
+    queue,
+    batches,
+    quota,
+    counters,
+    sweeper,
+    repairs: opts.repairs,
+    log: opts.log,
+    storeTimeoutMs: opts.storeTimeoutMs,
+    owner: opts.owner,
+    localWorker: () => queue.hasLocalWorker(),
+  });
+  return { commits, sweeper, counters, batches, quota };
 }
 
 export interface RunningRelay {
@@ -75,26 +102,13 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const repairs = new RepairQueue(log, repairOptions);
   const relayHost = osHostname();
   const queueStore = queue ?? rt.queue;
-  const sweeper = new MarkerSweeper();
-  const counters = counterCollections(rt.db.models);
-  const batches = counterBatches(rt.db.models);
-  const quota = quotaCounters(counters, sweeper);
-  const commits = new CommitQueue({
-    ctx: rt.ctx,
-    queue: queueStore,
-    batches,
-    quota,
-    counters,
-    sweeper,
-    repairs,
-    log,
-    storeTimeoutMs: settings.storeTimeoutMs,
-    owner: `${relayHost}/${process.pid}`,
-    localWorker: () => queueStore.hasLocalWorker(),
-  });
+  const { commits, sweeper, counters } = createCommitQueue(rt, { queue: queueStore, repairs, log, storeTimeoutMs: settings.storeTimeoutMs, owner: `${relayHost}/${process.pid}` });
   const recovery = startBatchRecovery(commits.recoveryDeps(), { log, isInFlight: (id) => commits.isInFlight(id) });
   const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
   sweepTimer.unref();
+  const sessionCheck = createSessionChecker(rt.ctx, { ttlMs: settings.sessionCheckCacheMs, timeoutMs: settings.storeTimeoutMs });
+  // A change made in this process is seen at the next MAIL FROM, not after the cache's time.
+  const stopHearing = rt.events.subscribe({ publish: (e) => (e.account ? sessionCheck.invalidate(e.account.id) : undefined) });
   const deps: RelayDeps = {
     ctx: rt.ctx,
     readCtx: withBoundedAccountReads(rt.ctx, settings.storeTimeoutMs),
@@ -103,6 +117,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     settings,
     queue: queueStore,
     commits,
+    sessionCheck,
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
     bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
     repairs,
@@ -186,6 +201,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
       lineDeadline.stop();
       closing ??= shutdown(deps, servers, repairs).finally(async () => {
         clearInterval(sweepTimer);
+        stopHearing();
         await recovery.stop();
         await sweeper.sweep(counters).catch(() => undefined);
       });
