@@ -111,7 +111,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const batches = counterBatches(db.models);
   const finisher = createFinisher({ queue, batches, counters, sweeper, log, owner: id, clock });
   // Batches a killed worker (or relay) left open are finished here too.
-  const recovery = startBatchRecovery({ batches, counters, sweeper, queue, quota: quotaCounters(counters, sweeper) }, { log });
+  const recovery = startBatchRecovery({ batches, counters, sweeper, queue, quota: quotaCounters(counters, sweeper) }, { log, staleAfterMs: config.relay.batchStaleMs });
 
   const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   const slots = new Set<Promise<void>>();

@@ -103,7 +103,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const relayHost = osHostname();
   const queueStore = queue ?? rt.queue;
   const { commits, sweeper, counters } = createCommitQueue(rt, { queue: queueStore, repairs, log, storeTimeoutMs: settings.storeTimeoutMs, owner: `${relayHost}/${process.pid}` });
-  const recovery = startBatchRecovery(commits.recoveryDeps(), { log, isInFlight: (id) => commits.isInFlight(id) });
+  const recovery = startBatchRecovery(commits.recoveryDeps(), { log, isInFlight: (id) => commits.isInFlight(id), staleAfterMs: settings.batchStaleMs });
   const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
   sweepTimer.unref();
   const sessionCheck = createSessionChecker(rt.ctx, { ttlMs: settings.sessionCheckCacheMs, timeoutMs: settings.storeTimeoutMs });
