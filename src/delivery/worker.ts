@@ -44,6 +44,11 @@ export interface DeliveryWorkerOptions {
   /** Idle polling: starts at pollMinMs after work was found, doubles up to pollMaxMs. */
   pollMinMs?: number;
   pollMaxMs?: number;
+  /**
+   * How often, at most, the worker looks for due messages by their due time (retries, expired leases): on
+   * FerretDB a scan of the queue. New messages come by notice (or, in the relay's process, directly). Default 1 s.
+   */
+  dueScanIntervalMs?: number;
   /** How often the queue-depth gauge is refreshed (0: never). */
   queueDepthIntervalMs?: number;
   /** How long stop() waits for deliveries in progress. */
@@ -99,6 +104,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const sendBounces = options.sendBounces ?? config.delivery.sendBounces;
   const pollMinMs = options.pollMinMs ?? 50;
   const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 1000);
+  const dueScanIntervalMs = options.dueScanIntervalMs ?? 1000;
   const upstreamUrl = options.upstreamUrl === undefined ? config.delivery.upstreamUrl : (options.upstreamUrl ?? undefined);
   const heloName = config.delivery.heloName;
   const transport =
@@ -139,11 +145,12 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       if (round === 0) hinted.push(...(await batches.takeNotices(Math.max(4, concurrency))));
     }
     // Retries, expired leases and messages whose notice was lost: the query on the due time. On FerretDB it
-    // scans the collection, so it runs only when nothing else is known to be waiting, and not more often than
-    // the idle poll.
+    // scans the collection, so it runs only when nothing else is known to be waiting, and at most once per
+    // dueScanIntervalMs (a wake() from this process, as after a bounce notice, does not wait for it).
     for (let round = 0; round < 2; round++) {
       if (candidates.length === 0 || Date.now() - candidatesReadAt > CANDIDATES_TTL_MS) {
-        if (Date.now() - lastDueScan < pollMinMs) return null;
+        // drain() needs to know that nothing at all is due: while it waits, every look scans.
+        if (Date.now() - lastDueScan < dueScanIntervalMs && !drainWaiters.length) return null;
         lastDueScan = Date.now();
         // Shuffled, so that workers reading the same ids at once mostly claim different ones.
         candidates = shuffle(await queue.findDueIds(clock(), candidateBatch));

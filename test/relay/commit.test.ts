@@ -1,12 +1,14 @@
 // The relay's group commit (src/relay/commit.ts), driven directly against a real store: batching rules,
 // the quota inside a batch, and what a store failure in the middle of a batch leaves behind.
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { monthKey, readUsage, showAccount } from '../../src/domain/index.ts';
 import { createCommitQueue } from '../../src/relay/relay.ts';
 import { RepairQueue } from '../../src/relay/repairs.ts';
 import { StoreUnavailable, type CommitRequest } from '../../src/relay/commit.ts';
 import { counterBatches } from '../../src/store/counters/batches.ts';
-import { workspaceMonthId } from '../../src/store/counters/targets.ts';
+import { counterCollections, MarkerSweeper, workspaceMonthId } from '../../src/store/counters/targets.ts';
+import { quotaCounters } from '../../src/store/counters/quota.ts';
+import { startBatchRecovery } from '../../src/store/counters/recovery-loop.ts';
 import { newQueueId, type Queue } from '../../src/store/queue/index.ts';
 import { createAccount } from '../../src/domain/index.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
@@ -135,4 +137,77 @@ it('a store failure in the middle of a batch: every message of it gets 451, noth
   expect((await readUsage(h.rt.ctx, h.workspace.id)).emailsThisMonth).toBe(101);
   expect(await openBatches()).toEqual([]);
   await setQuotaUsed(0);
+});
+
+describe('a relay that dies half way through a commit (its repairs never run): recovery makes the counters exact', () => {
+  async function deadCommitQueue(overrides: { queue?: Queue; failCounters?: boolean }) {
+    const repairs = new RepairQueue(h.rt.log);
+    await repairs.close(0); // a dead process repairs nothing
+    const made = createCommitQueue(h.rt, { queue: overrides.queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000, owner: 'dead' });
+    if (overrides.failCounters) {
+      // The counter writes never reach the database (the process died before sending them).
+      const accounts = made.counters.accounts;
+      made.counters.accounts = new Proxy(accounts, {
+        get: (target, prop, receiver) => (prop === 'bulkWrite' ? () => Promise.reject(new Error('killed')) : Reflect.get(target, prop, receiver)),
+      });
+    }
+    return made;
+  }
+
+  async function recover() {
+    const sweeper = new MarkerSweeper();
+    const counters = counterCollections(h.rt.db.models);
+    const batches = counterBatches(h.rt.db.models);
+    const r = startBatchRecovery({ batches, counters, sweeper, quota: quotaCounters(counters, sweeper), queue: h.rt.queue }, { log: h.rt.log, staleAfterMs: 0 });
+    await r.runOnce();
+    await r.stop();
+  }
+
+  async function state() {
+    const queued = await h.rt.queue.listMessages({ workspaceId: h.workspace.id, accountId: account.id, limit: 1000 });
+    return {
+      queuedEmails: queued.reduce((n, m) => n + m.recipients.length, 0),
+      sent: (await showAccount(h.rt.ctx, admin, h.workspace.id, account.name)).counters.sent,
+      quota: (await readUsage(h.rt.ctx, h.workspace.id)).emailsThisMonth,
+    };
+  }
+
+  it('after the quota was reserved, before the messages were stored', async () => {
+    await setQuotaUsed(50);
+    const lost: Queue = { ...h.rt.queue, enqueueMany: () => Promise.reject(new Error('killed')) };
+    const { commits } = await deadCommitQueue({ queue: lost });
+    await Promise.all([request(2), request(1)].map((r) => settle(commits.submit(r))));
+    const before = await state();
+    expect(before.quota).toBeGreaterThan(50); // reserved for messages that do not exist
+    await recover();
+    expect(await state()).toEqual({ queuedEmails: 0, sent: 0, quota: 50 });
+  });
+
+  it('after the messages were stored, before they were counted', async () => {
+    await setQuotaUsed(50);
+    const { commits } = await deadCommitQueue({ failCounters: true });
+    expect(await Promise.all([request(2, 1), request(1, 2), request(3, 3)].map((r) => settle(commits.submit(r))))).toEqual(['stored', 'stored', 'stored']);
+    const before = await state();
+    expect(before.sent).toBeLessThan(before.queuedEmails);
+    await recover();
+    expect(await state()).toEqual({ queuedEmails: 6, sent: 6, quota: 56 });
+    // Finishing again counts nothing twice.
+    await recover();
+    expect(await state()).toEqual({ queuedEmails: 6, sent: 6, quota: 56 });
+  });
+
+  it('after the insert landed but its answer was lost (the clients heard nothing): what landed is counted', async () => {
+    await setQuotaUsed(50);
+    const lostAnswer: Queue = {
+      ...h.rt.queue,
+      async enqueueMany(msgs) {
+        await h.rt.queue.enqueueMany(msgs);
+        throw new Error('killed');
+      },
+    };
+    const { commits } = await deadCommitQueue({ queue: lostAnswer });
+    await Promise.all([request(1, 1), request(2, 2)].map((r) => settle(commits.submit(r))));
+    await recover();
+    expect(await state()).toEqual({ queuedEmails: 3, sent: 3, quota: 53 });
+  });
 });

@@ -56,7 +56,8 @@ export function counterBatches(models: Models) {
       const found = await coll.find({ kind: 'accept', state: 'stored' }, { projection: { _id: 1 }, limit }).toArray();
       const ids: string[] = [];
       for (const { _id } of found) {
-        const doc = await coll.findOneAndDelete({ _id, state: 'stored' }, { projection: { messages: 1 } });
+        // No projection: FerretDB v1 does not implement one on findAndModify.
+        const doc = await coll.findOneAndDelete({ _id, state: 'stored' });
         for (const m of (doc?.messages as AcceptedEntry[] | undefined) ?? []) ids.push(m.id);
       }
       return ids;
