@@ -32,11 +32,13 @@ export interface Runtime {
 export async function openRuntime(config: Config, opts: { log?: Logger; shareEmbedded?: boolean; quiet?: boolean } = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const { uri, kind, stop } = await resolveDatabase(config, log, opts);
-  // Before the connection, so that smtpdesk_db_commands_total counts every command this process sends.
+  // Before the connection, so that smtpdesk_db_commands_total counts every command this process sends
+  // (SMTPDESK_DB_COMMAND_METRICS=false turns the driver's command monitoring off; see docs/performance.md).
   const metrics = createMetrics();
+  const countCommands = !/^(0|false|no|off)$/i.test(process.env.SMTPDESK_DB_COMMAND_METRICS ?? '');
   let db: Database;
   try {
-    db = await connectDatabase(uri, { onCommand: databaseCommandCounter(metrics) });
+    db = await connectDatabase(uri, countCommands ? { onCommand: databaseCommandCounter(metrics) } : {});
   } catch (err) {
     await stop();
     throw err;
