@@ -440,8 +440,8 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
     md.push(`**${mode}**: ${title}`, '', table(rows, cols, { markdown: true }), '');
     if (desk?.dbPerMsg) {
       const caption =
-        `smtpdesk database commands per accepted message, ${mode} (driver command monitoring; in the window the relay accepted ` +
-        `${fmt(desk.dbAccepted ?? NaN)} and the worker delivered ${fmt(desk.dbDelivered ?? NaN)}, medians)`;
+        `smtpdesk database commands per message, ${mode}, by process and command (driver command monitoring; in the window ` +
+        `the relay accepted ${fmt(desk.dbAccepted ?? NaN)} messages and the worker delivered ${fmt(desk.dbDelivered ?? NaN)})`;
       text.push('', `${caption}:`, dbBreakdown(desk, false));
       md.push(`${caption}:`, '', dbBreakdown(desk, true), '');
     }
