@@ -93,6 +93,8 @@ interface Contender {
     dbRoots?: () => number[];
     /** smtpdesk: each role process's counters now, by role. */
     stats?: () => Promise<Record<string, StatsSnapshot>>;
+    /** smtpdesk: the worker's first error or warning line (code and message), if any. */
+    workerProblem?: () => string | undefined;
     stop(): Promise<void>;
   }>;
   note: string;
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
             auth: { user: cred!.username, pass: cred!.password },
             roots: () => procs.map((p) => p.pid()).filter((x): x is number => x !== undefined),
             dbRoots: () => database.pids(),
+            workerProblem: () => firstProblem(join(logDir, 'worker.log')),
             async stats() {
               const snaps = await Promise.all(procs.map(async (p) => [p.role, await p.stats()] as const));
               return Object.fromEntries(snaps);
@@ -273,6 +276,12 @@ async function main(): Promise<void> {
               dbAccepted: win?.accepted,
               dbDelivered: win?.delivered,
             };
+            if (win && win.accepted > 0 && win.delivered === 0 && win.commands.worker) {
+              const why = running.workerProblem?.();
+              const note = `${c.name}: the worker delivered nothing during the ${mode} measurement${why ? ` (its log: ${why})` : ''}; its commands per delivered message are not known.`;
+              if (!notes.includes(note)) notes.push(note);
+              log(note);
+            }
             samples.push(s);
             log(
               `round ${round} ${c.name.padEnd(9)} ${mode.padEnd(11)} ${fmt(s.rate).padStart(5)} msg/s  p50 ${fmt(s.p50, 1)} ms  p99 ${fmt(s.p99, 1)} ms  ` +
@@ -297,6 +306,26 @@ async function main(): Promise<void> {
   }
   rmSync(work, { recursive: true, force: true });
   if (Object.keys(missing).length) process.exitCode = samples.length ? 0 : 1;
+}
+
+/** The first error or warning in a role's JSON log: "CODE: message (err.message)". */
+function firstProblem(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    if (!/^\{"level":(40|50|60)\b/.test(line)) continue;
+    try {
+      const v = JSON.parse(line) as { code?: string; msg?: string; err?: { message?: string } };
+      return `${v.code ?? 'no code'}: ${v.msg ?? ''}${v.err?.message ? ` (${v.err.message.slice(0, 160)})` : ''}`;
+    } catch {
+      return line.slice(0, 200);
+    }
+  }
+  return undefined;
 }
 
 /** Writing 5 to clear_refs resets VmHWM, so each measurement's peak is its own (root only; else ignored). */
@@ -334,7 +363,11 @@ const dbTotal = (per: Record<string, Record<string, number>>): number => Object.
 /** "8.0 (relay 5.0 + worker 3.0; worker 4.1 per delivered)" */
 function dbLine(per: Record<string, Record<string, number>>, workerPerDelivered?: Record<string, number>): string {
   const parts = Object.entries(per).map(([role, cmds]) => `${role} ${fmt(cmds.all ?? NaN, 1)}`);
-  const wd = workerPerDelivered ? `; worker ${fmt(workerPerDelivered.all ?? NaN, 1)} per delivered` : '';
+  const wd = !workerPerDelivered
+    ? ''
+    : Number.isFinite(workerPerDelivered.all)
+      ? `; worker ${fmt(workerPerDelivered.all!, 1)} per delivered`
+      : '; worker delivered none';
   return `${fmt(dbTotal(per), 1)} (${parts.join(' + ')}${wd})`;
 }
 
@@ -362,7 +395,7 @@ function dbBreakdown(row: Row, markdown: boolean): string {
   type R = { process: string; cmds: Record<string, number> };
   const rows: R[] = [...roles.map((r) => ({ process: `${r} ÷ accepted`, cmds: per[r]! })), ...(roles.length > 1 ? [{ process: 'total ÷ accepted', cmds: totals }] : [])];
   const wd = row.dbWorkerPerDelivered;
-  if (wd && per.relay) {
+  if (wd && per.relay && Number.isFinite(wd.all)) {
     // The worker may lag behind the relay (or catch up on a backlog) within a window: its work per message it
     // delivered, added to the relay's per message it accepted, is the cost of one message through both.
     const through: Record<string, number> = {};
