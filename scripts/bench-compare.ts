@@ -7,6 +7,10 @@
 //   haraka     Haraka from npm, auth/flat_file + queue/smtp_forward to smtp-sink
 //   node-sink  a bare smtp-server that accepts and discards: Node's ceiling for this client
 //
+// For smtpdesk it also counts the database commands per accepted message, by process and command name, from
+// the processes' own smtpdesk_db_commands_total (SMTPDESK_STATS_FILE + SIGUSR2 at the start and end of each
+// measurement; see docs/performance.md, Counting database commands).
+//
 // Flags (or env): --clients N (BENCH_CLIENTS, 50) --seconds S (BENCH_SECONDS, 15) --rounds R (BENCH_ROUNDS, 3)
 //   --warmup S (3) --modes per-message,pooled --servers smtpdesk,postfix,haraka,node-sink --no-docs --scratch DIR
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, writeFileSync as writeFile } from 'node:fs';
