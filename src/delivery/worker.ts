@@ -278,7 +278,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     let body: Buffer | null = null;
     if (sendable.length) {
       try {
-        body = await queue.readBody(msg, lease.head);
+        body = await queue.readBody(lease.body);
       } catch (err) {
         log.error({ err, code: 'DELIVERY_BODY_READ_FAILED', queueId: lease.id }, 'could not read the message body');
         const failure = temporaryFailure('could not read the stored message', '4.3.0', 'BODY_READ_FAILED');
@@ -343,7 +343,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     const msg = lease.message;
     const from = msg.from;
     try {
-      const original = body ?? (await queue.readBody(msg, lease.head).catch(() => Buffer.alloc(0)));
+      const original = body ?? (await queue.readBody(lease.body).catch(() => Buffer.alloc(0)));
       const notice = buildBounceMessage({
         reportingMta: heloName,
         queueId: lease.id,
@@ -362,7 +362,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         username: msg.username,
         from: '',
         to: [from],
-        head: notice.raw,
+        head: Buffer.alloc(0),
+        body: notice.raw,
         messageId: notice.messageId,
         subject: notice.subject,
         relayHost: heloName,

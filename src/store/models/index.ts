@@ -5,6 +5,7 @@ import { auditEventModel } from './audit-event.ts';
 import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
+import { messageBodyModel } from './message-body.ts';
 import { messageChunkModel } from './message-chunk.ts';
 import { monthlyUsageModel } from './monthly-usage.ts';
 import { queuedMessageModel } from './queued-message.ts';
@@ -22,6 +23,7 @@ export function registerModels(c: Connection) {
     auditEvents: auditEventModel(c),
     queuedMessages: queuedMessageModel(c),
     messageChunks: messageChunkModel(c),
+    messageBodies: messageBodyModel(c),
     counterBatches: counterBatchModel(c),
     flagStates: flagStateModel(c),
     jobLeases: jobLeaseModel(c),
