@@ -6,7 +6,7 @@ import { createLogger, type Logger } from './log.ts';
 import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { startEmbeddedDatabase } from './store/embedded-database.ts';
-import { EventBus, type DomainContext } from './domain/index.ts';
+import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
 import { outboxEventSink } from './webhooks/outbox-sink.ts';
@@ -37,7 +37,12 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     throw err;
   }
   const events = new EventBus((err, event) => log.error({ err, code: 'EVENT_SINK_FAILED', event: event.type }, 'event subscriber failed'));
-  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events });
+  const ctx = createDomainContext(db, {
+    bcryptCost: config.accounts.bcryptCost,
+    idleAfterDays: config.jobs.idleAfterDays,
+    events,
+    ...(config.secretKey ? { secrets: createSecretBox(config.secretKey) } : {}),
+  });
   // Every process writes outbound webhook events to the outbox; the http role's dispatcher sends them.
   if (config.http.outboundWebhookUrls.length) {
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));

@@ -13,6 +13,8 @@ import { queueWriter, readMessageBody } from '../store/repositories/queue-writer
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
 import { createCounterBuffer } from './counters.ts';
+import { createDkimSigner } from './dkim-signer.ts';
+import { createSuppressionRecorder } from './suppress.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { findDueMessageIds, finishAttempt, leaseMessage, releaseLease, renewLease, type Lease, type RecipientRecord } from './lease.ts';
@@ -106,6 +108,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       : createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log }));
   const counters = createCounterBuffer(rt.ctx, log);
   const writer = queueWriter(models);
+  const dkim = createDkimSigner({ domains: rt.ctx.domains, secrets: rt.ctx.secrets, ttlMs: config.delivery.dkimCacheMs, log });
+  const suppress = createSuppressionRecorder(rt.ctx, log);
 
   const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   const slots = new Set<Promise<void>>();
@@ -269,7 +273,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
         body = null;
       } else if (body) {
-        results.push(...(await transport.send({ from, to: sendable }, normalizeLineEndings(body))));
+        results.push(...(await transport.send({ from, to: sendable }, await dkim.sign(msg, normalizeLineEndings(body)))));
       }
     }
     const now = clock();
@@ -277,6 +281,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     if (!(await finish(lease, applied.recipients))) return;
 
     report(lease, applied.outcomes);
+    await suppress(msg, applied.outcomes, now);
     if (msg.kind !== 'bounce') counters.add({ id: msg.accountId, workspaceId: msg.workspaceId }, counterDelta(applied.outcomes), now);
     const undeliverable = applied.outcomes.filter((o) => o.outcome === 'bounced' || o.outcome === 'failed');
     if (undeliverable.length && !senderProblem && shouldSendBounce({ enabled: sendBounces, kind: msg.kind, envelopeFrom: from })) {

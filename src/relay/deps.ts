@@ -8,6 +8,7 @@ import type { QueueWriter } from '../store/repositories/queue-writer.ts';
 import type { BruteForceGuard } from './brute-force.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
+import type { SuppressionCache } from './suppression-cache.ts';
 
 export type RelaySettings = Config['relay'];
 
@@ -28,6 +29,7 @@ export interface RelayDeps {
   credentialCache?: CredentialCache;
   bruteForce: BruteForceGuard;
   repairs: RepairQueue;
+  suppressions: SuppressionCache;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */
   relayHost: string;

@@ -18,6 +18,7 @@ import { onMailFrom } from './handlers/on-mail-from.ts';
 import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
+import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
 
@@ -77,6 +78,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
     bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
     repairs,
+    suppressions: createSuppressionCache({ repo: rt.ctx.suppressions, ttlMs: settings.suppressionCacheMs, log }),
     state,
     relayHost: osHostname(),
   };
