@@ -1,5 +1,5 @@
 // Subcommands answered with a message only the requester sees: list, show, usage, plan, audit, help.
-import { can, listAccounts, listAudit, setWorkspacePlan, showAccount, usageSummary } from '../../domain/index.ts';
+import { can, dailyStatsOf, listAccounts, listAudit, setWorkspacePlan, showAccount, topQuotaConsumers, usageSummary } from '../../domain/index.ts';
 import { accountDetailBlocks, accountListBlocks } from '../blocks/accounts.ts';
 import { esc } from '../blocks/common.ts';
 import { formatCount } from '../../shared/format.ts';
@@ -23,11 +23,12 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     }
     case 'show': {
       const account = await showAccount(ctx, actor, workspace.id, sub.name);
-      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now) };
+      const daily = (await dailyStatsOf(ctx, [account.id], 30)).get(account.id);
+      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now, daily) };
     }
     case 'usage': {
-      const u = await usageSummary(ctx, actor, workspace.id);
-      return { text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u) };
+      const [u, top] = await Promise.all([usageSummary(ctx, actor, workspace.id), topQuotaConsumers(ctx, actor, workspace.id)]);
+      return { text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u, top.consumers) };
     }
     case 'plan': {
       if (sub.set) {
