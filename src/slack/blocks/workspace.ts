@@ -71,6 +71,8 @@ export const SUBCOMMAND_HELP: readonly [string, string][] = [
   ['usage', 'emails this month of the quota, account slots of the plan'],
   ['plan [set PLAN]', 'the plan, its quota and slots, the next plan up; admins can change it'],
   ['audit [NAME]', 'who changed what and when (admins, security responders)'],
+  ['domains [add DOMAIN]', 'sending domains and their DKIM state; admins add one and get the DNS record to publish'],
+  ['suppressions [add|remove ADDRESS]', 'addresses refused because they hard-bounced (admins, security responders); admins change the list'],
   ['help', 'this help'],
 ];
 
