@@ -9,7 +9,7 @@ import { queueWriter, type QueueWriter } from '../store/repositories/queue-write
 import { BruteForceGuard } from './brute-force.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
-import { withBoundedAccountReads } from './deadline.ts';
+import { withBoundedAccountReads, withDeadline } from './deadline.ts';
 import { onAuth } from './handlers/on-auth.ts';
 import { onClose } from './handlers/on-close.ts';
 import { onConnect } from './handlers/on-connect.ts';
@@ -78,7 +78,15 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
     bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
     repairs,
-    suppressions: createSuppressionCache({ repo: rt.ctx.suppressions, ttlMs: settings.suppressionCacheMs, log }),
+    // Bounded like the account reads: a store that hangs must not hold RCPT TO until the socket times out.
+    suppressions: createSuppressionCache({
+      repo: {
+        version: (w) => withDeadline(rt.ctx.suppressions.version(w), settings.storeTimeoutMs, 'read suppression list version'),
+        list: (w) => withDeadline(rt.ctx.suppressions.list(w), settings.storeTimeoutMs, 'read suppression list'),
+      },
+      ttlMs: settings.suppressionCacheMs,
+      log,
+    }),
     state,
     relayHost: osHostname(),
   };

@@ -71,7 +71,7 @@ export function formatTrend(t: { recent: number | null; before: number | null; d
   return t.direction === 'flat' ? `${formatRate(t.recent)} ${arrow}` : `${formatRate(t.recent)} ${arrow} from ${formatRate(t.before)}`;
 }
 
-/** 0.4213 -> "42.1%" (a share of a whole). */
+/** 0.4213 -> "42.1%" (a share of a whole); a share too small to show as 0.1% is "<0.1%", not "0.0%". */
 export function formatShare(share: number): string {
-  return `${(share * 100).toFixed(1)}%`;
+  return share > 0 && share < 0.0005 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
 }
