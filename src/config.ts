@@ -1,5 +1,6 @@
 // One schema-validated, typed configuration read from the environment.
 // Every variable is listed with a comment in .env.example; keep the two in step.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { validate as isCronExpression } from 'node-cron';
 import { parseRetrySchedule } from './shared/retry-schedule.ts';
@@ -90,6 +91,7 @@ const envSchema = z.object({
   DELIVERY_SEND_BOUNCES: bool.default(true),
   DELIVERY_RETENTION_DAYS: positiveInt.default(7),
   DELIVERY_DKIM_CACHE_SECONDS: positiveInt.default(30),
+  DKIM_VERIFY_DNS_SERVERS: list.default([]),
 
   SLACK_BOT_TOKEN: z.string().optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
@@ -172,6 +174,8 @@ export interface Config {
     retentionDays: number;
     /** How long the worker keeps a domain's DKIM key (or its absence) in memory. */
     dkimCacheMs: number;
+    /** DNS servers `domains verify` asks ('ip' or 'ip:port'); empty: the system's resolver. */
+    dkimVerifyDnsServers: string[];
   };
   slack: {
     enabled: boolean;
@@ -268,6 +272,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`OUTBOUND_WEBHOOK_RETRY_SCHEDULE: ${(err as Error).message}`);
   }
   problems.push(...deliveryProblems(e));
+  const badDns = e.DKIM_VERIFY_DNS_SERVERS.filter((s) => !isDnsServer(s));
+  if (badDns.length) problems.push(`DKIM_VERIFY_DNS_SERVERS: not an IP address (with an optional :port): ${badDns.join(', ')}`);
   const secretKey = e.SMTPDESK_SECRET_KEY === undefined ? undefined : parseSecretKey(e.SMTPDESK_SECRET_KEY);
   if (secretKey === null) problems.push('SMTPDESK_SECRET_KEY: must be 32 bytes, as base64 or 64 hex digits (make one with `openssl rand -base64 32`)');
   if (problems.length) throw new ConfigError(problems);
@@ -315,6 +321,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sendBounces: e.DELIVERY_SEND_BOUNCES,
       retentionDays: e.DELIVERY_RETENTION_DAYS,
       dkimCacheMs: e.DELIVERY_DKIM_CACHE_SECONDS * 1000,
+      dkimVerifyDnsServers: e.DKIM_VERIFY_DNS_SERVERS,
     },
     slack: {
       enabled: slackEnabled,
@@ -377,6 +384,12 @@ function deliveryProblems(e: Env): string[] {
     problems.push(`${e.DELIVERY_HELO_NAME ? 'DELIVERY_HELO_NAME' : 'RELAY_HOSTNAME'}: "${helo}" is not a host name (e.g. mail.example.com)`);
   }
   return problems;
+}
+
+/** "9.9.9.9", "127.0.0.1:5353", "2001:db8::1", "[2001:db8::1]:53": what node:dns setServers takes. */
+function isDnsServer(s: string): boolean {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:]+):(\d{1,5})$/.exec(s);
+  return m ? isIP(m[1]!) !== 0 && Number(m[2]) <= 65535 : isIP(s) !== 0;
 }
 
 function isTimeZone(tz: string): boolean {

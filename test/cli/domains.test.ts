@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { runSmtpdesk } from '../helpers/cli.ts';
+import { startTestDnsServer, type TestDnsServer } from '../helpers/dns-server.ts';
 
 vi.setConfig({ testTimeout: 180_000 });
 
@@ -15,13 +16,16 @@ const SECRET = 'q0kK1n7tqzJ3yG2b9r2m5oYxJp8nW6c4Vd1sLe0aUfI=';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let uri: string;
 let env: Record<string, string>;
+let dns: TestDnsServer;
 beforeAll(async () => {
   uri = testDatabaseUri();
-  env = { MONGODB_URI: uri, SMTPDESK_WORKSPACE: '', SMTPDESK_SECRET_KEY: SECRET };
+  dns = await startTestDnsServer();
+  env = { MONGODB_URI: uri, SMTPDESK_WORKSPACE: '', SMTPDESK_SECRET_KEY: SECRET, DKIM_VERIFY_DNS_SERVERS: dns.address };
   const r = await runSmtpdesk(['workspace', 'create', 'acme', '--plan', '10k'], env);
   expect(r.code).toBe(0);
 });
 afterAll(async () => {
+  await dns?.close();
   await dropTestDatabase(uri);
 });
 
@@ -37,7 +41,7 @@ describe('smtpdesk domains', () => {
     expect(bad.stderr).toContain('SMTPDESK_SECRET_KEY: must be 32 bytes');
   });
 
-  it('adds a domain and prints the exact TXT record to publish; lists, shows and removes it', async () => {
+  it('adds a domain and prints the exact TXT record to publish; lists, shows, verifies it against DNS and rotates its key', async () => {
     let r = await cli('domains', 'add', 'Acme.Test');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -66,14 +70,33 @@ describe('smtpdesk domains', () => {
     expect(shown.keys[0]).toMatchObject({ selector, state: 'pending', record: { name: `${selector}._domainkey.acme.test` } });
     expect(r.stdout).not.toMatch(/sealed|PRIVATE/i);
 
-    r = await cli('domains', 'rotate-key', 'acme.test', '--json');
+    // Not published yet: verify says so and exits 1.
+    r = await cli('domains', 'verify', 'acme.test');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`✗ ${selector}._domainkey.acme.test: no TXT record at this name yet`);
+    expect(r.stderr).toContain('no DKIM record of acme.test is published yet');
+    // Published (in 255-character strings, as DNS serves it): it matches and the key becomes active.
+    const value = shown.keys[0]!.record.value;
+    dns.txt.set(`${selector}._domainkey.acme.test`, [value.match(/.{1,255}/g)!]);
+    r = await cli('domains', 'verify', 'acme.test');
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    // Never verified: the pending key is simply replaced.
-    expect(r.json<{ keys: { selector: string; state: string }[] }>().keys).toEqual([expect.objectContaining({ selector: `${selector}b`, state: 'pending' })]);
+    expect(r.stdout).toContain(`✓ ${selector}._domainkey.acme.test: published and matches`);
+    expect(r.stdout).toContain(`Key ${selector} is active and signs from now on.`);
+    expect((await cli('domains', 'list')).stdout).toMatch(new RegExp(`^acme\\.test\\s+Active\\s+${selector}\\s+\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC`, 'm'));
+
+    r = await cli('domains', 'rotate-key', 'acme.test');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`New key ${selector}b for acme.test. Key ${selector} keeps signing (leave its record published) until the new one verifies.`);
+    r = await cli('domains', 'show', 'acme.test', '--json');
+    expect(r.json<{ state: string; keys: { selector: string; state: string }[] }>()).toMatchObject({
+      state: 'rotating',
+      keys: [expect.objectContaining({ selector, state: 'retiring' }), expect.objectContaining({ selector: `${selector}b`, state: 'pending' })],
+    });
 
     r = await cli('audit', '--json');
     const actions = r.json<{ action: string; details?: { domain?: string } }[]>().map((e) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['domain.added', 'domain.key_rotated']));
+    expect(actions).toEqual(expect.arrayContaining(['domain.added', 'domain.verified', 'domain.key_rotated']));
   });
 
   it('the worker refuses to start without SMTPDESK_SECRET_KEY while a domain has a key, in one line', async () => {

@@ -1,5 +1,5 @@
 // smtpdesk domains …: sending domains and their DKIM keys.
-import { resolveTxt } from 'node:dns/promises';
+import { Resolver } from 'node:dns/promises';
 import {
   addSendingDomain,
   dnsRecordChunks,
@@ -116,7 +116,11 @@ const verify: CliCommand = {
   args: 'DOMAIN',
   async run(cli, pos) {
     const ws = await cli.workspace();
-    const r = await verifySendingDomain(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'DOMAIN'), resolveTxt);
+    const servers = (await cli.runtime()).config.delivery.dkimVerifyDnsServers;
+    // DKIM_VERIFY_DNS_SERVERS: e.g. the zone's own name server, to check before resolvers' caches catch up.
+    const resolver = new Resolver({ timeout: 5_000, tries: 2 });
+    if (servers.length) resolver.setServers(servers);
+    const r = await verifySendingDomain(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'DOMAIN'), (name) => resolver.resolveTxt(name));
     if (cli.json) return { ...domainJson(r.domain), checks: r.checks, activated: r.activated, retired: r.retired };
     const lines = r.checks.map((c) => `${c.matches ? '✓' : '✗'} ${c.record.name}: ${c.matches ? 'published and matches' : c.problem}`);
     if (r.activated.length) lines.push('', `Key ${r.activated[0]} is active and signs from now on.`);
