@@ -79,6 +79,14 @@ describe('accounts stats', () => {
   });
 });
 
+describe('accounts show', () => {
+  it('carries the 30-day sparkline and the delivery trend', async () => {
+    const r = await cli('accounts', 'show', 'app');
+    expect(r.stdout).toMatch(/^Last 30 days\s+▁{23}▂▁▅▁▃▁█  150 sent \(smtpdesk accounts stats app\)$/m);
+    expect(r.stdout).toMatch(/^Delivery trend\s+91\.2%$/m);
+  });
+});
+
 describe('usage', () => {
   it('ranks the accounts that use most of this month\'s quota, with their share', async () => {
     const r = await cli('usage', '--json');

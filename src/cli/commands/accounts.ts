@@ -1,5 +1,6 @@
 import {
   accountDailyStats,
+  dailyStatsOf,
   STATS_MAX_DAYS,
   createAccount,
   deleteAccount,
@@ -94,8 +95,10 @@ const show: CliCommand = {
   args: 'NAME',
   async run(cli, pos) {
     const ws = await cli.workspace();
-    const a = await showAccount(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
-    if (cli.json) return { ...accountRow(a), queuedMessages: a.queuedMessages };
+    const ctx = await cli.domain();
+    const a = await showAccount(ctx, cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
+    const daily = (await dailyStatsOf(ctx, [a.id], 30)).get(a.id)!;
+    if (cli.json) return { ...accountRow(a), queuedMessages: a.queuedMessages, last30Days: { sent: daily.days.map((d) => d.sent), trend: daily.trend } };
     const fields: [string, string][] = [
       ['Name', a.name],
       ['Username', a.username],
@@ -115,6 +118,8 @@ const show: CliCommand = {
       ['Queued messages', formatCount(a.queuedMessages)],
       ['Last used', a.lastUsedAt ? `${formatDateTime(a.lastUsedAt)} (${formatAgo(a.lastUsedAt)})` : 'never'],
       ['Activity', a.activity],
+      ['Last 30 days', `${sparkline(daily.days.map((d) => d.sent))}  ${formatCount(daily.totals.sent)} sent (smtpdesk accounts stats ${a.name})`],
+      ['Delivery trend', formatTrend(daily.trend)],
       ['Created', `${formatDateTime(a.createdAt)} by ${a.createdBy}`],
     );
     cli.print(renderFields(fields));
