@@ -89,7 +89,17 @@ export type SmtpSessionCheck = { ok: true } | { ok: false; reason: 'deleted' | '
  * has the credential version it had at AUTH. One read by id, done before every message.
  */
 export async function checkSmtpSession(ctx: DomainContext, principal: SmtpPrincipal): Promise<SmtpSessionCheck> {
-  const account = await ctx.accounts.findById(principal.accountId);
+  return sessionVerdict(await ctx.accounts.findById(principal.accountId), principal);
+}
+
+/** The same rule for the sessions of a whole commit batch: one read for all their accounts. */
+export async function checkSmtpSessions(ctx: DomainContext, principals: readonly SmtpPrincipal[]): Promise<SmtpSessionCheck[]> {
+  const accounts = new Map((await ctx.accounts.findManyById(principals.map((p) => p.accountId))).map((a) => [a.id, a]));
+  return principals.map((p) => sessionVerdict(accounts.get(p.accountId) ?? null, p));
+}
+
+/** The rule itself, on an account already read (null: it no longer exists). */
+export function sessionVerdict(account: { status: string; credentialVersion: number } | null, principal: SmtpPrincipal): SmtpSessionCheck {
   if (!account) return { ok: false, reason: 'deleted' };
   if (account.status !== 'active') return { ok: false, reason: 'disabled' };
   if (account.credentialVersion !== principal.credentialVersion) return { ok: false, reason: 'credentials_changed' };

@@ -5,7 +5,7 @@ import { EventBus, type EventSink } from '../domain/events.ts';
 import type { Database } from './connection.ts';
 import { accountRepository } from './repositories/accounts.ts';
 import { auditRepository } from './repositories/audit.ts';
-import { queueReader } from './repositories/queue-reader.ts';
+import { createQueue, type Queue } from './queue/index.ts';
 import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
 import { sendingDomainRepository } from './repositories/sending-domains.ts';
@@ -14,13 +14,13 @@ import type { SecretBox } from '../domain/secret-box.ts';
 
 export function createDomainContext(
   db: Database,
-  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; secrets?: SecretBox },
+  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; queue?: Queue; secrets?: SecretBox },
 ): DomainContext {
   return {
     workspaces: workspaceRepository(db.models),
     accounts: accountRepository(db.models),
     usage: usageRepository(db.models),
-    queue: queueReader(db.models),
+    queue: opts.queue ?? createQueue(db.models),
     audit: auditRepository(db.models),
     domains: sendingDomainRepository(db.models),
     suppressions: suppressionRepository(db.models),

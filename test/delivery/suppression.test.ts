@@ -3,7 +3,7 @@
 // no cost to the quota, on every relay instance; removing it lets mail through again within the cache bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import { listSuppressions, monthKey, removeSuppression } from '../../src/domain/index.ts';
+import { accountDailyStats, listSuppressions, monthKey, removeSuppression } from '../../src/domain/index.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.ts';
 import { startRelay, type RunningRelay } from '../../src/relay/relay.ts';
 import { admin } from '../helpers/domain.ts';
@@ -96,5 +96,15 @@ describe('suppression list', () => {
     expect(await send(second.port, 'ghost@example.test')).toMatch(/^250 /);
     const audit = await t.rt.ctx.audit.list(t.workspace.id, { limit: 10 });
     expect(audit.find((a) => a.action === 'suppression.removed')).toMatchObject({ details: { address: 'ghost@example.test' } });
+  });
+
+  it("today's statistics count what the relays accepted (refused recipients not at all) and each outcome", async () => {
+    await worker.drain();
+    // Two days, so that a run across midnight UTC still adds up.
+    const stats = () => accountDailyStats(t.rt.ctx, admin, t.workspace.id, 'suppression-app', 2);
+    await eventually(async () => (await stats()).totals.delivered === 2, 10_000, 'the counts');
+    // Accepted: ghost once, old, busy and blocked, then ghost twice after its removal; the refusals cost nothing.
+    expect((await stats()).totals).toEqual({ sent: 6, delivered: 2, bounced: 3, deferred: 1, failed: 0 });
+    expect((await stats()).days.at(-1)!.day).toBe(new Date().toISOString().slice(0, 10));
   });
 });
