@@ -16,8 +16,10 @@ import { newQueueId, type Lease } from '../store/queue/index.ts';
 import type { QueuedRecipient } from '../domain/queue-model.ts';
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
+import { createDkimSigner } from './dkim-signer.ts';
 import { createFinisher } from './finisher.ts';
 import { refreshQueueDepth } from './queue-depth.ts';
+import { createSuppressionRecorder } from './suppress.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
@@ -118,6 +120,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const finisher = createFinisher({ queue, batches, counters, sweeper, log, owner: id, clock });
   // Batches a killed worker (or relay) left open are finished here too.
   const recovery = startBatchRecovery({ batches, counters, sweeper, queue, quota: quotaCounters(counters, sweeper) }, { log, staleAfterMs: config.relay.batchStaleMs });
+  const dkim = createDkimSigner({ domains: rt.ctx.domains, secrets: rt.ctx.secrets, ttlMs: config.delivery.dkimCacheMs, log });
+  const suppress = createSuppressionRecorder(rt.ctx, log);
 
   const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   const slots = new Set<Promise<void>>();
@@ -290,7 +294,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
         body = null;
       } else if (body) {
-        results.push(...(await transport.send({ from, to: sendable }, normalizeLineEndings(body))));
+        results.push(...(await transport.send({ from, to: sendable }, await dkim.sign(msg, normalizeLineEndings(body)))));
       }
     }
     const now = clock();
@@ -298,6 +302,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     if (!(await finish(lease, applied.recipients, applied.outcomes))) return;
 
     report(lease, applied.outcomes);
+    await suppress(msg, applied.outcomes, now);
     const undeliverable = applied.outcomes.filter((o) => o.outcome === 'bounced' || o.outcome === 'failed');
     if (undeliverable.length && !senderProblem && shouldSendBounce({ enabled: sendBounces, kind: msg.kind, envelopeFrom: from })) {
       await sendBounce(lease, undeliverable, body, now);

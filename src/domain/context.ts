@@ -1,7 +1,10 @@
 // Everything a use case needs, passed in by the composition root (no module-level singletons).
 import type { Clock } from './clock.ts';
 import type { EventSink } from './events.ts';
+import type { SendingDomainRepository } from './dkim-model.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
+import type { SecretBox } from './secret-box.ts';
+import type { SuppressionRepository } from './suppressions.ts';
 
 export interface DomainContext {
   workspaces: WorkspaceRepository;
@@ -9,6 +12,10 @@ export interface DomainContext {
   usage: UsageRepository;
   queue: QueueReader;
   audit: AuditRepository;
+  domains: SendingDomainRepository;
+  suppressions: SuppressionRepository;
+  /** Seals DKIM private keys (SMTPDESK_SECRET_KEY); absent when the key is not configured. */
+  secrets?: SecretBox;
   events: EventSink;
   clock: Clock;
   bcryptCost: number;

@@ -22,6 +22,11 @@ export const ERROR_CODES = [
   'INPUT.INVALID',
   'JOB.BUSY',
   'QUEUE.NOT_FOUND',
+  'DOMAIN.NOT_FOUND',
+  'DOMAIN.EXISTS',
+  'DKIM.SECRET_KEY_MISSING',
+  'DKIM.NOT_PUBLISHED',
+  'SUPPRESSION.NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

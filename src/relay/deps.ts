@@ -9,6 +9,7 @@ import type { CommitQueue } from './commit.ts';
 import type { BruteForceGuard } from './brute-force.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
+import type { SuppressionCache } from './suppression-cache.ts';
 import type { SessionChecker } from './session-check.ts';
 
 export type RelaySettings = Config['relay'];
@@ -34,6 +35,7 @@ export interface RelayDeps {
   sessionCheck: SessionChecker;
   bruteForce: BruteForceGuard;
   repairs: RepairQueue;
+  suppressions: SuppressionCache;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */
   relayHost: string;

@@ -15,7 +15,7 @@ import { createSessionChecker } from './session-check.ts';
 import { BruteForceGuard } from './brute-force.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
-import { withBoundedAccountReads } from './deadline.ts';
+import { withBoundedAccountReads, withDeadline } from './deadline.ts';
 import { onAuth } from './handlers/on-auth.ts';
 import { onClose } from './handlers/on-close.ts';
 import { onConnect } from './handlers/on-connect.ts';
@@ -24,6 +24,7 @@ import { onMailFrom } from './handlers/on-mail-from.ts';
 import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
+import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
 
@@ -121,6 +122,15 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
     bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
     repairs,
+    // Bounded like the account reads: a store that hangs must not hold RCPT TO until the socket times out.
+    suppressions: createSuppressionCache({
+      repo: {
+        version: (w) => withDeadline(rt.ctx.suppressions.version(w), settings.storeTimeoutMs, 'read suppression list version'),
+        list: (w) => withDeadline(rt.ctx.suppressions.list(w), settings.storeTimeoutMs, 'read suppression list'),
+      },
+      ttlMs: settings.suppressionCacheMs,
+      log,
+    }),
     state,
     relayHost,
   };

@@ -53,6 +53,8 @@ export const ACTION = {
   idleDisable: 'smtpdesk_idle_disable',
   idleDelete: 'smtpdesk_idle_delete',
   idleKeep: 'smtpdesk_idle_keep',
+  /** The domains list: open the add-domain modal. */
+  addDomain: 'smtpdesk_domain_add',
 } as const;
 
 /** Block ids of the scheduled jobs' alerts (src/slack/blocks/job-alerts.ts). Prefixes are followed by the account id. */
@@ -74,6 +76,7 @@ export const VIEW = {
   disable: 'smtpdesk_view_disable',
   enable: 'smtpdesk_view_enable',
   delete: 'smtpdesk_view_delete',
+  addDomain: 'smtpdesk_view_domain_add',
   /** Loading, result and error views (nothing to submit). */
   notice: 'smtpdesk_view_notice',
 } as const;
@@ -85,6 +88,7 @@ export const INPUT = {
   disableNote: { block: 'smtpdesk_disable_note', action: 'smtpdesk_disable_note_input' },
   deleteConfirm: { block: 'smtpdesk_delete_confirm', action: 'smtpdesk_delete_confirm_input' },
   deleteForce: { block: 'smtpdesk_delete_force', action: 'smtpdesk_delete_force_checkbox' },
+  domainName: { block: 'smtpdesk_domain_name', action: 'smtpdesk_domain_name_input' },
 } as const;
 
 /** Value of the "delete anyway" checkbox option. */

@@ -8,10 +8,13 @@ import { auditRepository } from './repositories/audit.ts';
 import { createQueue, type Queue } from './queue/index.ts';
 import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
+import { sendingDomainRepository } from './repositories/sending-domains.ts';
+import { suppressionRepository } from './repositories/suppressions.ts';
+import type { SecretBox } from '../domain/secret-box.ts';
 
 export function createDomainContext(
   db: Database,
-  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; queue?: Queue },
+  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; queue?: Queue; secrets?: SecretBox },
 ): DomainContext {
   return {
     workspaces: workspaceRepository(db.models),
@@ -19,6 +22,9 @@ export function createDomainContext(
     usage: usageRepository(db.models),
     queue: opts.queue ?? createQueue(db.models),
     audit: auditRepository(db.models),
+    domains: sendingDomainRepository(db.models),
+    suppressions: suppressionRepository(db.models),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
     events: opts.events ?? new EventBus(),
     clock: opts.clock ?? systemClock,
     bcryptCost: opts.bcryptCost,

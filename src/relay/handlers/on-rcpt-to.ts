@@ -1,5 +1,5 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { sessionFields, type RelayDeps } from '../deps.ts';
+import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
@@ -23,5 +23,16 @@ export const onRcptTo =
     if (!known && session.envelope.rcptTo.length >= deps.settings.maxRecipients) {
       return callback(reply.tooManyRecipients(deps.settings.maxRecipients));
     }
-    callback();
+    // Refused here, so a hard-bounced address costs no quota (the list is cached: see suppression-cache.ts).
+    const principal = sessionPrincipal(session);
+    if (!principal) return callback();
+    deps.suppressions.lookup(principal.workspaceId, address.address).then(
+      (suppressed) => {
+        if (!suppressed) return callback();
+        deps.log.info({ code: 'RELAY_RCPT_SUPPRESSED', ...sessionFields(session), recipient: address.address, since: suppressed.at.toISOString() }, 'suppressed recipient refused');
+        callback(reply.suppressed(suppressed));
+      },
+      // lookup() does not reject (it keeps the last copy); this only keeps a bug from hanging the session.
+      () => callback(),
+    );
   };

@@ -1,6 +1,6 @@
 // How accounts look in Slack: the list line (slash command and App Home), the detail view, credentials.
-import type { AccountView, IssuedCredentials } from '../../domain/index.ts';
-import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, humanReason } from '../../shared/format.ts';
+import type { AccountDailyStats, AccountView, IssuedCredentials } from '../../domain/index.ts';
+import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
 import { contextLine, esc, fields, header, linesToSections, section, type Block } from './common.ts';
 
 const STATUS_ICON = { active: ':large_green_circle:', disabled: ':red_circle:' } as const;
@@ -10,15 +10,21 @@ export function accountTitle(a: Pick<AccountView, 'name' | 'username' | 'status'
   return `${STATUS_ICON[a.status]} *${esc(a.name)}*  \`${a.username}\`  ${formatStatus(a.status)}`;
 }
 
-/** The numbers every list shows: total sent, this month, delivery rate, last used, created. */
+/** The numbers every list shows: total sent, this month, delivery rate, last used, activity, created. */
 export function accountStats(a: AccountView, now: Date): string {
   return [
     `Total sent ${formatCount(a.counters.sent)}`,
     `This month ${formatCount(a.sentThisMonth)}`,
     `Delivery ${formatRate(a.deliveryRate)}`,
     `Last used ${formatAgo(a.lastUsedAt, now)}`,
+    `Activity *${a.activity}*`,
     `Created ${formatDate(a.createdAt)}`,
   ].join('  ·  ');
+}
+
+/** "30 days `▁▂▅█` · delivery 97.0% ↓ from 99.0%": the daily sends and where the delivery rate is going. */
+export function accountTrendLine(d: AccountDailyStats): string {
+  return `${d.days.length} days \`${sparkline(d.days.map((x) => x.sent))}\`  ·  delivery ${formatTrend(d.trend)}`;
 }
 
 export function accountListBlocks(accounts: AccountView[], opts: { now: Date; idleDays?: number; command: string }): Block[] {
@@ -40,7 +46,7 @@ export function accountListBlocks(accounts: AccountView[], opts: { now: Date; id
   ];
 }
 
-export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date): Block[] {
+export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date, daily?: AccountDailyStats): Block[] {
   const blocks: Block[] = [section(accountTitle(a))];
   const pairs: [string, string][] = [
     ['Total sent', formatCount(a.counters.sent)],
@@ -50,8 +56,12 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
     ['Deferred / failed', `${formatCount(a.counters.deferred)} / ${formatCount(a.counters.failed)}`],
     ['Queued now', formatCount(a.queuedMessages)],
     ['Last used', a.lastUsedAt ? `${formatAgo(a.lastUsedAt, now)} (${formatDateTime(a.lastUsedAt)})` : 'never'],
+    ['Activity', a.activity],
     ['Created', `${formatDate(a.createdAt)} by ${esc(a.createdBy)}`],
   ];
+  if (daily) {
+    pairs.push([`Sent, last ${daily.days.length} days`, `\`${sparkline(daily.days.map((d) => d.sent))}\` ${formatCount(daily.totals.sent)}`], ['Delivery trend', formatTrend(daily.trend)]);
+  }
   blocks.push(...fields(pairs));
   if (a.status === 'disabled' && a.disabled) {
     const note = a.disabled.note ? ` — “${esc(a.disabled.note)}”` : '';

@@ -4,11 +4,13 @@ import type { SlackDeps } from '../deps.ts';
 import { registerCredentialViews } from './credentials.ts';
 import { registerDeleteView } from './delete.ts';
 import { registerStatusViews } from './status.ts';
+import { registerDomainViews } from './domains.ts';
 
 export function registerViews(app: App, deps: SlackDeps): void {
   registerCredentialViews(app, deps);
   registerStatusViews(app, deps);
   registerDeleteView(app, deps);
+  registerDomainViews(app, deps);
 }
 
 export {

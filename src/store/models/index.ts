@@ -1,6 +1,8 @@
 // Every model of the store, bound to one connection. Indexes are declared in each model's file.
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
+import { dkimDomainModel } from './dkim-domain.ts';
+import { suppressionListModel, suppressionModel } from './suppression.ts';
 import { auditEventModel } from './audit-event.ts';
 import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
@@ -29,6 +31,9 @@ export function registerModels(c: Connection) {
     jobLeases: jobLeaseModel(c),
     webhookDeliveries: webhookDeliveryModel(c),
     webhookOutbox: webhookOutboxModel(c),
+    dkimDomains: dkimDomainModel(c),
+    suppressions: suppressionModel(c),
+    suppressionLists: suppressionListModel(c),
   };
 }
 
