@@ -1,7 +1,7 @@
 // One attempt's answers -> each recipient's new state, and the outcomes to count. Pure: the worker
 // writes the recipients under its lease, then counts.
 import type { DeliveryFailure } from './classify.ts';
-import type { QueuedRecipient as RecipientRecord } from '../domain/queue-model.ts';
+import type { QueuedRecipient } from '../domain/queue-model.ts';
 import { describeDuration, nextAttemptAt, type RetryPolicy } from './retry-schedule.ts';
 import type { RecipientResult } from './transport.ts';
 
@@ -19,24 +19,24 @@ export interface RecipientOutcome {
 }
 
 export interface AppliedAttempt {
-  recipients: RecipientRecord[];
+  recipients: QueuedRecipient[];
   outcomes: RecipientOutcome[];
 }
 
 /** Recipients to try now: queued and due. */
-export function dueRecipients(recipients: readonly RecipientRecord[], now: Date): RecipientRecord[] {
+export function dueRecipients(recipients: readonly QueuedRecipient[], now: Date): QueuedRecipient[] {
   return recipients.filter((r) => r.status === 'queued' && (!r.nextAttemptAt || r.nextAttemptAt.getTime() <= now.getTime()));
 }
 
 export function applyResults(
-  message: { recipients: readonly RecipientRecord[]; createdAt: Date },
+  message: { recipients: readonly QueuedRecipient[]; createdAt: Date },
   results: readonly RecipientResult[],
   now: Date,
   policy: RetryPolicy,
 ): AppliedAttempt {
   const byAddress = new Map(results.map((r) => [r.address, r]));
   const outcomes: RecipientOutcome[] = [];
-  const recipients = message.recipients.map((r): RecipientRecord => {
+  const recipients = message.recipients.map((r): QueuedRecipient => {
     const result = r.status === 'queued' ? byAddress.get(r.address) : undefined;
     if (!result) return { ...r };
     const attempts = r.attempts + 1;

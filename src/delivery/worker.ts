@@ -12,7 +12,7 @@ import { counterBatches } from '../store/counters/batches.ts';
 import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts';
 import { quotaCounters } from '../store/counters/quota.ts';
 import { startBatchRecovery } from '../store/counters/recovery-loop.ts';
-import { newQueueId, type Lease } from '../store/queue/index.ts';
+import { newQueueId, type FreshMessage, type Lease } from '../store/queue/index.ts';
 import type { QueuedRecipient } from '../domain/queue-model.ts';
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
@@ -136,17 +136,21 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   let candidatesReadAt = 0;
   const candidateBatch = Math.max(8, concurrency * 4);
 
-  /** Ids of new messages: stored by this process's relay (onEnqueued) or taken from the relay's batch notices. */
-  let hinted: string[] = [];
+  /** New messages: stored by this process's relay (onEnqueued) or taken from the relay's batch notices. */
+  let fresh: FreshMessage[] = [];
+  /** Leased together (one command for a whole batch of new messages), waiting for a free slot. */
+  const ready: Lease[] = [];
   let lastDueScan = 0;
+  const freshClaim = Math.max(16, concurrency * 4);
 
   async function nextLease(): Promise<Lease | null> {
     for (let round = 0; round < 2; round++) {
-      while (hinted.length) {
-        const lease = await queue.claim(hinted.shift()!, { owner: id, now: clock(), leaseMs });
-        if (lease) return lease;
+      if (ready.length) return ready.shift()!;
+      while (fresh.length) {
+        ready.push(...(await queue.claimFresh(fresh.splice(0, freshClaim), { owner: id, now: clock(), leaseMs })));
+        if (ready.length) return ready.shift()!;
       }
-      if (round === 0) hinted.push(...(await batches.takeNotices(Math.max(4, concurrency))));
+      if (round === 0) fresh.push(...(await batches.takeNotices(Math.max(4, concurrency))));
     }
     // Retries, expired leases and messages whose notice was lost: the query on the due time. On FerretDB it
     // scans the collection, so it runs only when nothing else is known to be waiting, and at most once per
@@ -391,9 +395,9 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       : null;
   depthTimer?.unref();
 
-  // Messages stored by this process (the relay in `npm start`): claimed at once, by _id.
-  const unsubscribe = queue.onEnqueued((ids) => {
-    if (hinted.length < 1000) hinted.push(...ids);
+  // Messages stored by this process (the relay in `npm start`, our own bounce notices): claimed at once.
+  const unsubscribe = queue.onEnqueued((msgs) => {
+    if (fresh.length < 10_000) fresh.push(...msgs);
     wake();
   });
   // Markers of counted batches not taken off by a later update of the same document.
@@ -432,6 +436,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         signalStop();
         wake();
         await loopDone;
+        // Leased but not started: handed back, due now, for any worker.
+        await Promise.all(ready.splice(0).map((l) => queue.release(l, clock()).catch(() => false)));
         const grace = options.stopGraceMs ?? 30_000;
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.all(slots), new Promise((r) => (timer = setTimeout(r, grace)))]);

@@ -29,8 +29,3 @@ export function outcomeChange(
   if (message.kind === 'bounce' || !Object.values(delta).some((v) => v)) return null;
   return { accountId: message.accountId, workspaceId: message.workspaceId, at, delta };
 }
-
-/** Day key of the daily statistics (UTC), e.g. "2026-12-01". */
-export function dayKey(at: Date): string {
-  return at.toISOString().slice(0, 10);
-}

@@ -15,7 +15,7 @@ import type { CounterBatches } from '../store/counters/batches.ts';
 import type { QuotaCounters } from '../store/counters/quota.ts';
 import { finishBatch, type RecoveryDeps } from '../store/counters/recover.ts';
 import { applyCounterChanges, markDone, marker, workspaceMonthId, type CounterCollections, type MarkerSweeper } from '../store/counters/targets.ts';
-import type { NewQueuedMessage, Queue } from '../store/queue/index.ts';
+import { freshMessage, planBodies, type NewQueuedMessage, type Queue } from '../store/queue/index.ts';
 import { remainingOf, withDeadline } from './deadline.ts';
 import type { RepairQueue } from './repairs.ts';
 
@@ -136,7 +136,8 @@ export class CommitQueue {
 
     // 2. The ledger, before anything it describes.
     const batchId = batches.newId();
-    const entries = live.map((p) => ({ id: p.message.id, workspaceId: p.principal.workspaceId, accountId: p.principal.accountId, recipients: p.message.to.length, at: p.message.at }));
+    const plan = planBodies(live.map((p) => p.message));
+    const entries = live.map((p) => freshMessage(p.message, plan));
     this.inFlight.add(batchId);
     const work: Promise<unknown>[] = [];
     const track = <T>(w: Promise<T>) => (work.push(w.catch(() => undefined)), w);
@@ -192,7 +193,7 @@ export class CommitQueue {
 
     // 4. The messages: one insert, majority and journaled. This is the commit point.
     try {
-      await withDeadline(track(queue.enqueueMany(accepted.map((p) => ({ ...p.message, batchId })))), left(), 'store messages');
+      await withDeadline(track(queue.enqueueMany(accepted.map((p) => ({ ...p.message, batchId })), plan)), left(), 'store messages');
     } catch (err) {
       return leaveToRecovery('store', err, true);
     }

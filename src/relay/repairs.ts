@@ -1,12 +1,12 @@
-// Undo and catch-up work the relay owes the store after it answered a client without it: a quota
-// reservation to give back after a 451, a message stored after its sender was told 451, usage counters
-// that could not be written after a 250. Each task is retried with backoff until it succeeds or gives up
-// (logged with a stable code). In memory: a crash loses pending tasks, which can only over-count quota
-// (never lose or duplicate a message the client was told was accepted).
+// Catch-up work the relay owes the store after it answered a client without it: finishing a commit batch
+// whose store calls failed or ran late (withdraw what landed after a 451, give the quota back, count what
+// stays). Each task is retried with backoff until it succeeds or gives up (logged with a stable code). In
+// memory: a crash loses pending tasks, and then the batch ledger's recovery (src/store/counters) does the
+// same work from the database, so nothing is lost or counted twice either way.
 import type { Logger } from '../log.ts';
 
 export interface RepairTask {
-  /** Stable name for logs, e.g. "release-quota". */
+  /** Stable name for logs, e.g. "finish-batch". */
   name: string;
   run: () => Promise<void>;
   details?: Record<string, unknown>;

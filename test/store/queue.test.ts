@@ -39,7 +39,7 @@ it('stores a message larger than one document in chunks and reads it back byte f
 
 it('stores a batch of small messages in one command, each readable on its own, and tells a local listener', async () => {
   const heard: string[] = [];
-  const stop = queue.onEnqueued((ids) => heard.push(...ids));
+  const stop = queue.onEnqueued((msgs) => heard.push(...msgs.map((m) => m.id)));
   const ids = [newQueueId(), newQueueId(), newQueueId()];
   await queue.enqueueMany(ids.map((id, i) => ({ ...base, accountId: 'a2', id, head: Buffer.from(`Subject: ${i}\r\n\r\nbody ${i}\r\n`), at: new Date() })));
   stop();

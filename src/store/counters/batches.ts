@@ -1,18 +1,13 @@
 // The counter batch documents (models/counter-batch.ts): written before a batch's counters are applied,
 // closed after; an accepted batch stays as a notice of new work until a delivery worker takes it.
 import { mongo } from 'mongoose';
-import { DURABLE, stringId } from '../queue/record.ts';
+import { DURABLE, stringId, toBuffer, type FreshMessage } from '../queue/record.ts';
 import type { Models } from '../models/index.ts';
 
 type Coll = mongo.Collection<mongo.Document>;
 
-export interface AcceptedEntry {
-  id: string;
-  workspaceId: string;
-  accountId: string;
-  recipients: number;
-  at: Date;
-}
+/** A message of an accepted batch: all a worker needs to claim and deliver it (see FreshMessage). */
+export type AcceptedEntry = FreshMessage;
 
 export interface OutcomeEntry {
   id: string;
@@ -50,17 +45,17 @@ export function counterBatches(models: Models) {
     },
     /**
      * Takes up to `limit` notices of newly stored messages (each by exactly one worker) and returns their
-     * message ids. The collection holds only batches in flight, so finding them is cheap on any database.
+     * messages. The collection holds only batches in flight, so finding them is cheap on any database.
      */
-    async takeNotices(limit: number): Promise<string[]> {
+    async takeNotices(limit: number): Promise<FreshMessage[]> {
       const found = await coll.find({ kind: 'accept', state: 'stored' }, { projection: { _id: 1 }, limit }).toArray();
-      const ids: string[] = [];
+      const out: FreshMessage[] = [];
       for (const { _id } of found) {
         // No projection: FerretDB v1 does not implement one on findAndModify.
         const doc = await coll.findOneAndDelete({ _id, state: 'stored' });
-        for (const m of (doc?.messages as AcceptedEntry[] | undefined) ?? []) ids.push(m.id);
+        for (const m of (doc?.messages as AcceptedEntry[] | undefined) ?? []) out.push({ ...m, head: toBuffer(m.head), at: new Date(m.at) });
       }
-      return ids;
+      return out;
     },
     /** Batches older than `before` (left by a crash or a store outage), oldest first. */
     async stale(before: Date, limit = 100): Promise<CounterBatch[]> {

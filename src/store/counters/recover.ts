@@ -60,7 +60,7 @@ export async function finishBatch(deps: RecoveryDeps, batch: CounterBatch): Prom
     months.set(key, entry);
     entry.fields.push(`${batch._id}m${i}`);
   });
-  for (const m of present) months.get(workspaceMonthId(m.workspaceId, monthKey(new Date(m.at))))!.keep += m.recipients;
+  for (const m of present) months.get(workspaceMonthId(m.workspaceId, monthKey(new Date(m.at))))!.keep += m.to.length;
   for (const e of months.values()) {
     const { markers } = await deps.quota.read(e.workspaceId, e.month);
     const reserved = [...new Set(e.fields)].reduce((n, f) => n + (markers[f] ?? 0), 0);
@@ -71,7 +71,7 @@ export async function finishBatch(deps: RecoveryDeps, batch: CounterBatch): Prom
       result.released += excess;
     }
   }
-  const changes = present.map((m) => acceptedChange({ id: m.accountId, workspaceId: m.workspaceId }, m.recipients, new Date(m.at)));
+  const changes = present.map((m) => acceptedChange({ id: m.accountId, workspaceId: m.workspaceId }, m.to.length, new Date(m.at)));
   await applyCounterChanges(deps.counters, batch._id, changes);
   await deps.batches.close(batch._id);
   const extra = messages.map((_, i) => marker(`${batch._id}m${i}`)).concat(`${marker(batch._id)}r`);

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mongo } from 'mongoose';
 import type { QueuedMessage, QueuedRecipient } from '../../domain/queue-model.ts';
-import { bodyLocationOf, nextDue, oid, recipientDoc, recordOf, type BodyLocation, type QueueCollections } from './record.ts';
+import { bodyLocationOf, nextDue, oid, recipientDoc, recordOf, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
 
 export interface Lease {
   id: string;
@@ -31,6 +31,33 @@ export interface ClaimOptions {
 export interface FinishedAttempt {
   lease: Lease;
   recipients: QueuedRecipient[];
+}
+
+function freshRecord(m: FreshMessage, until: Date): QueuedMessage {
+  const r: QueuedMessage = {
+    id: m.id,
+    workspaceId: m.workspaceId,
+    accountId: m.accountId,
+    username: m.username,
+    kind: m.kind,
+    from: m.from,
+    recipients: m.to.map((address) => ({ address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(), status: 'queued' as const, attempts: 0 })),
+    state: 'queued',
+    size: m.size,
+    chunks: m.chunks,
+    createdAt: m.at,
+    nextAttemptAt: until,
+    leaseCount: 1,
+  };
+  if (m.messageId) r.messageId = m.messageId;
+  if (m.subject) r.subject = m.subject;
+  return r;
+}
+
+function freshBody(m: FreshMessage): BodyLocation {
+  const loc: BodyLocation = { id: m.id, head: m.head, chunks: m.chunks };
+  if (m.bodyRef) loc.bodyRef = m.bodyRef;
+  return loc;
 }
 
 let sequence = 0;
@@ -56,6 +83,34 @@ export function claiming(c: QueueCollections) {
       );
       if (!doc) return null;
       return { id, token, until, message: recordOf(doc), body: bodyLocationOf(doc) };
+    },
+
+    /**
+     * Leases messages no worker has touched yet, all in one command, and builds each lease from what the
+     * relay handed over (no read of the documents): the guard `leaseCount: 0` makes sure the document still
+     * is exactly that. Returns the leases won (a message another worker took first is left out).
+     */
+    async claimFresh(msgs: FreshMessage[], opts: ClaimOptions): Promise<Lease[]> {
+      if (msgs.length === 0) return [];
+      const token = leaseToken(opts.owner);
+      const until = new Date(opts.now.getTime() + opts.leaseMs);
+      const ops = msgs.map((m) => ({
+        updateOne: {
+          filter: { _id: oid(m.id), state: 'queued', leaseCount: 0, nextAttemptAt: { $lte: opts.now } },
+          update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
+        },
+      }));
+      const res = await c.messages.bulkWrite(ops as unknown as mongo.AnyBulkWriteOperation<mongo.Document>[], { ordered: false });
+      let won = msgs;
+      if (res.matchedCount !== msgs.length) {
+        // Another worker (or a due-time scan) was first for some: keep the ones that carry our token.
+        won = [];
+        for (const m of msgs) {
+          const doc = await c.messages.findOne({ _id: oid(m.id) }, { projection: { leaseOwner: 1 } });
+          if (doc?.leaseOwner === token) won.push(m);
+        }
+      }
+      return won.map((m) => ({ id: m.id, token, until, message: freshRecord(m, until), body: freshBody(m) }));
     },
 
     /** Extends a lease still held; false when it was lost (expired and taken by another worker). */

@@ -3,7 +3,7 @@
 // message's body streams into chunks while it arrives, before its document, so a crash before the insert
 // leaves only orphans (removed by retention), never a half message.
 import type { Document } from './record.ts';
-import { bodyLocationOf, DURABLE, newQueueId, oid, recipientDoc, stringId, toBuffer, type BodyLocation, type QueueCollections } from './record.ts';
+import { bodyLocationOf, DURABLE, newQueueId, oid, recipientDoc, stringId, toBuffer, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
 
 /** Chunk size of a large body in message_chunks (below the 16 MB document limit). */
 export const CHUNK_SIZE = 1024 * 1024;
@@ -42,6 +42,34 @@ export function chunkId(messageId: string, n: number): string {
   return `${messageId}:${n}`;
 }
 
+/** Where each message's body goes: batch body documents (small messages: our headers and the body as one part). */
+export interface BodyPlan {
+  docs: { _id: string; parts: Buffer[]; createdAt: Date }[];
+  refs: Map<string, { doc: string; part: number }>;
+}
+
+/** The message as a worker will first see it (see FreshMessage). */
+export function freshMessage(msg: NewQueuedMessage, plan: BodyPlan): FreshMessage {
+  const bodyRef = plan.refs.get(msg.id);
+  const fresh: FreshMessage = {
+    id: msg.id,
+    workspaceId: msg.workspaceId,
+    accountId: msg.accountId,
+    username: msg.username,
+    kind: msg.kind ?? 'message',
+    from: msg.from,
+    to: msg.to,
+    size: msg.size ?? msg.head.length + (msg.body?.length ?? 0),
+    head: bodyRef ? Buffer.alloc(0) : msg.head,
+    chunks: msg.chunks ?? 0,
+    at: msg.at,
+  };
+  if (bodyRef) fresh.bodyRef = bodyRef;
+  if (msg.messageId) fresh.messageId = msg.messageId;
+  if (msg.subject) fresh.subject = msg.subject;
+  return fresh;
+}
+
 function messageDocument(msg: NewQueuedMessage, bodyRef?: { doc: string; part: number }): Document {
   const doc: Document = {
     _id: oid(msg.id),
@@ -53,7 +81,8 @@ function messageDocument(msg: NewQueuedMessage, bodyRef?: { doc: string; part: n
       recipientDoc({ address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(), status: 'queued', attempts: 0 }),
     ),
     size: msg.size ?? msg.head.length + (msg.body?.length ?? 0),
-    head: msg.head,
+    // With a body part, our headers are the part's start.
+    head: bodyRef ? Buffer.alloc(0) : msg.head,
     chunks: msg.chunks ?? 0,
     state: 'queued',
     kind: msg.kind ?? 'message',
@@ -66,8 +95,8 @@ function messageDocument(msg: NewQueuedMessage, bodyRef?: { doc: string; part: n
   return doc;
 }
 
-/** Packs the small bodies into documents of at most BODY_DOC_BYTES; returns them and each message's place. */
-function packBodies(msgs: NewQueuedMessage[], at: Date) {
+/** Packs the small bodies (headers first) into documents of at most BODY_DOC_BYTES, each message's place noted. */
+export function planBodies(msgs: NewQueuedMessage[], at: Date = msgs[0]?.at ?? new Date()): BodyPlan {
   const docs: { _id: string; parts: Buffer[]; createdAt: Date; bytes: number }[] = [];
   const refs = new Map<string, { doc: string; part: number }>();
   for (const m of msgs) {
@@ -78,8 +107,8 @@ function packBodies(msgs: NewQueuedMessage[], at: Date) {
       docs.push(cur);
     }
     refs.set(m.id, { doc: cur._id, part: cur.parts.length });
-    cur.parts.push(m.body);
-    cur.bytes += m.body.length;
+    cur.parts.push(m.head.length ? Buffer.concat([m.head, m.body]) : m.body);
+    cur.bytes += m.head.length + m.body.length;
   }
   return { docs: docs.map(({ bytes: _, ...d }) => d), refs };
 }
@@ -108,16 +137,20 @@ class BodyCache {
 export function enqueueing(c: QueueCollections) {
   const cache = new BodyCache(32 * 1024 * 1024);
   return {
-    /** Stores the messages (majority, journaled): their small bodies in one insert, then the documents in one. */
-    async enqueueMany(msgs: NewQueuedMessage[]): Promise<void> {
-      if (msgs.length === 0) return;
-      const at = msgs[0]!.at;
-      const { docs, refs } = packBodies(msgs, at);
+    /**
+     * Stores the messages (majority, journaled): their small bodies in one insert (by `plan`, when the caller
+     * made one, which may hold the bodies of more messages than are stored), then the documents in one.
+     */
+    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs)): Promise<FreshMessage[]> {
+      if (msgs.length === 0) return [];
+      const used = new Set(msgs.map((m) => plan.refs.get(m.id)?.doc).filter((d): d is string => d !== undefined));
+      const docs = plan.docs.filter((d) => used.has(d._id));
       if (docs.length) await c.bodies.insertMany(docs as unknown as Document[], { ordered: false, ...DURABLE });
       await c.messages.insertMany(
-        msgs.map((m) => messageDocument(m, refs.get(m.id))),
+        msgs.map((m) => messageDocument(m, plan.refs.get(m.id))),
         { ordered: false, ...DURABLE },
       );
+      return msgs.map((m) => freshMessage(m, plan));
     },
     /** One piece of a large body, written as it arrives (before the message document). */
     async writeChunk(messageId: string, n: number, data: Buffer): Promise<void> {

@@ -5,11 +5,13 @@
 import type { Models } from '../models/index.ts';
 import { administering } from './admin.ts';
 import { claiming } from './claims.ts';
-import { enqueueing, type NewQueuedMessage } from './enqueue.ts';
+import { enqueueing, planBodies, type BodyPlan, type NewQueuedMessage } from './enqueue.ts';
+import type { FreshMessage } from './record.ts';
 import { oid, queueCollections } from './record.ts';
 import { retaining } from './retention.ts';
 
-export { CHUNK_SIZE, chunkId, type NewQueuedMessage } from './enqueue.ts';
+export { CHUNK_SIZE, chunkId, freshMessage, planBodies, type BodyPlan, type NewQueuedMessage } from './enqueue.ts';
+export type { FreshMessage } from './record.ts';
 export type { Lease, ClaimOptions, FinishedAttempt } from './claims.ts';
 export type { RetentionOptions, RetentionResult } from './retention.ts';
 export { newQueueId, nextDue } from './record.ts';
@@ -17,19 +19,17 @@ export { newQueueId, nextDue } from './record.ts';
 export function createQueue(models: Models) {
   const c = queueCollections(models);
   const store = enqueueing(c);
-  const listeners = new Set<(ids: string[]) => void>();
+  const listeners = new Set<(msgs: FreshMessage[]) => void>();
   return {
     ...store,
     /** Stores the messages in one command, then tells this process's workers. */
-    async enqueueMany(msgs: NewQueuedMessage[]): Promise<void> {
-      await store.enqueueMany(msgs);
-      if (listeners.size && msgs.length) {
-        const ids = msgs.map((m) => m.id);
-        for (const l of listeners) l(ids);
-      }
+    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs)): Promise<FreshMessage[]> {
+      const fresh = await store.enqueueMany(msgs, plan);
+      if (fresh.length) for (const l of listeners) l(fresh);
+      return fresh;
     },
     /** A worker of this process subscribes to messages this process stores; returns the unsubscribe. */
-    onEnqueued(listener: (ids: string[]) => void): () => void {
+    onEnqueued(listener: (msgs: FreshMessage[]) => void): () => void {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },

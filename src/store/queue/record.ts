@@ -32,6 +32,28 @@ export interface BodyLocation {
   chunks: number;
 }
 
+/**
+ * A message as it was stored, before any worker touched it: what a batch notice (and, in the relay's own
+ * process, onEnqueued) hands a worker, so that it can claim and deliver without reading the document first.
+ */
+export interface FreshMessage {
+  id: string;
+  workspaceId: string;
+  accountId: string;
+  username: string;
+  kind: 'message' | 'bounce';
+  from: string;
+  to: string[];
+  size: number;
+  /** Our headers, when they are not in the body part (large messages); empty otherwise. */
+  head: Buffer;
+  bodyRef?: { doc: string; part: number };
+  chunks: number;
+  messageId?: string;
+  subject?: string;
+  at: Date;
+}
+
 export function bodyLocationOf(d: Document): BodyLocation {
   const ref = d.bodyRef as { doc?: string; part?: number } | undefined;
   const loc: BodyLocation = { id: (d._id as ObjectId).toHexString(), head: toBuffer(d.head), chunks: Number(d.chunks ?? 0) };

@@ -62,6 +62,7 @@ export function accountRepository(m: Models): AccountRepository {
     const row = await A.findByIdAndUpdate(id, update, { new: true }).lean<AccountRow>();
     return row ? toAccount(row) : null;
   };
+  const accountIdOfUsername = new Map<string, string>();
   return {
     async claimUsername(username, workspaceId, at) {
       try {
@@ -99,8 +100,19 @@ export function accountRepository(m: Models): AccountRepository {
       return row ? toAccount(row) : null;
     },
     async findByUsernameWithSecret(username) {
+      // A username belongs to one account for ever (never reused), so which account is safe to remember: an
+      // AUTH then costs one read by _id instead of two.
+      const known = accountIdOfUsername.get(username);
+      if (known) {
+        const row = await A.findById(known).lean<AccountRow>();
+        return row && row.username === username && row.passwordHash ? { ...toAccount(row), passwordHash: row.passwordHash } : null;
+      }
       const claim = await m.usernames.findById(username, { accountId: 1 }).lean<{ accountId?: string }>();
       if (!claim) return null; // never issued
+      if (claim.accountId) {
+        if (accountIdOfUsername.size >= 10_000) accountIdOfUsername.clear();
+        accountIdOfUsername.set(username, claim.accountId);
+      }
       // A claim without accountId: the process stopped between claiming and creating; look the slow way.
       const row = claim.accountId
         ? await A.findById(claim.accountId).lean<AccountRow>()
