@@ -90,6 +90,7 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.string().url().optional(),
+  SLACK_HOST: z.string().min(1).optional(),
   SLACK_PORT: port.default(3000),
   SLACK_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command such as /smtp').default('/smtp'),
   SLACK_ADMIN_USERS: list.default([]),
@@ -168,6 +169,8 @@ export interface Config {
     signingSecret?: string;
     appToken?: string;
     apiUrl?: string;
+    /** HTTP mode: the address the receiver listens on; undefined: every address. */
+    host?: string;
     port: number;
     command: string;
     adminUsers: string[];
@@ -306,6 +309,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signingSecret: e.SLACK_SIGNING_SECRET,
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
+      host: e.SLACK_HOST,
       port: e.SLACK_PORT,
       command: e.SLACK_COMMAND,
       adminUsers: e.SLACK_ADMIN_USERS,

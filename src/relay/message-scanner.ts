@@ -5,10 +5,14 @@
 // smtp-server ends DATA only on <CRLF>.<CRLF>, so <LF>.<LF>, <LF>.<CRLF> and <CR>.<CR> never end a message
 // early: they stay inside it, and this scanner refuses them. It also unstuffs a dot after a bare LF, which
 // would change the message; refusing every bare LF covers that too.
-export type BodyProblem = 'bare_lf' | 'bare_cr' | 'line_too_long';
+//
+// A NUL byte is refused the same way (RFC 5322 2.3 and RFC 5321 4.1.1.4 forbid it in a message): receivers
+// truncate at it or drop it, so what they show differs from what was checked and stored.
+export type BodyProblem = 'bare_lf' | 'bare_cr' | 'nul' | 'line_too_long';
 
 const CR = 0x0d;
 const LF = 0x0a;
+const NUL = 0x00;
 export const MAX_LINE_LENGTH = 998;
 
 export class MessageScanner {
@@ -18,6 +22,7 @@ export class MessageScanner {
 
   push(chunk: Buffer): void {
     if (this.problem || chunk.length === 0) return;
+    if (chunk.indexOf(NUL) !== -1) return this.fail('nul');
     let pos = 0;
     if (this.pendingCR) {
       this.pendingCR = false;

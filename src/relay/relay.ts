@@ -18,6 +18,7 @@ import { onMailFrom } from './handlers/on-mail-from.ts';
 import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
+import { hookConnections } from './connection-hooks.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
 
@@ -111,6 +112,14 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const servers: SMTPServer[] = [];
   const listen = async (secure: boolean, port: number) => {
     const server = new SMTPServer(options(secure));
+    hookConnections(server, {
+      allowInsecureAuth: settings.allowInsecureAuthOnLoopback,
+      onBadBase64: (session) => {
+        const s = session as { id?: string; remoteAddress?: string };
+        rt.metrics.smtpAuth.inc({ result: 'failure', reason: 'malformed' });
+        log.info({ code: 'RELAY_AUTH_BAD_BASE64', session: s.id, ip: s.remoteAddress }, 'AUTH response is not valid base64: 501');
+      },
+    });
     server.on('error', (err: Error & { code?: string }) =>
       log.debug({ code: 'RELAY_SOCKET_ERROR', err: { message: err.message, code: err.code } }, 'client connection error'),
     );
