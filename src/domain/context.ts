@@ -1,6 +1,7 @@
 // Everything a use case needs, passed in by the composition root (no module-level singletons).
 import type { Clock } from './clock.ts';
 import type { EventSink } from './events.ts';
+import type { RateWindowRepository } from './rate-limit.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
 
 export interface DomainContext {
@@ -9,6 +10,8 @@ export interface DomainContext {
   usage: UsageRepository;
   queue: QueueReader;
   audit: AuditRepository;
+  /** Shared rate-limit windows (only accounts with a rate limit touch them). */
+  rateWindows: RateWindowRepository;
   events: EventSink;
   clock: Clock;
   bcryptCost: number;

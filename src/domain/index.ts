@@ -20,3 +20,6 @@ export { monthKey, systemClock, DAY_MS, type Clock } from './clock.ts';
 export * from './flags.ts';
 export * from './flag-scans.ts';
 export type { FlagAlert, FlagRepository, FlagState } from './flag-ports.ts';
+export * from './sending-policy.ts';
+export * from './sender-policy.ts';
+export * from './rate-limit.ts';

@@ -6,6 +6,7 @@ import type { Database } from './connection.ts';
 import { accountRepository } from './repositories/accounts.ts';
 import { auditRepository } from './repositories/audit.ts';
 import { queueReader } from './repositories/queue-reader.ts';
+import { rateWindowRepository } from './repositories/rate-windows.ts';
 import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
 
@@ -19,6 +20,7 @@ export function createDomainContext(
     usage: usageRepository(db.models),
     queue: queueReader(db.models),
     audit: auditRepository(db.models),
+    rateWindows: rateWindowRepository(db.models),
     events: opts.events ?? new EventBus(),
     clock: opts.clock ?? systemClock,
     bcryptCost: opts.bcryptCost,

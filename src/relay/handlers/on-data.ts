@@ -6,6 +6,7 @@ import { acceptMessage, StoreUnavailable } from '../accept-message.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { headerSummary, MessageScanner } from '../message-scanner.ts';
 import { reply, replyForError } from '../smtp-errors.ts';
+import { headerSenderRefusal } from '../sender-guard.ts';
 
 type DataCallback = (err?: Error | null, message?: string) => void;
 
@@ -65,6 +66,8 @@ async function finish(
   const mailFrom = session.envelope.mailFrom;
   const to = session.envelope.rcptTo.map((r) => r.address);
   const body = Buffer.concat(chunks);
+  const senderRefused = headerSenderRefusal(deps, session, principal, body);
+  if (senderRefused) throw refuse(senderRefused, 'sender_not_allowed');
 
   deps.state.messagesInFlight += 1;
   try {

@@ -1,5 +1,6 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { sessionFields, type RelayDeps } from '../deps.ts';
+import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
+import { rateLimitRefusal } from '../rate-limiter.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
@@ -23,5 +24,11 @@ export const onRcptTo =
     if (!known && session.envelope.rcptTo.length >= deps.settings.maxRecipients) {
       return callback(reply.tooManyRecipients(deps.settings.maxRecipients));
     }
-    callback();
+    const principal = sessionPrincipal(session);
+    // A repeated recipient is not a new email; an account without a limit never waits for the database here.
+    if (known || !principal?.policy.rateLimit) return callback();
+    rateLimitRefusal(deps, session, principal).then(
+      (refused) => callback(refused),
+      (err: Error) => callback(err),
+    );
   };

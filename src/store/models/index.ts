@@ -7,6 +7,7 @@ import { jobLeaseModel } from './job-lease.ts';
 import { messageChunkModel } from './message-chunk.ts';
 import { monthlyUsageModel } from './monthly-usage.ts';
 import { queuedMessageModel } from './queued-message.ts';
+import { rateWindowModel } from './rate-window.ts';
 import { usernameModel } from './username.ts';
 import { webhookDeliveryModel } from './webhook-delivery.ts';
 import { webhookOutboxModel } from './webhook-outbox.ts';
@@ -25,6 +26,7 @@ export function registerModels(c: Connection) {
     jobLeases: jobLeaseModel(c),
     webhookDeliveries: webhookDeliveryModel(c),
     webhookOutbox: webhookOutboxModel(c),
+    rateWindows: rateWindowModel(c),
   };
 }
 
