@@ -3,6 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { dummyPasswordHash } from '../domain/credentials.ts';
+import type { Clock } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
 import { queueWriter, type QueueWriter } from '../store/repositories/queue-writer.ts';
@@ -30,6 +31,8 @@ export interface RelayOverrides extends Partial<RelaySettings> {
   /** Brute-force delay per failure past the slow threshold (default 1 s). */
   bruteForceDelayStepMs?: number;
   repairs?: RepairQueueOptions;
+  /** The time the relay's rules see (rotation deadlines, rate windows, hourly counts); tests move it. */
+  clock?: Clock;
 }
 
 export interface RunningRelay {
@@ -48,7 +51,8 @@ export interface RunningRelay {
 }
 
 export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): Promise<RunningRelay> {
-  const { tls: tlsOverride, queue, log: logOverride, bruteForceDelayStepMs, repairs: repairOptions, ...settingsOverride } = overrides;
+  const { tls: tlsOverride, queue, log: logOverride, bruteForceDelayStepMs, repairs: repairOptions, clock, ...settingsOverride } = overrides;
+  const ctx = clock ? { ...rt.ctx, clock } : rt.ctx;
   const settings: RelaySettings = { ...rt.config.relay, ...settingsOverride };
   const log = (logOverride ?? rt.log).child({ component: 'relay' });
 
@@ -69,8 +73,8 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const state: RelayState = { stopping: false, messagesInFlight: 0 };
   const repairs = new RepairQueue(log, repairOptions);
   const deps: RelayDeps = {
-    ctx: rt.ctx,
-    readCtx: withBoundedAccountReads(rt.ctx, settings.storeTimeoutMs),
+    ctx,
+    readCtx: withBoundedAccountReads(ctx, settings.storeTimeoutMs),
     log,
     metrics: rt.metrics,
     settings,
