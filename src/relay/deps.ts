@@ -5,7 +5,7 @@ import type { DomainContext, SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { QueueWriter } from '../store/repositories/queue-writer.ts';
-import type { BruteForceGuard } from './brute-force.ts';
+import type { SharedLockouts } from './shared-lockouts.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
 
@@ -26,7 +26,8 @@ export interface RelayDeps {
   settings: RelaySettings;
   queue: QueueWriter;
   credentialCache?: CredentialCache;
-  bruteForce: BruteForceGuard;
+  /** Failed-AUTH counters shared through the database, cached in memory. */
+  bruteForce: SharedLockouts;
   repairs: RepairQueue;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */

@@ -8,6 +8,8 @@ import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
 import { queueWriter, type QueueWriter } from '../store/repositories/queue-writer.ts';
 import { BruteForceGuard } from './brute-force.ts';
+import { SharedLockouts } from './shared-lockouts.ts';
+import { lockoutRepository } from '../store/repositories/lockouts.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
 import { withBoundedAccountReads } from './deadline.ts';
@@ -71,6 +73,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   await dummyPasswordHash(rt.ctx.bcryptCost);
 
   const state: RelayState = { stopping: false, messagesInFlight: 0 };
+  const bruteForceSettings = { ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs };
   const repairs = new RepairQueue(log, repairOptions);
   const deps: RelayDeps = {
     ctx,
@@ -80,7 +83,13 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     settings,
     queue: queue ?? queueWriter(rt.db.models),
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
-    bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
+    bruteForce: new SharedLockouts(
+      new BruteForceGuard(bruteForceSettings),
+      lockoutRepository(rt.db.models),
+      bruteForceSettings,
+      log,
+      settings.storeTimeoutMs,
+    ),
     repairs,
     state,
     relayHost: osHostname(),

@@ -32,7 +32,7 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
     throw reply.authNeedsTls();
   }
 
-  const gate = bruteForce.check(ip, username);
+  const gate = await bruteForce.check(ip, username);
   if (gate.blocked) {
     metrics.smtpAuth.inc({ result: 'failure', reason: 'locked' });
     log.info({ code: 'RELAY_AUTH_THROTTLED', ...fields, lockedBy: gate.by, retryAfterMs: gate.retryAfterMs }, 'AUTH refused during lockout');
@@ -49,14 +49,14 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
   }
 
   if (result.ok) {
-    bruteForce.recordSuccess(username);
+    await bruteForce.recordSuccess(ip, username);
     metrics.smtpAuth.inc({ result: 'success', reason: result.cached ? 'cached' : 'ok' });
     log.info({ code: 'RELAY_AUTH_OK', ...fields, accountId: result.principal.accountId, cached: result.cached }, 'authenticated');
     return result.principal;
   }
 
   // The right password of a disabled account is no guess: it must not lock out the other accounts at this address.
-  const { delayMs, lockedNow, failures } = bruteForce.recordFailure(ip, username, { address: result.reason !== 'disabled' });
+  const { delayMs, lockedNow, failures } = await bruteForce.recordFailure(ip, username, { address: result.reason !== 'disabled' });
   metrics.smtpAuth.inc({ result: 'failure', reason: result.reason === 'disabled' ? 'disabled' : result.reason === 'malformed' ? 'malformed' : 'bad_credentials' });
   log.warn({ code: 'RELAY_AUTH_FAILED', ...fields, reason: result.reason, failures, delayMs }, 'authentication failed');
   for (const by of lockedNow) {

@@ -2,6 +2,7 @@
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
 import { auditEventModel } from './audit-event.ts';
+import { authLockoutModel } from './auth-lockout.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
 import { messageChunkModel } from './message-chunk.ts';
@@ -27,6 +28,7 @@ export function registerModels(c: Connection) {
     webhookDeliveries: webhookDeliveryModel(c),
     webhookOutbox: webhookOutboxModel(c),
     rateWindows: rateWindowModel(c),
+    authLockouts: authLockoutModel(c),
   };
 }
 
