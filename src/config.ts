@@ -102,6 +102,12 @@ const envSchema = z.object({
   JOB_IDLE_ACCOUNTS_SCHEDULE: z.string().default('0 9 * * *'),
   JOB_PLAN_LIMITS_SCHEDULE: z.string().default('0 * * * *'),
   JOB_RETENTION_SCHEDULE: z.string().default('30 3 * * *'),
+  JOB_SURGE_SCHEDULE: z.string().default('*/5 * * * *'),
+  SURGE_FACTOR: z.coerce.number().min(1).default(5),
+  SURGE_MIN_RECIPIENTS: positiveInt.default(50),
+  SURGE_MIN_REFUSED: positiveInt.default(20),
+  SURGE_HISTORY_DAYS: positiveInt.default(14),
+  SURGE_SNOOZE_HOURS: positiveInt.default(24),
   IDLE_AFTER_DAYS: positiveInt.default(60),
   IDLE_SNOOZE_DAYS: positiveInt.default(30),
   SLOTS_NEAR_LIMIT_PERCENT: z.coerce.number().min(1).max(100).default(80),
@@ -183,6 +189,9 @@ export interface Config {
     idleAccountsSchedule: string;
     planLimitsSchedule: string;
     retentionSchedule: string;
+    surgeSchedule: string;
+    /** Surge thresholds (src/domain/surge.ts) and how long *Expected* snoozes a signal. */
+    surge: { factor: number; minRecipients: number; minRefused: number; historyDays: number; snoozeHours: number };
     idleAfterDays: number;
     idleSnoozeDays: number;
     slotsNearLimitPercent: number;
@@ -234,7 +243,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (quotaPercents.some((n) => !Number.isFinite(n) || n <= 0 || n > 1000)) {
     problems.push('QUOTA_NEAR_LIMIT_PERCENTS: expected numbers such as 80,100');
   }
-  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE'] as const) {
+  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE', 'JOB_SURGE_SCHEDULE'] as const) {
     if (!isCronExpression(e[key])) problems.push(`${key}: not a cron expression ("minute hour day month weekday", e.g. "0 9 * * *")`);
   }
   if (!isTimeZone(e.JOBS_TIMEZONE)) problems.push(`JOBS_TIMEZONE: unknown time zone "${e.JOBS_TIMEZONE}" (an IANA name such as Europe/Paris)`);
@@ -322,6 +331,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       idleAccountsSchedule: e.JOB_IDLE_ACCOUNTS_SCHEDULE,
       planLimitsSchedule: e.JOB_PLAN_LIMITS_SCHEDULE,
       retentionSchedule: e.JOB_RETENTION_SCHEDULE,
+      surgeSchedule: e.JOB_SURGE_SCHEDULE,
+      surge: {
+        factor: e.SURGE_FACTOR,
+        minRecipients: e.SURGE_MIN_RECIPIENTS,
+        minRefused: e.SURGE_MIN_REFUSED,
+        historyDays: e.SURGE_HISTORY_DAYS,
+        snoozeHours: e.SURGE_SNOOZE_HOURS,
+      },
       idleAfterDays: e.IDLE_AFTER_DAYS,
       idleSnoozeDays: e.IDLE_SNOOZE_DAYS,
       slotsNearLimitPercent: e.SLOTS_NEAR_LIMIT_PERCENT,

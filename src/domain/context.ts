@@ -2,6 +2,7 @@
 import type { Clock } from './clock.ts';
 import type { EventSink } from './events.ts';
 import type { RateWindowRepository } from './rate-limit.ts';
+import type { AccountHourRepository } from './surge.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
 
 export interface DomainContext {
@@ -12,6 +13,8 @@ export interface DomainContext {
   audit: AuditRepository;
   /** Shared rate-limit windows (only accounts with a rate limit touch them). */
   rateWindows: RateWindowRepository;
+  /** Per account and hour: recipients, refusals, client networks (the surge job's history). */
+  accountHours: AccountHourRepository;
   events: EventSink;
   clock: Clock;
   bcryptCost: number;

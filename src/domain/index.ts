@@ -23,3 +23,4 @@ export type { FlagAlert, FlagRepository, FlagState } from './flag-ports.ts';
 export * from './sending-policy.ts';
 export * from './sender-policy.ts';
 export * from './rate-limit.ts';
+export * from './surge.ts';

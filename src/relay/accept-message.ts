@@ -8,6 +8,7 @@ import { acceptedMessageCounts, getWorkspaceOrThrow, isDomainError, reserveQuota
 import { DeadlineExceeded, remainingOf, withDeadline } from './deadline.ts';
 import type { RelayDeps } from './deps.ts';
 import type { RepairTask } from './repairs.ts';
+import { recordAcceptedHour } from './hourly-counts.ts';
 
 export interface IncomingMessage {
   principal: SmtpPrincipal;
@@ -115,6 +116,7 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
       repairs.afterSettled(work, (o) => (o.ok ? null : redo));
     }
   }
+  recordAcceptedHour(deps, p, msg.to.length, msg.clientIp, at);
   return queueId;
 }
 

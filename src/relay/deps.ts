@@ -8,6 +8,7 @@ import type { QueueWriter } from '../store/repositories/queue-writer.ts';
 import type { SharedLockouts } from './shared-lockouts.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
+import type { RefusalCounter } from './hourly-counts.ts';
 
 export type RelaySettings = Config['relay'];
 
@@ -29,6 +30,8 @@ export interface RelayDeps {
   /** Failed-AUTH counters shared through the database, cached in memory. */
   bruteForce: SharedLockouts;
   repairs: RepairQueue;
+  /** Refused recipients per account and hour, for the surge job (flushed in batches). */
+  refusals: RefusalCounter;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */
   relayHost: string;

@@ -19,6 +19,7 @@ export async function rateLimitRefusal(deps: RelayDeps, session: SMTPServerSessi
     return reply.storeUnavailable();
   }
   if (verdict.ok) return null;
+  deps.refusals.add(principal);
   const inSeconds = Math.max(1, Math.ceil((verdict.retryAt.getTime() - now.getTime()) / 1000));
   deps.log.warn(
     { code: 'RELAY_RATE_LIMITED', ...sessionFields(session), limit: `${limit.limit}/${limit.per}`, retryAt: verdict.retryAt.toISOString() },

@@ -22,6 +22,7 @@ import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { hookConnections } from './connection-hooks.ts';
+import { RefusalCounter } from './hourly-counts.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
 
@@ -91,6 +92,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
       settings.storeTimeoutMs,
     ),
     repairs,
+    refusals: new RefusalCounter({ ctx, log }),
     state,
     relayHost: osHostname(),
   };
@@ -210,5 +212,6 @@ async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQ
   }
   if (state.messagesInFlight > 0) log.error({ code: 'RELAY_SHUTDOWN_INCOMPLETE', messagesInFlight: state.messagesInFlight }, 'messages still being stored at shutdown');
   await repairs.close(Math.min(settings.shutdownGraceMs, 5_000));
+  await deps.refusals.flush();
   log.info({ code: 'RELAY_STOPPED' }, 'relay stopped');
 }

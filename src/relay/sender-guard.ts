@@ -20,6 +20,7 @@ function shorten(text: string): string {
 export function envelopeSenderRefusal(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal, address: string): Error | null {
   const verdict = checkSenders(principal.policy.allowedSenders, [address]);
   if (verdict.ok) return null;
+  deps.refusals.add(principal);
   deps.log.warn({ code: 'RELAY_SENDER_REFUSED', ...sessionFields(session), field: 'mail_from', sender: verdict.address }, 'MAIL FROM outside the allowed senders: 550');
   return refusal(principal, 'Sender', verdict.address);
 }
@@ -32,6 +33,7 @@ export function headerSenderRefusal(deps: RelayDeps, session: SMTPServerSession,
   // An empty From: (or one with no address) has nothing to allow: refused like a stranger.
   const verdict = from.length === 0 ? { ok: false as const, address: '' } : checkSenders(principal.policy.allowedSenders, from.map((a) => a || ' '));
   if (verdict.ok) return null;
+  deps.refusals.add(principal, session.envelope.rcptTo.length);
   deps.log.warn({ code: 'RELAY_SENDER_REFUSED', ...sessionFields(session), field: 'header_from', sender: verdict.address }, 'header From outside the allowed senders: 550');
   return refusal(principal, 'Header From', verdict.address.trim());
 }

@@ -7,6 +7,7 @@ import { accountRepository } from './repositories/accounts.ts';
 import { auditRepository } from './repositories/audit.ts';
 import { queueReader } from './repositories/queue-reader.ts';
 import { rateWindowRepository } from './repositories/rate-windows.ts';
+import { accountHourRepository } from './repositories/account-hours.ts';
 import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
 
@@ -21,6 +22,7 @@ export function createDomainContext(
     queue: queueReader(db.models),
     audit: auditRepository(db.models),
     rateWindows: rateWindowRepository(db.models),
+    accountHours: accountHourRepository(db.models),
     events: opts.events ?? new EventBus(),
     clock: opts.clock ?? systemClock,
     bcryptCost: opts.bcryptCost,

@@ -16,6 +16,7 @@ export const onRcptTo =
     // Refused now rather than accepted, counted against the quota and bounced by the worker.
     const undeliverable = mailboxProblem(address.address);
     if (undeliverable) {
+      deps.refusals.add(sessionPrincipal(session));
       deps.log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'rcpt_to', problem: undeliverable }, 'undeliverable RCPT TO');
       return callback(reply.undeliverableAddress('recipient', address.address, undeliverable));
     }

@@ -1,6 +1,7 @@
 // Every model of the store, bound to one connection. Indexes are declared in each model's file.
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
+import { accountHourModel } from './account-hour.ts';
 import { auditEventModel } from './audit-event.ts';
 import { authLockoutModel } from './auth-lockout.ts';
 import { flagStateModel } from './flag-state.ts';
@@ -29,6 +30,7 @@ export function registerModels(c: Connection) {
     webhookOutbox: webhookOutboxModel(c),
     rateWindows: rateWindowModel(c),
     authLockouts: authLockoutModel(c),
+    accountHours: accountHourModel(c),
   };
 }
 
