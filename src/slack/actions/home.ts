@@ -12,6 +12,7 @@ import { openAccountModal, openCreateModal, type AccountModalKind, type ModalOri
 
 const KIND_OF: Record<string, AccountModalKind> = {
   [ACTION.rotate]: 'rotate',
+  [ACTION.limits]: 'limits',
   [ACTION.disable]: 'disable',
   [ACTION.enable]: 'enable',
   [ACTION.delete]: 'delete',

@@ -23,7 +23,7 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     }
     case 'show': {
       const account = await showAccount(ctx, actor, workspace.id, sub.name);
-      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now) };
+      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now, { canEditLimits: can(actor, 'account.limits') }) };
     }
     case 'usage': {
       const u = await usageSummary(ctx, actor, workspace.id);

@@ -34,8 +34,10 @@ export function registerCredentialViews(app: App, deps: SlackDeps): void {
   onSubmit(app, deps, VIEW.rotate, {
       op: 'rotate',
       title: 'Rotate password',
+      fieldFor: (code) => (code === 'INPUT.INVALID' ? INPUT.rotateKeepOld.block : undefined),
       async run(s) {
-        const issued = await rotateAccountPassword(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '');
+        const keepOldMs = Number(s.input(INPUT.rotateKeepOld.block, INPUT.rotateKeepOld.action)?.selected_option?.value ?? 0) || 0;
+        const issued = await rotateAccountPassword(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', undefined, { keepOldMs });
         return handOver(s, issued, 'rotated', 'Rotate password');
       },
   });

@@ -3,12 +3,14 @@ import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
 import { registerCredentialViews } from './credentials.ts';
 import { registerDeleteView } from './delete.ts';
+import { registerLimitsView } from './limits.ts';
 import { registerStatusViews } from './status.ts';
 
 export function registerViews(app: App, deps: SlackDeps): void {
   registerCredentialViews(app, deps);
   registerStatusViews(app, deps);
   registerDeleteView(app, deps);
+  registerLimitsView(app, deps);
 }
 
 export {
