@@ -15,7 +15,16 @@ export const SURGE_JOB: JobName = 'surge';
 async function handle(deps: JobDeps, finding: SurgeFinding, dryRun: boolean): Promise<{ action: string; disabled: string[] }> {
   if (dryRun) return { action: finding.raised.length ? 'would alert' : finding.changed ? 'would update' : 'unchanged', disabled: [] };
   const { stored, disabled } = await raiseSurgeFlags({ ctx: deps.ctx, flags: deps.flags }, finding, jobActor(SURGE_JOB));
-  if (!stored) return { action: finding.changed ? 'taken by another run' : 'unchanged', disabled };
+  if (!stored) {
+    // Nothing new, but an alert that could not go out before (no channel yet, no Slack here, a failed post) is
+    // still pending: it goes out now, with what is surging now.
+    const previous = finding.previous;
+    if (!finding.changed && previous?.alert.pending && finding.surging.length) {
+      const message = surgeAlertMessage({ workspace: finding.workspace, raised: finding.surging }, { snoozeHours: deps.config.surge.snoozeHours, disabled: [], command: deps.slashCommand });
+      return { action: await deliverAlert(deps, 'surge', finding.workspace, previous, message), disabled };
+    }
+    return { action: finding.changed ? 'taken by another run' : 'unchanged', disabled };
+  }
   if (finding.surging.length === 0) {
     deps.log.info({ code: 'JOB_FLAG_CLEARED', workspace: finding.workspace.name, kind: 'surge' }, `surge flags of ${finding.workspace.name} cleared`);
     return { action: 'cleared', disabled };

@@ -22,7 +22,8 @@ let clock: JobClock;
 let jobs: JobsUnderTest;
 
 beforeAll(async () => {
-  h = await startSlackHarness();
+  // Outbound webhooks on: the account.surge event lands in the outbox (the http role, not running here, sends it).
+  h = await startSlackHarness({ env: { OUTBOUND_WEBHOOK_URLS: 'http://127.0.0.1:9/hooks', OUTBOUND_WEBHOOK_SECRET: 'outbound-secret-0123456789' } });
   ws = await h.workspaceId();
   await h.rt.ctx.workspaces.update(ws, { alertChannel: ALERT_CHANNEL });
   clock = jobClock(new Date());
@@ -84,6 +85,11 @@ describe('surge job', () => {
     expect(actions?.elements?.map((e) => e.action_id)).toEqual(['smtpdesk_surge_disable', 'smtpdesk_surge_expected']);
     const audit = await h.rt.ctx.audit.list(ws, { accountId: issued.account.id, limit: 10 });
     expect(audit.map((e) => e.action)).toContain('account.surge');
+    const outbox = await h.rt.db.models.webhookOutbox.find({ type: 'account.surge' }).lean<{ body: string }[]>();
+    expect(outbox).toHaveLength(1);
+    const event = JSON.parse(outbox[0]!.body) as { account: { name: string }; details: { signals: { signal: string }[] } };
+    expect(event.account.name).toBe('billing-mailer');
+    expect(event.details.signals.map((x) => x.signal)).toEqual(['volume']);
   });
 
   it('a second run does not repeat the alert', async () => {
@@ -126,5 +132,25 @@ describe('surge job', () => {
     expect(surgeAlerts()).toHaveLength(2);
     expect(textOf(surgeAlerts()[1]!.args.blocks)).toContain('Disabled automatically');
     expect((await h.rt.ctx.accounts.findById(other.account.id))?.status).toBe('disabled');
+  });
+
+  it('an alert that could not go out (no alert channel yet) goes out on the first run after one is set', async () => {
+    await h.rt.ctx.workspaces.update(ws, { surgeAutoDisable: undefined, alertChannel: undefined });
+    const third = await createAccount(h.rt.ctx, admin, ws, 'receipts');
+    await quietHistory(third.account, clock.now());
+    await burst(third.username, third.password, 70);
+    const hourId = `${third.account.id}:${hourOf(clock.now()).toISOString()}`;
+    await eventually(async () => ((await h.rt.db.models.accountHours.findById(hourId).lean<{ recipients: number }>())?.recipients ?? 0) === 70, 5000, 'the hourly count');
+    clock.set(new Date(clock.now().getTime() + 60_000));
+    await jobs.tick(surgeJob);
+    expect(surgeAlerts()).toHaveLength(2);
+    await h.rt.ctx.workspaces.update(ws, { alertChannel: ALERT_CHANNEL });
+    clock.set(new Date(clock.now().getTime() + 5 * 60_000));
+    await jobs.tick(surgeJob);
+    expect(surgeAlerts()).toHaveLength(3);
+    expect(textOf(surgeAlerts()[2]!.args.blocks)).toContain('*receipts*');
+    clock.set(new Date(clock.now().getTime() + 5 * 60_000));
+    await jobs.tick(surgeJob);
+    expect(surgeAlerts()).toHaveLength(3);
   });
 });
