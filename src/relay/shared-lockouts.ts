@@ -6,7 +6,8 @@
 //     total over every instance; it sets the block when the total reaches RELAY_BRUTE_FORCE_BLOCK_AFTER;
 //   - an AUTH from an address or for a username this instance has already seen fail: one read of the two
 //     shared counters before authenticating, so a block set by another instance is honoured;
-//   - nothing else: an AUTH with no failure recorded here (the common case) goes straight to the account.
+//   - nothing else: a success writes nothing, and an AUTH with no failure recorded here (the common case)
+//     goes straight to the account.
 // So a guesser spread over N instances meets the same limits, give or take one try per instance that had not
 // seen it fail yet (its first failure there returns the shared count, and the block with it). If the database
 // cannot be reached the in-memory counters still slow and block, per instance, as before.
@@ -64,14 +65,12 @@ export class SharedLockouts {
     }
   }
 
-  /** Clears the username's count; in the database only when this instance had seen it fail (no extra trip otherwise). */
-  async recordSuccess(address: string, username: string): Promise<void> {
-    const hadFailures = this.local.known(address, username);
+  /**
+   * Clears the username's count on this instance. Nothing is written: only failures write, so a success costs
+   * no round trip; the shared count ends with its window (a guesser's successes must not reset it either).
+   */
+  recordSuccess(username: string): void {
     this.local.recordSuccess(username);
-    if (!hadFailures || !this.repo) return;
-    await this.repo.clear('username', usernameKey(username), this.now()).catch((err: unknown) => {
-      this.log.warn({ err, code: 'RELAY_LOCKOUT_STORE_FAILED', op: 'clear' }, 'shared username counter not cleared');
-    });
   }
 }
 

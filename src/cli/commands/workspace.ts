@@ -11,6 +11,7 @@ export function workspaceRow(w: Workspace) {
     slackTeamId: w.slackTeamId ?? null,
     alertChannel: w.alertChannel ?? null,
     roles: w.roles,
+    surgeAutoDisable: w.surgeAutoDisable === true,
     createdAt: w.createdAt.toISOString(),
   };
 }
@@ -104,7 +105,7 @@ const set: CliCommand = {
     if (opts['alert-channel'] !== undefined) patch.alertChannel = (opts['alert-channel'] as string) || null;
     const updated = await updateWorkspaceSettings(await cli.domain(), cli.actor, ws.id, patch);
     if (cli.json) return workspaceRow(updated);
-    cli.print(`Updated "${updated.name}".`);
+    cli.print(`Updated "${updated.name}".${auto !== undefined ? ` Surge alerts ${updated.surgeAutoDisable ? 'disable the account at once' : 'wait for a click'}.` : ''}`);
   },
 };
 

@@ -49,7 +49,7 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
   }
 
   if (result.ok) {
-    await bruteForce.recordSuccess(ip, username);
+    bruteForce.recordSuccess(username);
     metrics.smtpAuth.inc({ result: 'success', reason: result.cached ? 'cached' : 'ok' });
     log.info({ code: 'RELAY_AUTH_OK', ...fields, accountId: result.principal.accountId, cached: result.cached }, 'authenticated');
     return result.principal;

@@ -22,8 +22,6 @@ export interface LockoutRepository {
   read(keys: { kind: LockoutKind; key: string }[]): Promise<Map<string, SharedCounter>>;
   /** Counts one failure in the key's window (a new window when the last one is over) and blocks at `blockAfter`. */
   recordFailure(kind: LockoutKind, key: string, s: { now: number; windowMs: number; blockAfter: number; blockMs: number }): Promise<FailureWrite>;
-  /** A success clears a username's count (never a block in force). */
-  clear(kind: LockoutKind, key: string, now: number): Promise<void>;
   prune(before: Date): Promise<number>;
 }
 
@@ -71,9 +69,6 @@ export function lockoutRepository(m: Models): LockoutRepository {
       // Another instance blocked it between the two updates: take its block.
       const fresh = await L.findById(_id).lean<Row>();
       return { counter: fresh ? toCounter(fresh) : counter, lockedNow: false };
-    },
-    async clear(kind, key, now) {
-      await L.updateOne({ _id: lockoutId(kind, key), blockedUntil: { $lte: new Date(now) } }, { $set: { failures: 0 } });
     },
     async prune(before) {
       const res = await L.deleteMany({ expiresAt: { $lt: before } });
