@@ -7,6 +7,10 @@
 //   haraka     Haraka from npm, auth/flat_file + queue/smtp_forward to smtp-sink
 //   node-sink  a bare smtp-server that accepts and discards: Node's ceiling for this client
 //
+// For smtpdesk it also counts the database commands per accepted message, by process and command name, from
+// the processes' own smtpdesk_db_commands_total (SMTPDESK_STATS_FILE + SIGUSR2 at the start and end of each
+// measurement; see docs/performance.md, Counting database commands).
+//
 // Flags (or env): --clients N (BENCH_CLIENTS, 50) --seconds S (BENCH_SECONDS, 15) --rounds R (BENCH_ROUNDS, 3)
 //   --warmup S (3) --modes per-message,pooled --servers smtpdesk,postfix,haraka,node-sink --no-docs --scratch DIR
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, writeFileSync as writeFile } from 'node:fs';
@@ -29,6 +33,7 @@ import {
 } from './lib/peers.ts';
 import { bootstrap, openDatabase, roleProcess, type Database, type RoleProcess } from './lib/smtpdesk.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
+import { dbWindow, perMessage, perUnit, type StatsSnapshot } from './lib/db-stats.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -73,12 +78,29 @@ interface Sample {
   failed: number;
   firstError?: string;
   dbCpu?: number;
+  /** smtpdesk: database commands per accepted message, by process (relay, worker) then command name (+ `all`). */
+  dbPerMsg?: Record<string, Record<string, number>>;
+  /** smtpdesk: the worker's commands per message it delivered in the window (it may lag behind the relay). */
+  dbWorkerPerDelivered?: Record<string, number>;
+  /** smtpdesk: what the relay accepted and the worker delivered in the window (from their own counters). */
+  dbAccepted?: number;
+  dbDelivered?: number;
 }
 
 /** One server under test: started fresh for each round, measured per mode. */
 interface Contender {
   name: string;
-  start(round: number): Promise<{ port: number; auth: { user: string; pass: string }; roots: () => number[]; dbRoots?: () => number[]; stop(): Promise<void> }>;
+  start(round: number): Promise<{
+    port: number;
+    auth: { user: string; pass: string };
+    roots: () => number[];
+    dbRoots?: () => number[];
+    /** smtpdesk: each role process's counters now, by role. */
+    stats?: () => Promise<Record<string, StatsSnapshot>>;
+    /** smtpdesk: the worker's first error or warning line (code and message), if any. */
+    workerProblem?: () => string | undefined;
+    stop(): Promise<void>;
+  }>;
   note: string;
 }
 
@@ -135,14 +157,20 @@ async function main(): Promise<void> {
             LOG_LEVEL: 'info',
           };
           const logDir = join(work, 'logs', `r${round}`);
-          const procs: RoleProcess[] = [roleProcess({ role: 'relay', env, logDir, port })];
-          if (workerAvailable) procs.push(roleProcess({ role: 'worker', env, logDir }));
+          const statsFile = (role: string) => join(work, `stats-r${round}-${role}.json`);
+          const procs: RoleProcess[] = [roleProcess({ role: 'relay', env, logDir, port, statsFile: statsFile('relay') })];
+          if (workerAvailable) procs.push(roleProcess({ role: 'worker', env, logDir, statsFile: statsFile('worker') }));
           for (const p of procs) await p.start();
           return {
             port,
             auth: { user: cred!.username, pass: cred!.password },
             roots: () => procs.map((p) => p.pid()).filter((x): x is number => x !== undefined),
             dbRoots: () => database.pids(),
+            workerProblem: () => firstProblem(join(logDir, 'worker.log')),
+            async stats() {
+              const snaps = await Promise.all(procs.map(async (p) => [p.role, await p.stats()] as const));
+              return Object.fromEntries(snaps);
+            },
             async stop() {
               for (const p of procs) await p.stop();
             },
@@ -212,6 +240,7 @@ async function main(): Promise<void> {
             }
             const roots = () => [...running.roots(), ...(running.dbRoots?.() ?? [])];
             resetPeaks(roots());
+            const statsBefore = await running.stats?.();
             const mon = new TreeMonitor(roots);
             const dbMon = running.dbRoots ? new TreeMonitor(running.dbRoots) : null;
             mon.start();
@@ -228,6 +257,10 @@ async function main(): Promise<void> {
             });
             const usage = mon.stop();
             const dbUsage = dbMon?.stop();
+            const statsAfter = await running.stats?.();
+            // No command counted at all: the processes run with SMTPDESK_DB_COMMAND_METRICS=false.
+            const win0 = statsBefore && statsAfter ? dbWindow(statsBefore, statsAfter) : undefined;
+            const win = win0 && Object.values(win0.commands).some((c) => Object.keys(c).length) ? win0 : undefined;
             const s: Sample = {
               server: c.name,
               mode,
@@ -242,11 +275,21 @@ async function main(): Promise<void> {
               failed: r.rejected + r.noAnswer,
               firstError: r.firstError,
               dbCpu: dbUsage?.cpuSeconds,
+              dbPerMsg: win ? perMessage(win) : undefined,
+              dbWorkerPerDelivered: win?.commands.worker ? perUnit(win.commands.worker, win.delivered) : undefined,
+              dbAccepted: win?.accepted,
+              dbDelivered: win?.delivered,
             };
+            if (win && win.accepted > 0 && win.delivered === 0 && win.commands.worker) {
+              const why = running.workerProblem?.();
+              const note = `${c.name}: the worker delivered nothing during the ${mode} measurement${why ? ` (its log: ${why})` : ''}; its commands per delivered message are not known.`;
+              if (!notes.includes(note)) notes.push(note);
+              log(note);
+            }
             samples.push(s);
             log(
               `round ${round} ${c.name.padEnd(9)} ${mode.padEnd(11)} ${fmt(s.rate).padStart(5)} msg/s  p50 ${fmt(s.p50, 1)} ms  p99 ${fmt(s.p99, 1)} ms  ` +
-                `cpu ${fmt(s.cpu, 1)} s  peak ${fmt(s.peakMb)} MB${s.failed ? `  failed ${s.failed} (${s.firstError})` : ''}`,
+                `cpu ${fmt(s.cpu, 1)} s${s.dbCpu !== undefined ? ` (db ${fmt(s.dbCpu, 1)}, rest ${fmt(((s.cpu - s.dbCpu) * 1000) / s.accepted, 2)} ms/msg)` : ''}  peak ${fmt(s.peakMb)} MB${s.dbPerMsg ? `  db ${dbLine(s.dbPerMsg, s.dbWorkerPerDelivered)} cmd/msg` : ''}${s.failed ? `  failed ${s.failed} (${s.firstError})` : ''}`,
             );
           }
         } finally {
@@ -267,6 +310,26 @@ async function main(): Promise<void> {
   }
   rmSync(work, { recursive: true, force: true });
   if (Object.keys(missing).length) process.exitCode = samples.length ? 0 : 1;
+}
+
+/** The first error or warning in a role's JSON log: "CODE: message (err.message)". */
+function firstProblem(path: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    if (!/^\{"level":(40|50|60)\b/.test(line)) continue;
+    try {
+      const v = JSON.parse(line) as { code?: string; msg?: string; err?: { message?: string } };
+      return `${v.code ?? 'no code'}: ${v.msg ?? ''}${v.err?.message ? ` (${v.err.message.slice(0, 160)})` : ''}`;
+    } catch {
+      return line.slice(0, 200);
+    }
+  }
+  return undefined;
 }
 
 /** Writing 5 to clear_refs resets VmHWM, so each measurement's peak is its own (root only; else ignored). */
@@ -290,7 +353,64 @@ interface Row {
   peakMb: number;
   failed: number;
   dbCpu?: number;
+  /** Medians over rounds, cell by cell: process → command → commands per accepted message. */
+  dbPerMsg?: Record<string, Record<string, number>>;
+  dbWorkerPerDelivered?: Record<string, number>;
+  dbAccepted?: number;
+  dbDelivered?: number;
   n: number;
+}
+
+/** Commands per accepted message in all (relay + worker). */
+const dbTotal = (per: Record<string, Record<string, number>>): number => Object.values(per).reduce((n, cmds) => n + (cmds.all ?? 0), 0);
+
+/** "8.0 (relay 5.0 + worker 3.0; worker 4.1 per delivered)" */
+function dbLine(per: Record<string, Record<string, number>>, workerPerDelivered?: Record<string, number>): string {
+  const parts = Object.entries(per).map(([role, cmds]) => `${role} ${fmt(cmds.all ?? NaN, 1)}`);
+  const wd = !workerPerDelivered
+    ? ''
+    : Number.isFinite(workerPerDelivered.all)
+      ? `; worker ${fmt(workerPerDelivered.all!, 1)} per delivered`
+      : '; worker delivered none';
+  return `${fmt(dbTotal(per), 1)} (${parts.join(' + ')}${wd})`;
+}
+
+/** Cell-by-cell medians of the rounds' per-message tables. */
+function medianPerMsg(tables: Record<string, Record<string, number>>[]): Record<string, Record<string, number>> | undefined {
+  if (!tables.length) return undefined;
+  const out: Record<string, Record<string, number>> = {};
+  const roles = [...new Set(tables.flatMap((t) => Object.keys(t)))];
+  for (const role of roles) {
+    const names = [...new Set(tables.flatMap((t) => Object.keys(t[role] ?? {})))];
+    out[role] = Object.fromEntries(names.map((name) => [name, median(tables.map((t) => t[role]?.[name] ?? 0))]));
+  }
+  return out;
+}
+
+/** The breakdown of smtpdesk's database commands per accepted message: one row per process, one column per command. */
+function dbBreakdown(row: Row, markdown: boolean): string {
+  const per = row.dbPerMsg!;
+  const roles = Object.keys(per);
+  const totals: Record<string, number> = {};
+  for (const cmds of Object.values(per)) for (const [name, v] of Object.entries(cmds)) totals[name] = (totals[name] ?? 0) + v;
+  const names = Object.keys(totals)
+    .filter((n) => n !== 'all')
+    .sort((a, b) => totals[b]! - totals[a]! || a.localeCompare(b));
+  type R = { process: string; cmds: Record<string, number> };
+  const rows: R[] = [...roles.map((r) => ({ process: `${r} ÷ accepted`, cmds: per[r]! })), ...(roles.length > 1 ? [{ process: 'total ÷ accepted', cmds: totals }] : [])];
+  const wd = row.dbWorkerPerDelivered;
+  if (wd && per.relay && Number.isFinite(wd.all)) {
+    // The worker may lag behind the relay (or catch up on a backlog) within a window: its work per message it
+    // delivered, added to the relay's per message it accepted, is the cost of one message through both.
+    const through: Record<string, number> = {};
+    for (const cmds of [per.relay, wd]) for (const [name, v] of Object.entries(cmds)) through[name] = (through[name] ?? 0) + (Number.isFinite(v) ? v : 0);
+    rows.push({ process: 'worker ÷ delivered', cmds: wd }, { process: 'relay ÷ acc. + worker ÷ deliv.', cmds: through });
+  }
+  return table<R>(rows, [
+    { header: 'process', value: (r) => r.process },
+    ...names.map((n) => ({ header: n, value: (r: R) => fmt(r.cmds[n] ?? 0, 2), align: 'right' as const })),
+    { header: 'all', value: (r) => fmt(r.cmds.all ?? NaN, 2), align: 'right' as const },
+  ], { markdown });
 }
 
 function render(samples: Sample[], contenders: Contender[], missing: Record<string, string>, notes: string[], elapsedMs: number) {
@@ -300,10 +420,12 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
   const head = `${CLIENTS} parallel clients, ${SECONDS} s per measurement, ${ROUNDS} rounds (medians), message mix ${100 - LARGE_SHARE * 100}% ${SMALL_SIZE / 1024} KB / ${LARGE_SHARE * 100}% ${LARGE_SIZE / 1024} KB, loopback; ${machine}`;
   text.push(`bench:compare — ${head}`);
   md.push(`Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${head}.`, '');
+  const tracked: { mode: LoadMode; rows: Row[] }[] = [];
   for (const mode of MODES) {
     const rows: Row[] = contenders
       .map((c) => {
         const ss = samples.filter((s) => s.server === c.name && s.mode === mode);
+        const withDb = ss.filter((s) => s.dbPerMsg);
         return {
           server: c.name,
           rate: median(ss.map((s) => s.rate)),
@@ -314,10 +436,15 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
           peakMb: median(ss.map((s) => s.peakMb)),
           failed: ss.reduce((n, s) => n + s.failed, 0),
           dbCpu: ss.some((s) => s.dbCpu !== undefined) ? median(ss.map((s) => s.dbCpu ?? NaN)) : undefined,
+          dbPerMsg: medianPerMsg(withDb.map((s) => s.dbPerMsg!)),
+          dbWorkerPerDelivered: medianPerMsg(withDb.filter((s) => s.dbWorkerPerDelivered).map((s) => ({ w: s.dbWorkerPerDelivered! })))?.w,
+          dbAccepted: withDb.length ? median(withDb.map((s) => s.dbAccepted ?? NaN)) : undefined,
+          dbDelivered: withDb.length ? median(withDb.map((s) => s.dbDelivered ?? NaN)) : undefined,
           n: ss.length,
         };
       })
       .filter((r) => r.n > 0);
+    tracked.push({ mode, rows });
     const desk = rows.find((r) => r.server === 'smtpdesk');
     const cols = [
       { header: 'server', value: (r: Row) => r.server },
@@ -327,6 +454,7 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
       { header: 'CPU s', value: (r: Row) => fmt(r.cpu, 1) + (r.dbCpu !== undefined ? ` (db ${fmt(r.dbCpu, 1)})` : ''), align: 'right' as const },
       { header: 'CPU ms/msg', value: (r: Row) => fmt(r.cpuPerMsg, 2), align: 'right' as const },
       { header: 'peak MB', value: (r: Row) => fmt(r.peakMb), align: 'right' as const },
+      { header: 'DB cmd/msg', value: (r: Row) => (r.dbPerMsg ? fmt(dbTotal(r.dbPerMsg), 1) : ''), align: 'right' as const },
       { header: 'failed', value: (r: Row) => fmt(r.failed), align: 'right' as const },
       {
         header: 'smtpdesk ÷ this (msg/s)',
@@ -347,6 +475,18 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
     const title = mode === 'per-message' ? 'one connection per message (connect, EHLO, AUTH, MAIL, RCPT, DATA, QUIT)' : 'pooled (one connection per client, AUTH once)';
     text.push('', `${mode}: ${title}`, table(rows, cols));
     md.push(`**${mode}**: ${title}`, '', table(rows, cols, { markdown: true }), '');
+    if (desk?.dbPerMsg) {
+      const caption =
+        `smtpdesk database commands per message, ${mode}, by process and command (driver command monitoring; in the window ` +
+        `the relay accepted ${fmt(desk.dbAccepted ?? NaN)} messages and the worker delivered ${fmt(desk.dbDelivered ?? NaN)})`;
+      text.push('', `${caption}:`, dbBreakdown(desk, false));
+      md.push(`${caption}:`, '', dbBreakdown(desk, true), '');
+    }
+  }
+  const trackedTable = trackedRatios(tracked);
+  if (trackedTable) {
+    text.push('', 'tracked ratios (smtpdesk ÷ peer):', trackedTable.text);
+    md.push('Tracked ratios (smtpdesk ÷ peer):', '', trackedTable.markdown, '');
   }
   const legend = contenders.map((c) => `${c.name}: ${c.note}`);
   text.push('', ...legend);
@@ -361,6 +501,42 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
   }
   text.push(`(${fmt(elapsedMs / 1000)} s in all; CPU s = user+sys of the server's process tree during the measurement${contenders.some((c) => c.name === 'smtpdesk') ? ', smtpdesk including its database' : ''})`);
   return { text: text.join('\n'), markdown: md.join('\n') };
+}
+
+/** One row per mode: smtpdesk's msg/s over each peer's, its CPU per message over Postfix's, its DB commands per message. */
+function trackedRatios(tracked: { mode: LoadMode; rows: Row[] }[]): { text: string; markdown: string } | null {
+  if (!tracked.some((t) => t.rows.some((r) => r.server === 'smtpdesk'))) return null;
+  type T = { mode: LoadMode; rows: Row[] };
+  const get = (t: T, server: string) => t.rows.find((r) => r.server === server);
+  const rate = (server: string) => (t: T) => {
+    const d = get(t, 'smtpdesk');
+    const p = get(t, server);
+    return d && p ? ratio(d.rate, p.rate) : '–';
+  };
+  const cols = [
+    { header: 'mode', value: (t: T) => t.mode },
+    { header: 'msg/s ÷ postfix', value: rate('postfix'), align: 'right' as const },
+    { header: 'msg/s ÷ haraka', value: rate('haraka'), align: 'right' as const },
+    { header: 'msg/s ÷ node-sink', value: rate('node-sink'), align: 'right' as const },
+    {
+      header: 'CPU/msg ÷ postfix',
+      value: (t: T) => {
+        const d = get(t, 'smtpdesk');
+        const p = get(t, 'postfix');
+        return d && p ? ratio(d.cpuPerMsg, p.cpuPerMsg) : '–';
+      },
+      align: 'right' as const,
+    },
+    {
+      header: 'DB cmd/msg',
+      value: (t: T) => {
+        const per = get(t, 'smtpdesk')?.dbPerMsg;
+        return per ? dbLine(per, get(t, 'smtpdesk')?.dbWorkerPerDelivered) : '–';
+      },
+      align: 'right' as const,
+    },
+  ];
+  return { text: table(tracked, cols), markdown: table(tracked, cols, { markdown: true }) };
 }
 
 function machineLine(): string {

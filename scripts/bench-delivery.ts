@@ -29,10 +29,11 @@ import { startDeliveryWorker } from '../src/delivery/worker.ts';
 import { createLogger } from '../src/log.ts';
 import { startRelay } from '../src/relay/relay.ts';
 import { openRuntime, type Runtime } from '../src/runtime.ts';
-import { queueWriter } from '../src/store/repositories/queue-writer.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { openDatabase } from './lib/smtpdesk.ts';
+import { delta, perUnit } from './lib/db-stats.ts';
+import { statsSnapshot } from '../src/metrics.ts';
 import { positiveInt } from './lib/args.ts';
 
 const { values: flags } = parseArgs({
@@ -158,6 +159,9 @@ interface Round {
   paced: number;
   pacedLatencies: number[];
   singleLatencies: number[];
+  /** smtpdesk_db_commands_total per message: the relay's per accepted (scenario 1), the worker's per delivered (2). */
+  relayCommands: Record<string, number>;
+  workerCommands: Record<string, number>;
 }
 
 async function runRound(round: number, baseUri: string, tls: { key: string; cert: string }): Promise<Round> {
@@ -187,15 +191,20 @@ async function runRound(round: number, baseUri: string, tls: { key: string; cert
 
     // 1. relay only: accept MESSAGES, no worker.
     const runA = `a${round}-${randomBytes(3).toString('hex')}`;
+    const commands = async () => (await statsSnapshot(rt.metrics, 0)).dbCommands;
+    const c0 = await commands();
     let t0 = performance.now();
     const ackedA = await sendThroughRelay(relay.port, auth, runA, Date.now() + SECONDS * 1000);
     const relayOnly = ackedA.size / ((performance.now() - t0) / 1000);
+    const c1 = await commands();
+    const relayCommands = perUnit(delta(c0, c1), ackedA.size);
 
     // 2. queue → sink: the worker drains that backlog (upstream mode, to the sink).
     t0 = performance.now();
     const worker = startDeliveryWorker(rt, { queueDepthIntervalMs: 0 });
     await waitFor(() => [...ackedA.keys()].every((id) => sink.arrivals.has(id)), Date.now() + SECONDS * 1000, 'the backlog');
     const workerOnly = [...ackedA.keys()].filter((id) => sink.arrivals.has(id)).length / ((Math.max(...[...ackedA.keys()].map((id) => sink.arrivals.get(id) ?? 0)) - t0) / 1000);
+    const workerCommands = perUnit(delta(c1, await commands()), [...ackedA.keys()].filter((id) => sink.arrivals.has(id)).length);
 
     // 3. relay → queue → sink, with the worker running.
     const runC = `c${round}-${randomBytes(3).toString('hex')}`;
@@ -230,7 +239,7 @@ async function runRound(round: number, baseUri: string, tls: { key: string; cert
       `round ${round}: relay only ${fmt(relayOnly)}/s, queue → sink ${fmt(workerOnly)}/s, end to end ${fmt(endToEnd)}/s (latency p50 ${fmt(percentile(latencies, 50))} ms), ` +
         `paced ${fmt(paced, 1)}/s (latency p50 ${fmt(percentile(pacedLatencies, 50))} ms), one sender latency p50 ${fmt(percentile(singleLatencies, 50))} ms`,
     );
-    return { relayOnly, workerOnly, endToEnd, latencies, pacedRate, paced, pacedLatencies, singleLatencies };
+    return { relayOnly, workerOnly, endToEnd, latencies, pacedRate, paced, pacedLatencies, singleLatencies, relayCommands, workerCommands };
   } finally {
     await relay.close();
     await rt.db.connection.dropDatabase().catch(() => undefined);
@@ -251,9 +260,15 @@ async function main(): Promise<void> {
     await db.dispose();
   }
   const relayOnly = median(rounds.map((r) => r.relayOnly));
+  const medianCommands = (pick: (r: Round) => Record<string, number>) => {
+    const names = [...new Set(rounds.flatMap((r) => Object.keys(pick(r))))];
+    return Object.fromEntries(names.map((n) => [n, median(rounds.map((r) => pick(r)[n] ?? 0))]));
+  };
+  const relayCommands = medianCommands((r) => r.relayCommands);
+  const workerCommands = medianCommands((r) => r.workerCommands);
   const rows = [
-    { name: 'relay only (accepted)', perSecond: relayOnly, p50: NaN, p95: NaN },
-    { name: 'queue → sink (worker alone)', perSecond: median(rounds.map((r) => r.workerOnly)), p50: NaN, p95: NaN },
+    { name: 'relay only (accepted)', perSecond: relayOnly, p50: NaN, p95: NaN, commands: relayCommands },
+    { name: 'queue → sink (worker alone)', perSecond: median(rounds.map((r) => r.workerOnly)), p50: NaN, p95: NaN, commands: workerCommands },
     {
       name: 'relay → queue → sink (end to end)',
       perSecond: median(rounds.map((r) => r.endToEnd)),
@@ -281,9 +296,21 @@ async function main(): Promise<void> {
         { header: 'vs relay only', value: (r) => (Number.isFinite(r.perSecond) ? ratio(r.perSecond, relayOnly) : ''), align: 'right' },
         { header: 'queue latency p50', value: (r) => (Number.isFinite(r.p50) ? `${fmt(r.p50)} ms` : ''), align: 'right' },
         { header: 'p95', value: (r) => (Number.isFinite(r.p95) ? `${fmt(r.p95)} ms` : ''), align: 'right' },
+        { header: 'DB cmd/msg', value: (r) => ('commands' in r && r.commands ? fmt(r.commands.all ?? NaN, 2) : ''), align: 'right' },
       ]) +
-      '\n\nqueue latency: from the 250 the client got from the relay to the message arriving at the sink.\n',
+      '\n\nqueue latency: from the 250 the client got from the relay to the message arriving at the sink.\n' +
+      `DB cmd/msg: smtpdesk_db_commands_total (driver command monitoring) per message accepted (relay) or delivered (worker); ` +
+      `relay ${commandList(relayCommands)}; worker ${commandList(workerCommands)}.\n`,
   );
+}
+
+/** "find 4.00, update 2.00, …" (largest first, without `all`) */
+function commandList(c: Record<string, number>): string {
+  const parts = Object.entries(c)
+    .filter(([n, v]) => n !== 'all' && v > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([n, v]) => `${n} ${fmt(v, 2)}`);
+  return parts.length ? parts.join(', ') : '–';
 }
 
 main().then(

@@ -26,6 +26,8 @@ import { startEmbeddedDatabase } from '../src/store/embedded-database.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { positiveInt } from './lib/args.ts';
+import { delta, sum } from './lib/db-stats.ts';
+import { statsSnapshot } from '../src/metrics.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -63,6 +65,8 @@ interface RoundResult {
   accepted: number;
   failed: number;
   firstError?: string;
+  /** smtpdesk_db_commands_total in the round ÷ messages accepted (relay targets only). */
+  dbPerMsg?: number;
 }
 
 /** CLIENTS nodemailer clients over STARTTLS; each sends until the shared count or the time runs out. */
@@ -174,7 +178,10 @@ async function main(): Promise<void> {
     const key = (mode: Mode, name: string) => `${mode}|${name}`;
     for (let round = 1; round <= ROUNDS; round++) {
       for (const s of scenarios) {
+        const commands = async () => (await statsSnapshot(rt.metrics, 0)).dbCommands;
+        const c0 = await commands();
         const r = await runRound(s.target, s.mode, `r${round}-${s.mode}-${s.target.name.replace(/\W+/g, '')}-${dbName}`);
+        if (s.baseline && r.accepted) r.dbPerMsg = sum(delta(c0, await commands())) / r.accepted;
         say(`round ${round}  ${s.mode.padEnd(11)} ${s.target.name.padEnd(15)} ${fmt(r.perSecond, 1).padStart(7)} msg/s  p50 ${fmt(r.p50).padStart(5)} ms  p99 ${fmt(r.p99).padStart(5)} ms${r.failed ? `  ${r.failed} failed: ${r.firstError}` : ''}`);
         results.set(key(s.mode, s.target.name), [...(results.get(key(s.mode, s.target.name)) ?? []), r]);
       }
@@ -193,6 +200,7 @@ async function main(): Promise<void> {
         rateRatio: s.baseline ? ratio(m((r) => r.perSecond), b((r) => r.perSecond)) : '1.00× (baseline)',
         p50Ratio: s.baseline ? ratio(m((r) => r.p50), b((r) => r.p50)) : '1.00× (baseline)',
         failed: (results.get(key(s.mode, s.target.name)) ?? []).reduce((n, r) => n + r.failed, 0),
+        dbPerMsg: m((r) => r.dbPerMsg ?? NaN),
       };
     });
     type Row = (typeof rows)[number];
@@ -209,8 +217,10 @@ async function main(): Promise<void> {
         { header: 'p99 ms', value: (r) => fmt(r.p99), align: 'right' },
         { header: 'msg/s vs sink', value: (r) => r.rateRatio, align: 'right' },
         { header: 'p50 vs sink', value: (r) => r.p50Ratio, align: 'right' },
+        { header: 'DB cmd/msg', value: (r) => (Number.isFinite(r.dbPerMsg) ? fmt(r.dbPerMsg, 2) : ''), align: 'right' },
         { header: 'failed', value: (r) => String(r.failed), align: 'right' },
-      ])}\n`,
+      ])}\n` +
+        `DB cmd/msg: smtpdesk_db_commands_total (driver command monitoring) in the round ÷ messages accepted.\n`,
     );
     const withCache = rows.find((r) => r.connections === 'one per message' && r.server === 'relay')!;
     const without = rows.find((r) => r.server === 'relay, no cache')!;

@@ -73,6 +73,12 @@ const envSchema = z.object({
   RELAY_BRUTE_FORCE_WINDOW_SECONDS: positiveInt.default(900),
   RELAY_BRUTE_FORCE_BLOCK_SECONDS: positiveInt.default(900),
   RELAY_STORE_TIMEOUT_MS: positiveInt.default(10_000),
+  /** A counter batch still open after this long was left by a crash or an outage: any relay or worker finishes it. */
+  COUNTER_BATCH_STALE_SECONDS: positiveInt.default(120),
+  /** How long the MAIL FROM check may reuse what it read of an account (0: read every time). */
+  RELAY_SESSION_CHECK_CACHE_MS: z.coerce.number().int().min(0).default(1_000),
+  /** A message up to this size is stored inside its queue document (one write); larger ones stream into chunks. */
+  RELAY_INLINE_BODY_BYTES: positiveInt.default(256 * 1024),
   RELAY_ADD_MISSING_HEADERS: bool.default(true),
   RELAY_SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
 
@@ -154,6 +160,10 @@ export interface Config {
     authCacheTtlMs: number;
     bruteForce: { slowAfter: number; blockAfter: number; windowMs: number; blockMs: number };
     storeTimeoutMs: number;
+    inlineBodyBytes: number;
+    /** Counter batches open longer than this are finished by recovery (COUNTER_BATCH_STALE_SECONDS). */
+    batchStaleMs: number;
+    sessionCheckCacheMs: number;
     shutdownGraceMs: number;
     /** Add Message-ID and Date when a submitted message has none (RFC 6409 section 8). */
     addMissingHeaders: boolean;
@@ -298,6 +308,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         blockMs: e.RELAY_BRUTE_FORCE_BLOCK_SECONDS * 1000,
       },
       storeTimeoutMs: e.RELAY_STORE_TIMEOUT_MS,
+      inlineBodyBytes: e.RELAY_INLINE_BODY_BYTES,
+      batchStaleMs: e.COUNTER_BATCH_STALE_SECONDS * 1000,
+      sessionCheckCacheMs: e.RELAY_SESSION_CHECK_CACHE_MS,
       shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_SECONDS * 1000,
       addMissingHeaders: e.RELAY_ADD_MISSING_HEADERS,
     },

@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client), one registry per process (per Runtime), so tests stay isolated.
 // Every adapter increments these; the HTTP role serves them at /metrics.
+import { renameSync, writeFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
@@ -58,8 +59,84 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['kind', 'result'] as const,
       registers: [registry],
     }),
+    dbCommands: new Counter({
+      name: 'smtpdesk_db_commands_total',
+      help: 'Database commands this process sent, by command name (find, insert, update, findAndModify, delete, …), from the MongoDB driver\'s command monitoring; handshake, heartbeat and authentication commands are not counted',
+      labelNames: ['command'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The listener for connectDatabase's onCommand: one labelled child per command name, looked up once. */
+export function databaseCommandCounter(metrics: Metrics): (commandName: string) => void {
+  const children = new Map<string, { inc(): void }>();
+  return (commandName) => {
+    let child = children.get(commandName);
+    if (!child) {
+      child = metrics.dbCommands.labels(commandName);
+      children.set(commandName, child);
+    }
+    child.inc();
+  };
+}
+
+/** What a stats file holds: this process's counters at `at`, `seq` counting the writes. */
+export interface StatsSnapshot {
+  pid: number;
+  seq: number;
+  at: string;
+  /** smtpdesk_db_commands_total by command name. */
+  dbCommands: Record<string, number>;
+  /** smtpdesk_smtp_messages_total by result (accepted, refused). */
+  smtpMessages: Record<string, number>;
+  /** smtpdesk_deliveries_total by outcome (delivered, deferred, bounced, failed). */
+  deliveries: Record<string, number>;
+}
+
+async function sumBy(counter: Counter<string>, label: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await counter.get()).values) {
+    const key = String(v.labels[label] ?? '');
+    out[key] = (out[key] ?? 0) + v.value;
+  }
+  return out;
+}
+
+export async function statsSnapshot(metrics: Metrics, seq: number): Promise<StatsSnapshot> {
+  return {
+    pid: process.pid,
+    seq,
+    at: new Date().toISOString(),
+    dbCommands: await sumBy(metrics.dbCommands, 'command'),
+    smtpMessages: await sumBy(metrics.smtpMessages, 'result'),
+    deliveries: await sumBy(metrics.deliveries, 'outcome'),
+  };
+}
+
+/**
+ * SMTPDESK_STATS_FILE: writes a StatsSnapshot (JSON) to `path` once now and again on each SIGUSR2, so a
+ * harness can read a process's counters without an HTTP listener. Written to `path.tmp` then renamed: a
+ * reader never sees half a file; it sends SIGUSR2 and waits for `seq` to grow. Returns the stop function.
+ */
+export function writeStatsOnSignal(metrics: Metrics, path: string, onError: (err: unknown) => void): () => void {
+  let seq = 0;
+  let writing = Promise.resolve();
+  const write = () => {
+    writing = writing
+      .then(async () => {
+        const snapshot = await statsSnapshot(metrics, ++seq);
+        writeFileSync(`${path}.tmp`, `${JSON.stringify(snapshot)}\n`);
+        renameSync(`${path}.tmp`, path);
+      })
+      .catch(onError);
+  };
+  write();
+  process.on('SIGUSR2', write);
+  return () => {
+    process.off('SIGUSR2', write);
+  };
+}

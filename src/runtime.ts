@@ -5,9 +5,10 @@ import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
+import { createQueue, type Queue } from './store/queue/index.ts';
 import { startEmbeddedDatabase } from './store/embedded-database.ts';
 import { EventBus, type DomainContext } from './domain/index.ts';
-import { createMetrics, type Metrics } from './metrics.ts';
+import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
 import { outboxEventSink } from './webhooks/outbox-sink.ts';
 import type { SlackAlertSink } from './slack/alerts.ts';
@@ -17,6 +18,8 @@ export interface Runtime {
   log: Logger;
   db: Database;
   ctx: DomainContext;
+  /** The outbound queue, one per process: the relay stores into it, a worker of the same process hears of it. */
+  queue: Queue;
   events: EventBus;
   metrics: Metrics;
   /** Which database serves us, for the start-up line. */
@@ -29,15 +32,25 @@ export interface Runtime {
 export async function openRuntime(config: Config, opts: { log?: Logger; shareEmbedded?: boolean; quiet?: boolean } = {}): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const { uri, kind, stop } = await resolveDatabase(config, log, opts);
+  // Before the connection, so that smtpdesk_db_commands_total counts every command this process sends
+  // (SMTPDESK_DB_COMMAND_METRICS=false turns the driver's command monitoring off; see docs/performance.md).
+  const metrics = createMetrics();
+  const countCommands = !/^(0|false|no|off)$/i.test(process.env.SMTPDESK_DB_COMMAND_METRICS ?? '');
   let db: Database;
   try {
-    db = await connectDatabase(uri);
+    db = await connectDatabase(uri, countCommands ? { onCommand: databaseCommandCounter(metrics) } : {});
   } catch (err) {
     await stop();
     throw err;
   }
+  // For harnesses (docs/performance.md): the counters as JSON in this file, rewritten on SIGUSR2.
+  const statsFile = process.env.SMTPDESK_STATS_FILE;
+  const stopStats = statsFile
+    ? writeStatsOnSignal(metrics, statsFile, (err) => log.warn({ err, code: 'STATS_FILE_FAILED', path: statsFile }, 'could not write the stats file'))
+    : undefined;
   const events = new EventBus((err, event) => log.error({ err, code: 'EVENT_SINK_FAILED', event: event.type }, 'event subscriber failed'));
-  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events });
+  const queue = createQueue(db.models);
+  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events, queue });
   // Every process writes outbound webhook events to the outbox; the http role's dispatcher sends them.
   if (config.http.outboundWebhookUrls.length) {
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));
@@ -55,13 +68,15 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     log,
     db,
     ctx,
+    queue,
     events,
-    metrics: createMetrics(),
+    metrics,
     databaseKind: kind,
     async drainAlerts() {
       await slackAlerts?.drain();
     },
     async close() {
+      stopStats?.();
       await slackAlerts?.drain();
       await db.close().catch(() => undefined);
       await stop();

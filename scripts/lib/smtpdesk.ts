@@ -6,6 +6,7 @@ import { createWriteStream, mkdirSync, readFileSync, readdirSync, readlinkSync, 
 import { join } from 'node:path';
 import { startDedicatedFerretDb, type DedicatedFerretDb } from '../../src/store/embedded-database.ts';
 import { ROOT, sleep, waitForPort } from './peers.ts';
+import { requestStats, type StatsSnapshot } from './db-stats.ts';
 
 export interface Database {
   uri: string;
@@ -127,7 +128,7 @@ export async function bootstrap(uri: string, workspace: string, accounts: string
 /** The environment every smtpdesk child gets: ours, minus anything that would change which database or roles. */
 function baseEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const k of ['MONGODB_URI', 'SMTPDESK_ROLES', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'RELAY_PORT', 'HTTP_PORT']) delete env[k];
+  for (const k of ['MONGODB_URI', 'SMTPDESK_ROLES', 'SMTPDESK_STATS_FILE', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'RELAY_PORT', 'HTTP_PORT']) delete env[k];
   env.NODE_ENV = 'development';
   env.LOG_FORMAT = 'json';
   return env;
@@ -145,6 +146,8 @@ export interface RoleProcess {
   running(): boolean;
   /** Number of times the process exited without being asked to. */
   crashes: number;
+  /** Its counters now (SIGUSR2, then its SMTPDESK_STATS_FILE); only with the statsFile option. */
+  stats(): Promise<StatsSnapshot>;
 }
 
 export interface RoleOptions {
@@ -154,6 +157,8 @@ export interface RoleOptions {
   /** Port to wait for (relay, http); else wait for the ROLE_STARTED log line. */
   port?: number;
   readyTimeoutMs?: number;
+  /** Runs the process with SMTPDESK_STATS_FILE=statsFile, for stats(). */
+  statsFile?: string;
 }
 
 export function roleProcess(o: RoleOptions): RoleProcess {
@@ -171,7 +176,7 @@ export function roleProcess(o: RoleOptions): RoleProcess {
       expectedExit = false;
       const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--role', o.role], {
         cwd: ROOT,
-        env: { ...baseEnv(), ...o.env },
+        env: { ...baseEnv(), ...o.env, ...(o.statsFile ? { SMTPDESK_STATS_FILE: o.statsFile } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
@@ -204,6 +209,12 @@ export function roleProcess(o: RoleOptions): RoleProcess {
         if (Date.now() > deadline) throw new Error(`${o.role} did not start within ${(o.readyTimeoutMs ?? 60_000) / 1000} s:\n${tail.slice(-3000)}`);
         await sleep(100);
       }
+    },
+    async stats() {
+      const pid = child?.pid;
+      if (!o.statsFile) throw new Error(`${o.role}: started without statsFile`);
+      if (pid === undefined || !self.running()) throw new Error(`${o.role}: not running`);
+      return requestStats(pid, o.statsFile);
     },
     async kill() {
       const c = child;

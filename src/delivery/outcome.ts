@@ -1,7 +1,7 @@
 // One attempt's answers -> each recipient's new state, and the outcomes to count. Pure: the worker
 // writes the recipients under its lease, then counts.
 import type { DeliveryFailure } from './classify.ts';
-import type { RecipientRecord } from './lease.ts';
+import type { QueuedRecipient as RecipientRecord } from '../domain/queue-model.ts';
 import { describeDuration, nextAttemptAt, type RetryPolicy } from './retry-schedule.ts';
 import type { RecipientResult } from './transport.ts';
 
@@ -43,19 +43,22 @@ export function applyResults(
     const base = { ...r, attempts, lastAttemptAt: now };
     if (result.delivered) {
       outcomes.push({ address: r.address, outcome: 'delivered', firstDeferral: false, expired: false });
-      return { ...base, status: 'delivered', finishedAt: now, response: result.response.slice(0, 500), nextAttemptAt: null };
+      const { nextAttemptAt: _d, ...done } = base;
+      return { ...done, status: 'delivered', finishedAt: now, response: result.response.slice(0, 500) };
     }
     const { failure } = result;
     if (failure.kind === 'permanent') {
       outcomes.push({ address: r.address, outcome: 'bounced', failure, firstDeferral: false, expired: false });
-      return { ...base, status: 'bounced', finishedAt: now, lastError: failure.message, nextAttemptAt: null };
+      const { nextAttemptAt: _b, ...done } = base;
+      return { ...done, status: 'bounced', finishedAt: now, lastError: failure.message };
     }
     const retryAt = nextAttemptAt(policy, attempts, message.createdAt, now);
     if (!retryAt) {
       const age = describeDuration(now.getTime() - message.createdAt.getTime());
       const gaveUp: DeliveryFailure = { ...failure, message: `gave up after ${attempts} attempt(s) over ${age}: ${failure.message}`.slice(0, 500) };
       outcomes.push({ address: r.address, outcome: 'failed', failure: gaveUp, firstDeferral: false, expired: true });
-      return { ...base, status: 'failed', finishedAt: now, lastError: gaveUp.message, nextAttemptAt: null };
+      const { nextAttemptAt: _f, ...done } = base;
+      return { ...done, status: 'failed', finishedAt: now, lastError: gaveUp.message };
     }
     outcomes.push({ address: r.address, outcome: 'deferred', failure, firstDeferral: r.attempts === 0, expired: false, retryAt });
     return { ...base, status: 'queued', lastError: failure.message, nextAttemptAt: retryAt };

@@ -8,16 +8,19 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime.ts';
-import { QUEUED_EVENT } from '../store/models/queued-message.ts';
-import { queueWriter, readMessageBody } from '../store/repositories/queue-writer.ts';
+import { counterBatches } from '../store/counters/batches.ts';
+import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts';
+import { quotaCounters } from '../store/counters/quota.ts';
+import { startBatchRecovery } from '../store/counters/recovery-loop.ts';
+import { newQueueId, type Lease } from '../store/queue/index.ts';
+import type { QueuedRecipient } from '../domain/queue-model.ts';
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
-import { createCounterBuffer } from './counters.ts';
+import { createFinisher } from './finisher.ts';
+import { refreshQueueDepth } from './queue-depth.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
-import { findDueMessageIds, finishAttempt, leaseMessage, releaseLease, renewLease, type Lease, type RecipientRecord } from './lease.ts';
-import { applyResults, counterDelta, dueRecipients, type RecipientOutcome } from './outcome.ts';
-import { refreshQueueDepth } from './queue-depth.ts';
+import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
 import { parseRetryPolicy, type RetryPolicy } from './retry-schedule.ts';
 import { createMxTransport, type MxResolver } from './transport-mx.ts';
 import { createUpstreamTransport } from './transport-upstream.ts';
@@ -41,6 +44,11 @@ export interface DeliveryWorkerOptions {
   /** Idle polling: starts at pollMinMs after work was found, doubles up to pollMaxMs. */
   pollMinMs?: number;
   pollMaxMs?: number;
+  /**
+   * How often, at most, the worker looks for due messages by their due time (retries, expired leases): on
+   * FerretDB a scan of the queue. New messages come by notice (or, in the relay's process, directly). Default 1 s.
+   */
+  dueScanIntervalMs?: number;
   /** How often the queue-depth gauge is refreshed (0: never). */
   queueDepthIntervalMs?: number;
   /** How long stop() waits for deliveries in progress. */
@@ -83,11 +91,10 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
-type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics'>;
+type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics' | 'queue'>;
 
 export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {}): DeliveryWorker {
-  const { config, db, metrics } = rt;
-  const models = db.models;
+  const { config, db, metrics, queue } = rt;
   const id = options.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const log = rt.log.child({ component: 'delivery', worker: id });
   const clock = options.clock ?? rt.ctx.clock;
@@ -97,6 +104,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const sendBounces = options.sendBounces ?? config.delivery.sendBounces;
   const pollMinMs = options.pollMinMs ?? 50;
   const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 1000);
+  const dueScanIntervalMs = options.dueScanIntervalMs ?? 1000;
   const upstreamUrl = options.upstreamUrl === undefined ? config.delivery.upstreamUrl : (options.upstreamUrl ?? undefined);
   const heloName = config.delivery.heloName;
   const transport =
@@ -104,8 +112,12 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     (upstreamUrl
       ? createUpstreamTransport({ url: upstreamUrl, tlsVerify: config.delivery.upstreamTlsVerify, heloName, maxConnections: concurrency, timeouts: options.timeouts, log })
       : createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log }));
-  const counters = createCounterBuffer(rt.ctx, log);
-  const writer = queueWriter(models);
+  const sweeper = new MarkerSweeper();
+  const counters = counterCollections(db.models);
+  const batches = counterBatches(db.models);
+  const finisher = createFinisher({ queue, batches, counters, sweeper, log, owner: id, clock });
+  // Batches a killed worker (or relay) left open are finished here too.
+  const recovery = startBatchRecovery({ batches, counters, sweeper, queue, quota: quotaCounters(counters, sweeper) }, { log, staleAfterMs: config.relay.batchStaleMs });
 
   const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   const slots = new Set<Promise<void>>();
@@ -120,25 +132,34 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   let candidatesReadAt = 0;
   const candidateBatch = Math.max(8, concurrency * 4);
 
-  /** Ids this process has just stored (see QUEUED_EVENT): claimed first, by _id, without reading the queue. */
+  /** Ids of new messages: stored by this process's relay (onEnqueued) or taken from the relay's batch notices. */
   let hinted: string[] = [];
+  let lastDueScan = 0;
 
   async function nextLease(): Promise<Lease | null> {
-    while (hinted.length) {
-      const lease = await leaseMessage(models, hinted.shift()!, { owner: id, now: clock(), leaseMs });
-      if (lease) return lease;
+    for (let round = 0; round < 2; round++) {
+      while (hinted.length) {
+        const lease = await queue.claim(hinted.shift()!, { owner: id, now: clock(), leaseMs });
+        if (lease) return lease;
+      }
+      if (round === 0) hinted.push(...(await batches.takeNotices(Math.max(4, concurrency))));
     }
+    // Retries, expired leases and messages whose notice was lost: the query on the due time. On FerretDB it
+    // scans the collection, so it runs only when nothing else is known to be waiting, and at most once per
+    // dueScanIntervalMs (a wake() from this process, as after a bounce notice, does not wait for it).
     for (let round = 0; round < 2; round++) {
       if (candidates.length === 0 || Date.now() - candidatesReadAt > CANDIDATES_TTL_MS) {
-        const ids = await findDueMessageIds(models, clock(), candidateBatch);
+        // drain() needs to know that nothing at all is due: while it waits, every look scans.
+        if (Date.now() - lastDueScan < dueScanIntervalMs && !drainWaiters.length) return null;
+        lastDueScan = Date.now();
         // Shuffled, so that workers reading the same ids at once mostly claim different ones.
-        candidates = shuffle(ids.map((i) => i.toHexString()));
+        candidates = shuffle(await queue.findDueIds(clock(), candidateBatch));
         candidatesReadAt = Date.now();
         if (candidates.length === 0) return null;
       }
       let lostInARow = 0;
       while (candidates.length) {
-        const lease = await leaseMessage(models, candidates.shift()!, { owner: id, now: clock(), leaseMs });
+        const lease = await queue.claim(candidates.shift()!, { owner: id, now: clock(), leaseMs });
         if (lease) return lease;
         stats.claimsLost++;
         // Other workers are taking these ids as fast as we are: read a fresh set rather than chase them.
@@ -202,7 +223,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       idleDelay = pollMinMs;
       stats.leased++;
       if (stopping) {
-        await releaseLease(models, lease, clock()).catch(() => false);
+        await queue.release(lease, clock()).catch(() => false);
         break;
       }
       const slot: Promise<void> = deliver(lease)
@@ -218,7 +239,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   async function deliver(lease: Lease): Promise<void> {
     const renewEvery = Math.max(250, Math.floor(leaseMs / 3));
     const renewal = setInterval(() => {
-      renewLease(models, lease, clock(), leaseMs).then(
+      queue.renew(lease, clock(), leaseMs).then(
         (held) => {
           if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: lease.id }, 'lease lost while delivering (another worker may send this message again)');
         },
@@ -237,10 +258,10 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     const msg = lease.message;
     const due = dueRecipients(msg.recipients, clock());
     if (due.length === 0) {
-      await finish(lease, msg.recipients.map((r) => ({ ...r })));
+      await finish(lease, msg.recipients.map((r) => ({ ...r })), []);
       return;
     }
-    const from = msg.envelope.from ?? '';
+    const from = msg.from;
     const senderProblem = from === '' ? null : mailboxProblem(from);
     const results: RecipientResult[] = [];
     const sendable: string[] = [];
@@ -257,7 +278,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     let body: Buffer | null = null;
     if (sendable.length) {
       try {
-        body = await readMessageBody(models, lease.id, msg.chunks);
+        body = await queue.readBody(msg, lease.head);
       } catch (err) {
         log.error({ err, code: 'DELIVERY_BODY_READ_FAILED', queueId: lease.id }, 'could not read the message body');
         const failure = temporaryFailure('could not read the stored message', '4.3.0', 'BODY_READ_FAILED');
@@ -274,21 +295,23 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     }
     const now = clock();
     const applied = applyResults(msg, results, now, policy);
-    if (!(await finish(lease, applied.recipients))) return;
+    if (!(await finish(lease, applied.recipients, applied.outcomes))) return;
 
     report(lease, applied.outcomes);
-    if (msg.kind !== 'bounce') counters.add({ id: msg.accountId, workspaceId: msg.workspaceId }, counterDelta(applied.outcomes), now);
     const undeliverable = applied.outcomes.filter((o) => o.outcome === 'bounced' || o.outcome === 'failed');
     if (undeliverable.length && !senderProblem && shouldSendBounce({ enabled: sendBounces, kind: msg.kind, envelopeFrom: from })) {
       await sendBounce(lease, undeliverable, body, now);
     }
   }
 
-  /** Writes the outcome under the lease; a database hiccup gets two more tries. False when the lease was lost. */
-  async function finish(lease: Lease, recipients: RecipientRecord[]): Promise<boolean> {
+  /**
+   * Writes the outcome under the lease (and counts it), batched with other attempts ending now; a database
+   * hiccup gets two more tries. False when the lease was lost.
+   */
+  async function finish(lease: Lease, recipients: QueuedRecipient[], outcomes: RecipientOutcome[]): Promise<boolean> {
     for (let i = 0; ; i++) {
       try {
-        const held = await finishAttempt(models, lease, recipients, clock());
+        const held = await finisher.finish({ lease, recipients, outcomes });
         if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: lease.id }, 'lease lost before the outcome was written; the other worker owns the message now');
         return held;
       } catch (err) {
@@ -318,9 +341,9 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
 
   async function sendBounce(lease: Lease, outcomes: RecipientOutcome[], body: Buffer | null, now: Date) {
     const msg = lease.message;
-    const from = msg.envelope.from ?? '';
+    const from = msg.from;
     try {
-      const original = body ?? (await readMessageBody(models, lease.id).catch(() => Buffer.alloc(0)));
+      const original = body ?? (await queue.readBody(msg, lease.head).catch(() => Buffer.alloc(0)));
       const notice = buildBounceMessage({
         reportingMta: heloName,
         queueId: lease.id,
@@ -331,19 +354,21 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         recipients: outcomes.map((o) => ({ address: o.address, failure: o.failure!, expired: o.expired })),
         now,
       });
-      const bounceId = await writer.enqueue({
+      const bounceId = newQueueId();
+      await queue.enqueueMany([{
+        id: bounceId,
         workspaceId: msg.workspaceId,
         accountId: msg.accountId,
         username: msg.username,
         from: '',
         to: [from],
-        body: notice.raw,
+        head: notice.raw,
         messageId: notice.messageId,
         subject: notice.subject,
         relayHost: heloName,
         kind: 'bounce',
         at: now,
-      });
+      }]);
       log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: lease.id, bounceId, recipients: outcomes.length }, 'bounce notice queued for the sender');
       wake();
     } catch (err) {
@@ -355,17 +380,19 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const depthTimer =
     depthEvery > 0
       ? setInterval(() => {
-          refreshQueueDepth(rt).catch((err) => log.warn({ err, code: 'QUEUE_DEPTH_FAILED' }, 'could not count the queue'));
+          refreshQueueDepth(rt).catch((err: unknown) => log.warn({ err, code: 'QUEUE_DEPTH_FAILED' }, 'could not count the queue'));
         }, depthEvery)
       : null;
   depthTimer?.unref();
 
-  // A message stored by this process (the relay in `npm start`): no need to wait for the next poll.
-  const onQueued = (messageId: unknown) => {
-    if (hinted.length < 1000) hinted.push(String(messageId));
+  // Messages stored by this process (the relay in `npm start`): claimed at once, by _id.
+  const unsubscribe = queue.onEnqueued((ids) => {
+    if (hinted.length < 1000) hinted.push(...ids);
     wake();
-  };
-  models.queuedMessages.on(QUEUED_EVENT, onQueued);
+  });
+  // Markers of counted batches not taken off by a later update of the same document.
+  const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
+  sweepTimer.unref();
 
   let loopAlive = true;
   const loopDone = loop().catch((err) => {
@@ -395,7 +422,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        models.queuedMessages.off(QUEUED_EVENT, onQueued);
+        unsubscribe();
         signalStop();
         wake();
         await loopDone;
@@ -405,7 +432,10 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         clearTimeout(timer);
         if (slots.size) log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.size }, 'stopped with deliveries in progress; their leases will expire');
         if (depthTimer) clearInterval(depthTimer);
-        await counters.flush();
+        await finisher.idle();
+        clearInterval(sweepTimer);
+        await recovery.stop();
+        await sweeper.sweep(counters).catch(() => undefined);
         await transport.close();
         const waiters = drainWaiters;
         drainWaiters = [];

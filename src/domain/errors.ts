@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'ACCOUNT.CONFIRMATION_MISMATCH',
   'ACCOUNT.HAS_QUEUED_MAIL',
   'ACCOUNT.REASON_INVALID',
+  'ACCOUNT.SESSION_REVOKED',
   'PLAN.NOT_FOUND',
   'PLAN.NO_FREE_SLOT',
   'PLAN.TOO_SMALL',
@@ -21,6 +22,7 @@ export const ERROR_CODES = [
   'INPUT.INVALID',
   'JOB.BUSY',
   'QUEUE.NOT_FOUND',
+  'SENDER.NOT_ALLOWED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -2,6 +2,7 @@
 export * from './accounts.ts';
 export * from './workspaces.ts';
 export * from './usage.ts';
+export * from './counting.ts';
 export * from './queue.ts';
 export type * from './queue-model.ts';
 export * from './smtp-auth.ts';

@@ -41,6 +41,8 @@ export interface AccountRepository {
   /** Throws DomainError ACCOUNT.NAME_TAKEN when the name is used in the workspace (ignoring case). */
   insert(input: NewAccount): Promise<Account>;
   findById(id: string): Promise<Account | null>;
+  /** Several accounts by id in one read (those that exist). */
+  findManyById(ids: string[]): Promise<Account[]>;
   findByName(workspaceId: string, name: string): Promise<Account | null>;
   findByUsernameWithSecret(username: string): Promise<AccountWithSecret | null>;
   listByWorkspace(workspaceId: string): Promise<Account[]>;

@@ -1,9 +1,12 @@
-// The outbound queue as the domain sees it: what `smtpdesk queue` (and any other adapter) shows and changes.
+// The outbound queue's one record type. The store reads and writes it (src/store/queue), the worker
+// delivers it, `smtpdesk queue` shows it: no other shape of a queued message exists.
 
 export type QueuedRecipientStatus = 'queued' | 'delivered' | 'bounced' | 'failed';
 
-export interface QueuedRecipientView {
+export interface QueuedRecipient {
   address: string;
+  /** Lower-cased domain of the address (MX grouping). */
+  domain: string;
   status: QueuedRecipientStatus;
   attempts: number;
   nextAttemptAt?: Date;
@@ -15,30 +18,43 @@ export interface QueuedRecipientView {
   response?: string;
 }
 
-export interface QueuedMessageView {
+export interface QueuedMessage {
+  /** 24 hex digits (a MongoDB ObjectId chosen by the relay before the write). */
   id: string;
   workspaceId: string;
   accountId: string;
-  /** Filled in by the use case from the workspace's accounts (absent for a deleted account). */
-  accountName?: string;
   username: string;
-  /** 'bounce': a delivery status notice smtpdesk wrote to a sender. */
+  /** 'bounce': a delivery status notice smtpdesk wrote to a sender (not counted in the account's statistics). */
   kind: 'message' | 'bounce';
   /** Envelope sender; '' is the null sender <>. */
   from: string;
-  recipients: QueuedRecipientView[];
+  recipients: QueuedRecipient[];
+  /** 'queued' until every recipient is delivered, bounced or failed. */
   state: 'queued' | 'done';
+  /** Bytes of the stored message (our headers included). */
   size: number;
+  /** Body chunks stored apart from the message document (large messages; 0 for most). */
+  chunks: number;
   messageId?: string;
   subject?: string;
+  clientIp?: string;
+  relayHost?: string;
   createdAt: Date;
+  /** Earliest time any queued recipient may be tried again (a lease pushes it to the lease's end). */
   nextAttemptAt: Date;
   finishedAt?: Date;
-  /** Set while a worker is delivering it. */
+  /** Set while a worker (or an admin change) holds the message. */
   leaseOwner?: string;
   leaseUntil?: Date;
+  /** Times a worker leased the message: more than the attempts made means a worker died holding it. */
   leaseCount: number;
   bodyRemovedAt?: Date;
+}
+
+/** What `smtpdesk queue` lists: the record, with the account's name filled in by the use case. */
+export interface QueuedMessageView extends QueuedMessage {
+  /** Absent for a deleted account. */
+  accountName?: string;
 }
 
 export interface QueueListFilter {

@@ -130,10 +130,24 @@ export type SmtpSessionCheck = { ok: true; policy: SendingPolicy } | { ok: false
  * by id, done before every message; it also brings the account's current sending policy.
  */
 export async function checkSmtpSession(ctx: DomainContext, principal: SmtpPrincipal): Promise<SmtpSessionCheck> {
-  const account = await ctx.accounts.findById(principal.accountId);
+  return sessionVerdict(await ctx.accounts.findById(principal.accountId), principal, ctx.clock());
+}
+
+/** The same rule for the sessions of a whole commit batch: one read for all their accounts. */
+export async function checkSmtpSessions(ctx: DomainContext, principals: readonly SmtpPrincipal[]): Promise<SmtpSessionCheck[]> {
+  const accounts = new Map((await ctx.accounts.findManyById(principals.map((p) => p.accountId))).map((a) => [a.id, a]));
+  const now = ctx.clock();
+  return principals.map((p) => sessionVerdict(accounts.get(p.accountId) ?? null, p, now));
+}
+
+/** What the session rule needs of an account (the MAIL FROM check keeps this much for a moment). */
+export type SessionAccountState = Pick<Account, 'status' | 'credentialVersion' | 'previousPassword' | 'allowedSenders' | 'rateLimit'>;
+
+/** The rule itself, on an account already read (null: it no longer exists). */
+export function sessionVerdict(account: SessionAccountState | null, principal: SmtpPrincipal, now: Date): SmtpSessionCheck {
   if (!account) return { ok: false, reason: 'deleted' };
   if (account.status !== 'active') return { ok: false, reason: 'disabled' };
-  if (!credentialVersionValid(account, principal.credentialVersion, ctx.clock())) return { ok: false, reason: 'credentials_changed' };
+  if (!credentialVersionValid(account, principal.credentialVersion, now)) return { ok: false, reason: 'credentials_changed' };
   return { ok: true, policy: sendingPolicyOf(account) };
 }
 

@@ -48,14 +48,18 @@ export async function reserveQuota(
   const plan = getPlan(planId);
   const month = monthKey(ctx.clock());
   if (!(await ctx.usage.reserveWorkspaceEmails(workspaceId, month, emails, plan.monthlyEmails))) {
-    const used = await ctx.usage.workspaceSent(workspaceId, month);
-    throw new DomainError(
-      'QUOTA.EXCEEDED',
-      `Monthly quota of ${plan.monthlyEmails.toLocaleString('en-US')} emails (plan ${plan.id}) reached: ${used.toLocaleString('en-US')} used, this message has ${emails} recipient(s).`,
-      { quota: plan.monthlyEmails, used, requested: emails, plan: plan.id },
-    );
+    throw quotaExceeded(plan, await ctx.usage.workspaceSent(workspaceId, month), emails);
   }
   return { month, release: () => ctx.usage.releaseWorkspaceEmails(workspaceId, month, emails) };
+}
+
+/** The answer to a message whose recipients do not fit in what is left of the month's quota. */
+export function quotaExceeded(plan: Plan, used: number, requested: number): DomainError {
+  return new DomainError(
+    'QUOTA.EXCEEDED',
+    `Monthly quota of ${plan.monthlyEmails.toLocaleString('en-US')} emails (plan ${plan.id}) reached: ${used.toLocaleString('en-US')} used, this message has ${requested} recipient(s).`,
+    { quota: plan.monthlyEmails, used, requested, plan: plan.id },
+  );
 }
 
 /** Counts an accepted message: total sent, sent this month and last used of the account. */

@@ -32,8 +32,7 @@ async function refreshGauges(rt: Runtime): Promise<void> {
   try {
     const [queued, outbox] = await Promise.race([
       Promise.all([
-        // Served by the {state, nextAttemptAt} index of queued_messages.
-        m.queuedMessages.countDocuments({ state: 'queued' }),
+        rt.queue.countQueued(),
         m.webhookOutbox.countDocuments({ state: 'pending' }),
       ]),
       new Promise<never>((_, reject) => {

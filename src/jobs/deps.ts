@@ -13,6 +13,7 @@ export function jobDepsFromRuntime(rt: Runtime, overrides: { alerts?: AlertPoste
     ctx,
     flags: flagRepository(rt.db.models),
     models: rt.db.models,
+    queue: rt.queue,
     clock: ctx.clock,
     log: rt.log.child({ component: 'jobs' }),
     config: rt.config.jobs,

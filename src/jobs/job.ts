@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Clock, DomainContext, FlagRepository } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Models } from '../store/models/index.ts';
+import type { Queue } from '../store/queue/index.ts';
 import type { AlertPoster } from './alert-poster.ts';
 import type { JobName } from './names.ts';
 
@@ -11,6 +12,7 @@ export interface JobDeps {
   ctx: DomainContext;
   flags: FlagRepository;
   models: Models;
+  queue: Queue;
   clock: Clock;
   log: Logger;
   config: Config['jobs'];

@@ -1,7 +1,6 @@
 // Daily: removes the bodies of finished messages older than DELIVERY_RETENTION_DAYS (the delivery
-// worker's removeFinishedMessageBodies); recipients, outcomes and counters stay.
+// queue's removeFinishedBodies); recipients, outcomes and counters stay.
 import { DAY_MS } from '../domain/index.ts';
-import { removeFinishedMessageBodies } from '../delivery/retention.ts';
 import { formatCount, formatDateTime } from '../shared/format.ts';
 import type { Job } from './job.ts';
 import type { JobName } from './names.ts';
@@ -20,8 +19,7 @@ export const retentionJob: Job = {
       { key: 'count', header: 'COUNT', align: 'right' as const },
     ];
     if (opts.dryRun) {
-      // The same selection as removeFinishedMessageBodies, counted only.
-      const messages = await deps.models.queuedMessages.countDocuments({ state: 'done', finishedAt: { $lt: olderThan }, bodyRemovedAt: null });
+      const messages = await deps.queue.countFinishedWithBody(olderThan);
       return {
         job: RETENTION_JOB,
         dryRun: true,
@@ -31,7 +29,7 @@ export const retentionJob: Job = {
         details: { olderThan: olderThan.toISOString(), messages },
       };
     }
-    const r = await removeFinishedMessageBodies(deps.models, { olderThan, now });
+    const r = await deps.queue.removeFinishedBodies({ olderThan, now });
     return {
       job: RETENTION_JOB,
       dryRun: false,

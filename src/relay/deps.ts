@@ -4,10 +4,12 @@ import type { Config } from '../config.ts';
 import type { DomainContext, SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
-import type { QueueWriter } from '../store/repositories/queue-writer.ts';
+import type { Queue } from '../store/queue/index.ts';
+import type { CommitQueue } from './commit.ts';
 import type { SharedLockouts } from './shared-lockouts.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
+import type { SessionChecker } from './session-check.ts';
 import type { RefusalCounter } from './hourly-counts.ts';
 
 export type RelaySettings = Config['relay'];
@@ -25,8 +27,12 @@ export interface RelayDeps {
   log: Logger;
   metrics: Metrics;
   settings: RelaySettings;
-  queue: QueueWriter;
+  queue: Queue;
+  /** Group commit of accepted messages. */
+  commits: CommitQueue;
   credentialCache?: CredentialCache;
+  /** The MAIL FROM check (shared reads, a short cache). */
+  sessionCheck: SessionChecker;
   /** Failed-AUTH counters shared through the database, cached in memory. */
   bruteForce: SharedLockouts;
   repairs: RepairQueue;

@@ -6,7 +6,13 @@ import { dummyPasswordHash } from '../domain/credentials.ts';
 import type { Clock } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
-import { queueWriter, type QueueWriter } from '../store/repositories/queue-writer.ts';
+import type { Queue } from '../store/queue/index.ts';
+import { counterBatches } from '../store/counters/batches.ts';
+import { quotaCounters } from '../store/counters/quota.ts';
+import { startBatchRecovery } from '../store/counters/recovery-loop.ts';
+import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts';
+import { CommitQueue } from './commit.ts';
+import { createSessionChecker } from './session-check.ts';
 import { BruteForceGuard } from './brute-force.ts';
 import { SharedLockouts } from './shared-lockouts.ts';
 import { lockoutRepository } from '../store/repositories/lockouts.ts';
@@ -29,13 +35,40 @@ import { listenError } from '../shared/startup-errors.ts';
 export interface RelayOverrides extends Partial<RelaySettings> {
   /** Certificate and key to use instead of the configured or generated ones. */
   tls?: { key: string | Buffer; cert: string | Buffer };
-  queue?: QueueWriter;
+  /** Replaces the runtime's queue (tests make it fail). */
+  queue?: Queue;
   log?: Logger;
   /** Brute-force delay per failure past the slow threshold (default 1 s). */
   bruteForceDelayStepMs?: number;
   repairs?: RepairQueueOptions;
   /** The time the relay's rules see (rotation deadlines, rate windows, hourly counts); tests move it. */
   clock?: Clock;
+}
+
+/** The group commit with its store parts (the relay's, and tests that drive it directly). */
+export function createCommitQueue(
+  rt: Pick<Runtime, 'ctx' | 'db' | 'queue'>,
+  opts: { queue?: Queue; repairs: RepairQueue; log: Logger; storeTimeoutMs: number; owner: string },
+) {
+  const queue = opts.queue ?? rt.queue;
+  const sweeper = new MarkerSweeper();
+  const counters = counterCollections(rt.db.models);
+  const batches = counterBatches(rt.db.models);
+  const quota = quotaCounters(counters, sweeper);
+  const commits = new CommitQueue({
+    ctx: rt.ctx,
+    queue,
+    batches,
+    quota,
+    counters,
+    sweeper,
+    repairs: opts.repairs,
+    log: opts.log,
+    storeTimeoutMs: opts.storeTimeoutMs,
+    owner: opts.owner,
+    localWorker: () => queue.hasLocalWorker(),
+  });
+  return { commits, sweeper, counters, batches, quota };
 }
 
 export interface RunningRelay {
@@ -76,13 +109,24 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const state: RelayState = { stopping: false, messagesInFlight: 0 };
   const bruteForceSettings = { ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs };
   const repairs = new RepairQueue(log, repairOptions);
+  const relayHost = osHostname();
+  const queueStore = queue ?? rt.queue;
+  const { commits, sweeper, counters } = createCommitQueue(rt, { queue: queueStore, repairs, log, storeTimeoutMs: settings.storeTimeoutMs, owner: `${relayHost}/${process.pid}` });
+  const recovery = startBatchRecovery(commits.recoveryDeps(), { log, isInFlight: (id) => commits.isInFlight(id), staleAfterMs: settings.batchStaleMs });
+  const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
+  sweepTimer.unref();
+  const sessionCheck = createSessionChecker(ctx, { ttlMs: settings.sessionCheckCacheMs, timeoutMs: settings.storeTimeoutMs });
+  // A change made in this process is seen at the next MAIL FROM, not after the cache's time.
+  const stopHearing = rt.events.subscribe({ publish: (e) => (e.account ? sessionCheck.invalidate(e.account.id) : undefined) });
   const deps: RelayDeps = {
     ctx,
     readCtx: withBoundedAccountReads(ctx, settings.storeTimeoutMs),
     log,
     metrics: rt.metrics,
     settings,
-    queue: queue ?? queueWriter(rt.db.models),
+    queue: queueStore,
+    commits,
+    sessionCheck,
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
     bruteForce: new SharedLockouts(
       new BruteForceGuard(bruteForceSettings),
@@ -94,7 +138,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     repairs,
     refusals: new RefusalCounter({ ctx, log }),
     state,
-    relayHost: osHostname(),
+    relayHost,
   };
 
   const options = (secure: boolean): SMTPServerOptions => ({
@@ -179,7 +223,12 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     repaired: (ms) => repairs.idle(ms),
     close() {
       lineDeadline.stop();
-      closing ??= shutdown(deps, servers, repairs);
+      closing ??= shutdown(deps, servers, repairs).finally(async () => {
+        clearInterval(sweepTimer);
+        stopHearing();
+        await recovery.stop();
+        await sweeper.sweep(counters).catch(() => undefined);
+      });
       return closing;
     },
   };

@@ -60,6 +60,14 @@ export function replyForError(err: unknown): SMTPServerError {
       // 552 gets 5.2.2 ("exceeded storage allocation"): permanent, names the quota in the text.
       case 'QUOTA.EXCEEDED':
         return smtpError(552, err.message, err.code);
+      case 'ACCOUNT.SESSION_REVOKED': {
+        const why = (err.details as { reason?: 'deleted' | 'disabled' | 'credentials_changed' } | undefined)?.reason ?? 'disabled';
+        const username = (err.details as { username?: string } | undefined)?.username ?? 'this account';
+        return Object.assign(reply.sessionRevoked(username, why), { code: err.code });
+      }
+      // An allowed-senders refusal (sender-guard.ts): permanent, policy (5.7.1), naming the rules.
+      case 'SENDER.NOT_ALLOWED':
+        return smtpErrorWithEnhanced(550, '5.7.1', err.message);
       case 'WORKSPACE.NOT_FOUND':
       case 'ACCOUNT.NOT_FOUND':
         return smtpError(530, `${err.message} Authenticate again.`, err.code);

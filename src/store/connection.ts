@@ -15,7 +15,30 @@ export interface ConnectOptions {
   appName?: string;
   /** Create indexes at start (default true). */
   ensureIndexes?: boolean;
+  /**
+   * Called with the name of every command this connection sends (find, insert, update, findAndModify, …),
+   * from the driver's command monitoring; the handshake, heartbeat and authentication commands
+   * (CONTROL_COMMANDS) are left out. Attached before the connection opens, so start-up work counts too.
+   * Without it command monitoring stays off.
+   */
+  onCommand?: (commandName: string) => void;
 }
+
+/** Connection housekeeping, not work the application asked for: never passed to onCommand. */
+export const CONTROL_COMMANDS: ReadonlySet<string> = new Set([
+  'hello',
+  'ismaster',
+  'isMaster',
+  'ping',
+  'endSessions',
+  'saslStart',
+  'saslContinue',
+  'authenticate',
+  'getnonce',
+  'buildInfo',
+  'buildinfo',
+  'logout',
+]);
 
 export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
@@ -25,7 +48,15 @@ export async function connectDatabase(uri: string, opts: ConnectOptions = {}): P
     writeConcern: { w: 'majority', journal: true },
     autoIndex: false,
     autoCreate: true,
+    monitorCommands: opts.onCommand !== undefined,
   });
+  const onCommand = opts.onCommand;
+  if (onCommand) {
+    // The client exists once createConnection returns (it connects in the background).
+    connection.getClient()?.on('commandStarted', (event) => {
+      if (!CONTROL_COMMANDS.has(event.commandName)) onCommand(event.commandName);
+    });
+  }
   await connection.asPromise();
   const models = registerModels(connection);
   if (opts.ensureIndexes !== false) await ensureIndexes(models);

@@ -5,7 +5,7 @@ import { EventBus, type EventSink } from '../domain/events.ts';
 import type { Database } from './connection.ts';
 import { accountRepository } from './repositories/accounts.ts';
 import { auditRepository } from './repositories/audit.ts';
-import { queueReader } from './repositories/queue-reader.ts';
+import { createQueue, type Queue } from './queue/index.ts';
 import { rateWindowRepository } from './repositories/rate-windows.ts';
 import { accountHourRepository } from './repositories/account-hours.ts';
 import { usageRepository } from './repositories/usage.ts';
@@ -13,13 +13,13 @@ import { workspaceRepository } from './repositories/workspaces.ts';
 
 export function createDomainContext(
   db: Database,
-  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink },
+  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; queue?: Queue },
 ): DomainContext {
   return {
     workspaces: workspaceRepository(db.models),
     accounts: accountRepository(db.models),
     usage: usageRepository(db.models),
-    queue: queueReader(db.models),
+    queue: opts.queue ?? createQueue(db.models),
     audit: auditRepository(db.models),
     rateWindows: rateWindowRepository(db.models),
     accountHours: accountHourRepository(db.models),

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDeliveryWorker } from '../../src/delivery/worker.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
 import { startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
-import { startWorkerProcess } from '../helpers/worker-process.ts';
+import { startWorkerProcess } from '../helpers/role-process.ts';
 import { eventually } from '../helpers/relay.ts';
 
 const MESSAGES = 40;

@@ -2,8 +2,8 @@
 // temporary and permanent failures are handled, bounce notices, and the account's counters afterwards.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAccounts, showAccount } from '../../src/domain/index.ts';
-import { startDeliveryWorker, type DeliveryWorkerOptions } from '../../src/delivery/worker.ts';
 import { refreshQueueDepth } from '../../src/delivery/queue-depth.ts';
+import { startDeliveryWorker, type DeliveryWorkerOptions } from '../../src/delivery/worker.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
 import { admin } from '../helpers/domain.ts';
 import { startTestSink, type SinkReply, type TestSink } from '../helpers/smtp-sink.ts';

@@ -11,8 +11,8 @@ import {
   showQueuedMessage,
   type Workspace,
 } from '../../src/domain/index.ts';
-import { leaseNextMessage } from '../../src/delivery/lease.ts';
-import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
+import { createQueue } from '../../src/store/queue/index.ts';
+import { enqueueMessage } from '../helpers/queue.ts';
 import { admin, member, newWorkspace, openTestDomain, responder, type TestDomain } from '../helpers/domain.ts';
 
 let t: TestDomain;
@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 async function enqueue(to: string[]): Promise<string> {
-  return queueWriter(t.db.models).enqueue({ workspaceId: ws.id, accountId, username: 'smtp-x', from: 'billing@app.test', to, body: Buffer.from('Subject: x\r\n\r\nx\r\n'), at: t.now() });
+  return enqueueMessage(t.db.models, { workspaceId: ws.id, accountId, username: 'smtp-x', from: 'billing@app.test', to, body: Buffer.from('Subject: x\r\n\r\nx\r\n'), at: t.now() });
 }
 
 /** As a worker leaves a message after a temporary failure: recipients deferred for an hour. */
@@ -70,7 +70,7 @@ describe('the outbound queue', () => {
     // One message held by a worker right now.
     const held = await enqueue(['busy@x.test']);
     await t.db.models.queuedMessages.updateMany({ _id: { $ne: held }, accountId }, { $set: { nextAttemptAt: new Date(t.now().getTime() + 60_000) } });
-    const lease = await leaseNextMessage(t.db.models, { owner: 'worker-1', now: t.now(), leaseMs: 60_000 });
+    const lease = await createQueue(t.db.models).claim(held, { owner: 'worker-1', now: t.now(), leaseMs: 60_000 });
     expect(lease?.id).toBe(held);
     const queuedBefore = (await listQueue(t.ctx, admin, ws.id, { state: 'queued' })).filter((m) => m.id !== held);
     const recipientsBefore = queuedBefore.flatMap((m) => m.recipients.filter((r) => r.status === 'queued')).length;

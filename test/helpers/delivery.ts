@@ -1,11 +1,11 @@
 // A real Runtime on a fresh test database with one workspace and one account, a way to put messages in the
-// queue as the relay does (queueWriter.enqueue), and the log lines captured for assertions.
+// queue as the relay's commit does (queue.enqueueMany), and the log lines captured for assertions.
 import { loadConfig } from '../../src/config.ts';
 import { createAccount, createWorkspace, recordAcceptedMessage, type Workspace } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { openRuntime, type Runtime } from '../../src/runtime.ts';
-import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
-import type { QueuedMessageRecord } from '../../src/delivery/lease.ts';
+import type { QueuedMessage } from '../../src/domain/queue-model.ts';
+import { enqueueMessage } from './queue.ts';
 import { dropTestDatabase, testDatabaseUri } from './database.ts';
 import { captureLogs, type LogLine } from './logs.ts';
 import { admin } from './domain.ts';
@@ -20,7 +20,7 @@ export interface DeliveryHarness {
   logs: LogLine[];
   /** Enqueues like the relay does (and counts it as sent, like the relay). Returns the queue id. */
   enqueue(msg: { from?: string; to: string[]; body?: string | Buffer; at?: Date; subject?: string }): Promise<string>;
-  message(id: string): Promise<QueuedMessageRecord>;
+  message(id: string): Promise<QueuedMessage>;
   close(): Promise<void>;
 }
 
@@ -30,6 +30,10 @@ function headerValue(body: Buffer, name: string): string | undefined {
   const text = body.subarray(0, 16 * 1024).toString('utf8');
   const head = text.slice(0, Math.max(0, text.search(/\r?\n\r?\n/)) || text.length);
   return new RegExp(`^${name}:[ \\t]*(.*)$`, 'im').exec(head)?.[1]?.trim();
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 export function testMessage(opts: { messageId?: string; subject?: string; from?: string; to?: string; text?: string } = {}): string {
@@ -66,7 +70,6 @@ export async function openDeliveryHarness(opts: { env?: Record<string, string>; 
   const workspace = await createWorkspace(rt.ctx, admin, { name: `dlv-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, planId: '100k', defaultPlan: '10k' });
   const issued = await createAccount(rt.ctx, admin, workspace.id, 'production-transactional');
   const account = { id: issued.account.id, name: issued.account.name, workspaceId: workspace.id, username: issued.username };
-  const writer = queueWriter(rt.db.models);
   return {
     uri,
     rt,
@@ -76,7 +79,7 @@ export async function openDeliveryHarness(opts: { env?: Record<string, string>; 
     async enqueue(msg) {
       const at = msg.at ?? new Date();
       const body = typeof msg.body === 'string' || msg.body === undefined ? Buffer.from(msg.body ?? testMessage()) : msg.body;
-      const id = await writer.enqueue({
+      const id = await enqueueMessage(rt.queue, {
         workspaceId: workspace.id,
         accountId: account.id,
         username: account.username,
@@ -84,15 +87,15 @@ export async function openDeliveryHarness(opts: { env?: Record<string, string>; 
         to: msg.to,
         body,
         // As the relay does: Subject and Message-ID from the header.
-        subject: msg.subject ?? headerValue(body, 'subject'),
-        messageId: headerValue(body, 'message-id'),
+        ...optional('subject', msg.subject ?? headerValue(body, 'subject')),
+        ...optional('messageId', headerValue(body, 'message-id')),
         at,
       });
       await recordAcceptedMessage(rt.ctx, account, msg.to.length, at);
       return id;
     },
     async message(id) {
-      const doc = await rt.db.models.queuedMessages.findById(id).lean<QueuedMessageRecord>();
+      const doc = await rt.queue.findMessage(workspace.id, id);
       if (!doc) throw new Error(`no queued message ${id}`);
       return doc;
     },

@@ -1,8 +1,12 @@
 // /healthz, /readyz and /metrics over real HTTP.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startApp, type RunningApp } from '../../src/main.ts';
-import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
+import { createMetrics, writeStatsOnSignal, type StatsSnapshot } from '../../src/metrics.ts';
+import { enqueueMessage } from '../helpers/queue.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { openHttpHarness, postAdminWebhook, seedWorkspace, type HttpHarness } from '../helpers/http.ts';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus.ts';
@@ -35,6 +39,7 @@ describe('/metrics', () => {
       'smtpdesk_job_runs_total',
       'smtpdesk_webhook_calls_total',
       'smtpdesk_webhook_outbox_pending',
+      'smtpdesk_db_commands_total',
     ]) {
       expect(names).toContain(name);
     }
@@ -45,11 +50,10 @@ describe('/metrics', () => {
 
   it('refreshes the queue depth on each scrape from the queued messages in the database', async () => {
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(0);
-    const writer = queueWriter(h.rt.db.models);
     const message = { workspaceId: 'w1', accountId: 'a1', username: 'smtp-x', from: 'app@example.com', to: ['a@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'), at: new Date() };
-    await writer.enqueue(message);
-    await writer.enqueue(message);
-    const id = await writer.enqueue(message);
+    await enqueueMessage(h.rt.queue, message);
+    await enqueueMessage(h.rt.queue, message);
+    const id = await enqueueMessage(h.rt.queue, message);
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(3);
 
     await h.rt.db.models.queuedMessages.updateOne({ _id: id }, { $set: { state: 'done', finishedAt: new Date() } });
@@ -78,6 +82,46 @@ describe('/metrics', () => {
     const families = await scrape();
     expect(sampleValue(families, 'smtpdesk_smtp_auth_total', { result: 'failure', reason: 'bad_credentials' })).toBe(1);
     expect(sampleValue(families, 'smtpdesk_deliveries_total', { outcome: 'delivered' })).toBe(2);
+  });
+
+  it('counts the database commands this process sends, by command name, without the handshake ones', async () => {
+    const count = async (command: string) => sampleValue(await scrape(), 'smtpdesk_db_commands_total', { command }) ?? 0;
+    const findsBefore = await count('find');
+    const insertsBefore = await count('insert');
+    await h.rt.db.models.queuedMessages.findOne({ username: 'no-such-user' });
+    await h.rt.db.models.queuedMessages.findOne({ username: 'no-such-user' });
+    await enqueueMessage(h.rt.queue, { workspaceId: 'w1', accountId: 'a1', username: 'smtp-x', from: 'app@example.com', to: ['a@example.org'], body: Buffer.from('Subject: c\r\n\r\nc\r\n'), at: new Date() });
+    // The queue-depth scrape itself counts one command (countDocuments: aggregate), so compare finds and inserts.
+    expect(await count('find')).toBe(findsBefore + 2);
+    expect(await count('insert')).toBeGreaterThan(insertsBefore);
+    const commands = (await scrape()).find((f) => f.name === 'smtpdesk_db_commands_total')!;
+    expect(commands.type).toBe('COUNTER');
+    const names = commands.metrics.map((m) => (m as { labels?: Record<string, string> }).labels?.command);
+    for (const control of ['hello', 'isMaster', 'ismaster', 'ping', 'endSessions', 'saslStart']) expect(names).not.toContain(control);
+  });
+
+  it('writes the counters to SMTPDESK_STATS_FILE at start and again on each SIGUSR2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpdesk-stats-'));
+    const path = join(dir, 'stats.json');
+    const metrics = createMetrics({ defaultMetrics: false });
+    const stop = writeStatsOnSignal(metrics, path, (err) => {
+      throw err;
+    });
+    try {
+      const read = () => JSON.parse(readFileSync(path, 'utf8')) as StatsSnapshot;
+      await vi.waitFor(() => expect(read().seq).toBe(1));
+      expect(read()).toMatchObject({ pid: process.pid, dbCommands: {}, smtpMessages: {}, deliveries: {} });
+      metrics.dbCommands.inc({ command: 'find' }, 3);
+      metrics.smtpMessages.inc({ result: 'accepted', code: '250' }, 2);
+      metrics.smtpMessages.inc({ result: 'refused', code: '452' });
+      process.emit('SIGUSR2', 'SIGUSR2');
+      await vi.waitFor(() => expect(read().seq).toBe(2));
+      expect(read()).toMatchObject({ dbCommands: { find: 3 }, smtpMessages: { accepted: 2, refused: 1 } });
+    } finally {
+      stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
   });
 });
 

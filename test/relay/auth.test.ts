@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { deleteAccount, disableAccount, enableAccount, rotateAccountPassword } from '../../src/domain/index.ts';
-import { readMessageBody } from '../../src/store/repositories/queue-writer.ts';
+import { storedBody } from '../helpers/queue.ts';
 import { admin } from '../helpers/domain.ts';
 import { RawSmtpClient } from '../helpers/smtp-client.ts';
 import { startTestRelay, type TestRelay } from '../helpers/relay.ts';
@@ -51,7 +51,7 @@ describe('AUTH over STARTTLS with nodemailer', () => {
     const doc = await t.rt.db.models.queuedMessages.findById(queueId).lean();
     expect(doc).toMatchObject({ accountId: a.accountId, username: a.username, envelope: { from: 'app@example.com', to: ['someone@example.org'] }, state: 'queued' });
     expect(doc!.subject).toBe(`via ${method}`);
-    const body = (await readMessageBody(t.rt.db.models, queueId)).toString();
+    const body = (await storedBody(t.rt.db.models, queueId)).toString();
     expect(body).toMatch(new RegExp(`^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n\\tby localhost \\(smtpdesk\\) with ESMTPSA id ${queueId};`, 's'));
     expect(body).toContain(`hello via ${method}`);
     // nodemailer wrote its own Message-ID and Date: kept, and nothing added.

@@ -4,7 +4,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import { readMessageBody } from '../../src/store/repositories/queue-writer.ts';
+import { storedBody } from '../helpers/queue.ts';
 import { startTestRelay, type TestRelay } from '../helpers/relay.ts';
 
 const run = promisify(execFile);
@@ -95,7 +95,7 @@ describe.skipIf(!hasPython)("Python's smtplib", () => {
     expect(id).toBeDefined();
     expect(await storedSubject(id!)).toBe(`python ${method}`);
     // smtplib sent neither Message-ID nor Date: the relay adds both (RFC 6409 section 8), after its Received.
-    const stored = (await readMessageBody(t.rt.db.models, id!)).toString('latin1');
+    const stored = (await storedBody(t.rt.db.models, id!)).toString('latin1');
     const head = stored.slice(0, stored.indexOf('\r\n\r\n'));
     expect(head).toMatch(new RegExp(`^Received: [^]*\r\nMessage-ID: <${id}@[^>\\s]+>\r\nDate: \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\nSubject: python ${method}$`));
     const doc = await t.rt.db.models.queuedMessages.findById(id!).lean();
@@ -140,7 +140,7 @@ describe('without RELAY_HOST', () => {
       const accepted = open.logs.filter((l) => l.code === 'RELAY_MESSAGE_ACCEPTED');
       expect(accepted.map((l) => l.ip)).toEqual(['::1', '127.0.0.1']);
       // The Received line names each client with an RFC 5321 address literal.
-      const received = await Promise.all(accepted.map(async (l) => (await readMessageBody(open.rt.db.models, String(l.queueId))).toString('latin1').split('\r\n')[0]));
+      const received = await Promise.all(accepted.map(async (l) => (await storedBody(open.rt.db.models, String(l.queueId))).toString('latin1').split('\r\n')[0]));
       expect(received).toEqual([expect.stringMatching(/^Received: from \S+ \(\[IPv6:::1\]\)$/), expect.stringMatching(/^Received: from \S+ \(\[127\.0\.0\.1\]\)$/)]);
     } finally {
       await open.close();

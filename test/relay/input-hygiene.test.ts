@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { monthKey } from '../../src/domain/index.ts';
-import { readMessageBody } from '../../src/store/repositories/queue-writer.ts';
+import { storedBody } from '../helpers/queue.ts';
 import { RawSmtpClient } from '../helpers/smtp-client.ts';
 import { startTestRelay, type TestRelay } from '../helpers/relay.ts';
 
@@ -78,7 +78,7 @@ describe('SMTP smuggling', () => {
     try {
       const reply = await sendRaw(c, ['Subject: dots\r\n\r\nline one\r\n..hidden dot line\r\n...\r\nend\r\n.\r\n']);
       expect(reply).toMatch(/^250 2\.6\.0 Queued as [0-9a-f]{24}$/);
-      const body = (await readMessageBody(t.rt.db.models, reply.split(' ').pop()!)).toString('latin1');
+      const body = (await storedBody(t.rt.db.models, reply.split(' ').pop()!)).toString('latin1');
       expect(body.endsWith('Subject: dots\r\n\r\nline one\r\n.hidden dot line\r\n..\r\nend\r\n')).toBe(true);
     } finally {
       c.close();
@@ -92,7 +92,7 @@ describe('SMTP smuggling', () => {
     try {
       expect((await c.login(a.username, a.password)).code).toBe(235);
       const reply = await sendRaw(c, ['Subject: bare\r\n\r\nno id, no date\r\n.\r\n']);
-      const body = (await readMessageBody(plain.rt.db.models, reply.split(' ').pop()!)).toString('latin1');
+      const body = (await storedBody(plain.rt.db.models, reply.split(' ').pop()!)).toString('latin1');
       expect(body).toMatch(/^Received: [^]*\r\nSubject: bare\r\n\r\nno id, no date\r\n$/);
       expect(body).not.toMatch(/^(Message-ID|Date):/im);
     } finally {

@@ -6,7 +6,7 @@ import nodemailer from 'nodemailer';
 import { monthKey } from '../../src/domain/index.ts';
 import { startDedicatedFerretDb, type DedicatedFerretDb } from '../../src/store/embedded-database.ts';
 import { cachedFerretDbBinary } from '../../src/store/ferretdb-binary.ts';
-import { queueWriter, type QueueWriter } from '../../src/store/repositories/queue-writer.ts';
+import type { Queue } from '../../src/store/queue/index.ts';
 import { withDatabaseName } from '../helpers/database.ts';
 import { RawSmtpClient } from '../helpers/smtp-client.ts';
 import { startTestRelay, type TestRelay } from '../helpers/relay.ts';
@@ -111,13 +111,13 @@ describe('the store answers after the deadline', () => {
     t = await startTestRelay({
       env: { RELAY_STORE_TIMEOUT_MS: '300' },
       relay: (rt) => {
-        const real = queueWriter(rt.db.models);
-        const slow: QueueWriter = {
-          async enqueue(msg) {
+        const real = rt.queue;
+        const slow: Queue = {
+          ...real,
+          async enqueueMany(msgs) {
             if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
-            return real.enqueue(msg);
+            return real.enqueueMany(msgs);
           },
-          withdraw: (id) => real.withdraw(id),
         };
         return { queue: slow, repairs: { firstDelayMs: 100, maxDelayMs: 500 } };
       },

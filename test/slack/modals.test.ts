@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, recordAcceptedMessage, type Actor } from '../../src/domain/index.ts';
 import { openDeleteConfirmation, openDisableModal } from '../../src/slack/views/index.ts';
-import { queueWriter } from '../../src/store/repositories/queue-writer.ts';
+import { enqueueMessage } from '../helpers/queue.ts';
 import { ALERT_CHANNEL, ADMIN, CHANNEL, MEMBER, RESPONDER, startSlackHarness, textOf, type SlackHarness } from '../helpers/slack.ts';
 
 let h: SlackHarness;
@@ -180,7 +180,7 @@ describe('delete', () => {
   it('shows last used, total sent and queued mail, warns, and needs the exact name and the force box', async () => {
     const { account } = await createAccount(h.rt.ctx, ops, ws, 'legacy-newsletter');
     await recordAcceptedMessage(h.rt.ctx, account, 7);
-    await queueWriter(h.rt.db.models).enqueue({ workspaceId: ws, accountId: account.id, username: account.username, from: 'a@example.com', to: ['b@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhi\r\n'), at: new Date() });
+    await enqueueMessage(h.rt.queue, { workspaceId: ws, accountId: account.id, username: account.username, from: 'a@example.com', to: ['b@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhi\r\n'), at: new Date() });
 
     const refused = await modalFor('delete legacy-newsletter', RESPONDER);
     expect(textOf(refused)).toContain('Only admins may delete accounts.');

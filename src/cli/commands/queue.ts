@@ -6,7 +6,7 @@ import {
   showQueuedMessage,
   type QueueChange,
   type QueuedMessageView,
-  type QueuedRecipientView,
+  type QueuedRecipient,
 } from '../../domain/index.ts';
 import { formatCount, formatDateTime } from '../../shared/format.ts';
 import { intOption, requireArg, UsageError, type CliCommand, type OptionValues } from '../command.ts';
@@ -39,7 +39,7 @@ export function nextAttemptText(m: QueuedMessageView, now: Date): string {
   return wait <= 0 ? 'due now' : `in ${shortDuration(wait)}`;
 }
 
-function recipientsText(rs: QueuedRecipientView[]): string {
+function recipientsText(rs: QueuedRecipient[]): string {
   const shown = rs.slice(0, 3).map((r) => `${r.address} (${r.status})`);
   return rs.length > 3 ? `${shown.join(', ')} +${rs.length - 3} more` : shown.join(', ');
 }

@@ -1,12 +1,15 @@
-// End of DATA: read the whole stream (smtp-server's size is only advertised), refuse oversized and
-// malformed messages, then accept durably (accept-message.ts) and answer 250 with the queue id.
+// DATA: read the whole stream (smtp-server's size is only advertised) into a bounded collector (a large body
+// streams into the store as it arrives), refuse oversized and malformed messages, then accept durably
+// (accept-message.ts, group commit) and answer 250 with the queue id.
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { isDomainError } from '../../domain/index.ts';
 import { acceptMessage, StoreUnavailable } from '../accept-message.ts';
+import { BodyCollector } from '../body-collector.ts';
+import { newQueueId } from '../../store/queue/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { headerSummary, MessageScanner } from '../message-scanner.ts';
 import { reply, replyForError } from '../smtp-errors.ts';
-import { headerSenderRefusal } from '../sender-guard.ts';
+import { assertHeaderSenderAllowed } from '../sender-guard.ts';
 
 type DataCallback = (err?: Error | null, message?: string) => void;
 
@@ -14,7 +17,8 @@ export const onData =
   (deps: RelayDeps) =>
   (stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void => {
     const scanner = new MessageScanner();
-    const chunks: Buffer[] = [];
+    const id = newQueueId();
+    const body = new BodyCollector(id, deps.queue, stream, deps.settings.inlineBodyBytes, deps.settings.storeTimeoutMs);
     let settled = false;
     const done: DataCallback = (err, message) => {
       if (settled) return;
@@ -24,20 +28,25 @@ export const onData =
 
     stream.on('data', (chunk: Buffer) => {
       if (stream.sizeExceeded) {
-        chunks.length = 0; // keep reading to the end, keep nothing
+        body.drop(); // keep reading to the end, keep nothing
         return;
       }
       scanner.push(chunk);
-      if (!scanner.problem) chunks.push(chunk);
+      if (scanner.problem) body.drop();
+      else body.push(chunk);
     });
     stream.on('error', (err) => {
       deps.log.info({ err, code: 'RELAY_DATA_ABORTED', ...sessionFields(session) }, 'connection lost during DATA');
+      body.discard();
       done(reply.storeUnavailable());
     });
     stream.on('end', () => {
-      finish(deps, session, stream, scanner, chunks).then(
+      finish(deps, session, stream, scanner, id, body).then(
         (queueId) => done(null, `Queued as ${queueId}`),
-        (err: Error) => done(err),
+        (err: Error) => {
+          body.discard();
+          done(err);
+        },
       );
     });
   };
@@ -47,7 +56,8 @@ async function finish(
   session: SMTPServerSession,
   stream: SMTPServerDataStream,
   scanner: MessageScanner,
-  chunks: Buffer[],
+  id: string,
+  collector: BodyCollector,
 ): Promise<string> {
   const { log, metrics, settings } = deps;
   const fields = sessionFields(session);
@@ -65,24 +75,29 @@ async function finish(
   if (!principal) throw refuse(reply.authRequired(), 'not_authenticated');
   const mailFrom = session.envelope.mailFrom;
   const to = session.envelope.rcptTo.map((r) => r.address);
-  const body = Buffer.concat(chunks);
-  const senderRefused = headerSenderRefusal(deps, session, principal, body);
-  if (senderRefused) throw refuse(senderRefused, 'sender_not_allowed');
 
   deps.state.messagesInFlight += 1;
   try {
+    let body;
+    try {
+      body = await collector.end();
+    } catch (err) {
+      throw new StoreUnavailable('store', err);
+    }
+    assertHeaderSenderAllowed(deps, session, principal, body.start);
     const queueId = await acceptMessage(deps, {
+      id,
       principal,
       from: mailFrom ? mailFrom.address : '',
       to,
       body,
-      ...headerSummary(body),
+      ...headerSummary(body.start),
       clientIp: session.remoteAddress,
       heloName: session.hostNameAppearsAs,
       secure: session.secure,
     });
     metrics.smtpMessages.inc({ result: 'accepted', code: '250' });
-    log.info({ code: 'RELAY_MESSAGE_ACCEPTED', ...fields, queueId, recipients: to.length, size: body.length }, 'message accepted');
+    log.info({ code: 'RELAY_MESSAGE_ACCEPTED', ...fields, queueId, recipients: to.length, size: body.size }, 'message accepted');
     return queueId;
   } catch (err) {
     if (err instanceof StoreUnavailable) {

@@ -1,7 +1,6 @@
 // MAIL FROM starts a message: refused while shutting down, and refused for a session whose account was
-// disabled, deleted or rotated since it authenticated (one read by id, on every message).
+// disabled, deleted or rotated since it authenticated (session-check.ts: shared reads, a short cache).
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import { checkSmtpSession } from '../../domain/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
@@ -35,7 +34,7 @@ async function check(deps: RelayDeps, address: SMTPServerAddress, session: SMTPS
   }
   let verdict;
   try {
-    verdict = await checkSmtpSession(deps.readCtx, principal);
+    verdict = await deps.sessionCheck.check(principal);
   } catch (err) {
     log.error({ err, code: 'RELAY_STORE_UNAVAILABLE', ...sessionFields(session), stage: 'mail_from' }, 'cannot check the account: 451');
     throw reply.storeUnavailable();

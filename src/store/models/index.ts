@@ -4,6 +4,7 @@ import { accountModel } from './account.ts';
 import { accountHourModel } from './account-hour.ts';
 import { auditEventModel } from './audit-event.ts';
 import { authLockoutModel } from './auth-lockout.ts';
+import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
 import { messageChunkModel } from './message-chunk.ts';
@@ -24,6 +25,7 @@ export function registerModels(c: Connection) {
     auditEvents: auditEventModel(c),
     queuedMessages: queuedMessageModel(c),
     messageChunks: messageChunkModel(c),
+    counterBatches: counterBatchModel(c),
     flagStates: flagStateModel(c),
     jobLeases: jobLeaseModel(c),
     webhookDeliveries: webhookDeliveryModel(c),

@@ -3,7 +3,7 @@ import { Schema, type Connection } from 'mongoose';
 /** A message body in pieces below the 16 MB document limit (messages may be 25 MB or more). */
 export const messageChunkSchema = new Schema(
   {
-    /** "<messageId>:<n>" (see chunkId in queue-writer.ts); older chunks have an ObjectId. */
+    /** "<messageId>:<n>" (see chunkId in store/queue/enqueue.ts); older chunks have an ObjectId. */
     _id: { type: String },
     messageId: { type: Schema.Types.ObjectId, required: true },
     n: { type: Number, required: true },

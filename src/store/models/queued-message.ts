@@ -2,10 +2,9 @@ import { Schema, type Connection, type InferSchemaType } from 'mongoose';
 
 /**
  * One accepted message in the outbound queue, with each recipient's own outcome embedded, so that the
- * relay's single insert of this document is the commit point of an accepted message (the body chunks
- * are written before it). `state` is 'queued' until every recipient is delivered, bounced or failed.
- *
- * Written by the relay (src/relay), leased and finished by the delivery worker (src/delivery).
+ * insert of this document is the commit point of an accepted message (large bodies' chunks are written
+ * before it). The storage declaration only: every read and write goes through src/store/queue, whose
+ * record type (domain/queue-model.ts) is the one shape of a queued message.
  */
 const recipientSchema = new Schema(
   {
@@ -34,7 +33,12 @@ export const queuedMessageSchema = new Schema(
     },
     recipients: { type: [recipientSchema], required: true },
     size: { type: Number, required: true },
-    /** Number of body chunks in message_chunks (0 once the body is removed by retention). */
+    /**
+     * The start of the stored message: all of it up to RELAY_INLINE_BODY_BYTES (most messages: one document,
+     * one write), else our added headers, the rest following in message_chunks.
+     */
+    body: { type: Buffer },
+    /** Number of body chunks in message_chunks after `body` (0 for inline messages and once retention ran). */
     chunks: { type: Number, required: true },
     messageId: { type: String },
     subject: { type: String },
@@ -52,6 +56,10 @@ export const queuedMessageSchema = new Schema(
     createdAt: { type: Date, required: true },
     finishedAt: { type: Date },
     bodyRemovedAt: { type: Date },
+    /** Counter batches (src/store/counters) whose outcome write landed here: what a ledger recovery counts. */
+    outcomeBatches: { type: [String], default: undefined },
+    /** The relay's commit batch that stored this message. */
+    batchId: { type: String },
   },
   { collection: 'queued_messages', versionKey: false },
 );
@@ -64,16 +72,6 @@ queuedMessageSchema.index({ state: 1, nextAttemptAt: 1 });
 queuedMessageSchema.index({ workspaceId: 1, state: 1, createdAt: -1 });
 // Retention: finished messages by age.
 queuedMessageSchema.index({ state: 1, finishedAt: 1 });
-
-/**
- * Emitted on the model (mongoose models are event emitters), with the message's _id, when this process has
- * inserted a message: a delivery worker in the same process (`npm start`) claims it at once, by _id, instead of
- * finding it at its next poll.
- */
-export const QUEUED_EVENT = 'smtpdesk:queued';
-queuedMessageSchema.post('save', function (doc) {
-  (doc.constructor as unknown as { emit(event: string, id: unknown): boolean }).emit(QUEUED_EVENT, doc._id);
-});
 
 export type QueuedMessageDoc = InferSchemaType<typeof queuedMessageSchema>;
 export const queuedMessageModel = (c: Connection) => c.model('QueuedMessage', queuedMessageSchema);

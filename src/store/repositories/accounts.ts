@@ -108,6 +108,12 @@ export function accountRepository(m: Models): AccountRepository {
       const row = await A.findById(id, NO_SECRET).lean<AccountRow>();
       return row ? toAccount(row) : null;
     },
+    async findManyById(ids) {
+      const valid = [...new Set(ids.filter(isObjectId))];
+      if (!valid.length) return [];
+      const rows = await A.find({ _id: { $in: valid } }, NO_SECRET).lean<AccountRow[]>();
+      return rows.map(toAccount);
+    },
     async findByName(workspaceId, name) {
       const row = await A.findOne({ workspaceId, nameKey: accountNameKey(name) }, NO_SECRET).lean<AccountRow>();
       return row ? toAccount(row) : null;

@@ -1,0 +1,104 @@
+// Claiming queued work. Each claim is one atomic findOneAndUpdate by _id guarded by "still queued and due":
+// of several workers trying the same id, exactly one wins, and the winner gets the whole document (inline
+// body included) in the same round trip. The lease sets nextAttemptAt to the lease's end, so a message whose
+// worker died (lease not renewed) becomes due again by itself. Every later write is guarded by the lease
+// token, so a worker that lost its lease changes nothing.
+//
+// Ids come from the batch notices the relay leaves (batches.ts) and, as a safety net for retries and
+// expired leases, from a query on {state, nextAttemptAt}. On MongoDB that query is an index range; FerretDB
+// v1 scans the collection for it, so the worker runs it only when notices run dry.
+import { randomBytes } from 'node:crypto';
+import { mongo } from 'mongoose';
+import type { QueuedMessage, QueuedRecipient } from '../../domain/queue-model.ts';
+import { nextDue, oid, recipientDoc, recordOf, toBuffer, type QueueCollections } from './record.ts';
+
+export interface Lease {
+  id: string;
+  /** Unique per lease: guards every later write. */
+  token: string;
+  until: Date;
+  message: QueuedMessage;
+  /** The inline start of the stored message (all of it unless message.chunks > 0). */
+  head: Buffer;
+}
+
+export interface ClaimOptions {
+  owner: string;
+  now: Date;
+  leaseMs: number;
+}
+
+export interface FinishedAttempt {
+  lease: Lease;
+  recipients: QueuedRecipient[];
+}
+
+let sequence = 0;
+const leaseToken = (owner: string) => `${owner}#${(++sequence).toString(36)}${randomBytes(2).toString('hex')}`;
+
+export function claiming(c: QueueCollections) {
+  return {
+    /** Up to `limit` ids of queued messages due at `now`. No sort: FerretDB can stop at the limit-th match. */
+    async findDueIds(now: Date, limit: number): Promise<string[]> {
+      const rows = await c.messages.find({ state: 'queued', nextAttemptAt: { $lte: now } }, { projection: { _id: 1 }, limit }).toArray();
+      return rows.map((r) => (r._id as { toHexString(): string }).toHexString());
+    },
+
+    /** Leases one message if it is still queued and due; null when another worker was first (or it is gone). */
+    async claim(id: string, opts: ClaimOptions): Promise<Lease | null> {
+      const token = leaseToken(opts.owner);
+      const until = new Date(opts.now.getTime() + opts.leaseMs);
+      const doc = await c.messages.findOneAndUpdate(
+        { _id: oid(id), state: 'queued', nextAttemptAt: { $lte: opts.now } },
+        { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
+        // No projection: FerretDB v1 does not implement one on findAndModify.
+        { returnDocument: 'after' },
+      );
+      if (!doc) return null;
+      return { id, token, until, message: recordOf(doc), head: toBuffer(doc.body) };
+    },
+
+    /** Extends a lease still held; false when it was lost (expired and taken by another worker). */
+    async renew(lease: Lease, now: Date, leaseMs: number): Promise<boolean> {
+      const until = new Date(now.getTime() + leaseMs);
+      const res = await c.messages.updateOne({ _id: oid(lease.id), leaseOwner: lease.token }, { $set: { leaseUntil: until, nextAttemptAt: until } });
+      if (res.matchedCount === 1) lease.until = until;
+      return res.matchedCount === 1;
+    },
+
+    /**
+     * Writes several attempts' recipients and gives their leases up, in one command: a message is done when
+     * every recipient is finished, else due again at its earliest queued recipient. `batch` names the counter
+     * batch these outcomes are counted in (recorded on each message, for a ledger recovery). Returns the ids
+     * whose lease was still held (the others changed nothing).
+     */
+    async finishMany(items: FinishedAttempt[], now: Date, batch: string): Promise<Set<string>> {
+      if (items.length === 0) return new Set();
+      const ops = items.map(({ lease, recipients }) => {
+        const next = nextDue(recipients, now);
+        const set: Record<string, unknown> = { recipients: recipients.map(recipientDoc), nextAttemptAt: next ?? now };
+        if (next === null) Object.assign(set, { state: 'done', finishedAt: now });
+        const update = { $set: set, $unset: { leaseOwner: '', leaseUntil: '' }, $push: { outcomeBatches: batch } };
+        return { updateOne: { filter: { _id: oid(lease.id), leaseOwner: lease.token }, update } };
+      });
+      const res = await c.messages.bulkWrite(ops as unknown as mongo.AnyBulkWriteOperation<mongo.Document>[], { ordered: false });
+      if (res.matchedCount === items.length) return new Set(items.map((i) => i.lease.id));
+      // Some lease was lost meanwhile (rare): find out which writes landed, one lookup by _id each.
+      const held = new Set<string>();
+      for (const { lease } of items) {
+        const doc = await c.messages.findOne({ _id: oid(lease.id) }, { projection: { outcomeBatches: 1 } });
+        if ((doc?.outcomeBatches as string[] | undefined)?.includes(batch)) held.add(lease.id);
+      }
+      return held;
+    },
+
+    /** Hands a leased message back untouched, due now (a stopping worker that had not started it). */
+    async release(lease: Lease, now: Date): Promise<boolean> {
+      const res = await c.messages.updateOne(
+        { _id: oid(lease.id), leaseOwner: lease.token },
+        { $set: { nextAttemptAt: nextDue(lease.message.recipients, now) ?? now }, $unset: { leaseOwner: '', leaseUntil: '' } },
+      );
+      return res.matchedCount === 1;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Retention of message bodies (no TTL indexes: FerretDB v1 has none, and the message document stays).
+// Finished messages older than the cut-off lose their body (inline and chunks) and get bodyRemovedAt; their
+// recipients, outcomes and the account's counters are kept. Chunks whose message document was never written
+// (the relay crashed or refused the message after its body streamed in) are removed once older than a day.
+// Safe to run from several instances at once.
+import { mongo } from 'mongoose';
+import type { QueueCollections } from './record.ts';
+
+export interface RetentionResult {
+  /** Finished messages whose body was removed. */
+  messages: number;
+  /** Body chunks removed for them. */
+  chunks: number;
+  /** Chunks removed that belonged to no message. */
+  orphanChunks: number;
+}
+
+export interface RetentionOptions {
+  /** Finished before this time: body removed. */
+  olderThan: Date;
+  /** Orphan chunks older than this are removed (default: a day before `now`). */
+  orphansOlderThan?: Date;
+  now?: Date;
+  /** Documents per round trip. */
+  batchSize?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export function retaining(c: QueueCollections) {
+  return {
+    async removeFinishedBodies(opts: RetentionOptions): Promise<RetentionResult> {
+      const now = opts.now ?? new Date();
+      const batchSize = opts.batchSize ?? 500;
+      const result: RetentionResult = { messages: 0, chunks: 0, orphanChunks: 0 };
+      // Each round marks what it removed, so the next round (and a concurrent run) moves on.
+      for (;;) {
+        const batch = await c.messages
+          .find({ state: 'done', finishedAt: { $lt: opts.olderThan }, bodyRemovedAt: null }, { projection: { _id: 1 }, limit: batchSize })
+          .toArray();
+        if (batch.length === 0) break;
+        const ids = batch.map((d) => d._id);
+        const removed = await c.chunks.deleteMany({ messageId: { $in: ids } });
+        const marked = await c.messages.updateMany({ _id: { $in: ids }, bodyRemovedAt: null }, { $set: { bodyRemovedAt: now, chunks: 0 }, $unset: { body: '' } });
+        result.messages += marked.modifiedCount;
+        result.chunks += removed.deletedCount;
+        if (batch.length < batchSize) break;
+      }
+      // Orphans: a message id is an ObjectId made when the message arrived, so a chunk's age is in its messageId.
+      const cutoff = mongo.ObjectId.createFromTime(Math.floor((opts.orphansOlderThan ?? new Date(now.getTime() - DAY_MS)).getTime() / 1000));
+      let after: mongo.ObjectId | null = null;
+      for (;;) {
+        const filter: Record<string, unknown> = { n: 0, messageId: after ? { $lt: cutoff, $gt: after } : { $lt: cutoff } };
+        const first = await c.chunks.find(filter, { projection: { messageId: 1 } }).sort({ messageId: 1 }).limit(batchSize).toArray();
+        if (first.length === 0) break;
+        const ids = first.map((d) => d.messageId as mongo.ObjectId);
+        const existing = await c.messages.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray();
+        const known = new Set(existing.map((d) => String(d._id)));
+        const orphans = ids.filter((id) => !known.has(String(id)));
+        if (orphans.length) result.orphanChunks += (await c.chunks.deleteMany({ messageId: { $in: orphans } })).deletedCount;
+        after = ids[ids.length - 1]!;
+        if (first.length < batchSize) break;
+      }
+      return result;
+    },
+    /** What removeFinishedBodies would take (a dry run). */
+    countFinishedWithBody(olderThan: Date): Promise<number> {
+      return c.messages.countDocuments({ state: 'done', finishedAt: { $lt: olderThan }, bodyRemovedAt: null });
+    },
+    /** Messages not yet finished (the smtpdesk_queue_depth gauge). */
+    countQueued(): Promise<number> {
+      return c.messages.countDocuments({ state: 'queued' });
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// A worker in another process than the relay hears of new messages from the relay's batch notices (a small
+// collection), not by scanning the queue: with the due-time scan pushed out to a minute, mail still flows.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startDeliveryWorker } from '../../src/delivery/worker.ts';
+import { createCommitQueue } from '../../src/relay/relay.ts';
+import { RepairQueue } from '../../src/relay/repairs.ts';
+import { counterBatches } from '../../src/store/counters/batches.ts';
+import { createQueue, newQueueId } from '../../src/store/queue/index.ts';
+import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
+import { eventually } from '../helpers/relay.ts';
+import { startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
+
+let h: DeliveryHarness;
+let sink: TestSink;
+beforeAll(async () => {
+  h = await openDeliveryHarness({ env: { LOG_LEVEL: 'warn' } });
+  sink = await startTestSink();
+});
+afterAll(async () => {
+  await sink?.close();
+  await h?.close();
+});
+
+it('delivers what a relay of another process stored, found through its batch notices', async () => {
+  const worker = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 50, dueScanIntervalMs: 60_000, queueDepthIntervalMs: 0 });
+  // The relay's own queue object: no worker listens to it, as in a relay-only process.
+  const relayQueue = createQueue(h.rt.db.models);
+  const { commits } = createCommitQueue(h.rt, { queue: relayQueue, repairs: new RepairQueue(h.rt.log), log: h.rt.log, storeTimeoutMs: 5_000, owner: 'relay-elsewhere' });
+  try {
+    // Let the worker make its first (start-up) scan of the queue: from then on only notices can tell it.
+    await new Promise((r) => setTimeout(r, 200));
+    const ids: string[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) => {
+        const id = newQueueId();
+        ids.push(id);
+        return commits.submit({
+          principal: { accountId: h.account.id, workspaceId: h.workspace.id, username: h.account.username, credentialVersion: 1, policy: { allowedSenders: [] } },
+          message: { id, workspaceId: h.workspace.id, accountId: h.account.id, username: h.account.username, from: 'app@sender.test', to: [`n${i}@example.test`], head: Buffer.from(testMessage({ messageId: `<notice-${i}@sender.test>` })), at: new Date() },
+        });
+      }),
+    );
+    await eventually(() => sink.messages.filter((m) => m.messageId?.startsWith('<notice-')).length === 5, 20_000, 'the five messages at the sink');
+    await eventually(async () => (await Promise.all(ids.map((id) => h.message(id)))).every((m) => m.state === 'done'), 10_000, 'the messages to be done');
+    // Every notice was taken.
+    await eventually(async () => (await counterBatches(h.rt.db.models).stale(new Date(Date.now() + 60_000))).length === 0, 5_000, 'the notices to be taken');
+  } finally {
+    await worker.stop();
+  }
+});
