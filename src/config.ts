@@ -1,10 +1,12 @@
 // One schema-validated, typed configuration read from the environment.
 // Every variable is listed with a comment in .env.example; keep the two in step.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { validate as isCronExpression } from 'node-cron';
 import { parseRetrySchedule } from './shared/retry-schedule.ts';
 import { parseRetryPolicy } from './delivery/retry-schedule.ts';
 import { parseUpstreamUrl } from './delivery/upstream-url.ts';
+import { parseSecretKey } from './domain/secret-box.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -52,6 +54,8 @@ const envSchema = z.object({
   SMTPDESK_DATA_DIR: z.string().default('./data'),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   DEFAULT_PLAN: z.string().default('10k'),
+  /** Seals DKIM private keys at rest (AES-256-GCM): 32 bytes as base64 or 64 hex digits. */
+  SMTPDESK_SECRET_KEY: z.string().optional(),
 
   // Unset: every address, IPv6 and IPv4 (Node listens on :: dual-stack, or 0.0.0.0 without IPv6), so that
   // "localhost" works whether it resolves to ::1 or 127.0.0.1.
@@ -81,6 +85,7 @@ const envSchema = z.object({
   RELAY_INLINE_BODY_BYTES: positiveInt.default(256 * 1024),
   RELAY_ADD_MISSING_HEADERS: bool.default(true),
   RELAY_SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
+  RELAY_SUPPRESSION_CACHE_SECONDS: positiveInt.default(5),
 
   RELAY_UPSTREAM_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp://user:pass@host:port or smtps://…').optional(),
   RELAY_UPSTREAM_TLS_VERIFY: bool.default(true),
@@ -91,6 +96,8 @@ const envSchema = z.object({
   DELIVERY_LEASE_SECONDS: positiveInt.default(120),
   DELIVERY_SEND_BOUNCES: bool.default(true),
   DELIVERY_RETENTION_DAYS: positiveInt.default(7),
+  DELIVERY_DKIM_CACHE_SECONDS: positiveInt.default(30),
+  DKIM_VERIFY_DNS_SERVERS: list.default([]),
 
   SLACK_BOT_TOKEN: z.string().optional(),
   SLACK_SIGNING_SECRET: z.string().optional(),
@@ -143,6 +150,8 @@ export interface Config {
   roles: RoleName[];
   database: { uri?: string; dataDir: string };
   accounts: { bcryptCost: number; defaultPlan: string };
+  /** SMTPDESK_SECRET_KEY, decoded (32 bytes); undefined when not set. */
+  secretKey?: Buffer;
   relay: {
     /** Undefined: every address. */
     host?: string;
@@ -167,6 +176,8 @@ export interface Config {
     shutdownGraceMs: number;
     /** Add Message-ID and Date when a submitted message has none (RFC 6409 section 8). */
     addMissingHeaders: boolean;
+    /** How long a relay answers RCPT TO from its cached suppression list before it checks the list's version. */
+    suppressionCacheMs: number;
   };
   delivery: {
     upstreamUrl?: string;
@@ -178,6 +189,10 @@ export interface Config {
     leaseMs: number;
     sendBounces: boolean;
     retentionDays: number;
+    /** How long the worker keeps a domain's DKIM key (or its absence) in memory. */
+    dkimCacheMs: number;
+    /** DNS servers `domains verify` asks ('ip' or 'ip:port'); empty: the system's resolver. */
+    dkimVerifyDnsServers: string[];
   };
   slack: {
     enabled: boolean;
@@ -279,6 +294,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`OUTBOUND_WEBHOOK_RETRY_SCHEDULE: ${(err as Error).message}`);
   }
   problems.push(...deliveryProblems(e));
+  const badDns = e.DKIM_VERIFY_DNS_SERVERS.filter((s) => !isDnsServer(s));
+  if (badDns.length) problems.push(`DKIM_VERIFY_DNS_SERVERS: not an IP address (with an optional :port): ${badDns.join(', ')}`);
+  const secretKey = e.SMTPDESK_SECRET_KEY === undefined ? undefined : parseSecretKey(e.SMTPDESK_SECRET_KEY);
+  if (secretKey === null) problems.push('SMTPDESK_SECRET_KEY: must be 32 bytes, as base64 or 64 hex digits (make one with `openssl rand -base64 32`)');
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -287,6 +306,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     roles,
     database: { uri: e.MONGODB_URI, dataDir: e.SMTPDESK_DATA_DIR },
     accounts: { bcryptCost: e.BCRYPT_COST, defaultPlan: e.DEFAULT_PLAN },
+    ...(secretKey ? { secretKey } : {}),
     relay: {
       host: e.RELAY_HOST,
       port: e.RELAY_PORT ?? (e.NODE_ENV === 'production' ? 587 : 2525),
@@ -313,6 +333,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sessionCheckCacheMs: e.RELAY_SESSION_CHECK_CACHE_MS,
       shutdownGraceMs: e.RELAY_SHUTDOWN_GRACE_SECONDS * 1000,
       addMissingHeaders: e.RELAY_ADD_MISSING_HEADERS,
+      suppressionCacheMs: e.RELAY_SUPPRESSION_CACHE_SECONDS * 1000,
     },
     delivery: {
       upstreamUrl: e.RELAY_UPSTREAM_URL,
@@ -324,6 +345,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: e.DELIVERY_LEASE_SECONDS * 1000,
       sendBounces: e.DELIVERY_SEND_BOUNCES,
       retentionDays: e.DELIVERY_RETENTION_DAYS,
+      dkimCacheMs: e.DELIVERY_DKIM_CACHE_SECONDS * 1000,
+      dkimVerifyDnsServers: e.DKIM_VERIFY_DNS_SERVERS,
     },
     slack: {
       enabled: slackEnabled,
@@ -395,6 +418,12 @@ function deliveryProblems(e: Env): string[] {
     problems.push(`${e.DELIVERY_HELO_NAME ? 'DELIVERY_HELO_NAME' : 'RELAY_HOSTNAME'}: "${helo}" is not a host name (e.g. mail.example.com)`);
   }
   return problems;
+}
+
+/** "9.9.9.9", "127.0.0.1:5353", "2001:db8::1", "[2001:db8::1]:53": what node:dns setServers takes. */
+function isDnsServer(s: string): boolean {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([^:]+):(\d{1,5})$/.exec(s);
+  return m ? isIP(m[1]!) !== 0 && Number(m[2]) <= 65535 : isIP(s) !== 0;
 }
 
 function isTimeZone(tz: string): boolean {

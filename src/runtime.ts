@@ -7,7 +7,7 @@ import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { createQueue, type Queue } from './store/queue/index.ts';
 import { startEmbeddedDatabase } from './store/embedded-database.ts';
-import { EventBus, type DomainContext } from './domain/index.ts';
+import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
 import { outboxEventSink } from './webhooks/outbox-sink.ts';
@@ -50,7 +50,13 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     : undefined;
   const events = new EventBus((err, event) => log.error({ err, code: 'EVENT_SINK_FAILED', event: event.type }, 'event subscriber failed'));
   const queue = createQueue(db.models);
-  const ctx = createDomainContext(db, { bcryptCost: config.accounts.bcryptCost, idleAfterDays: config.jobs.idleAfterDays, events, queue });
+  const ctx = createDomainContext(db, {
+    bcryptCost: config.accounts.bcryptCost,
+    idleAfterDays: config.jobs.idleAfterDays,
+    events,
+    queue,
+    ...(config.secretKey ? { secrets: createSecretBox(config.secretKey) } : {}),
+  });
   // Every process writes outbound webhook events to the outbox; the http role's dispatcher sends them.
   if (config.http.outboundWebhookUrls.length) {
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));

@@ -10,7 +10,7 @@ import { UsageError, type CliCommand, type CliContext } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { describeFailure, EXIT } from './errors.ts';
 
-const ALIASES: Record<string, string> = { account: 'accounts', workspaces: 'workspace', job: 'jobs' };
+const ALIASES: Record<string, string> = { account: 'accounts', workspaces: 'workspace', job: 'jobs', domain: 'domains', suppression: 'suppressions' };
 const GLOBAL_OPTIONS = {
   json: { type: 'boolean' },
   workspace: { type: 'string', short: 'w' },

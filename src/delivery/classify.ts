@@ -15,6 +15,8 @@ export interface DeliveryFailure {
   replyCode?: number;
   /** Stable code for logs, e.g. SMTP_5XX, SMTP_4XX, ECONNECTION, ETIMEDOUT. */
   code: string;
+  /** The command the server answered (e.g. "RCPT TO"), when known: the suppression rule needs it. */
+  stage?: string;
 }
 
 const MAX_MESSAGE = 500;
@@ -41,7 +43,7 @@ export function classifyReply(replyCode: number, reply: string, stage?: string):
     return { kind: 'temporary', message, status: enhanced?.startsWith('4') ? enhanced : '4.0.0', replyCode, code: 'SMTP_4XX' };
   }
   if (replyCode >= 500 && replyCode < 600) {
-    return { kind: 'permanent', message, status: enhanced?.startsWith('5') ? enhanced : '5.0.0', replyCode, code: 'SMTP_5XX' };
+    return { kind: 'permanent', message, status: enhanced?.startsWith('5') ? enhanced : '5.0.0', replyCode, code: 'SMTP_5XX', ...(stage ? { stage } : {}) };
   }
   return { kind: 'temporary', message: `unexpected reply: ${message}`, status: '4.0.0', replyCode, code: 'SMTP_UNEXPECTED' };
 }

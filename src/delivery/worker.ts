@@ -16,8 +16,10 @@ import { newQueueId, type Lease } from '../store/queue/index.ts';
 import type { QueuedRecipient } from '../domain/queue-model.ts';
 import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
+import { createDkimSigner } from './dkim-signer.ts';
 import { createFinisher } from './finisher.ts';
 import { refreshQueueDepth } from './queue-depth.ts';
+import { createSuppressionRecorder } from './suppress.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
@@ -118,6 +120,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const finisher = createFinisher({ queue, batches, counters, sweeper, log, owner: id, clock });
   // Batches a killed worker (or relay) left open are finished here too.
   const recovery = startBatchRecovery({ batches, counters, sweeper, queue, quota: quotaCounters(counters, sweeper) }, { log, staleAfterMs: config.relay.batchStaleMs });
+  const dkim = createDkimSigner({ domains: rt.ctx.domains, secrets: rt.ctx.secrets, ttlMs: config.delivery.dkimCacheMs, log });
+  const suppress = createSuppressionRecorder(rt.ctx, log);
 
   const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   const slots = new Set<Promise<void>>();
@@ -278,7 +282,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     let body: Buffer | null = null;
     if (sendable.length) {
       try {
-        body = await queue.readBody(msg, lease.head);
+        body = await queue.readBody(lease.body);
       } catch (err) {
         log.error({ err, code: 'DELIVERY_BODY_READ_FAILED', queueId: lease.id }, 'could not read the message body');
         const failure = temporaryFailure('could not read the stored message', '4.3.0', 'BODY_READ_FAILED');
@@ -290,7 +294,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
         body = null;
       } else if (body) {
-        results.push(...(await transport.send({ from, to: sendable }, normalizeLineEndings(body))));
+        results.push(...(await transport.send({ from, to: sendable }, await dkim.sign(msg, normalizeLineEndings(body)))));
       }
     }
     const now = clock();
@@ -298,6 +302,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     if (!(await finish(lease, applied.recipients, applied.outcomes))) return;
 
     report(lease, applied.outcomes);
+    await suppress(msg, applied.outcomes, now);
     const undeliverable = applied.outcomes.filter((o) => o.outcome === 'bounced' || o.outcome === 'failed');
     if (undeliverable.length && !senderProblem && shouldSendBounce({ enabled: sendBounces, kind: msg.kind, envelopeFrom: from })) {
       await sendBounce(lease, undeliverable, body, now);
@@ -343,7 +348,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     const msg = lease.message;
     const from = msg.from;
     try {
-      const original = body ?? (await queue.readBody(msg, lease.head).catch(() => Buffer.alloc(0)));
+      const original = body ?? (await queue.readBody(lease.body).catch(() => Buffer.alloc(0)));
       const notice = buildBounceMessage({
         reportingMta: heloName,
         queueId: lease.id,
@@ -362,7 +367,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         username: msg.username,
         from: '',
         to: [from],
-        head: notice.raw,
+        head: Buffer.alloc(0),
+        body: notice.raw,
         messageId: notice.messageId,
         subject: notice.subject,
         relayHost: heloName,

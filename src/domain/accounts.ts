@@ -1,6 +1,7 @@
 // Use cases for SMTP accounts. Slack, the CLI, webhooks and jobs all call these functions.
 import type { Actor } from './actor.ts';
 import { describeActor } from './actor.ts';
+import { activityLabel, type ActivityLabel } from './activity.ts';
 import { validateAccountName } from './account-name.ts';
 import { findAccountOrThrow } from './account-lookup.ts';
 import { recordChange } from './audit.ts';
@@ -18,6 +19,8 @@ export interface AccountView extends Account {
   sentThisMonth: number;
   /** delivered ÷ (delivered + bounced + failed); null before any outcome. */
   deliveryRate: number | null;
+  /** Active, Quiet, Idle or Never used (activity.ts). */
+  activity: ActivityLabel;
 }
 
 /** The password is here and nowhere else: the caller shows it once to the requester and drops it. */
@@ -267,11 +270,13 @@ export function lastActivity(a: Pick<Account, 'lastUsedAt' | 'createdAt'>): Date
 }
 
 async function toViews(ctx: DomainContext, workspaceId: string, accounts: Account[]): Promise<AccountView[]> {
-  const months = await ctx.usage.accountMonths(workspaceId, monthKey(ctx.clock()));
+  const now = ctx.clock();
+  const months = await ctx.usage.accountMonths(workspaceId, monthKey(now));
   return accounts.map((a) => ({
     ...a,
     sentThisMonth: months.get(a.id)?.sent ?? 0,
     deliveryRate: deliveryRate(a.counters),
+    activity: activityLabel(a, now, ctx.idleAfterDays),
   }));
 }
 

@@ -7,3 +7,8 @@ export function monthKey(at: Date): string {
 }
 
 export const DAY_MS = 86_400_000;
+
+/** UTC day key of the daily counters, e.g. "2026-11-05". */
+export function dayKey(at: Date): string {
+  return at.toISOString().slice(0, 10);
+}

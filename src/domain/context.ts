@@ -3,7 +3,10 @@ import type { Clock } from './clock.ts';
 import type { EventSink } from './events.ts';
 import type { RateWindowRepository } from './rate-limit.ts';
 import type { AccountHourRepository } from './surge.ts';
+import type { SendingDomainRepository } from './dkim-model.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
+import type { SecretBox } from './secret-box.ts';
+import type { SuppressionRepository } from './suppressions.ts';
 
 export interface DomainContext {
   workspaces: WorkspaceRepository;
@@ -15,6 +18,10 @@ export interface DomainContext {
   rateWindows: RateWindowRepository;
   /** Per account and hour: recipients, refusals, client networks (the surge job's history). */
   accountHours: AccountHourRepository;
+  domains: SendingDomainRepository;
+  suppressions: SuppressionRepository;
+  /** Seals DKIM private keys (SMTPDESK_SECRET_KEY); absent when the key is not configured. */
+  secrets?: SecretBox;
   events: EventSink;
   clock: Clock;
   bcryptCost: number;

@@ -23,6 +23,11 @@ export const ERROR_CODES = [
   'JOB.BUSY',
   'QUEUE.NOT_FOUND',
   'SENDER.NOT_ALLOWED',
+  'DOMAIN.NOT_FOUND',
+  'DOMAIN.EXISTS',
+  'DKIM.SECRET_KEY_MISSING',
+  'DKIM.NOT_PUBLISHED',
+  'SUPPRESSION.NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,7 +19,13 @@ export type EventType =
   | 'workspace.created'
   | 'workspace.updated'
   | 'queue.retried'
-  | 'queue.purged';
+  | 'queue.purged'
+  | 'domain.added'
+  | 'domain.verified'
+  | 'domain.key_rotated'
+  | 'domain.removed'
+  | 'suppression.added'
+  | 'suppression.removed';
 
 /**
  * Changes people make (from Slack, the CLI or a webhook), as opposed to the flags the scheduled jobs raise

@@ -21,7 +21,11 @@ export type Action =
   | 'workspace.manage'
   | 'queue.show'
   | 'queue.retry'
-  | 'queue.purge';
+  | 'queue.purge'
+  | 'domain.list'
+  | 'domain.manage'
+  | 'suppression.list'
+  | 'suppression.manage';
 
 /** Roles allowed beyond 'everyone'; an empty list means every member may. */
 const ALLOWED: Record<Action, readonly Role[]> = {
@@ -44,6 +48,11 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   'queue.show': ['admin', 'responder'],
   'queue.retry': ['admin'],
   'queue.purge': ['admin'],
+  'domain.list': [],
+  'domain.manage': ['admin'],
+  // Recipient addresses: people's data, like the queue.
+  'suppression.list': ['admin', 'responder'],
+  'suppression.manage': ['admin'],
 };
 
 export function allowedRoles(action: Action): readonly Role[] {
@@ -74,6 +83,10 @@ const VERB: Record<Action, string> = {
   'queue.show': 'look into the outbound queue',
   'queue.retry': 'retry queued mail',
   'queue.purge': 'purge queued mail',
+  'domain.list': 'see sending domains',
+  'domain.manage': 'manage sending domains and their DKIM keys',
+  'suppression.list': 'see the suppression list',
+  'suppression.manage': 'change the suppression list',
 };
 
 export function authorize(actor: Actor, action: Action): void {

@@ -76,6 +76,10 @@ export interface UsageRepository {
   releaseWorkspaceEmails(workspaceId: string, month: string, emails: number): Promise<void>;
   addAccountMonth(workspaceId: string, accountId: string, month: string, delta: Partial<DeliveryCounters>): Promise<void>;
   accountMonths(workspaceId: string, month: string): Promise<Map<string, MonthlyUsage>>;
+  /** Adds to the account's counters of one UTC day (YYYY-MM-DD). */
+  addAccountDay(workspaceId: string, accountId: string, day: string, delta: Partial<DeliveryCounters>): Promise<void>;
+  /** Daily counters of these accounts on these days (one read by _id); days without a document are absent. */
+  accountDays(accountIds: readonly string[], days: readonly string[]): Promise<Map<string, Map<string, DeliveryCounters>>>;
 }
 
 export interface QueueReader {

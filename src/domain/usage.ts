@@ -1,6 +1,6 @@
 // Usage of a workspace against its plan, and the counting done by the relay and delivery.
 import type { Actor } from './actor.ts';
-import { monthKey } from './clock.ts';
+import { dayKey, monthKey } from './clock.ts';
 import type { DomainContext } from './context.ts';
 import { DomainError } from './errors.ts';
 import type { DeliveryCounters } from './model.ts';
@@ -82,10 +82,11 @@ export function acceptedMessageCounts(
   account: { id: string; workspaceId: string },
   recipients: number,
   at: Date = ctx.clock(),
-): { name: 'account-totals' | 'account-month'; run: () => Promise<void> }[] {
+): { name: 'account-totals' | 'account-month' | 'account-day'; run: () => Promise<void> }[] {
   return [
     { name: 'account-totals', run: () => ctx.accounts.recordAccepted(account.id, recipients, at) },
     { name: 'account-month', run: () => ctx.usage.addAccountMonth(account.workspaceId, account.id, monthKey(at), { sent: recipients }) },
+    { name: 'account-day', run: () => ctx.usage.addAccountDay(account.workspaceId, account.id, dayKey(at), { sent: recipients }) },
   ];
 }
 
@@ -99,5 +100,6 @@ export async function recordDeliveryOutcome(
   await Promise.all([
     ctx.accounts.addCounters(account.id, delta),
     ctx.usage.addAccountMonth(account.workspaceId, account.id, monthKey(at), delta),
+    ctx.usage.addAccountDay(account.workspaceId, account.id, dayKey(at), delta),
   ]);
 }

@@ -33,12 +33,13 @@ export const retentionJob: Job = {
     return {
       job: RETENTION_JOB,
       dryRun: false,
-      summary: `removed the bodies of ${formatCount(r.messages)} finished message(s) from before ${formatDateTime(olderThan)} (${formatCount(r.chunks)} chunks, ${formatCount(r.orphanChunks)} orphan chunks)`,
+      summary: `removed the bodies of ${formatCount(r.messages)} finished message(s) from before ${formatDateTime(olderThan)} (${formatCount(r.chunks)} chunks, ${formatCount(r.orphanChunks)} orphan chunks, ${formatCount(r.bodyDocuments)} batch body documents)`,
       columns,
       rows: [
         { what: 'finished messages, body removed', count: formatCount(r.messages) },
         { what: 'body chunks removed', count: formatCount(r.chunks) },
         { what: 'orphan chunks removed', count: formatCount(r.orphanChunks) },
+        { what: 'batch body documents removed', count: formatCount(r.bodyDocuments) },
       ],
       details: { olderThan: olderThan.toISOString(), ...r },
     };

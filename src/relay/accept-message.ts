@@ -37,13 +37,14 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
     username: p.username,
     from: msg.from,
     to: msg.to,
-    head: msg.body.inline ? Buffer.concat([prefix, msg.body.inline]) : prefix,
+    head: prefix,
     chunks: msg.body.chunks,
     size: prefix.length + msg.body.size,
     clientIp: msg.clientIp,
     relayHost: deps.relayHost,
     at,
   };
+  if (msg.body.inline) message.body = msg.body.inline;
   const messageId = msg.messageId ?? added.messageId;
   if (messageId) message.messageId = messageId;
   if (msg.subject) message.subject = msg.subject;

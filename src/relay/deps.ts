@@ -9,6 +9,7 @@ import type { CommitQueue } from './commit.ts';
 import type { SharedLockouts } from './shared-lockouts.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
+import type { SuppressionCache } from './suppression-cache.ts';
 import type { SessionChecker } from './session-check.ts';
 import type { RefusalCounter } from './hourly-counts.ts';
 
@@ -38,6 +39,7 @@ export interface RelayDeps {
   repairs: RepairQueue;
   /** Refused recipients per account and hour, for the surge job (flushed in batches). */
   refusals: RefusalCounter;
+  suppressions: SuppressionCache;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */
   relayHost: string;

@@ -18,7 +18,7 @@ import { SharedLockouts } from './shared-lockouts.ts';
 import { lockoutRepository } from '../store/repositories/lockouts.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
-import { withBoundedAccountReads } from './deadline.ts';
+import { withBoundedAccountReads, withDeadline } from './deadline.ts';
 import { onAuth } from './handlers/on-auth.ts';
 import { onClose } from './handlers/on-close.ts';
 import { onConnect } from './handlers/on-connect.ts';
@@ -29,6 +29,7 @@ import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { hookConnections } from './connection-hooks.ts';
 import { RefusalCounter } from './hourly-counts.ts';
+import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
 
@@ -137,6 +138,15 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     ),
     repairs,
     refusals: new RefusalCounter({ ctx, log }),
+    // Bounded like the account reads: a store that hangs must not hold RCPT TO until the socket times out.
+    suppressions: createSuppressionCache({
+      repo: {
+        version: (w) => withDeadline(rt.ctx.suppressions.version(w), settings.storeTimeoutMs, 'read suppression list version'),
+        list: (w) => withDeadline(rt.ctx.suppressions.list(w), settings.storeTimeoutMs, 'read suppression list'),
+      },
+      ttlMs: settings.suppressionCacheMs,
+      log,
+    }),
     state,
     relayHost,
   };

@@ -1,9 +1,12 @@
 // `relay` role: `npm start` (all roles) or `npm start -- --role relay`.
 import type { RoleStarter } from '../roles.ts';
-import { listenAddress } from '../shared/startup-errors.ts';
+import { secretKeyProblem } from '../domain/index.ts';
+import { listenAddress, StartupError } from '../shared/startup-errors.ts';
 import { startRelay } from './relay.ts';
 
 export const startRelayRole: RoleStarter = async (rt) => {
+  const problem = await secretKeyProblem(rt.ctx);
+  if (problem) throw new StartupError(`relay cannot start: ${problem}`);
   const relay = await startRelay(rt);
   let serving = true;
   const ports = [`${listenAddress(relay.host, relay.port)} (STARTTLS)`];

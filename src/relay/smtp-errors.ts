@@ -2,7 +2,7 @@
 // ENHANCEDSTATUSCODES on, so smtp-server puts the enhanced code (535 -> 5.7.8, 451 -> 4.3.0, 552 -> 5.2.2…)
 // in front of these texts; each code below is chosen so that the enhanced code it gets is the right one.
 import type { SMTPServerError } from 'smtp-server';
-import { isDomainError } from '../domain/index.ts';
+import { isDomainError, suppressedReply, type Suppression } from '../domain/index.ts';
 
 export function smtpError(responseCode: number, message: string, code?: string): SMTPServerError & { code?: string } {
   const err: SMTPServerError & { code?: string } = new Error(message);
@@ -42,6 +42,8 @@ export const reply = {
   /** An address delivery could never use (a literal, a malformed domain or local part). */
   undeliverableAddress: (which: 'sender' | 'recipient', address: string, why: string) => smtpError(553, `Bad ${which} address <${address}>: ${why}`),
   badParameter: () => smtpError(501, 'Bad parameter: control characters are not allowed'),
+  /** 550 gets 5.1.1 (mailbox unavailable): the address hard-bounced before. */
+  suppressed: (s: Pick<Suppression, 'address' | 'at'>) => smtpError(550, suppressedReply(s)),
   tooManyRecipients: (max: number) => smtpError(452, `Too many recipients: at most ${max} per message`),
   tooBig: (max: number) => smtpError(552, `Message exceeds the maximum size of ${max} bytes`),
   /** A byte that must not be in a message: a bare LF or CR (smuggling), or a NUL. */

@@ -51,3 +51,27 @@ export function formatStatus(status: 'active' | 'disabled'): string {
 export function humanReason(reason: string): string {
   return reason.replace(/_/g, ' ');
 }
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/**
+ * One character per value: ▁ for zero, ▂ to █ for the rest in proportion to the largest, so a day with a little
+ * mail never looks like a day with none.
+ */
+export function sparkline(values: readonly number[]): string {
+  const max = Math.max(0, ...values);
+  return values.map((v) => (v <= 0 || max === 0 ? SPARKS[0] : SPARKS[Math.max(1, Math.ceil((v / max) * 7))])).join('');
+}
+
+/** "97.5% ↓ from 99.0%": a delivery rate and where it was going (see deliveryTrend in the domain). */
+export function formatTrend(t: { recent: number | null; before: number | null; direction: 'up' | 'down' | 'flat' | null }): string {
+  if (t.recent === null) return '—';
+  if (t.direction === null || t.before === null) return formatRate(t.recent);
+  const arrow = t.direction === 'up' ? '↑' : t.direction === 'down' ? '↓' : '→';
+  return t.direction === 'flat' ? `${formatRate(t.recent)} ${arrow}` : `${formatRate(t.recent)} ${arrow} from ${formatRate(t.before)}`;
+}
+
+/** 0.4213 -> "42.1%" (a share of a whole); a share too small to show as 0.1% is "<0.1%", not "0.0%". */
+export function formatShare(share: number): string {
+  return share > 0 && share < 0.0005 ? '<0.1%' : `${(share * 100).toFixed(1)}%`;
+}

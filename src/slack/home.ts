@@ -2,7 +2,7 @@
 // change in the workspace re-publishes their dashboard. Kept in memory: losing it only means a viewer sees
 // fresh data the next time they open the tab.
 import type { WebClient } from '@slack/web-api';
-import { CHANGE_EVENTS, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
+import { CHANGE_EVENTS, dailyStatsOf, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
 import { slackErrorSummary, type ResolvedActor } from './actor.ts';
 import { homeListOptions, homeView, type HomeList } from './blocks/home.ts';
 import type { SlackDeps } from './deps.ts';
@@ -60,7 +60,9 @@ export async function publishHome(deps: SlackDeps, client: WebClient, resolved: 
   const idleAfterDays = deps.ctx.idleAfterDays;
   const list = deps.home.listOf(workspace.id, userId) ?? 'name';
   const [accounts, usage] = await Promise.all([listAccounts(deps.ctx, actor, workspace.id, homeListOptions(list, idleAfterDays)), readUsage(deps.ctx, workspace.id)]);
-  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays, list });
+  // One read for every row's 30 days (deterministic _ids).
+  const daily = await dailyStatsOf(deps.ctx, accounts.map((a) => a.id), 30);
+  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays, list, daily });
   await client.views.publish({ user_id: userId, view });
 }
 

@@ -58,6 +58,8 @@ export const ACTION = {
   surgeExpected: 'smtpdesk_surge_expected',
   /** Account buttons: the sending-limits modal (allowed senders, rate limit). */
   limits: 'smtpdesk_account_limits',
+  /** The domains list: open the add-domain modal. */
+  addDomain: 'smtpdesk_domain_add',
 } as const;
 
 /** Block ids of the scheduled jobs' alerts (src/slack/blocks/job-alerts.ts). Prefixes are followed by the account id. */
@@ -83,6 +85,7 @@ export const VIEW = {
   enable: 'smtpdesk_view_enable',
   delete: 'smtpdesk_view_delete',
   limits: 'smtpdesk_view_limits',
+  addDomain: 'smtpdesk_view_domain_add',
   /** Loading, result and error views (nothing to submit). */
   notice: 'smtpdesk_view_notice',
 } as const;
@@ -97,6 +100,7 @@ export const INPUT = {
   limitsSenders: { block: 'smtpdesk_limits_senders', action: 'smtpdesk_limits_senders_input' },
   limitsRate: { block: 'smtpdesk_limits_rate', action: 'smtpdesk_limits_rate_input' },
   rotateKeepOld: { block: 'smtpdesk_rotate_keep_old', action: 'smtpdesk_rotate_keep_old_select' },
+  domainName: { block: 'smtpdesk_domain_name', action: 'smtpdesk_domain_name_input' },
 } as const;
 
 /** Value of the "delete anyway" checkbox option. */

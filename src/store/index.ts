@@ -10,10 +10,13 @@ import { rateWindowRepository } from './repositories/rate-windows.ts';
 import { accountHourRepository } from './repositories/account-hours.ts';
 import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
+import { sendingDomainRepository } from './repositories/sending-domains.ts';
+import { suppressionRepository } from './repositories/suppressions.ts';
+import type { SecretBox } from '../domain/secret-box.ts';
 
 export function createDomainContext(
   db: Database,
-  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; queue?: Queue },
+  opts: { bcryptCost: number; idleAfterDays?: number; clock?: Clock; events?: EventSink; queue?: Queue; secrets?: SecretBox },
 ): DomainContext {
   return {
     workspaces: workspaceRepository(db.models),
@@ -23,6 +26,9 @@ export function createDomainContext(
     audit: auditRepository(db.models),
     rateWindows: rateWindowRepository(db.models),
     accountHours: accountHourRepository(db.models),
+    domains: sendingDomainRepository(db.models),
+    suppressions: suppressionRepository(db.models),
+    ...(opts.secrets ? { secrets: opts.secrets } : {}),
     events: opts.events ?? new EventBus(),
     clock: opts.clock ?? systemClock,
     bcryptCost: opts.bcryptCost,

@@ -41,8 +41,8 @@ describe('smtpdesk CLI', () => {
     r = await cli('accounts', 'list');
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^NAME\s+USERNAME\s+STATUS\s+TOTAL SENT\s+THIS MONTH\s+DELIVERY\s+LAST USED\s+CREATED$/);
-    expect(r.stdout).toMatch(/production-transactional\s+smtp-\w+\s+Active\s+0\s+0\s+—\s+never\s+\d{4}-\d{2}-\d{2}/);
+    expect(lines[0]).toMatch(/^NAME\s+USERNAME\s+STATUS\s+TOTAL SENT\s+THIS MONTH\s+DELIVERY\s+LAST USED\s+ACTIVITY\s+CREATED$/);
+    expect(r.stdout).toMatch(/production-transactional\s+smtp-\w+\s+Active\s+0\s+0\s+—\s+never\s+Never used\s+\d{4}-\d{2}-\d{2}/);
     expect(r.stdout).not.toContain(created.password);
 
     r = await cli('accounts', 'disable', 'Production-Transactional', '--reason', 'maintenance', '--note', 'moving to new host');

@@ -20,7 +20,7 @@ export async function enqueueMessage(queue: Queue | Models, msg: TestMessage): P
   const q = 'enqueueMany' in queue ? queue : createQueue(queue);
   const { body, ...rest } = msg;
   const id = msg.id ?? newQueueId();
-  await q.enqueueMany([{ ...rest, id, head: Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1') }]);
+  await q.enqueueMany([{ ...rest, id, head: Buffer.alloc(0), body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'latin1') }]);
   return id;
 }
 

@@ -3,6 +3,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 export class SlowProxy {
   delayMs = 0;
+  /** When set, the first chunk a client sends that matches is held back, with everything after it, forever. */
+  holdFrom?: (chunk: Buffer) => boolean;
+  /** Whether holdFrom has matched (the link is frozen from then on). */
+  holding = false;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -17,7 +21,11 @@ export class SlowProxy {
       const upstream = connect(this.targetPort, this.targetHost);
       this.sockets.add(client).add(upstream);
       let releaseAt = 0;
-      client.on('data', (chunk) => {
+      client.on('data', (chunk: Buffer) => {
+        if (this.holding || this.holdFrom?.(chunk)) {
+          this.holding = true;
+          return;
+        }
         // Keep order: a chunk never overtakes the one before it, whatever the delay was then.
         releaseAt = Math.max(Date.now() + this.delayMs, releaseAt);
         const wait = releaseAt - Date.now();

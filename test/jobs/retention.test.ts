@@ -64,6 +64,7 @@ describe('retention job', () => {
       { what: 'finished messages, body removed', count: '1' },
       { what: 'body chunks removed', count: '2' },
       { what: 'orphan chunks removed', count: '0' },
+      { what: 'batch body documents removed', count: '0' },
     ]);
     expect(await rt.db.models.messageChunks.countDocuments({ messageId: old })).toBe(0);
     expect(await rt.db.models.messageChunks.countDocuments({ messageId: { $in: [recent, queued] } })).toBe(2);

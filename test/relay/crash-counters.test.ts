@@ -1,6 +1,6 @@
 // A relay SIGKILLed in the middle of group commits: once its counter batches are finished (recovery), the
 // account's total and monthly sent and the workspace's quota usage equal exactly what the queue holds.
-// The database sits behind a slow proxy so that commits are in flight when the kill comes.
+// The database sits behind a proxy that freezes the link at a commit's counter write, just before the kill.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { createAccount, createWorkspace, monthKey, readUsage, showAccount } from '../../src/domain/index.ts';
@@ -34,10 +34,10 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The test database through a proxy that delays each command (single-host URIs; others are used as they are). */
+/** The test database through the proxy (a single-host URI, as the test database server has). */
 async function slowUri(uri: string, delayMs: number): Promise<string> {
   const m = /^mongodb:\/\/([^/@,]+):(\d+)(\/.*)?$/.exec(uri);
-  if (!m) return uri;
+  if (!m) throw new Error(`this test needs a single-host MONGODB_URI, not ${uri}`);
   proxy = await new SlowProxy(m[1]!, Number(m[2])).start();
   proxy.delayMs = delayMs;
   return `mongodb://127.0.0.1:${proxy.port}${m[3] ?? ''}`;
@@ -48,7 +48,7 @@ it('counters equal the queue after a SIGKILL mid-commit, once the open batches a
   const issued = await createAccount(h.rt.ctx, admin, ws.id, 'crash-test');
   const port = await freePort();
   const relay = startRoleProcess('relay', {
-    MONGODB_URI: await slowUri(h.uri, 25),
+    MONGODB_URI: await slowUri(h.uri, 5),
     RELAY_HOST: '127.0.0.1',
     RELAY_PORT: String(port),
     RELAY_ALLOW_INSECURE_AUTH_ON_LOOPBACK: 'true',
@@ -74,15 +74,24 @@ it('counters equal the queue after a SIGKILL mid-commit, once the open batches a
     })(),
   );
   await eventually(() => accepted >= 30, 60_000, 'some messages to be accepted');
+  const batches = counterBatches(h.rt.db.models);
+  const openOfThisAccount = async () =>
+    (await batches.stale(new Date(Date.now() + 60_000))).filter((b) => b.state !== 'stored' && b.messages?.some((m) => m.accountId === issued.account.id));
+  // Freeze the database link at the next commit's counter write (an update of the accounts collection, after
+  // its messages are stored), then kill: the quota is reserved and the messages stored, but not counted.
+  proxy!.holdFrom = (chunk) => chunk.includes('update\0') && chunk.includes('accounts\0');
+  await eventually(() => proxy!.holding, 30_000, 'a commit to reach its counter write');
   expect(await relay.kill('SIGKILL')).toBeNull();
+  await proxy?.close();
+  proxy = null;
   stop = true;
   await Promise.all(clients);
-  if (proxy) proxy.delayMs = 0;
 
-  // What the killed relay left: batches still open (the kill came mid-commit).
-  const batches = counterBatches(h.rt.db.models);
-  const openBefore = (await batches.stale(new Date(Date.now() + 60_000))).filter((b) => b.state !== 'stored' && b.messages?.some((m) => m.accountId === issued.account.id));
-  expect(openBefore.length).toBeGreaterThan(0);
+  // What the killed relay left: a batch still open (the kill came mid-commit).
+  expect((await openOfThisAccount()).length).toBeGreaterThan(0);
+  // ... whose messages are stored but not counted: without recovery the account would stay short.
+  const storedBefore = (await h.rt.queue.listMessages({ workspaceId: ws.id, limit: 10_000 })).reduce((n, m) => n + m.recipients.length, 0);
+  expect((await showAccount(h.rt.ctx, admin, ws.id, 'crash-test')).counters.sent).toBeLessThan(storedBefore);
 
   const sweeper = new MarkerSweeper();
   const counters = counterCollections(h.rt.db.models);

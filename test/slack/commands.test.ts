@@ -68,6 +68,8 @@ describe('/smtp list', () => {
     expect(a.text).toMatch(/Last used (just now|\d+ minutes? ago)/);
     expect(a.text).toContain('Last used never');
     expect(a.text).toContain(`Created ${formatDate(new Date())}`);
+    expect(a.text).toContain('Activity *Active*');
+    expect(a.text).toContain('Activity *Never used*');
   });
 
   it('--idle DAYS keeps only accounts idle that long', async () => {
@@ -85,6 +87,10 @@ describe('/smtp show', () => {
     expect(a.text).toContain('production-transactional');
     expect(a.text).toMatch(/Queued now\*?\n0/);
     expect(a.text).toMatch(/Delivered \/ bounced\*?\n3 \/ 1/);
+    expect(a.text).toMatch(/Activity\*?\nActive/);
+    // Today's 4 emails at the end of the 30 days; 3 of 4 delivered, nothing before to compare with.
+    expect(a.text).toMatch(/Sent, last 30 days\*?\n`▁{29}█` 4/);
+    expect(a.text).toMatch(/Delivery trend\*?\n75\.0%/);
   });
 
   it('says "did you mean" on a near miss', async () => {
@@ -103,6 +109,8 @@ describe('/smtp usage and plan', () => {
     const a = await ask('usage', MEMBER);
     expect(a.text).toMatch(/░+ 0%`\s+4 of 10,000/);
     expect(a.text).toMatch(/▓+░+ 40%`\s+2 of 5 used/);
+    expect(a.text).toContain('Top consumers of the');
+    expect(a.text).toMatch(/1\. \*production-transactional\* — 4 emails, <0\.1% of the quota \(100\.0% of this month's mail\)/);
   });
 
   it('plan shows the plan, the plans there are and the next one up', async () => {

@@ -40,8 +40,8 @@ describe('App Home dashboard', () => {
     const text = textOf(view);
     expect(text).toMatch(/\*Account slots\*\n`▓{8}░{12} 40%`  2 of 5 used/);
     expect(text).toMatch(/\*Emails this month \(\d{4}-\d{2}\)\*\n`▓{5}░{15} 25%`  2,500 of 10,000/);
-    expect(text).toMatch(/production-transactional\*  `smtp-[a-z0-9]+`  Active\nTotal sent 2,500  ·  This month 2,500  ·  Delivery 100%  ·  Last used (just now|\d+ minutes? ago)  ·  Created /);
-    expect(text).toMatch(/staging-checkout\*  `smtp-[a-z0-9]+`  Disabled\nTotal sent 0  ·  This month 0  ·  Delivery —  ·  Last used never  ·  Created /);
+    expect(text).toMatch(/production-transactional\*  `smtp-[a-z0-9]+`  Active\nTotal sent 2,500  ·  This month 2,500  ·  Delivery 100%  ·  Last used (just now|\d+ minutes? ago)  ·  Activity \*Active\*  ·  Created \d{4}-\d{2}-\d{2}\n30 days `▁{29}█`  ·  delivery 100%/);
+    expect(text).toMatch(/staging-checkout\*  `smtp-[a-z0-9]+`  Disabled\nTotal sent 0  ·  This month 0  ·  Delivery —  ·  Last used never  ·  Activity \*Never used\*  ·  Created \d{4}-\d{2}-\d{2}\n30 days `▁{30}`  ·  delivery —/);
     expect(text).toContain(`Created ${formatDate(new Date())}`);
     expect(text).toContain('you are a member');
   });

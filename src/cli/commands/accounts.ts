@@ -1,4 +1,7 @@
 import {
+  accountDailyStats,
+  dailyStatsOf,
+  STATS_MAX_DAYS,
   createAccount,
   deleteAccount,
   disableAccount,
@@ -17,7 +20,7 @@ import {
   type AccountView,
   type IssuedCredentials,
 } from '../../domain/index.ts';
-import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, humanReason } from '../../shared/format.ts';
+import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
 import { intOption, requireArg, UsageError, type CliCommand } from '../command.ts';
 import { parseDuration } from '../../shared/retry-schedule.ts';
 import { renderFields, renderTable } from '../table.ts';
@@ -35,6 +38,7 @@ export function accountRow(a: AccountView) {
     deferred: a.counters.deferred,
     failed: a.counters.failed,
     deliveryRate: a.deliveryRate,
+    activity: a.activity,
     lastUsedAt: a.lastUsedAt?.toISOString() ?? null,
     createdAt: a.createdAt.toISOString(),
     createdBy: a.createdBy,
@@ -110,6 +114,7 @@ const list: CliCommand = {
         { header: 'THIS MONTH', value: (a) => formatCount(a.sentThisMonth), align: 'right' },
         { header: 'DELIVERY', value: (a) => formatRate(a.deliveryRate), align: 'right' },
         { header: 'LAST USED', value: (a) => formatAgo(a.lastUsedAt, now) },
+        { header: 'ACTIVITY', value: (a) => a.activity },
         { header: 'CREATED', value: (a) => formatDate(a.createdAt) },
       ]),
     );
@@ -123,8 +128,10 @@ const show: CliCommand = {
   args: 'NAME',
   async run(cli, pos) {
     const ws = await cli.workspace();
-    const a = await showAccount(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
-    if (cli.json) return { ...accountRow(a), queuedMessages: a.queuedMessages };
+    const ctx = await cli.domain();
+    const a = await showAccount(ctx, cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
+    const daily = (await dailyStatsOf(ctx, [a.id], 30)).get(a.id)!;
+    if (cli.json) return { ...accountRow(a), queuedMessages: a.queuedMessages, last30Days: { sent: daily.days.map((d) => d.sent), trend: daily.trend } };
     const fields: [string, string][] = [
       ['Name', a.name],
       ['Username', a.username],
@@ -143,6 +150,9 @@ const show: CliCommand = {
       ['Delivery rate', formatRate(a.deliveryRate)],
       ['Queued messages', formatCount(a.queuedMessages)],
       ['Last used', a.lastUsedAt ? `${formatDateTime(a.lastUsedAt)} (${formatAgo(a.lastUsedAt)})` : 'never'],
+      ['Activity', a.activity],
+      ['Last 30 days', `${sparkline(daily.days.map((d) => d.sent))}  ${formatCount(daily.totals.sent)} sent (smtpdesk accounts stats ${a.name})`],
+      ['Delivery trend', formatTrend(daily.trend)],
       ['Created', `${formatDateTime(a.createdAt)} by ${a.createdBy}`],
       ...limitFields(a),
     );
@@ -264,4 +274,29 @@ const del: CliCommand = {
   },
 };
 
-export const accountCommands: CliCommand[] = [list, show, create, rotate, set, disable, enable, del];
+const stats: CliCommand = {
+  path: ['accounts', 'stats'],
+  summary: 'Daily statistics of an account (UTC days): sent, delivered, bounced, deferred, failed, and a sparkline',
+  args: 'NAME',
+  options: { days: { type: 'string' } },
+  optionHelp: [`--days N   how many days, ending today (default 30, at most ${STATS_MAX_DAYS})`],
+  async run(cli, pos, opts) {
+    const ws = await cli.workspace();
+    const days = intOption(opts, 'days') ?? 30;
+    const s = await accountDailyStats(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'), days);
+    if (cli.json) return { name: s.account.name, days: s.days, totals: s.totals, trend: s.trend };
+    cli.print(`${s.account.name}, last ${days} day(s): sent ${sparkline(s.days.map((d) => d.sent))}  delivery rate ${formatTrend(s.trend)}\n`);
+    cli.print(
+      renderTable([...s.days, { day: 'TOTAL', ...s.totals }], [
+        { header: 'DAY', value: (d) => d.day },
+        { header: 'SENT', value: (d) => formatCount(d.sent), align: 'right' },
+        { header: 'DELIVERED', value: (d) => formatCount(d.delivered), align: 'right' },
+        { header: 'BOUNCED', value: (d) => formatCount(d.bounced), align: 'right' },
+        { header: 'DEFERRED', value: (d) => formatCount(d.deferred), align: 'right' },
+        { header: 'FAILED', value: (d) => formatCount(d.failed), align: 'right' },
+      ]),
+    );
+  },
+};
+
+export const accountCommands: CliCommand[] = [list, show, create, rotate, set, disable, enable, del, stats];

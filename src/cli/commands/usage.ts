@@ -1,5 +1,5 @@
-import { PLANS, listAudit, setWorkspacePlan, usageSummary } from '../../domain/index.ts';
-import { formatCount, formatDateTime, progressBar } from '../../shared/format.ts';
+import { PLANS, listAudit, setWorkspacePlan, topQuotaConsumers, usageSummary } from '../../domain/index.ts';
+import { formatCount, formatDateTime, formatShare, progressBar } from '../../shared/format.ts';
 import { intOption, type CliCommand } from '../command.ts';
 import { renderFields, renderTable } from '../table.ts';
 
@@ -8,7 +8,10 @@ const usage: CliCommand = {
   summary: 'Emails this month against the quota, and account slots against the plan',
   async run(cli) {
     const ws = await cli.workspace();
-    const u = await usageSummary(await cli.domain(), cli.actor, ws.id);
+    const ctx = await cli.domain();
+    const u = await usageSummary(ctx, cli.actor, ws.id);
+    const top = await topQuotaConsumers(ctx, cli.actor, ws.id);
+    const consumers = top.consumers.map((c) => ({ accountId: c.accountId, name: c.name ?? null, sent: c.sent, shareOfQuota: c.shareOfQuota, shareOfSent: c.shareOfSent }));
     if (cli.json) {
       return {
         workspace: u.workspaceName,
@@ -19,6 +22,7 @@ const usage: CliCommand = {
         slotsUsed: u.slotsUsed,
         slots: u.plan.accountSlots,
         nextPlan: u.nextPlan?.id ?? null,
+        topConsumers: consumers,
       };
     }
     cli.print(
@@ -28,6 +32,16 @@ const usage: CliCommand = {
         [`Emails (${u.month})`, `${progressBar(u.emailsThisMonth, u.plan.monthlyEmails)}  ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)}`],
         ['Account slots', `${progressBar(u.slotsUsed, u.plan.accountSlots)}  ${u.slotsUsed} of ${u.plan.accountSlots}`],
         ['Next plan up', u.nextPlan ? `${u.nextPlan.id}: ${formatCount(u.nextPlan.monthlyEmails)} emails/month, ${u.nextPlan.accountSlots} accounts` : 'none (largest plan)'],
+      ]),
+    );
+    if (!top.consumers.length) return cli.print(`\nNo emails sent in ${u.month} yet.`);
+    cli.print(`\nTop consumers of the ${u.month} quota:\n`);
+    cli.print(
+      renderTable(top.consumers, [
+        { header: 'ACCOUNT', value: (c) => c.name ?? '(deleted account)' },
+        { header: 'SENT', value: (c) => formatCount(c.sent), align: 'right' },
+        { header: 'OF QUOTA', value: (c) => formatShare(c.shareOfQuota), align: 'right' },
+        { header: 'OF SENT', value: (c) => formatShare(c.shareOfSent), align: 'right' },
       ]),
     );
   },

@@ -1,9 +1,10 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import type { SmtpPrincipal } from '../../domain/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
-import { rateLimitRefusal } from '../rate-limiter.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
+import { rateLimitRefusal } from '../rate-limiter.ts';
 
 export const onRcptTo =
   (deps: RelayDeps) =>
@@ -25,11 +26,28 @@ export const onRcptTo =
     if (!known && session.envelope.rcptTo.length >= deps.settings.maxRecipients) {
       return callback(reply.tooManyRecipients(deps.settings.maxRecipients));
     }
+    // Refused here, so a hard-bounced address costs no quota (the list is cached: see suppression-cache.ts).
     const principal = sessionPrincipal(session);
-    // A repeated recipient is not a new email; an account without a limit never waits for the database here.
-    if (known || !principal?.policy.rateLimit) return callback();
-    rateLimitRefusal(deps, session, principal).then(
-      (refused) => callback(refused),
-      (err: Error) => callback(err),
+    if (!principal) return callback();
+    deps.suppressions.lookup(principal.workspaceId, address.address).then(
+      (suppressed) => {
+        if (!suppressed) return rateLimited(deps, session, principal, known, callback);
+        deps.log.info({ code: 'RELAY_RCPT_SUPPRESSED', ...sessionFields(session), recipient: address.address, since: suppressed.at.toISOString() }, 'suppressed recipient refused');
+        callback(reply.suppressed(suppressed));
+      },
+      // lookup() does not reject (it keeps the last copy); this only keeps a bug from hanging the session.
+      () => callback(),
     );
   };
+
+/**
+ * The rate limit, after the suppression list (a refused address takes nothing from the window). A repeated
+ * recipient is not a new email, and an account without a limit never waits for the database here.
+ */
+function rateLimited(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal, known: boolean, callback: (err?: Error | null) => void): void {
+  if (known || !principal.policy.rateLimit) return callback();
+  rateLimitRefusal(deps, session, principal).then(
+    (refused) => callback(refused),
+    (err: Error) => callback(err),
+  );
+}

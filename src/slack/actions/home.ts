@@ -9,6 +9,7 @@ import { publishHome } from '../home.ts';
 import { ACTION } from '../ids.ts';
 import { explainFailure, safeError, sendPrivately } from '../replies.ts';
 import { openAccountModal, openCreateModal, type AccountModalKind, type ModalOrigin } from '../views/open.ts';
+import { openAddDomainModal } from '../views/domains.ts';
 
 const KIND_OF: Record<string, AccountModalKind> = {
   [ACTION.rotate]: 'rotate',
@@ -60,6 +61,16 @@ export function registerHomeActions(app: App, deps: SlackDeps): void {
       deps.metrics.slackRequests.inc({ kind: 'action', result: 'ok' });
     } catch (err) {
       await tellFailure(deps, client, body, err, 'action.create');
+    }
+  });
+
+  app.action<BlockAction<ButtonAction>>(ACTION.addDomain, async ({ ack, body, client }) => {
+    await ack();
+    try {
+      await openAddDomainModal(deps, client, body.trigger_id, undefined, actorOf(deps, client, body), originOf(body));
+      deps.metrics.slackRequests.inc({ kind: 'action', result: 'ok' });
+    } catch (err) {
+      await tellFailure(deps, client, body, err, 'action.add-domain');
     }
   });
 

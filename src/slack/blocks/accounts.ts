@@ -1,8 +1,8 @@
 // How accounts look in Slack: the list line (slash command and App Home), the detail view, credentials.
-import { describeAllowedSenders, describeRateLimit, type AccountView, type IssuedCredentials } from '../../domain/index.ts';
+import { describeAllowedSenders, describeRateLimit, type AccountDailyStats, type AccountView, type IssuedCredentials } from '../../domain/index.ts';
 import { ACTION } from '../ids.ts';
 import { button } from './common.ts';
-import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, humanReason } from '../../shared/format.ts';
+import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
 import { contextLine, esc, fields, header, linesToSections, section, type Block } from './common.ts';
 
 const STATUS_ICON = { active: ':large_green_circle:', disabled: ':red_circle:' } as const;
@@ -12,15 +12,21 @@ export function accountTitle(a: Pick<AccountView, 'name' | 'username' | 'status'
   return `${STATUS_ICON[a.status]} *${esc(a.name)}*  \`${a.username}\`  ${formatStatus(a.status)}`;
 }
 
-/** The numbers every list shows: total sent, this month, delivery rate, last used, created. */
+/** The numbers every list shows: total sent, this month, delivery rate, last used, activity, created. */
 export function accountStats(a: AccountView, now: Date): string {
   return [
     `Total sent ${formatCount(a.counters.sent)}`,
     `This month ${formatCount(a.sentThisMonth)}`,
     `Delivery ${formatRate(a.deliveryRate)}`,
     `Last used ${formatAgo(a.lastUsedAt, now)}`,
+    `Activity *${a.activity}*`,
     `Created ${formatDate(a.createdAt)}`,
   ].join('  ·  ');
+}
+
+/** "30 days `▁▂▅█` · delivery 97.0% ↓ from 99.0%": the daily sends and where the delivery rate is going. */
+export function accountTrendLine(d: AccountDailyStats): string {
+  return `${d.days.length} days \`${sparkline(d.days.map((x) => x.sent))}\`  ·  delivery ${formatTrend(d.trend)}`;
 }
 
 export function accountListBlocks(accounts: AccountView[], opts: { now: Date; idleDays?: number; command: string }): Block[] {
@@ -42,7 +48,12 @@ export function accountListBlocks(accounts: AccountView[], opts: { now: Date; id
   ];
 }
 
-export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date, opts: { canEditLimits?: boolean } = {}): Block[] {
+export function accountDetailBlocks(
+  a: AccountView & { queuedMessages: number },
+  now: Date,
+  daily?: AccountDailyStats,
+  opts: { canEditLimits?: boolean } = {},
+): Block[] {
   const blocks: Block[] = [section(accountTitle(a))];
   const pairs: [string, string][] = [
     ['Total sent', formatCount(a.counters.sent)],
@@ -52,6 +63,7 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
     ['Deferred / failed', `${formatCount(a.counters.deferred)} / ${formatCount(a.counters.failed)}`],
     ['Queued now', formatCount(a.queuedMessages)],
     ['Last used', a.lastUsedAt ? `${formatAgo(a.lastUsedAt, now)} (${formatDateTime(a.lastUsedAt)})` : 'never'],
+    ['Activity', a.activity],
     ['Created', `${formatDate(a.createdAt)} by ${esc(a.createdBy)}`],
     ['Allowed senders', esc(describeAllowedSenders(a.allowedSenders))],
     ['Rate limit', describeRateLimit(a.rateLimit)],
@@ -59,6 +71,9 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
   const prev = a.previousPassword;
   if (prev && prev.validUntil.getTime() > now.getTime()) {
     pairs.push(['Old password', `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? formatAgo(prev.lastUsedAt, now) : 'never since the rotate'}`]);
+  }
+  if (daily) {
+    pairs.push([`Sent, last ${daily.days.length} days`, `\`${sparkline(daily.days.map((d) => d.sent))}\` ${formatCount(daily.totals.sent)}`], ['Delivery trend', formatTrend(daily.trend)]);
   }
   blocks.push(...fields(pairs));
   if (opts.canEditLimits) blocks.push({ type: 'actions', elements: [button('Sending limits', ACTION.limits, a.name)] });

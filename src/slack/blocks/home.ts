@@ -1,9 +1,9 @@
 // The App Home dashboard: usage against the plan, every account, and the buttons the viewer may use.
 import type { types } from '@slack/bolt';
-import { can, type AccountView, type Actor, type ListOptions, type UsageSummary } from '../../domain/index.ts';
+import { can, type AccountDailyStats, type AccountView, type Actor, type ListOptions, type UsageSummary } from '../../domain/index.ts';
 import { formatDateTime } from '../../shared/format.ts';
 import { ACTION, HOME_BLOCK } from '../ids.ts';
-import { accountStats, accountTitle } from './accounts.ts';
+import { accountStats, accountTitle, accountTrendLine } from './accounts.ts';
 import { button, contextLine, divider, header, plain, section, type Block, type HomeView } from './common.ts';
 import { usageLines } from './workspace.ts';
 
@@ -60,6 +60,8 @@ export function homeView(opts: {
   idleAfterDays: number;
   /** Which accounts are listed, in what order (default: all, by name). */
   list?: HomeList;
+  /** Daily statistics per account id (the 30-day sparkline and delivery trend on each row). */
+  daily?: ReadonlyMap<string, AccountDailyStats>;
 }): HomeView {
   const list = opts.list ?? 'name';
   const { actor, accounts, usage, now } = opts;
@@ -95,7 +97,8 @@ export function homeView(opts: {
   for (const a of accounts) {
     if (blocks.length >= MAX_BLOCKS - 2) break;
     const actions = accountActionsFor(actor, a);
-    const text = `${accountTitle(a)}\n${accountStats(a, now)}`;
+    const daily = opts.daily?.get(a.id);
+    const text = `${accountTitle(a)}\n${accountStats(a, now)}${daily ? `\n${accountTrendLine(daily)}` : ''}`;
     const row: types.SectionBlock = { type: 'section', block_id: `${HOME_BLOCK.accountPrefix}${a.id}`, text: { type: 'mrkdwn', text } };
     if (compact && actions.length) {
       row.accessory = {

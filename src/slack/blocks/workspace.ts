@@ -1,6 +1,6 @@
 // Usage, plan and audit messages, and the help text.
-import { PLANS, type AuditEntry, type UsageSummary } from '../../domain/index.ts';
-import { formatCount, formatDateTime, humanReason, progressBar } from '../../shared/format.ts';
+import { PLANS, type AuditEntry, type QuotaConsumer, type UsageSummary } from '../../domain/index.ts';
+import { formatCount, formatDateTime, formatShare, humanReason, progressBar } from '../../shared/format.ts';
 import { actorText, contextLine, esc, header, linesToSections, section, type Block } from './common.ts';
 
 export function usageLines(u: UsageSummary): { emails: string; slots: string } {
@@ -16,9 +16,15 @@ function nextPlanText(u: UsageSummary): string {
     : 'This is the largest plan.';
 }
 
-export function usageBlocks(u: UsageSummary): Block[] {
+export function usageBlocks(u: UsageSummary, consumers: readonly QuotaConsumer[] = []): Block[] {
   const l = usageLines(u);
-  return [header(`Usage of ${u.workspaceName}`), section(`Plan *${u.plan.id}*`), section(l.emails), section(l.slots), contextLine(nextPlanText(u))];
+  const blocks: Block[] = [header(`Usage of ${u.workspaceName}`), section(`Plan *${u.plan.id}*`), section(l.emails), section(l.slots)];
+  if (consumers.length) {
+    const rows = consumers.map((c, i) => `${i + 1}. *${esc(c.name ?? '(deleted account)')}* — ${formatCount(c.sent)} emails, ${formatShare(c.shareOfQuota)} of the quota (${formatShare(c.shareOfSent)} of this month's mail)`);
+    blocks.push(section(`*Top consumers of the ${u.month} quota*\n${rows.join('\n')}`));
+  }
+  blocks.push(contextLine(nextPlanText(u)));
+  return blocks;
 }
 
 export function planBlocks(u: UsageSummary, opts: { command: string; canChange: boolean }): Block[] {
@@ -65,6 +71,8 @@ export const SUBCOMMAND_HELP: readonly [string, string][] = [
   ['usage', 'emails this month of the quota, account slots of the plan'],
   ['plan [set PLAN]', 'the plan, its quota and slots, the next plan up; admins can change it'],
   ['audit [NAME]', 'who changed what and when (admins, security responders)'],
+  ['domains [add DOMAIN]', 'sending domains and their DKIM state; admins add one and get the DNS record to publish'],
+  ['suppressions [add|remove ADDRESS]', 'addresses refused because they hard-bounced (admins, security responders); admins change the list'],
   ['help', 'this help'],
 ];
 

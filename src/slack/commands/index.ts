@@ -5,6 +5,7 @@ import type { WebClient } from '@slack/web-api';
 import type { SlackDeps } from '../deps.ts';
 import { explainFailure, safeError, type Message } from '../replies.ts';
 import { openAccountModal, openCreateModal, type ModalOrigin } from '../views/open.ts';
+import { openAddDomainModal } from '../views/domains.ts';
 import { parseSubcommand } from './parse.ts';
 import { helpMessage, report } from './reports.ts';
 import type { ResolvedActor } from '../actor.ts';
@@ -39,6 +40,9 @@ export async function handleCommand(deps: SlackDeps, command: SlashCommand, resp
       case 'enable':
       case 'delete':
         await openAccountModal(deps, client, command.trigger_id, sub.kind, sub.name, who, origin);
+        break;
+      case 'domains-add':
+        await openAddDomainModal(deps, client, command.trigger_id, sub.domain, who, origin);
         break;
       case 'disable':
         await openAccountModal(deps, client, command.trigger_id, 'disable', sub.name, who, { ...origin, reason: sub.reason, note: sub.note });

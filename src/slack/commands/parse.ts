@@ -15,6 +15,9 @@ export type Subcommand =
   | { kind: 'usage' }
   | { kind: 'plan'; set?: string }
   | { kind: 'audit'; name?: string }
+  | { kind: 'domains' }
+  | { kind: 'domains-add'; domain?: string }
+  | { kind: 'suppressions'; change?: { op: 'add' | 'remove'; address: string } }
   | { kind: 'help'; problem?: string };
 
 /** Words, keeping "quoted phrases" (straight or curly quotes, as Slack clients type them) together. */
@@ -64,6 +67,18 @@ export function parseSubcommand(text: string): Subcommand {
       return { kind: 'help', problem: '`plan` shows the plan; `plan set PLAN` changes it (e.g. `plan set 20k`).' };
     case 'audit':
       return rest ? { kind: 'audit', name: rest } : { kind: 'audit' };
+    case 'domains':
+    case 'domain':
+      if (args.length === 0) return { kind: 'domains' };
+      if (args[0]!.toLowerCase() === 'add' && args.length <= 2) return args[1] ? { kind: 'domains-add', domain: args[1] } : { kind: 'domains-add' };
+      return { kind: 'help', problem: '`domains` lists the sending domains; `domains add [DOMAIN]` adds one (admins).' };
+    case 'suppressions':
+    case 'suppression': {
+      if (args.length === 0) return { kind: 'suppressions' };
+      const op = args[0]!.toLowerCase();
+      if ((op === 'add' || op === 'remove') && args.length === 2) return { kind: 'suppressions', change: { op, address: args[1]! } };
+      return { kind: 'help', problem: '`suppressions` lists the suppressed addresses; `suppressions add ADDRESS` and `suppressions remove ADDRESS` change the list (admins).' };
+    }
     case 'help':
       return { kind: 'help' };
     default:

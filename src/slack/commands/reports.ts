@@ -1,5 +1,19 @@
 // Subcommands answered with a message only the requester sees: list, show, usage, plan, audit, help.
-import { can, listAccounts, listAudit, setWorkspacePlan, showAccount, usageSummary } from '../../domain/index.ts';
+import {
+  addSuppression,
+  can,
+  dailyStatsOf,
+  listAccounts,
+  listAudit,
+  listSendingDomains,
+  listSuppressions,
+  removeSuppression,
+  setWorkspacePlan,
+  showAccount,
+  topQuotaConsumers,
+  usageSummary,
+} from '../../domain/index.ts';
+import { domainListBlocks, suppressionListBlocks } from '../blocks/domains.ts';
 import { accountDetailBlocks, accountListBlocks } from '../blocks/accounts.ts';
 import { esc } from '../blocks/common.ts';
 import { formatCount } from '../../shared/format.ts';
@@ -9,7 +23,7 @@ import type { SlackDeps } from '../deps.ts';
 import type { Message } from '../replies.ts';
 import type { Subcommand } from './parse.ts';
 
-export type ReportSubcommand = Extract<Subcommand, { kind: 'list' | 'show' | 'usage' | 'plan' | 'audit' }>;
+export type ReportSubcommand = Extract<Subcommand, { kind: 'list' | 'show' | 'usage' | 'plan' | 'audit' | 'domains' | 'suppressions' }>;
 
 export async function report(deps: SlackDeps, sub: ReportSubcommand, r: ResolvedActor): Promise<Message> {
   const { ctx } = deps;
@@ -23,11 +37,12 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     }
     case 'show': {
       const account = await showAccount(ctx, actor, workspace.id, sub.name);
-      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now, { canEditLimits: can(actor, 'account.limits') }) };
+      const daily = (await dailyStatsOf(ctx, [account.id], 30)).get(account.id);
+      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now, daily, { canEditLimits: can(actor, 'account.limits') }) };
     }
     case 'usage': {
-      const u = await usageSummary(ctx, actor, workspace.id);
-      return { text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u) };
+      const [u, top] = await Promise.all([usageSummary(ctx, actor, workspace.id), topQuotaConsumers(ctx, actor, workspace.id)]);
+      return { text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u, top.consumers) };
     }
     case 'plan': {
       if (sub.set) {
@@ -40,6 +55,22 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     case 'audit': {
       const entries = await listAudit(ctx, actor, workspace.id, { accountName: sub.name, limit: 30 });
       return { text: `${entries.length} audit entries`, blocks: auditBlocks(entries, { accountName: sub.name }) };
+    }
+    case 'domains': {
+      const domains = await listSendingDomains(ctx, actor, workspace.id);
+      return { text: `${domains.length} sending domain(s)`, blocks: domainListBlocks(domains, { command, canAdd: can(actor, 'domain.manage') }) };
+    }
+    case 'suppressions': {
+      if (sub.change?.op === 'add') {
+        const s = await addSuppression(ctx, actor, workspace.id, sub.change.address);
+        return { text: `:white_check_mark: \`${esc(s.address)}\` is on the suppression list: relays refuse it within a few seconds.` };
+      }
+      if (sub.change?.op === 'remove') {
+        const s = await removeSuppression(ctx, actor, workspace.id, sub.change.address);
+        return { text: `:white_check_mark: \`${esc(s.address)}\` is off the suppression list: relays accept it again within a few seconds.` };
+      }
+      const entries = await listSuppressions(ctx, actor, workspace.id, { limit: 100 });
+      return { text: `${entries.length} suppressed address(es)`, blocks: suppressionListBlocks(entries, { command }) };
     }
   }
 }

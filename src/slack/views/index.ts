@@ -5,12 +5,14 @@ import { registerCredentialViews } from './credentials.ts';
 import { registerDeleteView } from './delete.ts';
 import { registerLimitsView } from './limits.ts';
 import { registerStatusViews } from './status.ts';
+import { registerDomainViews } from './domains.ts';
 
 export function registerViews(app: App, deps: SlackDeps): void {
   registerCredentialViews(app, deps);
   registerStatusViews(app, deps);
   registerDeleteView(app, deps);
   registerLimitsView(app, deps);
+  registerDomainViews(app, deps);
 }
 
 export {

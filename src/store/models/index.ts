@@ -2,11 +2,14 @@
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
 import { accountHourModel } from './account-hour.ts';
+import { dkimDomainModel } from './dkim-domain.ts';
+import { suppressionListModel, suppressionModel } from './suppression.ts';
 import { auditEventModel } from './audit-event.ts';
 import { authLockoutModel } from './auth-lockout.ts';
 import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
+import { messageBodyModel } from './message-body.ts';
 import { messageChunkModel } from './message-chunk.ts';
 import { monthlyUsageModel } from './monthly-usage.ts';
 import { queuedMessageModel } from './queued-message.ts';
@@ -25,6 +28,7 @@ export function registerModels(c: Connection) {
     auditEvents: auditEventModel(c),
     queuedMessages: queuedMessageModel(c),
     messageChunks: messageChunkModel(c),
+    messageBodies: messageBodyModel(c),
     counterBatches: counterBatchModel(c),
     flagStates: flagStateModel(c),
     jobLeases: jobLeaseModel(c),
@@ -33,6 +37,9 @@ export function registerModels(c: Connection) {
     rateWindows: rateWindowModel(c),
     authLockouts: authLockoutModel(c),
     accountHours: accountHourModel(c),
+    dkimDomains: dkimDomainModel(c),
+    suppressions: suppressionModel(c),
+    suppressionLists: suppressionListModel(c),
   };
 }
 

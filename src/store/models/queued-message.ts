@@ -34,11 +34,12 @@ export const queuedMessageSchema = new Schema(
     recipients: { type: [recipientSchema], required: true },
     size: { type: Number, required: true },
     /**
-     * The start of the stored message: all of it up to RELAY_INLINE_BODY_BYTES (most messages: one document,
-     * one write), else our added headers, the rest following in message_chunks.
+     * The stored message is `head` (the headers smtpdesk added), then the body: a part of a batch body
+     * document (`bodyRef`, messages up to RELAY_INLINE_BODY_BYTES) or `chunks` pieces in message_chunks.
      */
-    body: { type: Buffer },
-    /** Number of body chunks in message_chunks after `body` (0 for inline messages and once retention ran). */
+    head: { type: Buffer },
+    bodyRef: { type: new Schema({ doc: String, part: Number }, { _id: false }), default: undefined },
+    /** Number of body chunks in message_chunks (0 for small messages and once retention ran). */
     chunks: { type: Number, required: true },
     messageId: { type: String },
     subject: { type: String },
@@ -70,6 +71,8 @@ queuedMessageSchema.index({ accountId: 1, state: 1 });
 queuedMessageSchema.index({ state: 1, nextAttemptAt: 1 });
 // `smtpdesk queue list`: a workspace's messages, newest first.
 queuedMessageSchema.index({ workspaceId: 1, state: 1, createdAt: -1 });
+// Retention: which messages still need a batch body document.
+queuedMessageSchema.index({ 'bodyRef.doc': 1 });
 // Retention: finished messages by age.
 queuedMessageSchema.index({ state: 1, finishedAt: 1 });
 

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mongo } from 'mongoose';
 import type { QueuedMessage, QueuedRecipient } from '../../domain/queue-model.ts';
-import { nextDue, oid, recipientDoc, recordOf, toBuffer, type QueueCollections } from './record.ts';
+import { bodyLocationOf, nextDue, oid, recipientDoc, recordOf, type BodyLocation, type QueueCollections } from './record.ts';
 
 export interface Lease {
   id: string;
@@ -18,8 +18,8 @@ export interface Lease {
   token: string;
   until: Date;
   message: QueuedMessage;
-  /** The inline start of the stored message (all of it unless message.chunks > 0). */
-  head: Buffer;
+  /** Where its bytes are (queue.readBody reads them). */
+  body: BodyLocation;
 }
 
 export interface ClaimOptions {
@@ -55,7 +55,7 @@ export function claiming(c: QueueCollections) {
         { returnDocument: 'after' },
       );
       if (!doc) return null;
-      return { id, token, until, message: recordOf(doc), head: toBuffer(doc.body) };
+      return { id, token, until, message: recordOf(doc), body: bodyLocationOf(doc) };
     },
 
     /** Extends a lease still held; false when it was lost (expired and taken by another worker). */

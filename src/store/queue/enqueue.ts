@@ -1,11 +1,14 @@
-// Storing accepted messages. A batch of messages is one insertMany (group commit); a large message's body
-// streams into chunks first, while it arrives, so the insert of its document stays the commit point and a
-// crash before it leaves only orphan chunks (removed by retention), never a half message.
+// Storing accepted messages. A commit of several messages is two inserts: one batch body document holding the
+// bodies of its small messages (message-body.ts), then the message documents (the commit point). A large
+// message's body streams into chunks while it arrives, before its document, so a crash before the insert
+// leaves only orphans (removed by retention), never a half message.
 import type { Document } from './record.ts';
-import { DURABLE, oid, recipientDoc, stringId, toBuffer, type QueueCollections } from './record.ts';
+import { bodyLocationOf, DURABLE, newQueueId, oid, recipientDoc, stringId, toBuffer, type BodyLocation, type QueueCollections } from './record.ts';
 
 /** Chunk size of a large body in message_chunks (below the 16 MB document limit). */
 export const CHUNK_SIZE = 1024 * 1024;
+/** A batch body document holds at most this much (a retry reads the whole document for its one part). */
+const BODY_DOC_BYTES = 4 * 1024 * 1024;
 
 export interface NewQueuedMessage {
   /** Queue id chosen by the caller (newQueueId()), so it can name the message before it is stored. */
@@ -15,11 +18,13 @@ export interface NewQueuedMessage {
   username: string;
   from: string;
   to: string[];
-  /** The start of the message: all of it, or (when `chunks` > 0) what precedes the chunks already written. */
+  /** The headers smtpdesk puts in front (Received, a missing Message-ID or Date). */
   head: Buffer;
-  /** Chunks already written with writeChunk (0: the whole message is in `head`). */
+  /** The message as received, when it is small enough to be stored with its batch (else in `chunks`). */
+  body?: Buffer;
+  /** Chunks already written with writeChunk. */
   chunks?: number;
-  /** Total bytes: head plus chunks. */
+  /** Total bytes: head, body and chunks. */
   size?: number;
   messageId?: string;
   subject?: string;
@@ -37,7 +42,7 @@ export function chunkId(messageId: string, n: number): string {
   return `${messageId}:${n}`;
 }
 
-export function messageDocument(msg: NewQueuedMessage): Document {
+function messageDocument(msg: NewQueuedMessage, bodyRef?: { doc: string; part: number }): Document {
   const doc: Document = {
     _id: oid(msg.id),
     workspaceId: msg.workspaceId,
@@ -47,8 +52,8 @@ export function messageDocument(msg: NewQueuedMessage): Document {
     recipients: msg.to.map((address) =>
       recipientDoc({ address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(), status: 'queued', attempts: 0 }),
     ),
-    size: msg.size ?? msg.head.length,
-    body: msg.head,
+    size: msg.size ?? msg.head.length + (msg.body?.length ?? 0),
+    head: msg.head,
     chunks: msg.chunks ?? 0,
     state: 'queued',
     kind: msg.kind ?? 'message',
@@ -56,16 +61,63 @@ export function messageDocument(msg: NewQueuedMessage): Document {
     createdAt: msg.at,
     leaseCount: 0,
   };
+  if (bodyRef) doc.bodyRef = bodyRef;
   for (const k of ['messageId', 'subject', 'clientIp', 'relayHost', 'batchId'] as const) if (msg[k]) doc[k] = msg[k];
   return doc;
 }
 
+/** Packs the small bodies into documents of at most BODY_DOC_BYTES; returns them and each message's place. */
+function packBodies(msgs: NewQueuedMessage[], at: Date) {
+  const docs: { _id: string; parts: Buffer[]; createdAt: Date; bytes: number }[] = [];
+  const refs = new Map<string, { doc: string; part: number }>();
+  for (const m of msgs) {
+    if (!m.body) continue;
+    let cur = docs[docs.length - 1];
+    if (!cur || (cur.bytes + m.body.length > BODY_DOC_BYTES && cur.parts.length > 0)) {
+      cur = { _id: newQueueId(), parts: [], createdAt: at, bytes: 0 };
+      docs.push(cur);
+    }
+    refs.set(m.id, { doc: cur._id, part: cur.parts.length });
+    cur.parts.push(m.body);
+    cur.bytes += m.body.length;
+  }
+  return { docs: docs.map(({ bytes: _, ...d }) => d), refs };
+}
+
+/** Recently read batch body documents: a worker claiming a batch's messages reads their bodies once. */
+class BodyCache {
+  private readonly docs = new Map<string, Buffer[]>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+  get(id: string): Buffer[] | undefined {
+    return this.docs.get(id);
+  }
+  set(id: string, parts: Buffer[]): void {
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    if (size > this.maxBytes) return;
+    this.docs.set(id, parts);
+    this.bytes += size;
+    for (const [k, v] of this.docs) {
+      if (this.bytes <= this.maxBytes) break;
+      this.docs.delete(k);
+      this.bytes -= v.reduce((n, p) => n + p.length, 0);
+    }
+  }
+}
+
 export function enqueueing(c: QueueCollections) {
+  const cache = new BodyCache(32 * 1024 * 1024);
   return {
-    /** Stores the messages (majority, journaled) in one command; throws when any of them may not be stored. */
+    /** Stores the messages (majority, journaled): their small bodies in one insert, then the documents in one. */
     async enqueueMany(msgs: NewQueuedMessage[]): Promise<void> {
       if (msgs.length === 0) return;
-      await c.messages.insertMany(msgs.map(messageDocument), { ordered: false, ...DURABLE });
+      const at = msgs[0]!.at;
+      const { docs, refs } = packBodies(msgs, at);
+      if (docs.length) await c.bodies.insertMany(docs as unknown as Document[], { ordered: false, ...DURABLE });
+      await c.messages.insertMany(
+        msgs.map((m) => messageDocument(m, refs.get(m.id))),
+        { ordered: false, ...DURABLE },
+      );
     },
     /** One piece of a large body, written as it arrives (before the message document). */
     async writeChunk(messageId: string, n: number, data: Buffer): Promise<void> {
@@ -77,7 +129,8 @@ export function enqueueing(c: QueueCollections) {
     },
     /**
      * Takes back a message whose sender was told it was not accepted (its store call failed or timed out and
-     * then completed late). Only a message no worker has leased or finished a recipient of is removed.
+     * then completed late). Only a message no worker has leased or finished a recipient of is removed. (Its
+     * part of a batch body document goes with that document, by retention.)
      */
     async withdraw(id: string): Promise<'removed' | 'absent' | 'in_delivery'> {
       const _id = oid(id);
@@ -93,25 +146,30 @@ export function enqueueing(c: QueueCollections) {
       await c.chunks.deleteMany({ messageId: _id });
       return res.deletedCount === 1 ? 'removed' : 'absent';
     },
-    /** The stored message: its inline start, then its chunks in order (lookups by _id). */
-    async readBody(message: { id: string; chunks: number }, head?: Buffer): Promise<Buffer> {
-      let start = head;
-      if (start === undefined) {
-        const doc = await c.messages.findOne({ _id: oid(message.id) }, { projection: { body: 1, chunks: 1 } });
-        start = toBuffer(doc?.body);
-        message = { id: message.id, chunks: Number(doc?.chunks ?? message.chunks) };
+    /** The stored message: our headers, then its part of a batch body document and its chunks, in order. */
+    async readBody(message: { id: string } | BodyLocation): Promise<Buffer> {
+      let loc: BodyLocation;
+      if ('head' in message) loc = message;
+      else {
+        const doc = await c.messages.findOne({ _id: oid(message.id) }, { projection: { head: 1, bodyRef: 1, chunks: 1 } });
+        if (!doc) return Buffer.alloc(0);
+        loc = bodyLocationOf(doc);
       }
-      if (message.chunks === 0) return start;
-      const parts: Buffer[] = [start];
-      for (let n = 0; n < message.chunks; n++) {
-        const part = await c.chunks.findOne({ _id: stringId(chunkId(message.id, n)) }, { projection: { data: 1 } });
-        if (!part) break;
-        parts.push(toBuffer(part.data));
+      const parts: Buffer[] = [loc.head];
+      if (loc.bodyRef) {
+        let body = cache.get(loc.bodyRef.doc);
+        if (!body) {
+          const doc = await c.bodies.findOne({ _id: stringId(loc.bodyRef.doc) });
+          body = ((doc?.parts as unknown[] | undefined) ?? []).map(toBuffer);
+          if (doc) cache.set(loc.bodyRef.doc, body);
+        }
+        const part = body[loc.bodyRef.part];
+        if (part) parts.push(part);
       }
-      if (parts.length === 1) {
-        // Bodies stored before chunk ids were named (ObjectId _id, found by messageId).
-        const legacy = await c.chunks.find({ messageId: oid(message.id) }).sort({ n: 1 }).toArray();
-        return Buffer.concat([start, ...legacy.map((p) => toBuffer(p.data))]);
+      for (let n = 0; n < loc.chunks; n++) {
+        const piece = await c.chunks.findOne({ _id: stringId(chunkId(loc.id, n)) }, { projection: { data: 1 } });
+        if (!piece) break;
+        parts.push(toBuffer(piece.data));
       }
       return Buffer.concat(parts);
     },

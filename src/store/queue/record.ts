@@ -16,14 +16,31 @@ export const DURABLE = { writeConcern: { w: 'majority' as const, journal: true }
 export interface QueueCollections {
   messages: Collection<Document>;
   chunks: Collection<Document>;
+  bodies: Collection<Document>;
 }
 
 export function queueCollections(models: Models): QueueCollections {
-  return { messages: models.queuedMessages.collection as unknown as Collection<Document>, chunks: models.messageChunks.collection as unknown as Collection<Document> };
+  const coll = (m: { collection: unknown }) => m.collection as Collection<Document>;
+  return { messages: coll(models.queuedMessages), chunks: coll(models.messageChunks), bodies: coll(models.messageBodies) };
+}
+
+/** Where a stored message's bytes are: our headers, then a part of a batch body document and/or chunks. */
+export interface BodyLocation {
+  id: string;
+  head: Buffer;
+  bodyRef?: { doc: string; part: number };
+  chunks: number;
+}
+
+export function bodyLocationOf(d: Document): BodyLocation {
+  const ref = d.bodyRef as { doc?: string; part?: number } | undefined;
+  const loc: BodyLocation = { id: (d._id as ObjectId).toHexString(), head: toBuffer(d.head), chunks: Number(d.chunks ?? 0) };
+  if (ref?.doc !== undefined && ref.part !== undefined) loc.bodyRef = { doc: ref.doc, part: ref.part };
+  return loc;
 }
 
 /** Everything but the body: what listings and admin changes read. */
-export const WITHOUT_BODY = { body: 0, outcomeBatches: 0 } as const;
+export const WITHOUT_BODY = { head: 0, outcomeBatches: 0 } as const;
 
 /** A string _id (counter and chunk documents) as the driver's Document typing wants it. */
 export function stringId(id: string): ObjectId {

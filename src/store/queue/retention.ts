@@ -1,10 +1,11 @@
 // Retention of message bodies (no TTL indexes: FerretDB v1 has none, and the message document stays).
-// Finished messages older than the cut-off lose their body (inline and chunks) and get bodyRemovedAt; their
-// recipients, outcomes and the account's counters are kept. Chunks whose message document was never written
-// (the relay crashed or refused the message after its body streamed in) are removed once older than a day.
-// Safe to run from several instances at once.
+// Finished messages older than the cut-off lose their body (head, chunks, their claim on a batch body
+// document) and get bodyRemovedAt; their recipients, outcomes and the account's counters are kept. A batch
+// body document goes once none of its messages needs it; chunks and body documents no message document ever
+// referred to (the relay crashed, or refused the message after its body streamed in) go once older than a
+// day. Safe to run from several instances at once.
 import { mongo } from 'mongoose';
-import type { QueueCollections } from './record.ts';
+import { stringId, type QueueCollections } from './record.ts';
 
 export interface RetentionResult {
   /** Finished messages whose body was removed. */
@@ -13,6 +14,8 @@ export interface RetentionResult {
   chunks: number;
   /** Chunks removed that belonged to no message. */
   orphanChunks: number;
+  /** Batch body documents removed (no message needs them any more). */
+  bodyDocuments: number;
 }
 
 export interface RetentionOptions {
@@ -32,16 +35,18 @@ export function retaining(c: QueueCollections) {
     async removeFinishedBodies(opts: RetentionOptions): Promise<RetentionResult> {
       const now = opts.now ?? new Date();
       const batchSize = opts.batchSize ?? 500;
-      const result: RetentionResult = { messages: 0, chunks: 0, orphanChunks: 0 };
+      const result: RetentionResult = { messages: 0, chunks: 0, orphanChunks: 0, bodyDocuments: 0 };
+      const bodyDocs = new Set<string>();
       // Each round marks what it removed, so the next round (and a concurrent run) moves on.
       for (;;) {
         const batch = await c.messages
-          .find({ state: 'done', finishedAt: { $lt: opts.olderThan }, bodyRemovedAt: null }, { projection: { _id: 1 }, limit: batchSize })
+          .find({ state: 'done', finishedAt: { $lt: opts.olderThan }, bodyRemovedAt: null }, { projection: { _id: 1, bodyRef: 1 }, limit: batchSize })
           .toArray();
         if (batch.length === 0) break;
         const ids = batch.map((d) => d._id);
+        for (const d of batch) if ((d.bodyRef as { doc?: string } | undefined)?.doc) bodyDocs.add((d.bodyRef as { doc: string }).doc);
         const removed = await c.chunks.deleteMany({ messageId: { $in: ids } });
-        const marked = await c.messages.updateMany({ _id: { $in: ids }, bodyRemovedAt: null }, { $set: { bodyRemovedAt: now, chunks: 0 }, $unset: { body: '' } });
+        const marked = await c.messages.updateMany({ _id: { $in: ids }, bodyRemovedAt: null }, { $set: { bodyRemovedAt: now, chunks: 0 }, $unset: { head: '' } });
         result.messages += marked.modifiedCount;
         result.chunks += removed.deletedCount;
         if (batch.length < batchSize) break;
@@ -60,6 +65,19 @@ export function retaining(c: QueueCollections) {
         if (orphans.length) result.orphanChunks += (await c.chunks.deleteMany({ messageId: { $in: orphans } })).deletedCount;
         after = ids[ids.length - 1]!;
         if (first.length < batchSize) break;
+      }
+      // Batch body documents: those of the messages just done with, and any older than a day (orphans).
+      const orphanBefore = cutoff.toHexString();
+      let afterId = '';
+      for (;;) {
+        const old = await c.bodies.find({ _id: { $gt: stringId(afterId), $lt: stringId(orphanBefore) } }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(batchSize).toArray();
+        for (const d of old) bodyDocs.add(String(d._id));
+        if (old.length < batchSize) break;
+        afterId = String(old[old.length - 1]!._id);
+      }
+      for (const doc of bodyDocs) {
+        if (await c.messages.findOne({ 'bodyRef.doc': doc, bodyRemovedAt: null }, { projection: { _id: 1 } })) continue;
+        result.bodyDocuments += (await c.bodies.deleteOne({ _id: stringId(doc) })).deletedCount;
       }
       return result;
     },

@@ -1,10 +1,11 @@
 import type { Models } from '../models/index.ts';
 import type { UsageRepository } from '../../domain/ports.ts';
-import type { MonthlyUsage } from '../../domain/model.ts';
+import type { DeliveryCounters, MonthlyUsage } from '../../domain/model.ts';
 import { isDuplicateKeyError } from '../connection.ts';
 
 const workspaceDocId = (workspaceId: string, month: string) => `${month}:ws:${workspaceId}`;
 const accountDocId = (accountId: string, month: string) => `${month}:acct:${accountId}`;
+const accountDayDocId = (accountId: string, day: string) => `${day}:day:${accountId}`;
 
 export function usageRepository(m: Models): UsageRepository {
   const U = m.monthlyUsage;
@@ -53,6 +54,32 @@ export function usageRepository(m: Models): UsageRepository {
         if (!isDuplicateKeyError(err)) throw err;
         await U.updateOne(filter, { $inc: inc });
       }
+    },
+    async addAccountDay(workspaceId, accountId, day, delta) {
+      const inc: Record<string, number> = {};
+      for (const [k, v] of Object.entries(delta)) if (v) inc[k] = v;
+      if (!Object.keys(inc).length) return;
+      const filter = { _id: accountDayDocId(accountId, day) };
+      const update = { $inc: inc, $setOnInsert: { scope: 'account-day', workspaceId, accountId, day, month: day.slice(0, 7) } };
+      try {
+        await U.updateOne(filter, update, { upsert: true });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+        await U.updateOne(filter, { $inc: inc });
+      }
+    },
+    async accountDays(accountIds, days) {
+      const out = new Map<string, Map<string, DeliveryCounters>>();
+      if (!accountIds.length || !days.length) return out;
+      // Deterministic _ids: FerretDB answers this from the _id index alone.
+      const ids = accountIds.flatMap((a) => days.map((d) => accountDayDocId(a, d)));
+      const rows = await U.find({ _id: { $in: ids } }).lean<(Partial<DeliveryCounters> & { accountId: string; day: string })[]>();
+      for (const r of rows) {
+        let perDay = out.get(r.accountId);
+        if (!perDay) out.set(r.accountId, (perDay = new Map()));
+        perDay.set(r.day, { sent: r.sent ?? 0, delivered: r.delivered ?? 0, bounced: r.bounced ?? 0, deferred: r.deferred ?? 0, failed: r.failed ?? 0 });
+      }
+      return out;
     },
     async accountMonths(workspaceId, month) {
       const rows = await U.find({ workspaceId, month, scope: 'account' }).lean<

@@ -1,0 +1,137 @@
+// Signs outgoing messages with the DKIM key of their header From: domain (or of a parent domain), with
+// nodemailer's own signer (relaxed/relaxed, rsa-sha256, the usual headers). Keys come through a small cache
+// keyed by domain (DELIVERY_DKIM_CACHE_SECONDS, default 30 s), so the worker pays no database round trip per
+// message: a domain without a key is cached as such too. Decrypted keys live in this cache only, never in logs.
+import DKIM from 'nodemailer/lib/dkim/index.js';
+import { openPrivateKey, signingDomainCandidates, signingKey, type SecretBox, type SendingDomainRepository } from '../domain/index.ts';
+import type { Logger } from '../log.ts';
+import { domainOf } from './hygiene.ts';
+
+export interface DkimSigner {
+  /**
+   * `raw` signed when its From: domain has a key this message may use, else `raw` itself. A message is signed by
+   * a domain of its own workspace; a bounce the worker wrote (From: MAILER-DAEMON@DELIVERY_HELO_NAME) by the
+   * relay's domain, whichever workspace registered it. Never throws.
+   */
+  sign(message: { workspaceId: string; kind?: string | null }, raw: Buffer): Promise<Buffer>;
+}
+
+interface SigningEntry {
+  domain: string;
+  workspaceId: string;
+  selector: string;
+  privateKey: string;
+}
+
+interface Cached {
+  entry: SigningEntry | null;
+  expiresAt: number;
+}
+
+export interface DkimSignerOptions {
+  domains: Pick<SendingDomainRepository, 'findByNames'>;
+  secrets?: SecretBox;
+  ttlMs: number;
+  log: Logger;
+  now?: () => number;
+}
+
+const MAX_CACHED = 10_000;
+
+export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, Cached>();
+  const loading = new Map<string, Promise<void>>();
+
+  async function load(domains: string[]): Promise<void> {
+    let found;
+    try {
+      found = await opts.domains.findByNames(domains);
+    } catch (err) {
+      // Keep what we had (stale) rather than sign nothing; retried at the next message.
+      opts.log.warn({ code: 'DKIM_LOOKUP_FAILED', domains, err: { message: (err as Error).message } }, 'could not read DKIM keys; using the cached ones');
+      return;
+    }
+    const expiresAt = now() + opts.ttlMs;
+    if (cache.size > MAX_CACHED) cache.clear();
+    for (const d of domains) cache.set(d, { entry: null, expiresAt });
+    for (const d of found) {
+      const key = signingKey(d);
+      if (!key) continue;
+      if (!opts.secrets) {
+        opts.log.error({ code: 'DKIM_KEY_UNAVAILABLE', domain: d.domain, selector: key.selector, reason: 'SMTPDESK_SECRET_KEY is not set' }, 'cannot sign: no secret key to open the DKIM key');
+        continue;
+      }
+      try {
+        const privateKey = openPrivateKey(opts.secrets, d.domain, key);
+        cache.set(d.domain, { entry: { domain: d.domain, workspaceId: d.workspaceId, selector: key.selector, privateKey }, expiresAt });
+      } catch {
+        opts.log.error(
+          { code: 'DKIM_KEY_UNAVAILABLE', domain: d.domain, selector: key.selector, reason: 'the key does not open with SMTPDESK_SECRET_KEY' },
+          'cannot sign: the DKIM key was sealed with another secret key',
+        );
+      }
+    }
+  }
+
+  async function entriesFor(candidates: string[]): Promise<(SigningEntry | null)[]> {
+    const t = now();
+    const stale = candidates.filter((d) => !((cache.get(d)?.expiresAt ?? 0) > t));
+    if (stale.length) {
+      const waits = stale.map((d) => loading.get(d)).filter((p): p is Promise<void> => p !== undefined);
+      const missing = stale.filter((d) => !loading.has(d));
+      if (missing.length) {
+        const p = load(missing).finally(() => missing.forEach((d) => loading.delete(d)));
+        missing.forEach((d) => loading.set(d, p));
+        waits.push(p);
+      }
+      await Promise.all(waits);
+    }
+    return candidates.map((d) => cache.get(d)?.entry ?? null);
+  }
+
+  return {
+    async sign(message, raw) {
+      const from = headerFromDomain(raw);
+      if (!from) return raw;
+      const candidates = signingDomainCandidates(from);
+      if (!candidates.length) return raw;
+      try {
+        const entries = await entriesFor(candidates);
+        // The closest domain with a key this message may use.
+        const entry = entries.find((e) => e && (e.workspaceId === message.workspaceId || message.kind === 'bounce'));
+        if (!entry) return raw;
+        return await signWith(entry, raw);
+      } catch (err) {
+        opts.log.error({ code: 'DKIM_SIGN_FAILED', domain: from, err: { message: (err as Error).message } }, 'could not sign the message; sent unsigned');
+        return raw;
+      }
+    },
+  };
+}
+
+function signWith(entry: SigningEntry, raw: Buffer): Promise<Buffer> {
+  const signer = new DKIM({ domainName: entry.domain, keySelector: entry.selector, privateKey: entry.privateKey });
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const out = signer.sign(raw);
+    out.on('data', (c: Buffer) => parts.push(c));
+    out.on('error', reject);
+    out.on('end', () => resolve(Buffer.concat(parts)));
+  });
+}
+
+/** The domain of the (first) address in the header From:, lower case and ASCII; undefined when there is none. */
+export function headerFromDomain(raw: Buffer): string | undefined {
+  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('utf8');
+  const end = head.search(/\r?\n\r?\n/);
+  const block = (end >= 0 ? head.slice(0, end) : head).replace(/\r?\n[ \t]+/g, ' ');
+  const line = /^from:(.*)$/im.exec(block)?.[1];
+  if (!line) return undefined;
+  // "Name <a@b>", "a@b (comment)", "\"Quoted, name\" <a@b>": the angle address when there is one.
+  const angle = /<([^<>]*@[^<>]*)>/.exec(line)?.[1];
+  const address = angle ?? /[^\s<>(),;"]+@[^\s<>(),;"]+/.exec(line)?.[0];
+  if (!address) return undefined;
+  const domain = domainOf(address.trim()).replace(/[>\].]+$/, '');
+  return /^[a-z0-9.-]+$/.test(domain) ? domain : undefined;
+}
