@@ -103,6 +103,7 @@ const envSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.string().url().optional(),
+  SLACK_HOST: z.string().min(1).optional(),
   SLACK_PORT: port.default(3000),
   SLACK_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command such as /smtp').default('/smtp'),
   SLACK_ADMIN_USERS: list.default([]),
@@ -114,6 +115,12 @@ const envSchema = z.object({
   JOB_IDLE_ACCOUNTS_SCHEDULE: z.string().default('0 9 * * *'),
   JOB_PLAN_LIMITS_SCHEDULE: z.string().default('0 * * * *'),
   JOB_RETENTION_SCHEDULE: z.string().default('30 3 * * *'),
+  JOB_SURGE_SCHEDULE: z.string().default('*/5 * * * *'),
+  SURGE_FACTOR: z.coerce.number().min(1).default(5),
+  SURGE_MIN_RECIPIENTS: positiveInt.default(50),
+  SURGE_MIN_REFUSED: positiveInt.default(20),
+  SURGE_HISTORY_DAYS: positiveInt.default(14),
+  SURGE_SNOOZE_HOURS: positiveInt.default(24),
   IDLE_AFTER_DAYS: positiveInt.default(60),
   IDLE_SNOOZE_DAYS: positiveInt.default(30),
   SLOTS_NEAR_LIMIT_PERCENT: z.coerce.number().min(1).max(100).default(80),
@@ -193,6 +200,8 @@ export interface Config {
     signingSecret?: string;
     appToken?: string;
     apiUrl?: string;
+    /** HTTP mode: the address the receiver listens on; undefined: every address. */
+    host?: string;
     port: number;
     command: string;
     adminUsers: string[];
@@ -205,6 +214,9 @@ export interface Config {
     idleAccountsSchedule: string;
     planLimitsSchedule: string;
     retentionSchedule: string;
+    surgeSchedule: string;
+    /** Surge thresholds (src/domain/surge.ts) and how long *Expected* snoozes a signal. */
+    surge: { factor: number; minRecipients: number; minRefused: number; historyDays: number; snoozeHours: number };
     idleAfterDays: number;
     idleSnoozeDays: number;
     slotsNearLimitPercent: number;
@@ -256,7 +268,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (quotaPercents.some((n) => !Number.isFinite(n) || n <= 0 || n > 1000)) {
     problems.push('QUOTA_NEAR_LIMIT_PERCENTS: expected numbers such as 80,100');
   }
-  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE'] as const) {
+  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE', 'JOB_SURGE_SCHEDULE'] as const) {
     if (!isCronExpression(e[key])) problems.push(`${key}: not a cron expression ("minute hour day month weekday", e.g. "0 9 * * *")`);
   }
   if (!isTimeZone(e.JOBS_TIMEZONE)) problems.push(`JOBS_TIMEZONE: unknown time zone "${e.JOBS_TIMEZONE}" (an IANA name such as Europe/Paris)`);
@@ -342,6 +354,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       signingSecret: e.SLACK_SIGNING_SECRET,
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
+      host: e.SLACK_HOST,
       port: e.SLACK_PORT,
       command: e.SLACK_COMMAND,
       adminUsers: e.SLACK_ADMIN_USERS,
@@ -354,6 +367,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       idleAccountsSchedule: e.JOB_IDLE_ACCOUNTS_SCHEDULE,
       planLimitsSchedule: e.JOB_PLAN_LIMITS_SCHEDULE,
       retentionSchedule: e.JOB_RETENTION_SCHEDULE,
+      surgeSchedule: e.JOB_SURGE_SCHEDULE,
+      surge: {
+        factor: e.SURGE_FACTOR,
+        minRecipients: e.SURGE_MIN_RECIPIENTS,
+        minRefused: e.SURGE_MIN_REFUSED,
+        historyDays: e.SURGE_HISTORY_DAYS,
+        snoozeHours: e.SURGE_SNOOZE_HOURS,
+      },
       idleAfterDays: e.IDLE_AFTER_DAYS,
       idleSnoozeDays: e.IDLE_SNOOZE_DAYS,
       slotsNearLimitPercent: e.SLOTS_NEAR_LIMIT_PERCENT,

@@ -69,19 +69,49 @@ export async function createAccount(
   }
 }
 
+/** The longest a rotate may keep the old password working. */
+export const MAX_KEEP_OLD_MS = 7 * DAY_MS;
+
+export interface RotateOptions {
+  /**
+   * Keep the old password valid this long (at most 7 days), so an application can be switched without a failed
+   * send. Absent or 0: the old password stops at once. Refused for webhook rotations (incident tooling rotates
+   * because a password leaked) and for anyone who is not an admin.
+   */
+  keepOldMs?: number;
+}
+
 export async function rotateAccountPassword(
   ctx: DomainContext,
   actor: Actor,
   workspaceId: string,
   name: string,
   note?: string,
+  opts: RotateOptions = {},
 ): Promise<IssuedCredentials> {
   authorize(actor, 'account.rotate');
+  const keepOldMs = opts.keepOldMs ?? 0;
+  if (keepOldMs < 0 || keepOldMs > MAX_KEEP_OLD_MS || !Number.isFinite(keepOldMs)) {
+    throw new DomainError('INPUT.INVALID', 'The old password can be kept for at most 7 days.', { keepOldMs });
+  }
+  if (keepOldMs > 0 && (actor.source === 'webhook' || !actor.roles.includes('admin'))) {
+    throw new DomainError('INPUT.INVALID', 'Only an admin rotating from Slack or the CLI may keep the old password; this rotate ends it at once.', { keepOldMs });
+  }
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   const password = generatePassword();
-  const updated = await ctx.accounts.setPasswordHash(account.id, await hashPassword(password, ctx.bcryptCost));
+  const validUntil = keepOldMs > 0 ? new Date(ctx.clock().getTime() + keepOldMs) : undefined;
+  // Keeping the old password needs an active account: a disable ended every password, and must stay final.
+  if (validUntil && account.status !== 'active') {
+    throw new DomainError('INPUT.INVALID', `"${account.name}" is disabled: its old password cannot be kept.`, { name: account.name });
+  }
+  const hash = await hashPassword(password, ctx.bcryptCost);
+  const updated = await ctx.accounts.setPasswordHash(account.id, hash, validUntil ? { validUntil } : undefined);
   if (!updated) throw notFound(name);
-  await recordChange(ctx, actor, 'account.rotated', workspaceId, { account: updated, note: cleanNote(note) });
+  await recordChange(ctx, actor, 'account.rotated', workspaceId, {
+    account: updated,
+    note: cleanNote(note),
+    details: validUntil ? { oldPasswordValidUntil: validUntil.toISOString() } : undefined,
+  });
   return { account: updated, username: updated.username, password };
 }
 

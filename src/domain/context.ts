@@ -1,6 +1,8 @@
 // Everything a use case needs, passed in by the composition root (no module-level singletons).
 import type { Clock } from './clock.ts';
 import type { EventSink } from './events.ts';
+import type { RateWindowRepository } from './rate-limit.ts';
+import type { AccountHourRepository } from './surge.ts';
 import type { SendingDomainRepository } from './dkim-model.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -12,6 +14,10 @@ export interface DomainContext {
   usage: UsageRepository;
   queue: QueueReader;
   audit: AuditRepository;
+  /** Shared rate-limit windows (only accounts with a rate limit touch them). */
+  rateWindows: RateWindowRepository;
+  /** Per account and hour: recipients, refusals, client networks (the surge job's history). */
+  accountHours: AccountHourRepository;
   domains: SendingDomainRepository;
   suppressions: SuppressionRepository;
   /** Seals DKIM private keys (SMTPDESK_SECRET_KEY); absent when the key is not configured. */

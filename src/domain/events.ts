@@ -11,6 +11,9 @@ export type EventType =
   | 'account.deleted'
   | 'account.kept'
   | 'account.idle'
+  | 'account.limits_changed'
+  | 'account.surge'
+  | 'account.surge_snoozed'
   | 'plan.changed'
   | 'plan.near_limit'
   | 'workspace.created'
@@ -35,6 +38,8 @@ export const CHANGE_EVENTS: readonly EventType[] = [
   'account.enabled',
   'account.deleted',
   'account.kept',
+  'account.limits_changed',
+  'account.surge_snoozed',
   'plan.changed',
   'workspace.created',
   'workspace.updated',

@@ -1,5 +1,10 @@
 // The domain's records, as the store hands them over (no mongoose types here).
 import type { Actor, Source } from './actor.ts';
+import type { RateLimit } from './rate-limit.ts';
+
+/** What the surge job watches for (src/domain/surge.ts). */
+export const SURGE_SIGNALS = ['volume', 'network', 'refused'] as const;
+export type SurgeSignal = (typeof SURGE_SIGNALS)[number];
 
 export type AccountStatus = 'active' | 'disabled';
 export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other'] as const;
@@ -15,6 +20,8 @@ export interface DeliveryCounters {
 
 export interface Workspace {
   id: string;
+  /** Surge alerts disable the account at once (and say so) instead of waiting for a click. */
+  surgeAutoDisable?: boolean;
   name: string;
   slackTeamId?: string;
   planId: string;
@@ -40,10 +47,29 @@ export interface Account {
   counters: DeliveryCounters;
   /** Idle flag snoozed ("keep") until this time. */
   idleSnoozedUntil?: Date;
+  /** Allowed senders (src/domain/sender-policy.ts); empty: any sender. */
+  allowedSenders: string[];
+  /** Recipients per minute, hour or day (src/domain/rate-limit.ts); absent: no limit. */
+  rateLimit?: RateLimit;
+  /**
+   * After a rotate that keeps the old password: it still authenticates until `validUntil`. `credentialVersion`
+   * is the version it had, so sessions and cached credentials made with it live exactly as long.
+   */
+  previousPassword?: { validUntil: Date; credentialVersion: number; lastUsedAt?: Date };
+  /** Surge signals marked "Expected", each until a time. */
+  surgeSnoozes?: Partial<Record<SurgeSignal, Date>>;
 }
 
 export interface AccountWithSecret extends Account {
   passwordHash: string;
+  /** Present while previousPassword is. */
+  previousPasswordHash?: string;
+}
+
+/** What the relay enforces for a session, read with the account on every AUTH and MAIL FROM. */
+export interface SendingPolicy {
+  allowedSenders: string[];
+  rateLimit?: RateLimit;
 }
 
 export interface MonthlyUsage extends DeliveryCounters {

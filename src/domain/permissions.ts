@@ -12,6 +12,8 @@ export type Action =
   | 'account.enable'
   | 'account.delete'
   | 'account.keep'
+  | 'account.limits'
+  | 'account.surge_snooze'
   | 'usage.show'
   | 'plan.show'
   | 'plan.change'
@@ -37,6 +39,9 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   'account.enable': ['admin'],
   'account.delete': ['admin'],
   'account.keep': ['admin'],
+  'account.limits': ['admin'],
+  // "Expected" on a surge alert: the people who watch the alert channel and would otherwise click Disable.
+  'account.surge_snooze': ['admin', 'responder'],
   'plan.change': ['admin'],
   'audit.show': ['admin', 'responder'],
   'workspace.manage': ['admin'],
@@ -68,6 +73,8 @@ const VERB: Record<Action, string> = {
   'account.enable': 'enable accounts',
   'account.delete': 'delete accounts',
   'account.keep': 'keep idle accounts',
+  'account.limits': 'change sending limits',
+  'account.surge_snooze': 'mark a surge as expected',
   'usage.show': 'see usage',
   'plan.show': 'see the plan',
   'plan.change': 'change the plan',

@@ -1,14 +1,20 @@
 // The relay's authentication rule: who may send, checked on every AUTH and again before every message.
 import type { DomainContext } from './context.ts';
 import { dummyPasswordHash, verifyPassword } from './credentials.ts';
+import type { Account, SendingPolicy } from './model.ts';
 
 /** Who an SMTP session sends as, from a successful AUTH until the session ends. */
 export interface SmtpPrincipal {
   accountId: string;
   workspaceId: string;
   username: string;
-  /** The account's credential version when the session authenticated; rotate, disable, enable and delete bump it. */
+  /**
+   * The credential version of the password the session authenticated with; rotate, disable, enable and delete
+   * bump the account's. A previous password kept by a rotate keeps its own (older) version until it expires.
+   */
   credentialVersion: number;
+  /** Allowed senders and rate limit, as read at AUTH and refreshed at every MAIL FROM. */
+  policy: SendingPolicy;
 }
 
 /**
@@ -21,10 +27,25 @@ export type SmtpAuthResult =
   | { ok: true; principal: SmtpPrincipal; cached: boolean }
   | { ok: false; reason: SmtpAuthFailure; username: string };
 
-/** A credential verified earlier: the account it belongs to and that account's credential version then. */
+/** A credential verified earlier: the account it belongs to and the credential version of that password. */
 export interface VerifiedCredential {
   accountId: string;
   credentialVersion: number;
+}
+
+/**
+ * Whether a password of credential version `version` still opens the account: it is the current password, or
+ * the previous one kept by a rotate and not yet expired.
+ */
+export function credentialVersionValid(
+  account: Pick<Account, 'status' | 'credentialVersion' | 'previousPassword'>,
+  version: number,
+  now: Date,
+): boolean {
+  if (account.status !== 'active') return false;
+  if (version === account.credentialVersion) return true;
+  const prev = account.previousPassword;
+  return prev !== undefined && prev.credentialVersion === version && prev.validUntil.getTime() > now.getTime();
 }
 
 /**
@@ -63,10 +84,12 @@ export async function authenticateSmtpAccount(
     return { ok: false, reason: 'malformed', username };
   }
   const account = await ctx.accounts.findByUsernameWithSecret(username);
+  const now = ctx.clock();
   if (account && account.status === 'active' && cache) {
     const known = cache.get(username, password);
-    if (known && known.accountId === account.id && known.credentialVersion === account.credentialVersion) {
-      return { ok: true, principal: principalOf(account), cached: true };
+    if (known && known.accountId === account.id && credentialVersionValid(account, known.credentialVersion, now)) {
+      if (known.credentialVersion !== account.credentialVersion) await notePreviousPasswordUse(ctx, account, now);
+      return { ok: true, principal: principalOf(account, known.credentialVersion), cached: true };
     }
   }
   const check = async () => verifyPassword(password, account?.passwordHash ?? (await dummyPasswordHash(ctx.bcryptCost)));
@@ -76,36 +99,62 @@ export async function authenticateSmtpAccount(
     ? await cache.shareCheck(username, password, { accountId: account?.id ?? '', credentialVersion: account?.credentialVersion ?? 0 }, check)
     : await check();
   if (!account) return { ok: false, reason: 'unknown_user', username };
-  if (!matches) return { ok: false, reason: 'bad_password', username };
+  let version = account.credentialVersion;
+  if (!matches) {
+    // During a rotate's overlap the previous password opens the account too (a second bcrypt check, only for
+    // accounts in that window and only when the current password did not match).
+    const prev = account.previousPassword;
+    const previousMatches =
+      prev !== undefined && account.previousPasswordHash !== undefined && prev.validUntil.getTime() > now.getTime() && (await verifyPassword(password, account.previousPasswordHash));
+    if (!previousMatches) return { ok: false, reason: 'bad_password', username };
+    version = prev!.credentialVersion;
+  }
   if (account.status !== 'active') return { ok: false, reason: 'disabled', username };
-  cache?.set(username, password, { accountId: account.id, credentialVersion: account.credentialVersion });
-  return { ok: true, principal: principalOf(account), cached: false };
+  if (version !== account.credentialVersion) await notePreviousPasswordUse(ctx, account, now);
+  cache?.set(username, password, { accountId: account.id, credentialVersion: version });
+  return { ok: true, principal: principalOf(account, version), cached: false };
 }
 
-export type SmtpSessionCheck = { ok: true } | { ok: false; reason: 'deleted' | 'disabled' | 'credentials_changed' };
+/** At most one write a minute per account: "last used" of the old password is for people, not to the second. */
+async function notePreviousPasswordUse(ctx: DomainContext, account: Account, now: Date): Promise<void> {
+  const last = account.previousPassword?.lastUsedAt?.getTime() ?? 0;
+  if (now.getTime() - last < 60_000) return;
+  await ctx.accounts.markPreviousPasswordUsed(account.id, now).catch(() => undefined);
+}
+
+export type SmtpSessionCheck = { ok: true; policy: SendingPolicy } | { ok: false; reason: 'deleted' | 'disabled' | 'credentials_changed' };
 
 /**
- * Whether an authenticated session may start another message: the account still exists, is active and
- * has the credential version it had at AUTH. One read by id, done before every message.
+ * Whether an authenticated session may start another message: the account still exists, is active and the
+ * password the session used is still valid (the current one, or a previous one before its deadline). One read
+ * by id, done before every message; it also brings the account's current sending policy.
  */
 export async function checkSmtpSession(ctx: DomainContext, principal: SmtpPrincipal): Promise<SmtpSessionCheck> {
-  return sessionVerdict(await ctx.accounts.findById(principal.accountId), principal);
+  return sessionVerdict(await ctx.accounts.findById(principal.accountId), principal, ctx.clock());
 }
 
 /** The same rule for the sessions of a whole commit batch: one read for all their accounts. */
 export async function checkSmtpSessions(ctx: DomainContext, principals: readonly SmtpPrincipal[]): Promise<SmtpSessionCheck[]> {
   const accounts = new Map((await ctx.accounts.findManyById(principals.map((p) => p.accountId))).map((a) => [a.id, a]));
-  return principals.map((p) => sessionVerdict(accounts.get(p.accountId) ?? null, p));
+  const now = ctx.clock();
+  return principals.map((p) => sessionVerdict(accounts.get(p.accountId) ?? null, p, now));
 }
+
+/** What the session rule needs of an account (the MAIL FROM check keeps this much for a moment). */
+export type SessionAccountState = Pick<Account, 'status' | 'credentialVersion' | 'previousPassword' | 'allowedSenders' | 'rateLimit'>;
 
 /** The rule itself, on an account already read (null: it no longer exists). */
-export function sessionVerdict(account: { status: string; credentialVersion: number } | null, principal: SmtpPrincipal): SmtpSessionCheck {
+export function sessionVerdict(account: SessionAccountState | null, principal: SmtpPrincipal, now: Date): SmtpSessionCheck {
   if (!account) return { ok: false, reason: 'deleted' };
   if (account.status !== 'active') return { ok: false, reason: 'disabled' };
-  if (account.credentialVersion !== principal.credentialVersion) return { ok: false, reason: 'credentials_changed' };
-  return { ok: true };
+  if (!credentialVersionValid(account, principal.credentialVersion, now)) return { ok: false, reason: 'credentials_changed' };
+  return { ok: true, policy: sendingPolicyOf(account) };
 }
 
-function principalOf(a: { id: string; workspaceId: string; username: string; credentialVersion: number }): SmtpPrincipal {
-  return { accountId: a.id, workspaceId: a.workspaceId, username: a.username, credentialVersion: a.credentialVersion };
+export function sendingPolicyOf(a: Pick<Account, 'allowedSenders' | 'rateLimit'>): SendingPolicy {
+  return a.rateLimit ? { allowedSenders: a.allowedSenders, rateLimit: a.rateLimit } : { allowedSenders: a.allowedSenders };
+}
+
+function principalOf(a: Account, credentialVersion: number): SmtpPrincipal {
+  return { accountId: a.id, workspaceId: a.workspaceId, username: a.username, credentialVersion, policy: sendingPolicyOf(a) };
 }

@@ -98,13 +98,15 @@ export async function updateWorkspaceSettings(
   ctx: DomainContext,
   actor: Actor,
   workspaceId: string,
-  patch: { alertChannel?: string | null; roles?: Workspace['roles'] },
+  patch: { alertChannel?: string | null; roles?: Workspace['roles']; surgeAutoDisable?: boolean },
 ): Promise<Workspace> {
   authorize(actor, 'workspace.manage');
   const ws = await getWorkspaceOrThrow(ctx, workspaceId);
   const update: Parameters<DomainContext['workspaces']['update']>[1] = {};
   if (patch.alertChannel !== undefined) update.alertChannel = patch.alertChannel ?? undefined;
   if (patch.roles) update.roles = patch.roles;
+  // Stored only when on, so "off" leaves no field behind.
+  if (patch.surgeAutoDisable !== undefined) update.surgeAutoDisable = patch.surgeAutoDisable || undefined;
   const updated = (await ctx.workspaces.update(workspaceId, update)) ?? ws;
   await recordChange(ctx, actor, 'workspace.updated', workspaceId, { details: { settings: Object.keys(patch) } });
   return updated;

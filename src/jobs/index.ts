@@ -3,8 +3,9 @@ import { idleAccountsJob } from './idle-accounts.ts';
 import type { Job } from './job.ts';
 import { planLimitsJob } from './plan-limits.ts';
 import { retentionJob } from './retention.ts';
+import { surgeJob } from './surge.ts';
 
-export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob];
+export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob, surgeJob];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((j) => j.name === name.trim().toLowerCase());

@@ -1,7 +1,8 @@
 // Failed AUTHs counted per client address and per username. Past `slowAfter` failures in the window the
 // relay answers failures more and more slowly; past `blockAfter` it refuses every AUTH from that address
 // or for that username with 454 4.7.0 for `blockMs`. In memory, per relay instance, bounded in size
-// (least recently touched entries are dropped first): good enough to make guessing slow, and safe to lose.
+// (least recently touched entries are dropped first). The relay runs it as the cache of the counters shared
+// through the database (shared-lockouts.ts): `known` and `adopt` are how the two meet.
 export interface BruteForceSettings {
   slowAfter: number;
   blockAfter: number;
@@ -16,7 +17,7 @@ export interface BruteForceSettings {
 
 export type LockKind = 'address' | 'username';
 
-interface Counter {
+export interface Counter {
   failures: number;
   windowStart: number;
   blockedUntil: number;
@@ -68,10 +69,7 @@ export class BruteForceGuard {
         ? (this.current(this.byAddress, address, t)?.failures ?? 0)
         : this.bump(this.byAddress, address, t, () => lockedNow.push('address'));
     const u = this.bump(this.byUsername, usernameKey(username), t, () => lockedNow.push('username'));
-    const worst = Math.max(a, u);
-    const step = this.s.delayStepMs ?? 1000;
-    const delayMs = worst > this.s.slowAfter ? Math.min(step * (worst - this.s.slowAfter), this.s.maxDelayMs ?? 5000) : 0;
-    return { delayMs, lockedNow, failures: { address: a, username: u } };
+    return { delayMs: this.delayFor(Math.max(a, u)), lockedNow, failures: { address: a, username: u } };
   }
 
   /** A success clears the username's count (not the address's: one good account must not reset guessing others). */
@@ -79,6 +77,27 @@ export class BruteForceGuard {
     const key = usernameKey(username);
     const c = this.byUsername.get(key);
     if (c && c.blockedUntil <= this.now()) this.byUsername.delete(key);
+  }
+
+  /** Whether this instance holds a live counter for the address or the username (then the shared one is worth a read). */
+  known(address: string, username: string): boolean {
+    const t = this.now();
+    return this.current(this.byAddress, address, t) !== undefined || this.current(this.byUsername, usernameKey(username), t) !== undefined;
+  }
+
+  /** Replaces this instance's counter with the shared one (which includes this instance's failures). */
+  adopt(kind: LockKind, key: string, counter: Counter): void {
+    const map = kind === 'address' ? this.byAddress : this.byUsername;
+    const k = kind === 'address' ? key : usernameKey(key);
+    map.delete(k);
+    map.set(k, { ...counter });
+    while (map.size > this.maxEntries) map.delete(map.keys().next().value!);
+  }
+
+  /** The delay before answering a failure, for the worst of the two counts. */
+  delayFor(failures: number): number {
+    const step = this.s.delayStepMs ?? 1000;
+    return failures > this.s.slowAfter ? Math.min(step * (failures - this.s.slowAfter), this.s.maxDelayMs ?? 5000) : 0;
   }
 
   size(): { addresses: number; usernames: number } {
@@ -110,6 +129,6 @@ export class BruteForceGuard {
   }
 }
 
-function usernameKey(username: string): string {
+export function usernameKey(username: string): string {
   return username.trim().toLowerCase().slice(0, 256);
 }

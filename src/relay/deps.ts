@@ -6,11 +6,12 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Queue } from '../store/queue/index.ts';
 import type { CommitQueue } from './commit.ts';
-import type { BruteForceGuard } from './brute-force.ts';
+import type { SharedLockouts } from './shared-lockouts.ts';
 import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
 import type { SuppressionCache } from './suppression-cache.ts';
 import type { SessionChecker } from './session-check.ts';
+import type { RefusalCounter } from './hourly-counts.ts';
 
 export type RelaySettings = Config['relay'];
 
@@ -33,8 +34,11 @@ export interface RelayDeps {
   credentialCache?: CredentialCache;
   /** The MAIL FROM check (shared reads, a short cache). */
   sessionCheck: SessionChecker;
-  bruteForce: BruteForceGuard;
+  /** Failed-AUTH counters shared through the database, cached in memory. */
+  bruteForce: SharedLockouts;
   repairs: RepairQueue;
+  /** Refused recipients per account and hour, for the surge job (flushed in batches). */
+  refusals: RefusalCounter;
   suppressions: SuppressionCache;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */

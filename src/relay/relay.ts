@@ -3,6 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { dummyPasswordHash } from '../domain/credentials.ts';
+import type { Clock } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Queue } from '../store/queue/index.ts';
@@ -13,6 +14,8 @@ import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts'
 import { CommitQueue } from './commit.ts';
 import { createSessionChecker } from './session-check.ts';
 import { BruteForceGuard } from './brute-force.ts';
+import { SharedLockouts } from './shared-lockouts.ts';
+import { lockoutRepository } from '../store/repositories/lockouts.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
 import { withBoundedAccountReads, withDeadline } from './deadline.ts';
@@ -24,6 +27,8 @@ import { onMailFrom } from './handlers/on-mail-from.ts';
 import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
+import { hookConnections } from './connection-hooks.ts';
+import { RefusalCounter } from './hourly-counts.ts';
 import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
@@ -37,6 +42,8 @@ export interface RelayOverrides extends Partial<RelaySettings> {
   /** Brute-force delay per failure past the slow threshold (default 1 s). */
   bruteForceDelayStepMs?: number;
   repairs?: RepairQueueOptions;
+  /** The time the relay's rules see (rotation deadlines, rate windows, hourly counts); tests move it. */
+  clock?: Clock;
 }
 
 /** The group commit with its store parts (the relay's, and tests that drive it directly). */
@@ -81,7 +88,8 @@ export interface RunningRelay {
 }
 
 export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): Promise<RunningRelay> {
-  const { tls: tlsOverride, queue, log: logOverride, bruteForceDelayStepMs, repairs: repairOptions, ...settingsOverride } = overrides;
+  const { tls: tlsOverride, queue, log: logOverride, bruteForceDelayStepMs, repairs: repairOptions, clock, ...settingsOverride } = overrides;
+  const ctx = clock ? { ...rt.ctx, clock } : rt.ctx;
   const settings: RelaySettings = { ...rt.config.relay, ...settingsOverride };
   const log = (logOverride ?? rt.log).child({ component: 'relay' });
 
@@ -100,6 +108,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   await dummyPasswordHash(rt.ctx.bcryptCost);
 
   const state: RelayState = { stopping: false, messagesInFlight: 0 };
+  const bruteForceSettings = { ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs };
   const repairs = new RepairQueue(log, repairOptions);
   const relayHost = osHostname();
   const queueStore = queue ?? rt.queue;
@@ -107,12 +116,12 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const recovery = startBatchRecovery(commits.recoveryDeps(), { log, isInFlight: (id) => commits.isInFlight(id), staleAfterMs: settings.batchStaleMs });
   const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
   sweepTimer.unref();
-  const sessionCheck = createSessionChecker(rt.ctx, { ttlMs: settings.sessionCheckCacheMs, timeoutMs: settings.storeTimeoutMs });
+  const sessionCheck = createSessionChecker(ctx, { ttlMs: settings.sessionCheckCacheMs, timeoutMs: settings.storeTimeoutMs });
   // A change made in this process is seen at the next MAIL FROM, not after the cache's time.
   const stopHearing = rt.events.subscribe({ publish: (e) => (e.account ? sessionCheck.invalidate(e.account.id) : undefined) });
   const deps: RelayDeps = {
-    ctx: rt.ctx,
-    readCtx: withBoundedAccountReads(rt.ctx, settings.storeTimeoutMs),
+    ctx,
+    readCtx: withBoundedAccountReads(ctx, settings.storeTimeoutMs),
     log,
     metrics: rt.metrics,
     settings,
@@ -120,8 +129,15 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     commits,
     sessionCheck,
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
-    bruteForce: new BruteForceGuard({ ...settings.bruteForce, delayStepMs: bruteForceDelayStepMs }),
+    bruteForce: new SharedLockouts(
+      new BruteForceGuard(bruteForceSettings),
+      lockoutRepository(rt.db.models),
+      bruteForceSettings,
+      log,
+      settings.storeTimeoutMs,
+    ),
     repairs,
+    refusals: new RefusalCounter({ ctx, log }),
     // Bounded like the account reads: a store that hangs must not hold RCPT TO until the socket times out.
     suppressions: createSuppressionCache({
       repo: {
@@ -165,6 +181,14 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const servers: SMTPServer[] = [];
   const listen = async (secure: boolean, port: number) => {
     const server = new SMTPServer(options(secure));
+    hookConnections(server, {
+      allowInsecureAuth: settings.allowInsecureAuthOnLoopback,
+      onBadBase64: (session) => {
+        const s = session as { id?: string; remoteAddress?: string };
+        rt.metrics.smtpAuth.inc({ result: 'failure', reason: 'malformed' });
+        log.info({ code: 'RELAY_AUTH_BAD_BASE64', session: s.id, ip: s.remoteAddress }, 'AUTH response is not valid base64: 501');
+      },
+    });
     server.on('error', (err: Error & { code?: string }) =>
       log.debug({ code: 'RELAY_SOCKET_ERROR', err: { message: err.message, code: err.code } }, 'client connection error'),
     );
@@ -247,5 +271,6 @@ async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQ
   }
   if (state.messagesInFlight > 0) log.error({ code: 'RELAY_SHUTDOWN_INCOMPLETE', messagesInFlight: state.messagesInFlight }, 'messages still being stored at shutdown');
   await repairs.close(Math.min(settings.shutdownGraceMs, 5_000));
+  await deps.refusals.flush();
   log.info({ code: 'RELAY_STOPPED' }, 'relay stopped');
 }

@@ -3,10 +3,10 @@
 // (default 1 s) unless a change in this process says otherwise: a disable made on another instance is seen at
 // MAIL FROM within that time, and the group commit re-reads the accounts of every batch, so no message of a
 // disabled account is accepted once the commit has read the disable.
-import { sessionVerdict, type DomainContext, type SmtpPrincipal, type SmtpSessionCheck } from '../domain/index.ts';
+import { sessionVerdict, type DomainContext, type SessionAccountState, type SmtpPrincipal, type SmtpSessionCheck } from '../domain/index.ts';
 import { withDeadline } from './deadline.ts';
 
-type AccountState = { status: string; credentialVersion: number } | null;
+type AccountState = SessionAccountState | null;
 
 export interface SessionChecker {
   check(principal: SmtpPrincipal): Promise<SmtpSessionCheck>;
@@ -33,7 +33,10 @@ export function createSessionChecker(ctx: DomainContext, opts: { ttlMs: number; 
           const found = new Map((await withDeadline(ctx.accounts.findManyById(ids), opts.timeoutMs, 'read accounts')).map((a) => [a.id, a]));
           for (const id of ids) {
             const a = found.get(id);
-            const state: AccountState = a ? { status: a.status, credentialVersion: a.credentialVersion } : null;
+            // The sending policy and a kept old password travel with the state (the relay enforces them per message).
+            const state: AccountState = a
+              ? { status: a.status, credentialVersion: a.credentialVersion, previousPassword: a.previousPassword, allowedSenders: a.allowedSenders, rateLimit: a.rateLimit }
+              : null;
             // A change heard while this read was in flight makes its answer too old to keep.
             if ((generations.get(id) ?? 0) === started.get(id)) known.set(id, { state, at: now(), generation: started.get(id)! });
             for (const cb of batch.get(id)!) cb(state);
@@ -60,7 +63,7 @@ export function createSessionChecker(ctx: DomainContext, opts: { ttlMs: number; 
     async check(principal) {
       const hit = known.get(principal.accountId);
       const fresh = hit && now() - hit.at < opts.ttlMs && hit.generation === (generations.get(principal.accountId) ?? 0);
-      return sessionVerdict(fresh ? hit.state : await load(principal.accountId), principal);
+      return sessionVerdict(fresh ? hit.state : await load(principal.accountId), principal, ctx.clock());
     },
     invalidate(accountId) {
       generations.set(accountId, (generations.get(accountId) ?? 0) + 1);

@@ -11,6 +11,14 @@ export function smtpError(responseCode: number, message: string, code?: string):
   return err;
 }
 
+/**
+ * A reply with its own enhanced status code instead of the one smtp-server derives from the reply code
+ * (550 would get 5.1.1): connection-hooks.ts sends a text that starts with an enhanced code as it is.
+ */
+export function smtpErrorWithEnhanced(responseCode: number, enhanced: string, message: string): SMTPServerError {
+  return smtpError(responseCode, `${enhanced} ${message}`);
+}
+
 export const reply = {
   /** Same words for a wrong password, an unknown username, a disabled and a deleted account. */
   authFailed: () => smtpError(535, 'Authentication failed'),
@@ -38,8 +46,11 @@ export const reply = {
   suppressed: (s: Pick<Suppression, 'address' | 'at'>) => smtpError(550, suppressedReply(s)),
   tooManyRecipients: (max: number) => smtpError(452, `Too many recipients: at most ${max} per message`),
   tooBig: (max: number) => smtpError(552, `Message exceeds the maximum size of ${max} bytes`),
-  bareLineBreak: (what: 'bare_lf' | 'bare_cr') =>
-    smtpError(554, `Message refused: bare ${what === 'bare_lf' ? 'LF' : 'CR'} in the message; every line must end with CRLF`),
+  /** A byte that must not be in a message: a bare LF or CR (smuggling), or a NUL. */
+  bareLineBreak: (what: 'bare_lf' | 'bare_cr' | 'nul') =>
+    what === 'nul'
+      ? smtpError(554, 'Message refused: a NUL byte in the message (RFC 5322)')
+      : smtpError(554, `Message refused: bare ${what === 'bare_lf' ? 'LF' : 'CR'} in the message; every line must end with CRLF`),
   lineTooLong: () => smtpError(554, 'Message refused: a line is longer than 998 characters (RFC 5322)'),
   storeUnavailable: () => smtpError(451, 'Temporary failure storing the message, try again later (it was not accepted)'),
 } as const;
@@ -56,6 +67,9 @@ export function replyForError(err: unknown): SMTPServerError {
         const username = (err.details as { username?: string } | undefined)?.username ?? 'this account';
         return Object.assign(reply.sessionRevoked(username, why), { code: err.code });
       }
+      // An allowed-senders refusal (sender-guard.ts): permanent, policy (5.7.1), naming the rules.
+      case 'SENDER.NOT_ALLOWED':
+        return smtpErrorWithEnhanced(550, '5.7.1', err.message);
       case 'WORKSPACE.NOT_FOUND':
       case 'ACCOUNT.NOT_FOUND':
         return smtpError(530, `${err.message} Authenticate again.`, err.code);

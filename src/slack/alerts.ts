@@ -3,7 +3,7 @@
 // (src/runtime.ts). Events never carry a password or a hash; these lines say who, what, when and why.
 import type { WebClient } from '@slack/web-api';
 import { CHANGE_EVENTS, type DomainEvent, type EventSink, type EventType, type Workspace } from '../domain/index.ts';
-import { formatCount, formatDate, humanReason } from '../shared/format.ts';
+import { formatCount, formatDate, formatDateTime, humanReason } from '../shared/format.ts';
 import type { Logger } from '../log.ts';
 import { slackErrorSummary } from './actor.ts';
 import { actorText, esc } from './blocks/common.ts';
@@ -60,7 +60,22 @@ export function alertText(event: DomainEvent): string {
     case 'account.created':
       return `:new: ${by} created SMTP account ${what(event)}.`;
     case 'account.rotated':
-      return `:key: ${by} rotated the password of ${what(event)}; the old password no longer works.`;
+      return typeof d.oldPasswordValidUntil === 'string'
+        ? `:key: ${by} rotated the password of ${what(event)}; the old password keeps working until ${formatDateTime(new Date(d.oldPasswordValidUntil))}.`
+        : `:key: ${by} rotated the password of ${what(event)}; the old password no longer works.`;
+    case 'account.limits_changed': {
+      const parts: string[] = [];
+      const senders = d.allowedSenders as { text?: string } | undefined;
+      const rate = d.rateLimit as { to?: string } | undefined;
+      if (senders?.text) parts.push(`allowed senders: ${esc(senders.text)}`);
+      if (rate?.to) parts.push(`rate limit: ${esc(rate.to)}`);
+      return `:shield: ${by} changed the sending limits of ${what(event)}${parts.length ? ` (${parts.join('; ')})` : ''}.`;
+    }
+    case 'account.surge_snoozed': {
+      const signals = Array.isArray(d.signals) ? d.signals.map((x) => esc(String(x))).join(', ') : 'surge';
+      const until = typeof d.until === 'string' ? ` until ${formatDateTime(new Date(d.until))}` : '';
+      return `:ok_hand: ${by} marked the ${signals} surge of ${what(event)} as expected${until}.`;
+    }
     case 'account.disabled': {
       const reason = event.reason ?? (typeof d.reason === 'string' ? d.reason : undefined);
       const note = event.note ?? (typeof d.note === 'string' ? d.note : undefined);

@@ -65,9 +65,10 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
       }
       const listenPort = port ?? s.port;
       try {
-        server = (await app.start(listenPort)) as Server;
+        // A host given as listen options, so SLACK_HOST binds like RELAY_HOST and HTTP_HOST do.
+        server = (await app.start(s.host === undefined ? listenPort : { port: listenPort, host: s.host })) as Server;
       } catch (err) {
-        throw listenError(err, { role: 'slack', host: undefined, port: listenPort, portVariable: 'SLACK_PORT' });
+        throw listenError(err, { role: 'slack', host: s.host, port: listenPort, portVariable: 'SLACK_PORT', hostVariable: 'SLACK_HOST' });
       }
       const addr = server.address();
       return { port: typeof addr === 'object' && addr ? addr.port : undefined };

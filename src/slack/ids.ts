@@ -53,6 +53,11 @@ export const ACTION = {
   idleDisable: 'smtpdesk_idle_disable',
   idleDelete: 'smtpdesk_idle_delete',
   idleKeep: 'smtpdesk_idle_keep',
+  /** Surge alert (scheduled job); the value is JSON {w, a, n, s: signals}. Disable now disables at once (no modal). */
+  surgeDisable: 'smtpdesk_surge_disable',
+  surgeExpected: 'smtpdesk_surge_expected',
+  /** Account buttons: the sending-limits modal (allowed senders, rate limit). */
+  limits: 'smtpdesk_account_limits',
   /** The domains list: open the add-domain modal. */
   addDomain: 'smtpdesk_domain_add',
 } as const;
@@ -67,6 +72,9 @@ export const JOB_ALERT_BLOCK = {
   planDormant: 'smtpdesk_plan_dormant',
   planConsolidate: 'smtpdesk_plan_consolidate',
   planUpgrade: 'smtpdesk_plan_upgrade',
+  surgeIntro: 'smtpdesk_surge_intro',
+  surgeAccountPrefix: 'smtpdesk_surge_account_',
+  surgeActionsPrefix: 'smtpdesk_surge_actions_',
 } as const;
 
 /** Modal callback_ids (view_submission). */
@@ -76,6 +84,7 @@ export const VIEW = {
   disable: 'smtpdesk_view_disable',
   enable: 'smtpdesk_view_enable',
   delete: 'smtpdesk_view_delete',
+  limits: 'smtpdesk_view_limits',
   addDomain: 'smtpdesk_view_domain_add',
   /** Loading, result and error views (nothing to submit). */
   notice: 'smtpdesk_view_notice',
@@ -88,6 +97,9 @@ export const INPUT = {
   disableNote: { block: 'smtpdesk_disable_note', action: 'smtpdesk_disable_note_input' },
   deleteConfirm: { block: 'smtpdesk_delete_confirm', action: 'smtpdesk_delete_confirm_input' },
   deleteForce: { block: 'smtpdesk_delete_force', action: 'smtpdesk_delete_force_checkbox' },
+  limitsSenders: { block: 'smtpdesk_limits_senders', action: 'smtpdesk_limits_senders_input' },
+  limitsRate: { block: 'smtpdesk_limits_rate', action: 'smtpdesk_limits_rate_input' },
+  rotateKeepOld: { block: 'smtpdesk_rotate_keep_old', action: 'smtpdesk_rotate_keep_old_select' },
   domainName: { block: 'smtpdesk_domain_name', action: 'smtpdesk_domain_name_input' },
 } as const;
 

@@ -82,14 +82,44 @@ export async function sendPrivately(deps: SlackDeps, client: WebClient, target: 
     }
   }
   try {
-    const im = await client.conversations.open({ users: target.userId });
-    const channel = im.channel?.id;
-    if (!channel) throw new Error('conversations.open gave no channel');
-    await client.chat.postEphemeral({ channel, user: target.userId, text: msg.text, blocks: msg.blocks });
+    await postEphemeralInDm(client, target.userId, msg);
     return 'dm';
   } catch (err) {
     failures.push(err);
   }
   deps.log.warn({ code: 'SLACK_PRIVATE_REPLY_FAILED', user: target.userId, errors: failures.map(slackErrorSummary) }, 'could not reach the user privately');
   throw new Error('could not deliver a private message');
+}
+
+/** An ephemeral message in the user's DM with the app (conversations.open, then chat.postEphemeral there). */
+export async function postEphemeralInDm(client: WebClient, userId: string, msg: Message): Promise<string> {
+  const im = await client.conversations.open({ users: userId });
+  const channel = im.channel?.id;
+  if (!channel) throw new Error('conversations.open gave no channel');
+  await client.chat.postEphemeral({ channel, user: userId, text: msg.text, blocks: msg.blocks });
+  return channel;
+}
+
+/**
+ * A message without secrets for the requester where the request came from: ephemeral in its channel, else its
+ * response_url. Never the DM (the caller has just written there). False when neither way worked or there is none.
+ */
+export async function tellWhereAsked(deps: SlackDeps, client: WebClient, target: ReplyTarget, msg: Message): Promise<boolean> {
+  if (target.channelId) {
+    try {
+      await client.chat.postEphemeral({ channel: target.channelId, user: target.userId, text: msg.text, blocks: msg.blocks });
+      return true;
+    } catch (err) {
+      deps.log.debug({ code: 'SLACK_POINTER_FALLBACK', err: slackErrorSummary(err) }, 'ephemeral in the channel refused; trying the response_url');
+    }
+  }
+  if (target.responseUrl) {
+    try {
+      await postToResponseUrl(target.responseUrl, msg);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }

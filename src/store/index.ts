@@ -6,6 +6,8 @@ import type { Database } from './connection.ts';
 import { accountRepository } from './repositories/accounts.ts';
 import { auditRepository } from './repositories/audit.ts';
 import { createQueue, type Queue } from './queue/index.ts';
+import { rateWindowRepository } from './repositories/rate-windows.ts';
+import { accountHourRepository } from './repositories/account-hours.ts';
 import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
 import { sendingDomainRepository } from './repositories/sending-domains.ts';
@@ -22,6 +24,8 @@ export function createDomainContext(
     usage: usageRepository(db.models),
     queue: opts.queue ?? createQueue(db.models),
     audit: auditRepository(db.models),
+    rateWindows: rateWindowRepository(db.models),
+    accountHours: accountHourRepository(db.models),
     domains: sendingDomainRepository(db.models),
     suppressions: suppressionRepository(db.models),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),

@@ -10,6 +10,7 @@ export const OUTBOUND_EVENT_TYPES: readonly EventType[] = [
   'account.deleted',
   'account.rotated',
   'account.idle',
+  'account.surge',
   'plan.near_limit',
 ];
 

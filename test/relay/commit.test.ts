@@ -32,7 +32,7 @@ beforeEach(async () => {
 function request(recipients: number, n = 0): CommitRequest {
   const to = Array.from({ length: recipients }, (_, i) => `r${n}-${i}@example.test`);
   return {
-    principal: { accountId: account.id, workspaceId: account.workspaceId, username: account.username, credentialVersion: 1 },
+    principal: { accountId: account.id, workspaceId: account.workspaceId, username: account.username, credentialVersion: 1, policy: { allowedSenders: [] } },
     message: {
       id: newQueueId(),
       workspaceId: account.workspaceId,

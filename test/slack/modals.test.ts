@@ -83,14 +83,14 @@ describe('create', () => {
     expect(await h.rt.ctx.accounts.findByName(ws, 'sneaky')).toBeNull();
   });
 
-  it('creates the account and hands the credentials to the requester only, in the channel, as an ephemeral message', async () => {
+  it('creates the account and hands the credentials to the requester only, in their DM with the app, as an ephemeral message', async () => {
     const view = await modalFor('create billing-team-invoices');
     const answer = await submitJson(view, nameInput('billing-team-invoices'));
     expect(answer.response_action).toBe('update');
     const account = (await h.rt.ctx.accounts.findByName(ws, 'billing-team-invoices'))!;
     expect(textOf(answer.view)).toContain(`Created *billing-team-invoices* (username \`${account.username}\`)`);
     const ephemeral = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postEphemeral' && textOf(c.args).includes(account.username)));
-    expect(ephemeral.args.channel).toBe(CHANNEL);
+    expect(ephemeral.args.channel).toBe(`D${ADMIN.id}`);
     expect(ephemeral.args.user).toBe(ADMIN.id);
     expect(textOf(ephemeral.args)).toContain('Store the password in your secrets manager now');
     const alert = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('billing-team-invoices')));
@@ -103,7 +103,7 @@ describe('rotate', () => {
     const before = (await h.rt.ctx.accounts.findByUsernameWithSecret((await h.rt.ctx.accounts.findByName(ws, 'crm'))!.username))!;
     const view = await modalFor('rotate CRM');
     expect(view.callback_id).toBe('smtpdesk_view_rotate');
-    expect(textOf(view)).toContain('The current password stops working at once');
+    expect(textOf(view)).toContain('the current password stops working at once');
     const answer = await submitJson(view, {});
     expect(textOf(answer.view)).toContain('New password for *crm*');
     const after = (await h.rt.ctx.accounts.findByUsernameWithSecret(before.username))!;

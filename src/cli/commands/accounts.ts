@@ -9,12 +9,20 @@ import {
   listAccounts,
   previewAccountDeletion,
   rotateAccountPassword,
+  setSendingPolicy,
   showAccount,
+  parseAllowedSenders,
+  parseRateLimit,
+  describeAllowedSenders,
+  describeRateLimit,
+  formatRateLimit,
+  type Account,
   type AccountView,
   type IssuedCredentials,
 } from '../../domain/index.ts';
 import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
 import { intOption, requireArg, UsageError, type CliCommand } from '../command.ts';
+import { parseDuration } from '../../shared/retry-schedule.ts';
 import { renderFields, renderTable } from '../table.ts';
 
 export function accountRow(a: AccountView) {
@@ -35,7 +43,32 @@ export function accountRow(a: AccountView) {
     createdAt: a.createdAt.toISOString(),
     createdBy: a.createdBy,
     disabled: a.disabled ? { ...a.disabled, at: a.disabled.at.toISOString() } : null,
+    ...limitsRow(a),
   };
+}
+
+/** Sending limits and a kept old password, as `show --json` and `set --json` print them. */
+function limitsRow(a: Account) {
+  return {
+    allowedSenders: a.allowedSenders,
+    rateLimit: a.rateLimit ? formatRateLimit(a.rateLimit) : null,
+    oldPassword: a.previousPassword
+      ? { validUntil: a.previousPassword.validUntil.toISOString(), lastUsedAt: a.previousPassword.lastUsedAt?.toISOString() ?? null }
+      : null,
+  };
+}
+
+/** Lines of `accounts show` for the sending limits and a kept old password. */
+function limitFields(a: Account, now = new Date()): [string, string][] {
+  const fields: [string, string][] = [
+    ['Allowed senders', describeAllowedSenders(a.allowedSenders)],
+    ['Rate limit', describeRateLimit(a.rateLimit)],
+  ];
+  const prev = a.previousPassword;
+  if (prev && prev.validUntil.getTime() > now.getTime()) {
+    fields.push(['Old password', `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? `${formatDateTime(prev.lastUsedAt)} (${formatAgo(prev.lastUsedAt, now)})` : 'never since the rotate'}`]);
+  }
+  return fields;
 }
 
 function credentialsText(c: IssuedCredentials, verb: string): string {
@@ -121,6 +154,7 @@ const show: CliCommand = {
       ['Last 30 days', `${sparkline(daily.days.map((d) => d.sent))}  ${formatCount(daily.totals.sent)} sent (smtpdesk accounts stats ${a.name})`],
       ['Delivery trend', formatTrend(daily.trend)],
       ['Created', `${formatDateTime(a.createdAt)} by ${a.createdBy}`],
+      ...limitFields(a),
     );
     cli.print(renderFields(fields));
   },
@@ -140,13 +174,50 @@ const create: CliCommand = {
 
 const rotate: CliCommand = {
   path: ['accounts', 'rotate'],
-  summary: 'Replace the password of an account; the old one stops working at once',
+  summary: 'Replace the password of an account; the old one stops at once unless --keep-old',
   args: 'NAME',
-  async run(cli, pos) {
+  options: { 'keep-old': { type: 'string' } },
+  optionHelp: ['--keep-old D     keep the old password valid for D (e.g. 1h, 24h, 7d; at most 7d) while the application switches'],
+  async run(cli, pos, opts) {
     const ws = await cli.workspace();
-    const issued = await rotateAccountPassword(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
-    if (cli.json) return { name: issued.account.name, username: issued.username, password: issued.password };
+    let keepOldMs: number | undefined;
+    if (typeof opts['keep-old'] === 'string') {
+      try {
+        keepOldMs = parseDuration(opts['keep-old']);
+      } catch {
+        throw new UsageError(`--keep-old takes a duration such as 1h, 24h or 7d, got "${opts['keep-old']}"`);
+      }
+    }
+    const issued = await rotateAccountPassword(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'NAME'), undefined, { keepOldMs });
+    const until = issued.account.previousPassword?.validUntil;
+    if (cli.json) return { name: issued.account.name, username: issued.username, password: issued.password, oldPasswordValidUntil: until?.toISOString() ?? null };
     cli.print(credentialsText(issued, 'Rotated the password of'));
+    cli.print(until ? `\nThe old password keeps working until ${formatDateTime(until)}.` : '\nThe old password no longer works.');
+  },
+};
+
+const set: CliCommand = {
+  path: ['accounts', 'set'],
+  summary: 'Set the sending limits of an account: allowed senders and rate limit',
+  args: 'NAME',
+  options: { 'allowed-senders': { type: 'string' }, 'rate-limit': { type: 'string' } },
+  optionHelp: [
+    '--allowed-senders LIST  comma-separated: noreply@acme.test (that address), acme.test or *@acme.test (any mailbox',
+    '                        of exactly that domain), *.acme.test (its subdomains); "" clears (any sender)',
+    '--rate-limit R          recipients per minute, hour or day: 5/m, 100/h, 20000/d; none clears',
+  ],
+  async run(cli, pos, opts) {
+    const ws = await cli.workspace();
+    const name = requireArg(pos, 0, 'NAME');
+    const senders = opts['allowed-senders'];
+    const rate = opts['rate-limit'];
+    if (senders === undefined && rate === undefined) throw new UsageError('give --allowed-senders, --rate-limit or both');
+    const a = await setSendingPolicy(await cli.domain(), cli.actor, ws.id, name, {
+      allowedSenders: typeof senders === 'string' ? parseAllowedSenders(senders) : undefined,
+      rateLimit: typeof rate === 'string' ? parseRateLimit(rate) : undefined,
+    });
+    if (cli.json) return { name: a.name, ...limitsRow(a) };
+    cli.print(`Updated "${a.name}".\n\n${renderFields(limitFields(a))}`);
   },
 };
 
@@ -228,4 +299,4 @@ const stats: CliCommand = {
   },
 };
 
-export const accountCommands: CliCommand[] = [list, show, create, rotate, disable, enable, del, stats];
+export const accountCommands: CliCommand[] = [list, show, create, rotate, set, disable, enable, del, stats];

@@ -11,6 +11,7 @@ export function workspaceRow(w: Workspace) {
     slackTeamId: w.slackTeamId ?? null,
     alertChannel: w.alertChannel ?? null,
     roles: w.roles,
+    surgeAutoDisable: w.surgeAutoDisable === true,
     createdAt: w.createdAt.toISOString(),
   };
 }
@@ -77,6 +78,7 @@ const set: CliCommand = {
     responders: { type: 'string' },
     'admin-group': { type: 'string' },
     'responder-group': { type: 'string' },
+    'surge-auto-disable': { type: 'string' },
   },
   optionHelp: [
     '--alert-channel ID        Slack channel for alerts ("" to clear)',
@@ -84,22 +86,26 @@ const set: CliCommand = {
     '--responders U1,U2        Slack user ids of security responders',
     '--admin-group S1          Slack user group of admins',
     '--responder-group S1      Slack user group of responders',
+    '--surge-auto-disable on|off  a surge alert disables the account at once (and says so) instead of waiting for a click',
   ],
   async run(cli, _pos, opts) {
     const ws = await cli.workspace();
     const ids = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-    const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group'].some((k) => opts[k] !== undefined);
-    if (!touched) throw new UsageError('nothing to change: give --alert-channel, --admins, --responders, --admin-group or --responder-group');
+    const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable'].some((k) => opts[k] !== undefined);
+    if (!touched) throw new UsageError('nothing to change: give --alert-channel, --admins, --responders, --admin-group, --responder-group or --surge-auto-disable');
+    const auto = opts['surge-auto-disable'];
+    if (auto !== undefined && auto !== 'on' && auto !== 'off') throw new UsageError('--surge-auto-disable takes on or off');
     const roles = { ...ws.roles };
     if (opts.admins !== undefined) roles.admins = ids(opts.admins)!;
     if (opts.responders !== undefined) roles.responders = ids(opts.responders)!;
     if (opts['admin-group'] !== undefined) roles.adminGroup = (opts['admin-group'] as string) || undefined;
     if (opts['responder-group'] !== undefined) roles.responderGroup = (opts['responder-group'] as string) || undefined;
-    const patch: { alertChannel?: string | null; roles?: Workspace['roles'] } = { roles };
+    const patch: { alertChannel?: string | null; roles?: Workspace['roles']; surgeAutoDisable?: boolean } = { roles };
+    if (auto !== undefined) patch.surgeAutoDisable = auto === 'on';
     if (opts['alert-channel'] !== undefined) patch.alertChannel = (opts['alert-channel'] as string) || null;
     const updated = await updateWorkspaceSettings(await cli.domain(), cli.actor, ws.id, patch);
     if (cli.json) return workspaceRow(updated);
-    cli.print(`Updated "${updated.name}".`);
+    cli.print(`Updated "${updated.name}".${auto !== undefined ? ` Surge alerts ${updated.surgeAutoDisable ? 'disable the account at once' : 'wait for a click'}.` : ''}`);
   },
 };
 

@@ -32,7 +32,7 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
     throw reply.authNeedsTls();
   }
 
-  const gate = bruteForce.check(ip, username);
+  const gate = await bruteForce.check(ip, username);
   if (gate.blocked) {
     metrics.smtpAuth.inc({ result: 'failure', reason: 'locked' });
     log.info({ code: 'RELAY_AUTH_THROTTLED', ...fields, lockedBy: gate.by, retryAfterMs: gate.retryAfterMs }, 'AUTH refused during lockout');
@@ -56,7 +56,7 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
   }
 
   // The right password of a disabled account is no guess: it must not lock out the other accounts at this address.
-  const { delayMs, lockedNow, failures } = bruteForce.recordFailure(ip, username, { address: result.reason !== 'disabled' });
+  const { delayMs, lockedNow, failures } = await bruteForce.recordFailure(ip, username, { address: result.reason !== 'disabled' });
   metrics.smtpAuth.inc({ result: 'failure', reason: result.reason === 'disabled' ? 'disabled' : result.reason === 'malformed' ? 'malformed' : 'bad_credentials' });
   log.warn({ code: 'RELAY_AUTH_FAILED', ...fields, reason: result.reason, failures, delayMs }, 'authentication failed');
   for (const by of lockedNow) {

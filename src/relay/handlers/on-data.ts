@@ -9,6 +9,7 @@ import { newQueueId } from '../../store/queue/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { headerSummary, MessageScanner } from '../message-scanner.ts';
 import { reply, replyForError } from '../smtp-errors.ts';
+import { assertHeaderSenderAllowed } from '../sender-guard.ts';
 
 type DataCallback = (err?: Error | null, message?: string) => void;
 
@@ -83,6 +84,7 @@ async function finish(
     } catch (err) {
       throw new StoreUnavailable('store', err);
     }
+    assertHeaderSenderAllowed(deps, session, principal, body.start);
     const queueId = await acceptMessage(deps, {
       id,
       principal,

@@ -5,6 +5,7 @@ import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
+import { envelopeSenderRefusal } from '../sender-guard.ts';
 
 export const onMailFrom =
   (deps: RelayDeps) =>
@@ -42,4 +43,8 @@ async function check(deps: RelayDeps, address: SMTPServerAddress, session: SMTPS
     log.warn({ code: 'RELAY_SESSION_REVOKED', ...sessionFields(session), reason: verdict.reason }, 'session refused: account changed since AUTH');
     throw reply.sessionRevoked(principal.username, verdict.reason);
   }
+  // The account read just now is the freshest policy: a change applies from the next message, on every session.
+  principal.policy = verdict.policy;
+  const refused = envelopeSenderRefusal(deps, session, principal, address.address);
+  if (refused) throw refused;
 }

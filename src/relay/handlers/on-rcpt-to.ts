@@ -1,8 +1,10 @@
 import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
+import type { SmtpPrincipal } from '../../domain/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
+import { rateLimitRefusal } from '../rate-limiter.ts';
 
 export const onRcptTo =
   (deps: RelayDeps) =>
@@ -15,6 +17,7 @@ export const onRcptTo =
     // Refused now rather than accepted, counted against the quota and bounced by the worker.
     const undeliverable = mailboxProblem(address.address);
     if (undeliverable) {
+      deps.refusals.add(sessionPrincipal(session));
       deps.log.info({ code: 'RELAY_ENVELOPE_INVALID', ...sessionFields(session), field: 'rcpt_to', problem: undeliverable }, 'undeliverable RCPT TO');
       return callback(reply.undeliverableAddress('recipient', address.address, undeliverable));
     }
@@ -28,7 +31,7 @@ export const onRcptTo =
     if (!principal) return callback();
     deps.suppressions.lookup(principal.workspaceId, address.address).then(
       (suppressed) => {
-        if (!suppressed) return callback();
+        if (!suppressed) return rateLimited(deps, session, principal, known, callback);
         deps.log.info({ code: 'RELAY_RCPT_SUPPRESSED', ...sessionFields(session), recipient: address.address, since: suppressed.at.toISOString() }, 'suppressed recipient refused');
         callback(reply.suppressed(suppressed));
       },
@@ -36,3 +39,15 @@ export const onRcptTo =
       () => callback(),
     );
   };
+
+/**
+ * The rate limit, after the suppression list (a refused address takes nothing from the window). A repeated
+ * recipient is not a new email, and an account without a limit never waits for the database here.
+ */
+function rateLimited(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal, known: boolean, callback: (err?: Error | null) => void): void {
+  if (known || !principal.policy.rateLimit) return callback();
+  rateLimitRefusal(deps, session, principal).then(
+    (refused) => callback(refused),
+    (err: Error) => callback(err),
+  );
+}

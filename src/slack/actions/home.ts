@@ -13,6 +13,7 @@ import { openAddDomainModal } from '../views/domains.ts';
 
 const KIND_OF: Record<string, AccountModalKind> = {
   [ACTION.rotate]: 'rotate',
+  [ACTION.limits]: 'limits',
   [ACTION.disable]: 'disable',
   [ACTION.enable]: 'enable',
   [ACTION.delete]: 'delete',

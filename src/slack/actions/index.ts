@@ -4,10 +4,12 @@ import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
 import { registerHomeActions } from './home.ts';
 import { registerJobAlertActions } from './job-alerts.ts';
+import { registerSurgeAlertActions } from './surge-alerts.ts';
 
 export function registerActions(app: App, deps: SlackDeps): void {
   registerHomeActions(app, deps);
   registerJobAlertActions(app, deps);
+  registerSurgeAlertActions(app, deps);
 }
 
 export { actorOf, originOf } from './home.ts';

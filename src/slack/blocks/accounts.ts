@@ -1,5 +1,7 @@
 // How accounts look in Slack: the list line (slash command and App Home), the detail view, credentials.
-import type { AccountDailyStats, AccountView, IssuedCredentials } from '../../domain/index.ts';
+import { describeAllowedSenders, describeRateLimit, type AccountDailyStats, type AccountView, type IssuedCredentials } from '../../domain/index.ts';
+import { ACTION } from '../ids.ts';
+import { button } from './common.ts';
 import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
 import { contextLine, esc, fields, header, linesToSections, section, type Block } from './common.ts';
 
@@ -46,7 +48,12 @@ export function accountListBlocks(accounts: AccountView[], opts: { now: Date; id
   ];
 }
 
-export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date, daily?: AccountDailyStats): Block[] {
+export function accountDetailBlocks(
+  a: AccountView & { queuedMessages: number },
+  now: Date,
+  daily?: AccountDailyStats,
+  opts: { canEditLimits?: boolean } = {},
+): Block[] {
   const blocks: Block[] = [section(accountTitle(a))];
   const pairs: [string, string][] = [
     ['Total sent', formatCount(a.counters.sent)],
@@ -58,11 +65,18 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
     ['Last used', a.lastUsedAt ? `${formatAgo(a.lastUsedAt, now)} (${formatDateTime(a.lastUsedAt)})` : 'never'],
     ['Activity', a.activity],
     ['Created', `${formatDate(a.createdAt)} by ${esc(a.createdBy)}`],
+    ['Allowed senders', esc(describeAllowedSenders(a.allowedSenders))],
+    ['Rate limit', describeRateLimit(a.rateLimit)],
   ];
+  const prev = a.previousPassword;
+  if (prev && prev.validUntil.getTime() > now.getTime()) {
+    pairs.push(['Old password', `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? formatAgo(prev.lastUsedAt, now) : 'never since the rotate'}`]);
+  }
   if (daily) {
     pairs.push([`Sent, last ${daily.days.length} days`, `\`${sparkline(daily.days.map((d) => d.sent))}\` ${formatCount(daily.totals.sent)}`], ['Delivery trend', formatTrend(daily.trend)]);
   }
   blocks.push(...fields(pairs));
+  if (opts.canEditLimits) blocks.push({ type: 'actions', elements: [button('Sending limits', ACTION.limits, a.name)] });
   if (a.status === 'disabled' && a.disabled) {
     const note = a.disabled.note ? ` — “${esc(a.disabled.note)}”` : '';
     blocks.push(section(`:no_entry: Disabled ${formatDateTime(a.disabled.at)} by ${esc(a.disabled.by)}: *${humanReason(a.disabled.reason)}*${note}`));
@@ -72,7 +86,11 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
 
 /** The one message that carries a password: to the requester only, never to a channel or a log. */
 export function credentialsBlocks(c: IssuedCredentials, verb: 'created' | 'rotated'): { text: string; blocks: Block[] } {
-  const what = verb === 'created' ? `Created SMTP account *${esc(c.account.name)}*.` : `New password for *${esc(c.account.name)}*; the old one no longer works.`;
+  const prev = c.account.previousPassword;
+  const what =
+    verb === 'created'
+      ? `Created SMTP account *${esc(c.account.name)}*.`
+      : `New password for *${esc(c.account.name)}*; ${prev ? `the old one keeps working until ${formatDateTime(prev.validUntil)}.` : 'the old one no longer works.'}`;
   return {
     text: `${verb === 'created' ? 'Created' : 'Rotated'} ${c.account.name}: credentials inside (only you can see this).`,
     blocks: [

@@ -44,6 +44,7 @@ function listPicker(list: HomeList, idleAfterDays: number): types.StaticSelect {
 export function accountActionsFor(actor: Actor, a: Pick<AccountView, 'status'>): [string, string, ('primary' | 'danger')?][] {
   const out: [string, string, ('primary' | 'danger')?][] = [];
   if (can(actor, 'account.rotate')) out.push(['Rotate password', ACTION.rotate]);
+  if (can(actor, 'account.limits')) out.push(['Sending limits', ACTION.limits]);
   if (a.status === 'active' && can(actor, 'account.disable')) out.push(['Disable', ACTION.disable, 'danger']);
   if (a.status === 'disabled' && can(actor, 'account.enable')) out.push(['Enable', ACTION.enable, 'primary']);
   if (can(actor, 'account.delete')) out.push(['Delete', ACTION.delete, 'danger']);

@@ -1,6 +1,16 @@
 // The modals: create, rotate, disable, enable, delete, and the loading / result / error notices.
 import type { types } from '@slack/bolt';
-import { ACCOUNT_NAME_MAX_LENGTH, DISABLE_REASONS, NAMING_CONVENTIONS, NAMING_HINT, type AccountView, type DeletePreview, type DisableReason } from '../../domain/index.ts';
+import {
+  ACCOUNT_NAME_MAX_LENGTH,
+  DISABLE_REASONS,
+  NAMING_CONVENTIONS,
+  NAMING_HINT,
+  describeAllowedSenders,
+  formatRateLimit,
+  type AccountView,
+  type DeletePreview,
+  type DisableReason,
+} from '../../domain/index.ts';
 import { formatAgo, formatCount, formatDateTime, humanReason } from '../../shared/format.ts';
 import { FORCE_DELETE_VALUE, INPUT, VIEW } from '../ids.ts';
 import { accountStats, accountTitle } from './accounts.ts';
@@ -39,7 +49,16 @@ function accountSummaryBlock(a: AccountView, now: Date): Block {
   return section(`${accountTitle(a)}\n${accountStats(a, now)}`);
 }
 
+/** How long the rotate modal may keep the old password (value: milliseconds). */
+export const KEEP_OLD_CHOICES: readonly { label: string; ms: number }[] = [
+  { label: 'No: it stops at once', ms: 0 },
+  { label: '1 hour', ms: 3_600_000 },
+  { label: '24 hours', ms: 86_400_000 },
+  { label: '7 days', ms: 7 * 86_400_000 },
+];
+
 export function rotateModal(a: AccountView, now: Date, privateMetadata: string): ModalView {
+  const options = KEEP_OLD_CHOICES.map((c) => ({ text: plain(c.label), value: String(c.ms) }));
   return modal({
     callbackId: VIEW.rotate,
     title: 'Rotate password',
@@ -48,8 +67,55 @@ export function rotateModal(a: AccountView, now: Date, privateMetadata: string):
     blocks: [
       accountSummaryBlock(a, now),
       section(
-        `:warning: A new password is generated and shown once, only to you. *The current password stops working at once*: every application using \`${a.username}\` must be updated.`,
+        `:warning: A new password is generated and shown once, only to you. Unless you keep it below, *the current password stops working at once*: every application using \`${a.username}\` must be updated.`,
       ),
+      {
+        type: 'input',
+        block_id: INPUT.rotateKeepOld.block,
+        label: plain('Keep the old password working'),
+        optional: true,
+        element: { type: 'static_select', action_id: INPUT.rotateKeepOld.action, options, initial_option: options[0] },
+        hint: plain('While your applications switch to the new one. A disable ends both at once. After a leak, choose No.'),
+      },
+    ],
+  });
+}
+
+/** Allowed senders and rate limit of an account. */
+export function limitsModal(a: AccountView, now: Date, privateMetadata: string): ModalView {
+  const senders: types.PlainTextInput = {
+    type: 'plain_text_input',
+    action_id: INPUT.limitsSenders.action,
+    multiline: true,
+    max_length: 2500,
+    placeholder: plain('noreply@acme.test, *@billing.acme.test'),
+  };
+  if (a.allowedSenders.length) senders.initial_value = describeAllowedSenders(a.allowedSenders);
+  const rate: types.PlainTextInput = { type: 'plain_text_input', action_id: INPUT.limitsRate.action, max_length: 20, placeholder: plain('e.g. 100/h') };
+  if (a.rateLimit) rate.initial_value = formatRateLimit(a.rateLimit);
+  return modal({
+    callbackId: VIEW.limits,
+    title: 'Sending limits',
+    submit: 'Save',
+    privateMetadata,
+    blocks: [
+      accountSummaryBlock(a, now),
+      {
+        type: 'input',
+        block_id: INPUT.limitsSenders.block,
+        label: plain('Allowed senders'),
+        optional: true,
+        element: senders,
+        hint: plain('Envelope and header From: must match one: an address (noreply@acme.test), a domain (acme.test or *@acme.test, not its subdomains), or *.acme.test (its subdomains). Empty: any sender.', 2000),
+      },
+      {
+        type: 'input',
+        block_id: INPUT.limitsRate.block,
+        label: plain('Rate limit (recipients)'),
+        optional: true,
+        element: rate,
+        hint: plain('Per minute, hour or day, shared by every relay: 5/m, 100/h, 20000/d. Empty: no limit. Over it the relay answers 451 4.7.1 with when to retry.'),
+      },
     ],
   });
 }

@@ -3,6 +3,7 @@ import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
 import { registerCredentialViews } from './credentials.ts';
 import { registerDeleteView } from './delete.ts';
+import { registerLimitsView } from './limits.ts';
 import { registerStatusViews } from './status.ts';
 import { registerDomainViews } from './domains.ts';
 
@@ -10,6 +11,7 @@ export function registerViews(app: App, deps: SlackDeps): void {
   registerCredentialViews(app, deps);
   registerStatusViews(app, deps);
   registerDeleteView(app, deps);
+  registerLimitsView(app, deps);
   registerDomainViews(app, deps);
 }
 

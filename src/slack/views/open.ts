@@ -4,12 +4,12 @@ import type { WebClient } from '@slack/web-api';
 import { authorize, getWorkspaceOrThrow, previewAccountDeletion, showAccount, type Actor, type DisableReason } from '../../domain/index.ts';
 import { slackErrorSummary, type ResolvedActor } from '../actor.ts';
 import { esc, type ModalView } from '../blocks/common.ts';
-import { createModal, deleteModal, disableModal, enableModal, loadingModal, noticeModal, rotateModal } from '../blocks/modals.ts';
+import { createModal, deleteModal, disableModal, enableModal, limitsModal, loadingModal, noticeModal, rotateModal } from '../blocks/modals.ts';
 import { slackDepsOf, type SlackDeps } from '../deps.ts';
 import { explainFailure } from '../replies.ts';
 import { encodeMeta, type ModalMeta } from './meta.ts';
 
-export type AccountModalKind = 'rotate' | 'enable' | 'disable' | 'delete';
+export type AccountModalKind = 'rotate' | 'enable' | 'disable' | 'delete' | 'limits';
 
 const TITLES: Record<AccountModalKind | 'create', string> = {
   create: 'New SMTP account',
@@ -17,6 +17,7 @@ const TITLES: Record<AccountModalKind | 'create', string> = {
   enable: 'Enable account',
   disable: 'Disable account',
   delete: 'Delete account',
+  limits: 'Sending limits',
 };
 
 /** Where the modal was opened from, so answers go back there. */
@@ -71,9 +72,10 @@ async function accountForm(deps: SlackDeps, kind: AccountModalKind, accountName:
     const preview = await previewAccountDeletion(ctx, r.actor, r.workspace.id, accountName);
     return deleteModal(preview, { now, idleAfterDays: ctx.idleAfterDays, privateMetadata: meta(preview.account.name) });
   }
-  authorize(r.actor, kind === 'rotate' ? 'account.rotate' : kind === 'enable' ? 'account.enable' : 'account.disable');
+  authorize(r.actor, kind === 'rotate' ? 'account.rotate' : kind === 'enable' ? 'account.enable' : kind === 'limits' ? 'account.limits' : 'account.disable');
   const account = await showAccount(ctx, r.actor, r.workspace.id, accountName);
   if (kind === 'rotate') return rotateModal(account, now, meta(account.name));
+  if (kind === 'limits') return limitsModal(account, now, meta(account.name));
   if (kind === 'enable') {
     if (account.status === 'active') return noticeModal(TITLES.enable, `*${esc(account.name)}* is active already: nothing to enable.`);
     return enableModal(account, now, meta(account.name));

@@ -27,6 +27,15 @@ export const accountSchema = new Schema(
     lastUsedAt: { type: Date },
     counters: { type: counters, default: () => ({}) },
     idleSnoozedUntil: { type: Date },
+    allowedSenders: { type: [String], default: undefined },
+    rateLimit: { type: new Schema({ limit: Number, per: String }, { _id: false }), default: undefined },
+    /** Kept apart from previousPassword so that one projection ({ previousPasswordHash: 0 }) leaves it behind. */
+    previousPasswordHash: { type: String },
+    previousPassword: {
+      type: new Schema({ validUntil: Date, credentialVersion: Number, lastUsedAt: Date }, { _id: false }),
+      default: undefined,
+    },
+    surgeSnoozes: { type: new Schema({ volume: Date, network: Date, refused: Date }, { _id: false }), default: undefined },
   },
   { collection: 'accounts', versionKey: false },
 );

@@ -1,9 +1,11 @@
 // Every model of the store, bound to one connection. Indexes are declared in each model's file.
 import type { Connection } from 'mongoose';
 import { accountModel } from './account.ts';
+import { accountHourModel } from './account-hour.ts';
 import { dkimDomainModel } from './dkim-domain.ts';
 import { suppressionListModel, suppressionModel } from './suppression.ts';
 import { auditEventModel } from './audit-event.ts';
+import { authLockoutModel } from './auth-lockout.ts';
 import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
@@ -11,6 +13,7 @@ import { messageBodyModel } from './message-body.ts';
 import { messageChunkModel } from './message-chunk.ts';
 import { monthlyUsageModel } from './monthly-usage.ts';
 import { queuedMessageModel } from './queued-message.ts';
+import { rateWindowModel } from './rate-window.ts';
 import { usernameModel } from './username.ts';
 import { webhookDeliveryModel } from './webhook-delivery.ts';
 import { webhookOutboxModel } from './webhook-outbox.ts';
@@ -31,6 +34,9 @@ export function registerModels(c: Connection) {
     jobLeases: jobLeaseModel(c),
     webhookDeliveries: webhookDeliveryModel(c),
     webhookOutbox: webhookOutboxModel(c),
+    rateWindows: rateWindowModel(c),
+    authLockouts: authLockoutModel(c),
+    accountHours: accountHourModel(c),
     dkimDomains: dkimDomainModel(c),
     suppressions: suppressionModel(c),
     suppressionLists: suppressionListModel(c),

@@ -14,6 +14,7 @@ export const workspaceSchema = new Schema(
       responderGroup: { type: String },
     },
     slotsUsed: { type: Number, required: true, default: 0 },
+    surgeAutoDisable: { type: Boolean },
     createdAt: { type: Date, required: true },
   },
   { collection: 'workspaces', versionKey: false },

@@ -1,6 +1,7 @@
 import type { Models } from '../models/index.ts';
 import type { AccountRepository } from '../../domain/ports.ts';
-import type { Account, AccountWithSecret, DeliveryCounters, DisableReason } from '../../domain/model.ts';
+import type { Account, AccountWithSecret, DeliveryCounters, DisableReason, SurgeSignal } from '../../domain/model.ts';
+import type { RateUnit } from '../../domain/rate-limit.ts';
 import { accountNameKey } from '../../domain/account-name.ts';
 import { accountNameTakenError } from '../../domain/accounts.ts';
 import { isDuplicateKeyError } from '../connection.ts';
@@ -19,10 +20,17 @@ type AccountRow = {
   lastUsedAt?: Date | null;
   counters?: Partial<DeliveryCounters> | null;
   idleSnoozedUntil?: Date | null;
+  allowedSenders?: string[] | null;
+  rateLimit?: { limit?: number | null; per?: string | null } | null;
+  previousPasswordHash?: string | null;
+  previousPassword?: { validUntil?: Date | null; credentialVersion?: number | null; lastUsedAt?: Date | null } | null;
+  surgeSnoozes?: Partial<Record<SurgeSignal, Date | null>> | null;
 };
 
-/** Every read that is not AUTH leaves the hash in the database. */
-const NO_SECRET = { passwordHash: 0 } as const;
+/** Every read that is not AUTH leaves the hashes in the database. */
+const NO_SECRET = { passwordHash: 0, previousPasswordHash: 0 } as const;
+/** What ends a previous password (a rotate without keep, a disable). */
+const NO_PREVIOUS = { previousPasswordHash: 1, previousPassword: 1 } as const;
 
 export function toAccount(row: AccountRow): Account {
   const c = row.counters ?? {};
@@ -42,7 +50,19 @@ export function toAccount(row: AccountRow): Account {
       deferred: c.deferred ?? 0,
       failed: c.failed ?? 0,
     },
+    allowedSenders: [...(row.allowedSenders ?? [])],
   };
+  if (row.rateLimit?.limit && row.rateLimit.per) a.rateLimit = { limit: row.rateLimit.limit, per: row.rateLimit.per as RateUnit };
+  const prev = row.previousPassword;
+  if (prev?.validUntil && typeof prev.credentialVersion === 'number') {
+    a.previousPassword = { validUntil: prev.validUntil, credentialVersion: prev.credentialVersion };
+    if (prev.lastUsedAt) a.previousPassword.lastUsedAt = prev.lastUsedAt;
+  }
+  if (row.surgeSnoozes) {
+    const snoozes: NonNullable<Account['surgeSnoozes']> = {};
+    for (const [k, v] of Object.entries(row.surgeSnoozes)) if (v) snoozes[k as SurgeSignal] = v;
+    if (Object.keys(snoozes).length) a.surgeSnoozes = snoozes;
+  }
   if (row.lastUsedAt) a.lastUsedAt = row.lastUsedAt;
   if (row.idleSnoozedUntil) a.idleSnoozedUntil = row.idleSnoozedUntil;
   if (row.status === 'disabled' && row.disabled?.at) {
@@ -119,7 +139,10 @@ export function accountRepository(m: Models): AccountRepository {
         : await A.findOne({ username }).lean<AccountRow>();
       if (row && row.username !== username) return null;
       if (!row || !row.passwordHash) return null;
-      return { ...toAccount(row), passwordHash: row.passwordHash } satisfies AccountWithSecret;
+      const withSecret: AccountWithSecret = { ...toAccount(row), passwordHash: row.passwordHash };
+      if (withSecret.previousPassword && row.previousPasswordHash) withSecret.previousPasswordHash = row.previousPasswordHash;
+      else delete withSecret.previousPassword;
+      return withSecret;
     },
     async listByWorkspace(workspaceId) {
       const rows = await A.find({ workspaceId }, NO_SECRET).lean<AccountRow[]>();
@@ -128,16 +151,57 @@ export function accountRepository(m: Models): AccountRepository {
     countByWorkspace(workspaceId) {
       return A.countDocuments({ workspaceId });
     },
-    setPasswordHash(id, passwordHash) {
-      return updateAndRead(id, { $set: { passwordHash }, $inc: { credentialVersion: 1 } });
+    async setPasswordHash(id, passwordHash, keepPrevious) {
+      if (!keepPrevious) return updateAndRead(id, { $set: { passwordHash }, $unset: NO_PREVIOUS, $inc: { credentialVersion: 1 } });
+      if (!isObjectId(id)) return null;
+      // The hash being replaced becomes the previous one: read it, then write only if nothing changed since
+      // (same credential version), so a concurrent rotate or disable is never overwritten.
+      const current = await A.findById(id, { passwordHash: 1, credentialVersion: 1 }).lean<{ passwordHash?: string; credentialVersion: number }>();
+      if (!current?.passwordHash) return null;
+      const row = await A.findOneAndUpdate(
+        { _id: id, credentialVersion: current.credentialVersion },
+        {
+          $set: {
+            passwordHash,
+            previousPasswordHash: current.passwordHash,
+            previousPassword: { validUntil: keepPrevious.validUntil, credentialVersion: current.credentialVersion },
+          },
+          $inc: { credentialVersion: 1 },
+        },
+        { new: true },
+      ).lean<AccountRow>();
+      return row ? toAccount(row) : null;
     },
     setStatus(id, status, disabled) {
       return updateAndRead(
         id,
         disabled
-          ? { $set: { status, disabled }, $inc: { credentialVersion: 1 } }
+          ? { $set: { status, disabled }, $unset: NO_PREVIOUS, $inc: { credentialVersion: 1 } }
           : { $set: { status }, $unset: { disabled: 1 }, $inc: { credentialVersion: 1 } },
       );
+    },
+    setSendingPolicy(id, patch) {
+      const set: Record<string, unknown> = {};
+      const unset: Record<string, 1> = {};
+      if (patch.allowedSenders !== undefined) {
+        if (patch.allowedSenders === null || patch.allowedSenders.length === 0) unset.allowedSenders = 1;
+        else set.allowedSenders = patch.allowedSenders;
+      }
+      if (patch.rateLimit !== undefined) {
+        if (patch.rateLimit === null) unset.rateLimit = 1;
+        else set.rateLimit = { limit: patch.rateLimit.limit, per: patch.rateLimit.per };
+      }
+      const update: Record<string, unknown> = {};
+      if (Object.keys(set).length) update.$set = set;
+      if (Object.keys(unset).length) update.$unset = unset;
+      return Object.keys(update).length ? updateAndRead(id, update) : this.findById(id);
+    },
+    async markPreviousPasswordUsed(id, at) {
+      if (!isObjectId(id)) return;
+      await A.updateOne({ _id: id, previousPassword: { $exists: true } }, { $max: { 'previousPassword.lastUsedAt': at } });
+    },
+    setSurgeSnooze(id, signal, until) {
+      return updateAndRead(id, { $set: { [`surgeSnoozes.${signal}`]: until } });
     },
     setIdleSnooze(id, until) {
       return updateAndRead(id, until ? { $set: { idleSnoozedUntil: until } } : { $unset: { idleSnoozedUntil: 1 } });

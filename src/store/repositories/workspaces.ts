@@ -12,6 +12,7 @@ type WorkspaceRow = {
   alertChannel?: string | null;
   roles?: { admins?: string[]; responders?: string[]; adminGroup?: string | null; responderGroup?: string | null } | null;
   slotsUsed?: number | null;
+  surgeAutoDisable?: boolean | null;
   createdAt: Date;
 };
 
@@ -31,6 +32,7 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
   if (row.alertChannel) ws.alertChannel = row.alertChannel;
   if (row.roles?.adminGroup) ws.roles.adminGroup = row.roles.adminGroup;
   if (row.roles?.responderGroup) ws.roles.responderGroup = row.roles.responderGroup;
+  if (row.surgeAutoDisable) ws.surgeAutoDisable = true;
   return ws;
 }
 
