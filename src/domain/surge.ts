@@ -30,8 +30,8 @@ export interface AccountHour {
 }
 
 export interface AccountHourRepository {
-  /** One atomic upsert: + `recipients` to the account's hour, and the client network to its set. */
-  recordAcceptedHour(accountId: string, workspaceId: string, hour: Date, recipients: number, network?: string): Promise<void>;
+  /** One atomic upsert: + `recipients` to the account's hour, and the client networks to its set. */
+  recordAcceptedHour(accountId: string, workspaceId: string, hour: Date, recipients: number, networks?: string[]): Promise<void>;
   recordRefusedHour(accountId: string, workspaceId: string, hour: Date, refused: number): Promise<void>;
   /** Every hour document of the workspace (or all) from `since` on. */
   listSince(since: Date, workspaceId?: string): Promise<AccountHour[]>;

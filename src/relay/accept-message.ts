@@ -4,7 +4,6 @@ import type { SmtpPrincipal } from '../domain/index.ts';
 import type { NewQueuedMessage } from '../store/queue/index.ts';
 import type { CollectedBody } from './body-collector.ts';
 import type { RelayDeps } from './deps.ts';
-import { recordAcceptedHour } from './hourly-counts.ts';
 
 export { StoreUnavailable } from './commit.ts';
 
@@ -49,7 +48,7 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
   if (messageId) message.messageId = messageId;
   if (msg.subject) message.subject = msg.subject;
   await deps.commits.submit({ principal: p, message });
-  recordAcceptedHour(deps, p, msg.to.length, msg.clientIp, at);
+  deps.acceptedHours.add(p, msg.to.length, msg.clientIp, at);
   return msg.id;
 }
 

@@ -11,7 +11,7 @@ import type { CredentialCache } from './credential-cache.ts';
 import type { RepairQueue } from './repairs.ts';
 import type { SuppressionCache } from './suppression-cache.ts';
 import type { SessionChecker } from './session-check.ts';
-import type { RefusalCounter } from './hourly-counts.ts';
+import type { AcceptedHourCounter, RefusalCounter } from './hourly-counts.ts';
 
 export type RelaySettings = Config['relay'];
 
@@ -39,6 +39,8 @@ export interface RelayDeps {
   repairs: RepairQueue;
   /** Refused recipients per account and hour, for the surge job (flushed in batches). */
   refusals: RefusalCounter;
+  /** The surge job's hourly history of accepted recipients, written every few seconds. */
+  acceptedHours: AcceptedHourCounter;
   suppressions: SuppressionCache;
   state: RelayState;
   /** Name of this relay instance, stored with each message. */

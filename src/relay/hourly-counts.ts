@@ -5,11 +5,46 @@ import { hourOf, networkOf, type SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { DomainContext } from '../domain/index.ts';
 
-/** One upsert per accepted message (the lead folds it into the batched counter write). Not awaited. */
-export function recordAcceptedHour(deps: { ctx: DomainContext; log: Logger }, p: SmtpPrincipal, recipients: number, clientIp: string, at: Date): void {
-  deps.ctx.accountHours.recordAcceptedHour(p.accountId, p.workspaceId, hourOf(at), recipients, networkOf(clientIp)).catch((err: unknown) => {
-    deps.log.warn({ err, code: 'RELAY_HOURLY_COUNT_FAILED', accountId: p.accountId, kind: 'accepted' }, 'hourly count not recorded (surge history)');
-  });
+/**
+ * Accepted recipients (and the client networks they came from) are summed in memory and written every
+ * `flushMs`, one upsert per account and hour: the surge history adds no database command to a message.
+ */
+export class AcceptedHourCounter {
+  private readonly pending = new Map<string, { accountId: string; workspaceId: string; hour: Date; n: number; networks: Set<string> }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: { ctx: DomainContext; log: Logger },
+    private readonly flushMs = 5_000,
+  ) {}
+
+  add(p: SmtpPrincipal, recipients: number, clientIp: string, at: Date): void {
+    const hour = hourOf(at);
+    const key = `${p.accountId}:${hour.toISOString()}`;
+    const entry = this.pending.get(key) ?? { accountId: p.accountId, workspaceId: p.workspaceId, hour, n: 0, networks: new Set<string>() };
+    entry.n += recipients;
+    const network = networkOf(clientIp);
+    if (network && entry.networks.size < 200) entry.networks.add(network);
+    this.pending.set(key, entry);
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = [...this.pending.values()];
+    this.pending.clear();
+    await Promise.all(
+      batch.map((e) =>
+        this.deps.ctx.accountHours.recordAcceptedHour(e.accountId, e.workspaceId, e.hour, e.n, [...e.networks]).catch((err: unknown) => {
+          this.deps.log.warn({ err, code: 'RELAY_HOURLY_COUNT_FAILED', accountId: e.accountId, kind: 'accepted' }, 'hourly count not recorded (surge history)');
+        }),
+      ),
+    );
+  }
 }
 
 /**

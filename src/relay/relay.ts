@@ -28,7 +28,7 @@ import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { hookConnections } from './connection-hooks.ts';
-import { RefusalCounter } from './hourly-counts.ts';
+import { AcceptedHourCounter, RefusalCounter } from './hourly-counts.ts';
 import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
 import { listenError } from '../shared/startup-errors.ts';
@@ -138,6 +138,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     ),
     repairs,
     refusals: new RefusalCounter({ ctx, log }),
+    acceptedHours: new AcceptedHourCounter({ ctx, log }),
     // Bounded like the account reads: a store that hangs must not hold RCPT TO until the socket times out.
     suppressions: createSuppressionCache({
       repo: {
@@ -271,6 +272,6 @@ async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQ
   }
   if (state.messagesInFlight > 0) log.error({ code: 'RELAY_SHUTDOWN_INCOMPLETE', messagesInFlight: state.messagesInFlight }, 'messages still being stored at shutdown');
   await repairs.close(Math.min(settings.shutdownGraceMs, 5_000));
-  await deps.refusals.flush();
+  await Promise.all([deps.refusals.flush(), deps.acceptedHours.flush()]);
   log.info({ code: 'RELAY_STOPPED' }, 'relay stopped');
 }

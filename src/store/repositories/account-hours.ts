@@ -13,12 +13,12 @@ export function accountHourRepository(m: Models): AccountHourRepository {
   const upsert = (accountId: string, workspaceId: string, hour: Date, update: Record<string, unknown>, filter: Record<string, unknown> = {}) =>
     H.updateOne({ _id: accountHourId(accountId, hour), ...filter }, { ...update, $setOnInsert: { accountId, workspaceId, hour } }, { upsert: true });
   return {
-    async recordAcceptedHour(accountId, workspaceId, hour, recipients, network) {
+    async recordAcceptedHour(accountId, workspaceId, hour, recipients, networks = []) {
       // With a network: only while the set has room (a full set does not match, the upsert then collides on
       // _id, and the fallback counts without the network). The same fallback covers two instances creating
       // the hour at once.
-      const withNetwork = network ? { $inc: { recipients }, $addToSet: { networks: network } } : { $inc: { recipients } };
-      await upsert(accountId, workspaceId, hour, withNetwork, network ? { [`networks.${MAX_NETWORKS - 1}`]: { $exists: false } } : {}).catch(async (err: unknown) => {
+      const withNetwork = networks.length ? { $inc: { recipients }, $addToSet: { networks: { $each: networks } } } : { $inc: { recipients } };
+      await upsert(accountId, workspaceId, hour, withNetwork, networks.length ? { [`networks.${MAX_NETWORKS - 1}`]: { $exists: false } } : {}).catch(async (err: unknown) => {
         if ((err as { code?: number }).code !== 11000) throw err;
         await H.updateOne({ _id: accountHourId(accountId, hour) }, { $inc: { recipients } });
       });
