@@ -60,7 +60,7 @@ export function dbWindow(before: Record<string, StatsSnapshot>, after: Record<st
     const a = after[role]!;
     const none: Pick<StatsSnapshot, 'dbCommands' | 'smtpMessages' | 'deliveries'> = { dbCommands: {}, smtpMessages: {}, deliveries: {} };
     // A process restarted in between starts from zero.
-    const b = before[role]?.pid === a.pid ? before[role]! : none;
+    const b = before[role]?.pid === a.pid ? before[role] : none;
     commands[role] = delta(b.dbCommands, a.dbCommands);
     accepted += (a.smtpMessages.accepted ?? 0) - (b.smtpMessages.accepted ?? 0);
     delivered += (a.deliveries.delivered ?? 0) - (b.deliveries.delivered ?? 0);

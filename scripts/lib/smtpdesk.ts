@@ -187,8 +187,8 @@ export function roleProcess(o: RoleOptions): RoleProcess {
         tail = (tail + d.toString()).slice(-8000);
         if (/"code":"ROLE_STARTED"/.test(tail) || /ROLE_STARTED/.test(tail)) started = true;
       };
-      c.stdout!.on('data', onData);
-      c.stderr!.on('data', onData);
+      c.stdout.on('data', onData);
+      c.stderr.on('data', onData);
       c.on('exit', (code, signal) => {
         log.write(`\n[harness] ${o.role} exited (${signal ?? code})\n`);
         if (!expectedExit) self.crashes++;

@@ -114,7 +114,7 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
     const config = loadConfig();
     const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
     const actor: Actor = { source: 'cli', id: safeUser(), name: `${safeUser()} (cli)`, roles: ['admin'] };
-    const workspaceRef = (parsed.values.workspace as string | undefined) ?? process.env.SMTPDESK_WORKSPACE;
+    const workspaceRef = parsed.values.workspace ?? process.env.SMTPDESK_WORKSPACE;
     let workspace: Workspace | undefined;
     const cli: CliContext = {
       actor,
@@ -141,7 +141,7 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
       },
       print: (s) => io.out(s),
     };
-    const result = await command.run(cli, positionals, parsed.values as Record<string, string | boolean | undefined>);
+    const result = await command.run(cli, positionals, parsed.values);
     if (cli.json) io.out(JSON.stringify(result ?? { ok: true }, null, 2));
     return EXIT.ok;
   } catch (err) {

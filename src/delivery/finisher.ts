@@ -43,7 +43,7 @@ export function createFinisher(deps: FinisherDeps) {
       const change = outcomeChange(p.lease.message, counterDelta(p.outcomes), now);
       if (!change) continue;
       changes.push(change);
-      outcomes.push({ id: p.lease.id, workspaceId: change.workspaceId, accountId: change.accountId, at: now, delta: change.delta as Record<string, number> });
+      outcomes.push({ id: p.lease.id, workspaceId: change.workspaceId, accountId: change.accountId, at: now, delta: change.delta });
     }
     if (outcomes.length) await deps.batches.open({ _id: batchId, kind: 'outcome', state: 'open', owner: deps.owner, createdAt: now, outcomes });
     const held = await deps.queue.finishMany(batch, now, batchId);

@@ -137,7 +137,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const candidateBatch = Math.max(8, concurrency * 4);
 
   /** New messages: stored by this process's relay (onEnqueued) or taken from the relay's batch notices. */
-  let fresh: FreshMessage[] = [];
+  const fresh: FreshMessage[] = [];
   /** Leased together (one command for a whole batch of new messages), waiting for a free slot. */
   const ready: Lease[] = [];
   let lastDueScan = 0;

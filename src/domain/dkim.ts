@@ -130,7 +130,7 @@ async function newKey(ctx: DomainContext, secrets: SecretBox, domain: string, ta
     selector,
     state: 'pending',
     publicKey: (publicKey as Buffer).toString('base64'),
-    sealedPrivateKey: secrets.seal(privateKey as string, sealContext(domain, selector)),
+    sealedPrivateKey: secrets.seal(privateKey, sealContext(domain, selector)),
     createdAt: now,
   };
 }

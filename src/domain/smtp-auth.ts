@@ -107,7 +107,7 @@ export async function authenticateSmtpAccount(
     const previousMatches =
       prev !== undefined && account.previousPasswordHash !== undefined && prev.validUntil.getTime() > now.getTime() && (await verifyPassword(password, account.previousPasswordHash));
     if (!previousMatches) return { ok: false, reason: 'bad_password', username };
-    version = prev!.credentialVersion;
+    version = prev.credentialVersion;
   }
   if (account.status !== 'active') return { ok: false, reason: 'disabled', username };
   if (version !== account.credentialVersion) await notePreviousPasswordUse(ctx, account, now);

@@ -66,7 +66,7 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
       const listenPort = port ?? s.port;
       try {
         // A host given as listen options, so SLACK_HOST binds like RELAY_HOST and HTTP_HOST do.
-        server = (await app.start(s.host === undefined ? listenPort : { port: listenPort, host: s.host })) as Server;
+        server = await app.start(s.host === undefined ? listenPort : { port: listenPort, host: s.host });
       } catch (err) {
         throw listenError(err, { role: 'slack', host: s.host, port: listenPort, portVariable: 'SLACK_PORT', hostVariable: 'SLACK_HOST' });
       }

@@ -100,7 +100,7 @@ describe('smtpdesk CLI', () => {
     [['workspace', 'set-plan', 'gigantic'], 1, /Unknown plan "gigantic"/],
     [['usage', '--workspace', 'nowhere'], 1, /No workspace "nowhere"/],
   ])('bad input %j exits %i with a one-line reason', async (args, code, message) => {
-    const r = await cli(...(args as string[]));
+    const r = await cli(...args);
     expect(r.code).toBe(code);
     expect(r.stderr.split('\n')[0]).toMatch(message);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/); // no stack traces

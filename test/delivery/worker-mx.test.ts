@@ -27,12 +27,12 @@ const HOSTS: Record<string, string[]> = {
 const dnsError = (code: string) => Object.assign(new Error(`DNS ${code}`), { code });
 const resolver: MxResolver = {
   async resolveMx(domain) {
-    if (DNS_ERRORS[domain]) throw dnsError(DNS_ERRORS[domain]!);
-    if (MX[domain]) return MX[domain]!;
+    if (DNS_ERRORS[domain]) throw dnsError(DNS_ERRORS[domain]);
+    if (MX[domain]) return MX[domain];
     throw dnsError('ENOTFOUND');
   },
   async resolveHost(host) {
-    if (HOSTS[host]) return HOSTS[host]!;
+    if (HOSTS[host]) return HOSTS[host];
     throw dnsError('ENOTFOUND');
   },
 };

@@ -25,7 +25,7 @@ export function startRoleProcess(role: 'worker' | 'relay', env: Record<string, s
   });
   const logs: RoleProcess['logs'] = [];
   let buffered = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     buffered += d.toString();
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';

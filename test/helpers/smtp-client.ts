@@ -90,7 +90,7 @@ export class RawSmtpClient {
   async startTls(): Promise<void> {
     const r = await this.command('STARTTLS');
     if (r.code !== 220) throw new Error(`STARTTLS refused: ${r.code} ${r.text}`);
-    const plain = this.socket as Socket;
+    const plain = this.socket;
     plain.removeAllListeners('data');
     plain.removeAllListeners('close');
     this.socket = await new Promise<TLSSocket>((resolve, reject) => {

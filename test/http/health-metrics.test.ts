@@ -140,7 +140,7 @@ describe('/metrics with METRICS_BEARER_TOKEN', () => {
       const res = await fetch(`${h.server.url}/metrics`, { headers: authorization ? { authorization } : {} });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
-      expect((await res.json()) as unknown).toMatchObject({ error: { code: 'HTTP.UNAUTHORIZED' } });
+      expect(await res.json()).toMatchObject({ error: { code: 'HTTP.UNAUTHORIZED' } });
     }
     const res = await fetch(`${h.server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);

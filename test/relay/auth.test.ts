@@ -68,7 +68,7 @@ describe('AUTH over STARTTLS with nodemailer', () => {
       .createTransport({ host: '127.0.0.1', port: t.port, secure: false, tls: { rejectUnauthorized: false } })
       .sendMail(mail('no auth'))
       .catch((e: { response?: string }) => e);
-    expect((err as { response?: string }).response).toMatch(/^530 /);
+    expect(err.response).toMatch(/^530 /);
   });
 });
 

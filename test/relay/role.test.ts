@@ -63,7 +63,7 @@ async function startProcess(port: number): Promise<Started> {
   });
   const lines: Record<string, unknown>[] = [];
   let rest = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     rest += d.toString();
     const parts = rest.split('\n');
     rest = parts.pop()!;
@@ -140,7 +140,7 @@ it('refuses to start on a port already taken, in one line that names the port an
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const kill = setTimeout(() => child.kill('SIGKILL'), 45_000);
     const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
     clearTimeout(kill);

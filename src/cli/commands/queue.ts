@@ -64,7 +64,7 @@ function accountOption(opts: OptionValues, required: boolean): string | undefine
   const name = opts.account;
   if (name === undefined && required) throw new UsageError('--account NAME is required');
   if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) throw new UsageError('--account takes an account name');
-  return name as string | undefined;
+  return name;
 }
 
 const list: CliCommand = {

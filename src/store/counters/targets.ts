@@ -25,7 +25,7 @@ export interface CounterCollections {
 }
 
 export function counterCollections(models: Models): CounterCollections {
-  return { accounts: models.accounts.collection as unknown as Coll, usage: models.monthlyUsage.collection as unknown as Coll };
+  return { accounts: models.accounts.collection, usage: models.monthlyUsage.collection };
 }
 
 interface Merged {
@@ -50,7 +50,7 @@ export class MarkerSweeper {
     const fields = this.pending[coll].get(docId);
     if (!fields) return undefined;
     this.pending[coll].delete(docId);
-    return Object.fromEntries(fields.map((f) => [f, ''])) as Record<string, ''>;
+    return Object.fromEntries(fields.map((f) => [f, '']));
   }
 
   size(): number {

@@ -100,7 +100,7 @@ export function claiming(c: QueueCollections) {
           update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
         },
       }));
-      const res = await c.messages.bulkWrite(ops as unknown as mongo.AnyBulkWriteOperation<mongo.Document>[], { ordered: false });
+      const res = await c.messages.bulkWrite(ops, { ordered: false });
       let won = msgs;
       if (res.matchedCount !== msgs.length) {
         // Another worker (or a due-time scan) was first for some: keep the ones that carry our token.

@@ -98,7 +98,7 @@ export function accountRepository(m: Models): AccountRepository {
         const doc = await A.create({ ...input, nameKey: accountNameKey(input.name), credentialVersion: 1, status: 'active' });
         await m.usernames.updateOne({ _id: input.username }, { $set: { accountId: doc._id.toString() } });
         const { passwordHash: _hash, ...row } = doc.toObject();
-        return toAccount(row as AccountRow);
+        return toAccount(row);
       } catch (err) {
         if (isDuplicateKeyError(err)) throw accountNameTakenError(input.name);
         throw err;
