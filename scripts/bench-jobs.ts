@@ -208,7 +208,7 @@ async function main(): Promise<void> {
   if (!uri) {
     const embedded = await startEmbeddedDatabase({ dataDir: null, log: (l) => say(`[db] ${l}`) });
     uri = embedded.uri;
-    stopEmbedded = embedded.stop;
+    stopEmbedded = () => embedded.stop();
     engine = embedded.description;
   }
   const dbName = `smtpdesk_bench_${randomBytes(4).toString('hex')}`;

@@ -421,7 +421,7 @@ async function main(): Promise<void> {
       s.on('error', () => done({ status: 'closed', body: buf }));
       const hardStop = setTimeout(() => done({ status: 'timeout', body: buf }), (dribble?.maxMs ?? 10_000) + 5_000);
       hardStop.unref();
-      s.on('connect', async () => {
+      s.on('connect', () => void (async () => {
         if (!dribble) return void s.write(Buffer.from(data, 'latin1'));
         const until = Date.now() + dribble.maxMs;
         for (const ch of data) {
@@ -429,7 +429,7 @@ async function main(): Promise<void> {
           s.write(ch);
           await new Promise((r) => setTimeout(r, dribble.intervalMs));
         }
-      });
+      })());
     });
   }
 

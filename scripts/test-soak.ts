@@ -96,8 +96,6 @@ async function main(): Promise<void> {
   const faults: FaultRecord[] = [];
   let disabledAt = Number.POSITIVE_INFINITY;
   const responderMs: { cli?: number; webhook?: number } = {};
-  let relayKills = 0;
-  let workerKills = 0;
 
   const fault = async (what: string, run: () => Promise<string | void>) => {
     const at = Date.now() - t0;
@@ -117,8 +115,8 @@ async function main(): Promise<void> {
   };
 
   const schedule: [number, string, () => Promise<string | void>][] = [
-    [0.12, 'SIGKILL relay, restart', async () => (relayKills++, await relay.kill(), await restart(relay))],
-    [0.24, 'SIGKILL worker, restart', async () => (workerKills++, await worker.kill(), await restart(worker))],
+    [0.12, 'SIGKILL relay, restart', async () => (await relay.kill(), await restart(relay))],
+    [0.24, 'SIGKILL worker, restart', async () => (await worker.kill(), await restart(worker))],
     [
       0.36,
       'stop database 5 s, restart',
@@ -163,8 +161,6 @@ async function main(): Promise<void> {
       0.64,
       'SIGKILL relay + worker together, restart',
       async () => {
-        relayKills++;
-        workerKills++;
         await Promise.all([relay.kill(), worker.kill()]);
         await Promise.all([restart(relay), restart(worker)]);
       },

@@ -93,7 +93,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
 interface ResolvedDatabase {
   uri: string;
   kind: Runtime['databaseKind'];
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /**

@@ -14,8 +14,8 @@ export interface RunningServer {
   name: string;
   port: number;
   /** Root pids of the server's process tree, for CPU and memory. */
-  pids(): number[];
-  stop(): Promise<void>;
+  pids: () => number[];
+  stop: () => Promise<void>;
 }
 
 export function log(msg: string): void {

@@ -52,7 +52,7 @@ export class RawSmtp {
       this.closed = true;
       this.wake();
     });
-    s.on('error', (err) => {
+    s.on('error', (err: Error) => {
       this.closeReason = err.message;
     });
   }

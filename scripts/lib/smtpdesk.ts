@@ -151,7 +151,7 @@ export interface RoleProcess {
 }
 
 export interface RoleOptions {
-  role: 'relay' | 'worker' | 'http' | 'jobs' | 'slack' | string;
+  role: 'relay' | 'worker' | 'http' | 'jobs' | 'slack' | (string & {});
   env: Record<string, string>;
   logDir: string;
   /** Port to wait for (relay, http); else wait for the ROLE_STARTED log line. */

@@ -1,7 +1,7 @@
 // smtpdesk command line: everything an admin can do in Slack, for bootstrap and for when Slack is down.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { openRuntime, type Runtime } from '../runtime.ts';
@@ -67,7 +67,7 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
   err: (s) => process.stderr.write(`${s}\n`),
 }): Promise<number> {
   // A first, lenient pass with every option any command knows, so option values are not taken for words.
-  const allOptions = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options ?? {}));
+  const allOptions = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options ?? {})) as ParseArgsConfig['options'];
   let words: string[];
   try {
     words = parseArgs({ args: argv, options: allOptions, allowPositionals: true, strict: false }).positionals;

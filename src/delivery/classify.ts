@@ -23,6 +23,7 @@ const MAX_MESSAGE = 500;
 
 /** Collapses line breaks and control characters so a reply can never reach a header or a log as two lines. */
 export function oneLine(text: string, max = MAX_MESSAGE): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
   const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

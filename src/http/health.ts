@@ -50,7 +50,7 @@ export function healthRoutes(rt: Runtime, opts: { readiness?: ReadinessProbe | u
 async function pingDatabase(rt: Runtime): Promise<{ ok: true; ms: number } | { ok: false; error: string }> {
   const started = Date.now();
   const db = rt.db.connection.db;
-  if (!db || rt.db.connection.readyState !== 1) return { ok: false, error: 'not connected' };
+  if (!db || (rt.db.connection.readyState as number) !== 1) return { ok: false, error: 'not connected' };
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

@@ -18,7 +18,7 @@ export const startHttpRole: RoleStarter = async (rt, env) => {
   const dispatcher = startDispatcherIfConfigured(rt);
   const prune = () => pruneWebhookRecords(rt).catch((err) => rt.log.warn({ err, code: 'WEBHOOK_PRUNE_FAILED' }, 'pruning webhook records failed'));
   void prune();
-  const pruner = setInterval(prune, PRUNE_EVERY_MS);
+  const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS);
   pruner.unref();
 
   const outbound = dispatcher ? `; outbound webhooks to ${rt.config.http.outboundWebhookUrls.length} URL(s)` : '';

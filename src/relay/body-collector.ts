@@ -80,6 +80,7 @@ export class BodyCollector {
   async end(): Promise<CollectedBody> {
     if (this.spilled && !this.dropped && this.buffered > 0) this.writeBuffered();
     await this.writing;
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows whatever the store rejected with, unchanged
     if (this.failure) throw this.failure;
     const start = Buffer.concat(this.start).subarray(0, START_BYTES);
     if (!this.spilled) return { inline: Buffer.concat(this.parts, this.buffered), chunks: 0, size: this.size, start };

@@ -212,7 +212,7 @@ export class CommitQueue {
     } catch (err) {
       log.warn({ err, code: 'RELAY_USAGE_DEFERRED', batchId, messages: accepted.length }, 'messages stored; counting them is left to the batch ledger');
       for (const p of accepted) p.resolve();
-      track(counting);
+      void track(counting);
       leaveToRecovery('store', err, false);
     }
   }

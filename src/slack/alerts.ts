@@ -92,7 +92,7 @@ export function alertText(event: DomainEvent): string {
       return `:pushpin: ${by} kept idle account ${what(event)}${until}.`;
     }
     case 'plan.changed':
-      return `:chart_with_upwards_trend: ${by} changed the plan from *${esc(String(d.from ?? '?'))}* to *${esc(String(d.to ?? '?'))}*.`;
+      return `:chart_with_upwards_trend: ${by} changed the plan from *${esc(String((d.from as string | undefined) ?? '?'))}* to *${esc(String((d.to as string | undefined) ?? '?'))}*.`;
     case 'workspace.created':
       return `:office: ${by} created this workspace${typeof d.plan === 'string' ? ` on the ${esc(d.plan)} plan` : ''}.`;
     case 'workspace.updated':

@@ -22,7 +22,7 @@ export class HomeViewers {
   opened(workspaceId: string, teamId: string, userId: string): void {
     const now = (this.opts.now ?? Date.now)();
     let users = this.viewers.get(workspaceId);
-    if (!users) this.viewers.set(workspaceId, (users = new Map()));
+    if (!users) this.viewers.set(workspaceId, (users = new Map<string, { teamId: string; at: number; list?: HomeList }>()));
     const list = users.get(userId)?.list;
     users.delete(userId);
     users.set(userId, { teamId, at: now, ...(list ? { list } : {}) });

@@ -1,6 +1,6 @@
 // A worker in another process than the relay hears of new messages from the relay's batch notices (a small
 // collection), not by scanning the queue: with the due-time scan pushed out to a minute, mail still flows.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
 import { startDeliveryWorker } from '../../src/delivery/worker.ts';
 import { createCommitQueue } from '../../src/relay/relay.ts';
 import { RepairQueue } from '../../src/relay/repairs.ts';

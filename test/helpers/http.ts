@@ -66,6 +66,7 @@ export interface SignedCall {
 export interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the JSON body of the server under test, read freely by the tests
   json: any;
 }
 
@@ -98,7 +99,7 @@ export function rawRequest(
         const text = Buffer.concat(chunks).toString('utf8');
         try {
           resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text ? JSON.parse(text) : null });
-        } catch (err) {
+        } catch {
           reject(new Error(`not JSON (${res.statusCode}): ${text.slice(0, 200)}`));
         }
       });

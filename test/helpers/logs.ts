@@ -14,14 +14,14 @@ export interface CapturedLogs {
   /** Parsed lines (a line that is not JSON is kept as { level: 0, msg }). */
   lines: LogLine[];
   /** Everything written, verbatim. */
-  raw(): string;
+  raw: () => string;
 }
 
 export function captureLogs(): CapturedLogs {
   const lines: LogLine[] = [];
   const chunks: string[] = [];
   const stream = new Writable({
-    write(chunk, _enc, cb) {
+    write(chunk: Buffer | string, _enc, cb) {
       const text = chunk.toString();
       chunks.push(text);
       for (const line of text.split('\n').filter(Boolean)) {

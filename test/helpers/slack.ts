@@ -155,7 +155,7 @@ export class FakeSlackApi {
       case 'chat.postEphemeral':
         return { status: 200, body: { ok: true, message_ts: `${n}.000200` } };
       case 'conversations.open':
-        return { status: 200, body: { ok: true, channel: { id: `D${String(args.users ?? 'X')}` } } };
+        return { status: 200, body: { ok: true, channel: { id: `D${String((args.users as string | undefined) ?? 'X')}` } } };
       case 'usergroups.users.list':
         return { status: 200, body: { ok: true, users: this.groups.get(String(args.usergroup)) ?? [] } };
       case 'users.info': {

@@ -51,5 +51,5 @@ it('webhook rotate: the old password gets 535 at once, the new one from the answ
   expect(rotated.status).toBe(200);
 
   await expect(send(a.username, a.password, 'old password')).rejects.toMatchObject({ responseCode: 535 });
-  expect((await send(a.username, rotated.json.password, 'new password')).response).toMatch(/^250 /);
+  expect((await send(a.username, rotated.json.password as string, 'new password')).response).toMatch(/^250 /);
 });

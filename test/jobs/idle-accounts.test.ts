@@ -75,14 +75,13 @@ async function click(post: RecordedCall, account: Account, actionId: string, use
 describe('idle-accounts job', () => {
   let old: Account;
   let never: Account;
-  let recent: Account;
   let sixty: Account;
   let firstAlert: RecordedCall;
 
   it('posts one alert listing the idle accounts with last used, total sent and Disable / Delete / Keep', async () => {
     old = await accountAt('legacy-crm', -200, -90, 1234);
     never = await accountAt('staging-never-used', -75);
-    recent = await accountAt('production-transactional', -200, -40);
+    await accountAt('production-transactional', -200, -40); // used 40 days ago: not idle
     sixty = await accountAt('billing-invoices', -200, -60, 7);
     clock.set(realNow);
 

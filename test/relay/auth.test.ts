@@ -95,7 +95,7 @@ describe('every failed AUTH gets the same answer', () => {
 
   it('nodemailer sees the 535 as an authentication error', async () => {
     const a = await t.newAccount();
-    const err = (await transport(a.username, 'not-the-password').sendMail(mail('x')).catch((e) => e)) as { code?: string; responseCode?: number };
+    const err = (await transport(a.username, 'not-the-password').sendMail(mail('x')).catch((e: unknown) => e)) as { code?: string; responseCode?: number };
     expect(err.code).toBe('EAUTH');
     expect(err.responseCode).toBe(535);
   });
@@ -131,7 +131,7 @@ describe('account changes take effect at once', () => {
     try {
       expect((await tr.sendMail(mail('before disable'))).response).toMatch(/^250 /);
       await disableAccount(t.rt.ctx, admin, t.workspace.id, a.name, 'suspected_compromise');
-      const err = (await tr.sendMail(mail('after disable')).catch((e) => e)) as { response?: string };
+      const err = (await tr.sendMail(mail('after disable')).catch((e: unknown) => e)) as { response?: string };
       expect(err.response).toBe(`530 5.7.0 Account ${a.username} is disabled: no further mail is accepted on this connection`);
     } finally {
       tr.close();

@@ -51,7 +51,7 @@ function commitQueue(queue?: Queue) {
   return { ...createCommitQueue(h.rt, { queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000, owner: 'test' }), repairs };
 }
 
-const settle = <T>(p: Promise<T>) => p.then(() => 'stored' as const, (err: { code?: string }) => err.code ?? String(err));
+const settle = <T>(p: Promise<T>) => p.then(() => 'stored' as const, (err: Error & { code?: string }) => err.code ?? String(err));
 
 async function queuedFor(accountId: string): Promise<number> {
   return (await h.rt.queue.listMessages({ workspaceId: h.workspace.id, accountId, limit: 1000 })).length;
@@ -148,7 +148,7 @@ describe('a relay that dies half way through a commit (its repairs never run): r
       // The counter writes never reach the database (the process died before sending them).
       const accounts = made.counters.accounts;
       made.counters.accounts = new Proxy(accounts, {
-        get: (target, prop, receiver) => (prop === 'bulkWrite' ? () => Promise.reject(new Error('killed')) : Reflect.get(target, prop, receiver)),
+        get: (target, prop, receiver) => (prop === 'bulkWrite' ? () => Promise.reject(new Error('killed')) : (Reflect.get(target, prop, receiver) as unknown)),
       });
     }
     return made;

@@ -123,7 +123,7 @@ describe('size limit', () => {
       auth: { user: account.username, pass: account.password },
     });
     const big = `${'0123456789abcdef'.repeat(64)}\n`.repeat(Math.ceil((MAX_SIZE * 1.5) / 1025));
-    const err = (await tr.sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: 'big', text: big }).catch((e) => e)) as {
+    const err = (await tr.sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: 'big', text: big }).catch((e: unknown) => e)) as {
       responseCode?: number;
       response?: string;
     };

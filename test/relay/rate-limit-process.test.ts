@@ -98,6 +98,6 @@ it('3/m over an in-process relay and a separate relay process: three recipients 
   expect((await here.sendMail({ from: 'app@example.com', to: ['a@example.org', 'b@example.org'], text: 'x' })).accepted).toHaveLength(2);
   expect(await pythonSend(otherPort, acct.username, acct.password, ['c@example.org'])).toBe('ok');
   expect(await pythonSend(otherPort, acct.username, acct.password, ['d@example.org'])).toMatch(/^451 4\.7\.1 Rate limit of smtp-\w+ reached \(3 recipients per minute\)/);
-  const err = (await here.sendMail({ from: 'app@example.com', to: 'e@example.org', text: 'x' }).catch((e) => e)) as { responseCode?: number };
+  const err = (await here.sendMail({ from: 'app@example.com', to: 'e@example.org', text: 'x' }).catch((e: unknown) => e)) as { responseCode?: number };
   expect(err.responseCode).toBe(451);
 }, 90_000);

@@ -96,7 +96,7 @@ describe('rotate --keep-old', () => {
     expect(await auth(acct.username, rotated.json<{ password: string }>().password)).toBe(235);
 
     const webhook = { source: 'webhook' as const, id: 'pagerduty', roles: ['admin' as const] };
-    const refused = await rotateAccountPassword(t.rt.ctx, webhook, t.workspace.id, acct.name, 'leak', { keepOldMs: HOUR }).catch((e) => e);
+    const refused = await rotateAccountPassword(t.rt.ctx, webhook, t.workspace.id, acct.name, 'leak', { keepOldMs: HOUR }).catch((e: unknown) => e);
     expect(isDomainError(refused, 'INPUT.INVALID')).toBe(true);
     const bad = await cli(['accounts', 'rotate', acct.name, '--keep-old', '8d']);
     expect(bad.code).toBe(1);

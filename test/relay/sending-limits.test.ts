@@ -55,18 +55,18 @@ describe('allowed senders', () => {
   it('a disallowed envelope sender is refused at MAIL FROM with 550 5.7.1 naming the rules', async () => {
     const err = (await transport(a.port, acct)
       .sendMail({ envelope: { from: 'ceo@evil.test', to: 'x@example.org' }, from: 'noreply@acme.test', to: 'x@example.org', text: 'hi' })
-      .catch((e) => e)) as SendError;
+      .catch((e: unknown) => e)) as SendError;
     expect(err.responseCode).toBe(550);
     expect(err.response).toMatch(/^550 5\.7\.1 Sender <ceo@evil\.test> is not an allowed sender of smtp-\w+ \(allowed senders: noreply@acme\.test, \*@billing\.acme\.test, \*@news\.acme\.test\)/);
     // Subdomains of an exact domain rule are not covered.
-    const sub = (await transport(a.port, acct).sendMail({ from: 'x@sub.billing.acme.test', to: 'x@example.org', text: 'hi' }).catch((e) => e)) as SendError;
+    const sub = (await transport(a.port, acct).sendMail({ from: 'x@sub.billing.acme.test', to: 'x@example.org', text: 'hi' }).catch((e: unknown) => e)) as SendError;
     expect(sub.responseCode).toBe(550);
   });
 
   it('a disallowed header From is refused at the end of DATA with 550 5.7.1, the null sender is allowed', async () => {
     const err = (await transport(a.port, acct)
       .sendMail({ envelope: { from: 'noreply@acme.test', to: 'x@example.org' }, from: '"noreply@acme.test" <ceo@evil.test>', to: 'x@example.org', text: 'hi' })
-      .catch((e) => e)) as SendError;
+      .catch((e: unknown) => e)) as SendError;
     expect(err.responseCode).toBe(550);
     expect(err.response).toMatch(/^550 5\.7\.1 Header From <ceo@evil\.test> is not an allowed sender/);
 
@@ -126,11 +126,11 @@ describe('rate limit', () => {
     expect((await transport(b.port, acct).sendMail({ from: 'a@x.test', to: ['r3@example.org', 'r4@example.org'], text: '2' })).accepted).toHaveLength(2);
     expect((await transport(a.port, acct).sendMail({ from: 'a@x.test', to: 'r5@example.org', text: '3' })).accepted).toHaveLength(1);
     // The sixth, on B.
-    const err = (await transport(b.port, acct).sendMail({ from: 'a@x.test', to: 'r6@example.org', text: '4' }).catch((e) => e)) as SendError;
+    const err = (await transport(b.port, acct).sendMail({ from: 'a@x.test', to: 'r6@example.org', text: '4' }).catch((e: unknown) => e)) as SendError;
     expect(err.responseCode).toBe(451);
     expect(err.response).toMatch(/^451 4\.7\.1 Rate limit of smtp-\w+ reached \(5 recipients per minute\): try again after \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z \(in \d+ s\)/);
     // And on A too.
-    const onA = (await transport(a.port, acct).sendMail({ from: 'a@x.test', to: 'r7@example.org', text: '5' }).catch((e) => e)) as SendError;
+    const onA = (await transport(a.port, acct).sendMail({ from: 'a@x.test', to: 'r7@example.org', text: '5' }).catch((e: unknown) => e)) as SendError;
     expect(onA.responseCode).toBe(451);
     expect(b.logs.some((l) => l.code === 'RELAY_RATE_LIMITED')).toBe(true);
 

@@ -66,13 +66,13 @@ it('serves the certificate from RELAY_TLS_CERT_FILE and RELAY_TLS_KEY_FILE', asy
 });
 
 it('a certificate file that cannot be read stops the start with the variable named', async () => {
-  const err = await loadTlsCredentials({ certFile: join(dir, 'missing.pem'), keyFile: join(dir, 'key.pem'), hostname: 'x', dataDir: dir, production: false, log }).catch((e) => e);
+  const err = await loadTlsCredentials({ certFile: join(dir, 'missing.pem'), keyFile: join(dir, 'key.pem'), hostname: 'x', dataDir: dir, production: false, log }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).problems).toEqual([`RELAY_TLS_CERT_FILE: cannot read ${join(dir, 'missing.pem')} (ENOENT)`]);
 });
 
 it('production without certificate files refuses to start rather than use a self-signed certificate', async () => {
-  const err = await loadTlsCredentials({ hostname: 'mail.example.com', dataDir: dir, production: true, log }).catch((e) => e);
+  const err = await loadTlsCredentials({ hostname: 'mail.example.com', dataDir: dir, production: true, log }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
   expect(String(err)).toMatch(/RELAY_TLS_CERT_FILE and RELAY_TLS_KEY_FILE are required in production/);
 });

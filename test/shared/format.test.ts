@@ -15,11 +15,11 @@ describe('sparkline', () => {
 describe('delivery trend', () => {
   const days = (rates: [number, number][]) => rates.map(([delivered, bounced], i) => ({ day: `d${i}`, sent: delivered + bounced, delivered, bounced, deferred: 0, failed: 0 }));
   it('compares the last 7 days with the days before them', () => {
-    const t = deliveryTrend(days([...Array(23).fill([99, 1]), ...Array(7).fill([90, 10])]));
+    const t = deliveryTrend(days([...Array<[number, number]>(23).fill([99, 1]), ...Array<[number, number]>(7).fill([90, 10])]));
     expect(t.direction).toBe('down');
     expect(formatTrend(t)).toBe('90.0% ↓ from 99.0%');
-    expect(formatTrend(deliveryTrend(days([...Array(23).fill([99, 1]), ...Array(7).fill([99, 1])])))).toBe('99.0% →');
-    expect(formatTrend(deliveryTrend(days(Array(30).fill([0, 0]))))).toBe('—');
+    expect(formatTrend(deliveryTrend(days([...Array<[number, number]>(23).fill([99, 1]), ...Array<[number, number]>(7).fill([99, 1])])))).toBe('99.0% →');
+    expect(formatTrend(deliveryTrend(days(Array<[number, number]>(30).fill([0, 0]))))).toBe('—');
   });
 });
 

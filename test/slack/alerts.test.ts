@@ -40,9 +40,9 @@ describe('slackAlertSink', () => {
 
   it('posts nothing when the workspace has no alert channel, and skips the jobs\' own flags', async () => {
     const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }), findWorkspace: async () => ws(), log: createLogger({ level: 'silent' }) });
-    sink.publish(event);
+    void sink.publish(event);
     const withChannel = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
-    withChannel.publish({ ...event, type: 'account.idle' });
+    void withChannel.publish({ ...event, type: 'account.idle' });
     await sink.drain();
     await withChannel.drain();
     expect(api.calls).toEqual([]);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, recordAcceptedMessage, type Actor } from '../../src/domain/index.ts';
 import { openDeleteConfirmation, openDisableModal } from '../../src/slack/views/index.ts';
 import { enqueueMessage } from '../helpers/queue.ts';
-import { ALERT_CHANNEL, ADMIN, CHANNEL, MEMBER, RESPONDER, startSlackHarness, textOf, type SlackHarness } from '../helpers/slack.ts';
+import { ALERT_CHANNEL, ADMIN, MEMBER, RESPONDER, startSlackHarness, textOf, type SlackHarness } from '../helpers/slack.ts';
 
 let h: SlackHarness;
 let ws: string;

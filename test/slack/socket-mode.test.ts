@@ -14,7 +14,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => wss.once('listening', () => r()));
   wss.on('connection', (ws) => {
     socket = ws;
-    ws.on('message', (data) => received.push(JSON.parse(String(data)) as Record<string, unknown>));
+    ws.on('message', (data) => received.push(JSON.parse((data as Buffer).toString()) as Record<string, unknown>));
     ws.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: { host: 'test' } }));
   });
   const port = (wss.address() as { port: number }).port;

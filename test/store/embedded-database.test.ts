@@ -136,5 +136,6 @@ async function eventually<T>(operation: () => Promise<T>, { attempts = 20, timeo
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the operation's own last rejection, unchanged
   throw lastError ?? new Error('operation did not succeed in time');
 }

@@ -19,6 +19,7 @@ const SECRET = 'outbound-secret-5f2a9c';
 interface Received {
   headers: IncomingHttpHeaders;
   raw: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the JSON body of the webhook under test, read freely by the tests
   json: any;
 }
 
@@ -126,7 +127,7 @@ describe('from every adapter, through the http role', () => {
       await deleteAccount(rt.ctx, operator, workspace.id, 'prod-transactional', { confirmName: 'prod-transactional' });
 
       await waitFor('five events', () => received.length >= 5);
-      const types = received.map((r) => r.json.type);
+      const types = received.map((r) => r.json.type as string);
       expect(types).toEqual(expect.arrayContaining(['account.created', 'account.rotated', 'account.disabled', 'account.enabled', 'account.deleted']));
       expect(types).toHaveLength(5); // workspace.created is not an outbound event
 
@@ -229,7 +230,7 @@ describe('dispatcher', () => {
     startDispatcher();
     await waitFor('two events', () => received.length >= 2);
     await new Promise((r) => setTimeout(r, 200));
-    expect(received.map((r) => r.json.type).sort()).toEqual(['account.idle', 'plan.near_limit']);
+    expect(received.map((r) => r.json.type as string).sort()).toEqual(['account.idle', 'plan.near_limit']);
     const nearLimit = received.find((r) => r.json.type === 'plan.near_limit')!.json;
     expect(nearLimit).toMatchObject({ account: null, actor: jobs, details: { slotsUsed: 4, slots: 5, plan: '10k' }, workspace: { name: workspace.name } });
   });

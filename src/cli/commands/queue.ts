@@ -81,7 +81,7 @@ const list: CliCommand = {
     });
     if (cli.json) return messages;
     if (messages.length === 0) {
-      cli.print(opts.account ? `No ${opts.state ?? ''} messages for "${String(opts.account)}" in the queue.`.replace('  ', ' ') : 'The queue is empty.');
+      cli.print(opts.account ? `No ${String(opts.state ?? '')} messages for "${String(opts.account)}" in the queue.`.replace('  ', ' ') : 'The queue is empty.');
       return;
     }
     const now = new Date();

@@ -78,7 +78,7 @@ export function registerJobAlertActions(app: App, deps: SlackDeps): void {
 
 /** Replaces the account's buttons in the alert with what was done, for everyone reading the channel. */
 async function markAlert(deps: SlackDeps, client: WebClient, body: BlockAction, target: IdleButtonValue, outcome: string): Promise<void> {
-  const channel = body.channel?.id ?? body.container?.channel_id;
+  const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
   const message = body.message as { ts?: string; text?: string; blocks?: Block[] } | undefined;
   if (!channel || !message?.ts || !Array.isArray(message.blocks)) return;
   try {

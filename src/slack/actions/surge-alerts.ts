@@ -30,7 +30,7 @@ async function clicker(deps: SlackDeps, client: WebClient, body: BlockAction, ta
 }
 
 async function markAlert(deps: SlackDeps, client: WebClient, body: BlockAction, target: SurgeButtonValue, outcome: string): Promise<void> {
-  const channel = body.channel?.id ?? body.container?.channel_id;
+  const channel = body.channel?.id ?? (body.container?.channel_id as string | undefined);
   const message = body.message as { ts?: string; text?: string; blocks?: Block[] } | undefined;
   if (!channel || !message?.ts || !Array.isArray(message.blocks)) return;
   try {

@@ -27,7 +27,7 @@ export async function handleCommand(deps: SlackDeps, command: SlashCommand, resp
     userId: command.user_id,
     userName: command.user_name,
   }));
-  const answer = async (m: Message) => respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks });
+  const answer = async (m: Message): Promise<void> => void (await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks }));
   try {
     switch (sub.kind) {
       case 'help':

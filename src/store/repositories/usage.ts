@@ -76,7 +76,7 @@ export function usageRepository(m: Models): UsageRepository {
       const rows = await U.find({ _id: { $in: ids } }).lean<(Partial<DeliveryCounters> & { accountId: string; day: string })[]>();
       for (const r of rows) {
         let perDay = out.get(r.accountId);
-        if (!perDay) out.set(r.accountId, (perDay = new Map()));
+        if (!perDay) out.set(r.accountId, (perDay = new Map<string, DeliveryCounters>()));
         perDay.set(r.day, { sent: r.sent ?? 0, delivered: r.delivered ?? 0, bounced: r.bounced ?? 0, deferred: r.deferred ?? 0, failed: r.failed ?? 0 });
       }
       return out;
