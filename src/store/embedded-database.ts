@@ -303,7 +303,8 @@ class FerretDbServer {
       // FerretDB wants a directory URL that ends with '/'.
       `--sqlite-url=${pathToFileURL(this.dataDir).href.replace(/\/?$/, '/')}`,
       `--listen-addr=127.0.0.1:${this.port}`,
-      '--debug-addr=-',
+      // SMTPDESK_FERRETDB_DEBUG_ADDR (e.g. 127.0.0.1:8088) serves FerretDB's pprof and metrics, for profiling it.
+      `--debug-addr=${process.env.SMTPDESK_FERRETDB_DEBUG_ADDR ?? '-'}`,
       '--telemetry=disable',
       // At warn, FerretDB logs every failed command (a duplicate key, say) over twenty lines.
       '--log-level=error',
