@@ -17,7 +17,7 @@ function input(over: Partial<VerifyInput>): VerifyInput {
 }
 
 describe('signature', () => {
-  it('is the hex HMAC-SHA256 of "timestamp.body", as the README tells responders', () => {
+  it('is the hex HMAC-SHA256 of "timestamp.body", as the README and docs/http-and-webhooks.md tell responders', () => {
     const expected = createHmac('sha256', 'pd-secret').update(`${ts}.${body.toString()}`).digest('hex');
     expect(computeSignature('pd-secret', ts, body)).toBe(expected);
     expect(signatureHeader('pd-secret', ts, body)).toBe(`v1=${expected}`);
