@@ -10,7 +10,7 @@ import { startEmbeddedDatabase } from './store/embedded-database.ts';
 import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
-import { outboxEventSink } from './webhooks/outbox-sink.ts';
+import { outboxEventSink } from './outbound-webhooks/outbox-sink.ts';
 import type { SlackAlertSink } from './slack/alerts.ts';
 
 export interface Runtime {
