@@ -1,6 +1,6 @@
-// The HTTP cases of test:hostile against the HTTP role: signed admin webhooks (forged, stale, replayed, for
-// another body), malformed and oversized requests, slow clients, /metrics; a case can then check with an SMTP
-// AUTH that the webhook did (or did not) take effect.
+// The HTTP cases of test:hostile against the HTTP role: garbage, huge and slow requests, signed admin webhooks
+// (unsigned, forged, stale, replayed, for another body, oversized), /metrics; a case can then check with an
+// SMTP AUTH that a webhook took effect.
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
 import { signedHeaders } from '../../src/shared/signing.ts';

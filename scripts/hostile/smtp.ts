@@ -1,6 +1,6 @@
-// The SMTP cases of test:hostile against the relay: scripted sessions of raw bytes (smuggling, bare LF, huge
-// lines, pipelining, STARTTLS injection, brute force…), the connection limit, and slowloris clients while a
-// clean message is still served.
+// The SMTP cases of test:hostile against the relay: scripted sessions of raw bytes (commands out of order,
+// bad addresses, AUTH abuse and brute force, STARTTLS injection, DATA smuggling and oversize, slow clients),
+// the connection limit, and slowloris clients while a clean message is still served.
 import { randomBytes } from 'node:crypto';
 import { RawSmtp, type ReadResult } from '../lib/raw-smtp.ts';
 import { describe, matches, plain, render, vars, type CaseResult, type Expect, type HostileContext, type Sendable } from './harness.ts';
