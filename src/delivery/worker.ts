@@ -23,7 +23,7 @@ import { createSuppressionRecorder } from './suppress.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
-import { parseRetryPolicy, type RetryPolicy } from './retry-schedule.ts';
+import { parseRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import { createMxTransport, type MxResolver } from './transport-mx.ts';
 import { createUpstreamTransport } from './transport-upstream.ts';
 import type { RecipientResult, Transport, TransportTimeouts } from './transport.ts';
