@@ -6,11 +6,11 @@ import { createLogger, type Logger } from './log.ts';
 import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { createQueue, type Queue } from './store/queue/index.ts';
-import { startEmbeddedDatabase } from './store/embedded-database.ts';
+import { startEmbeddedDatabase } from './store/embedded/index.ts';
 import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
-import { outboxEventSink } from './webhooks/outbox-sink.ts';
+import { outboxEventSink } from './outbound-webhooks/outbox-sink.ts';
 import type { SlackAlertSink } from './slack/alerts.ts';
 
 export interface Runtime {

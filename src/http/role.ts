@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.ts';
 import { listenAddress } from '../shared/startup-errors.ts';
 import { webhookDeliveryStore } from '../store/repositories/webhook-deliveries.ts';
 import { webhookOutboxStore } from '../store/repositories/webhook-outbox.ts';
-import { startOutboundDispatcher, type OutboundDispatcher } from '../webhooks/dispatcher.ts';
+import { startOutboundDispatcher, type OutboundDispatcher } from '../outbound-webhooks/dispatcher.ts';
 import { startHttpServer } from './server.ts';
 
 /** Inbound delivery ids and finished outbox entries are kept this long, then pruned by code (no TTL index). */

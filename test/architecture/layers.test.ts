@@ -23,7 +23,7 @@ function imports(file: string): string[] {
   return found;
 }
 
-const ADAPTERS = ['relay', 'delivery', 'slack', 'jobs', 'http', 'cli', 'webhooks'];
+const ADAPTERS = ['relay', 'delivery', 'slack', 'jobs', 'http', 'cli', 'outbound-webhooks'];
 const FORBIDDEN_IN_DOMAIN = [/^mongoose$/, /^mongodb$/, /^@slack\//, /^smtp-server$/, /^nodemailer$/, /^node:http/, /^node:net$/, /^node-cron$/, /^pino$/];
 
 describe('layering', () => {

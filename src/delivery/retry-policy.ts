@@ -5,8 +5,6 @@
 // (gives up) once its message is older than DELIVERY_MAX_AGE, with one last attempt at that age.
 import { parseDuration, parseRetrySchedule } from '../shared/retry-schedule.ts';
 
-export { parseDuration, parseRetrySchedule };
-
 export interface RetryPolicy {
   /** Wait before attempt n+1 after n failed attempts: delaysMs[n-1], the last one repeating. */
   delaysMs: readonly number[];
