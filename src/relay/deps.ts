@@ -39,7 +39,7 @@ export interface RelayDeps {
   repairs: RepairQueue;
   /** Refused recipients per account and hour, for the surge job (flushed in batches). */
   refusals: RefusalCounter;
-  /** The surge job's hourly history of accepted recipients, written every few seconds. */
+  /** The surge job's hourly history of accepted recipients, written every second. */
   acceptedHours: AcceptedHourCounter;
   suppressions: SuppressionCache;
   state: RelayState;
