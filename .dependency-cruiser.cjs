@@ -42,6 +42,15 @@ module.exports = {
       to: { path: `^src/${ADAPTERS}/`, pathNot: '^src/$1/' },
     },
     {
+      name: 'only-the-composition-root-wires-adapters',
+      severity: 'error',
+      comment:
+        'Outside the adapters themselves, only main.ts and roles.ts (the composition root) may import an adapter: ' +
+        'config, runtime, log, metrics and src/shared are used by every adapter and must stay free of them.',
+      from: { path: ['^src/[^/]+[.]ts$', '^src/shared/'], pathNot: '^src/(main|roles)[.]ts$' },
+      to: { path: `^src/${ADAPTERS}/` },
+    },
+    {
       name: 'store-imports-no-adapter',
       severity: 'error',
       comment: 'The store serves every adapter and so cannot depend on any of them.',
