@@ -3,7 +3,7 @@
 //   src/domain      rules and use cases: imports nothing outside itself
 //   src/store       mongoose connection, models, repositories, queue, counters
 //   adapters        src/relay, src/delivery, src/slack, src/cli, src/http, src/jobs, src/webhooks
-//   composition     src/main.ts, src/roles.ts and each adapter's role.ts wire adapters together
+//   composition     src/main.ts, src/roles.ts, src/app-runtime.ts (shared by main.ts and the CLI) wire adapters together
 //
 // Type-only imports count (tsPreCompilationDeps): a type is still a dependency a reader has to follow.
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -45,9 +45,9 @@ module.exports = {
       name: 'only-the-composition-root-wires-adapters',
       severity: 'error',
       comment:
-        'Outside the adapters themselves, only main.ts and roles.ts (the composition root) may import an adapter: ' +
+        'Outside the adapters themselves, only main.ts, roles.ts and app-runtime.ts (the composition root) may import an adapter: ' +
         'config, runtime, log, metrics and src/shared are used by every adapter and must stay free of them.',
-      from: { path: ['^src/[^/]+[.]ts$', '^src/shared/'], pathNot: '^src/(main|roles)[.]ts$' },
+      from: { path: ['^src/[^/]+[.]ts$', '^src/shared/'], pathNot: '^src/(main|roles|app-runtime)[.]ts$' },
       to: { path: `^src/${ADAPTERS}/` },
     },
     {

@@ -4,7 +4,8 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { openRuntime, type Runtime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
+import { openAppRuntime } from '../app-runtime.ts';
 import { DomainError, resolveWorkspace, type Actor, type Workspace } from '../domain/index.ts';
 import { UsageError, type CliCommand, type CliContext } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -120,7 +121,7 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
       actor,
       json: parsed.values.json === true,
       async runtime() {
-        runtime ??= await openRuntime(config, { log, quiet: true });
+        runtime ??= await openAppRuntime(config, { log, quiet: true });
         return runtime;
       },
       async domain() {

@@ -1,7 +1,7 @@
 // The http role: admin webhooks, /healthz, /readyz and /metrics on HTTP_HOST:HTTP_PORT, plus the
 // outbound event webhook dispatcher (when OUTBOUND_WEBHOOK_URLS is set) and the pruning of old webhook
 // records. Several http instances may run: the outbox is leased and deliveries are claimed in MongoDB.
-import type { RoleStarter } from '../roles.ts';
+import type { RoleStarter } from '../role-starter.ts';
 import type { Runtime } from '../runtime.ts';
 import { listenAddress } from '../shared/startup-errors.ts';
 import { webhookDeliveryStore } from '../store/repositories/webhook-deliveries.ts';

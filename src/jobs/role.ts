@@ -1,7 +1,7 @@
 // The jobs role: every job on its node-cron schedule in JOBS_TIMEZONE, each tick run under the job's lease
 // so that with several instances it runs once.
 import cron, { type ScheduledTask } from 'node-cron';
-import type { RoleStarter } from '../roles.ts';
+import type { RoleStarter } from '../role-starter.ts';
 import { jobDepsFromRuntime } from './deps.ts';
 import { JOBS } from './index.ts';
 import { JobRunner } from './runner.ts';

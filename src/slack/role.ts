@@ -1,5 +1,5 @@
 // The Slack role: started by `npm start` when SLACK_BOT_TOKEN is set (alone with `--role slack`).
-import type { RoleStarter } from '../roles.ts';
+import type { RoleStarter } from '../role-starter.ts';
 import type { Runtime } from '../runtime.ts';
 import { SlackDirectory } from './actor.ts';
 import { buildSlackApp, type SlackApp } from './app.ts';

@@ -6,7 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { runSlack, createSlackDeps, type RunningSlack } from '../../src/slack/role.ts';
 import { dropTestDatabase, testDatabaseUri } from './database.ts';
 
@@ -312,7 +313,7 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
     ...(opts.env ?? {}),
   });
   const log = createLogger({ level: 'debug', destination: sink });
-  const rt = await openRuntime(config, { log, quiet: true });
+  const rt = await openAppRuntime(config, { log, quiet: true });
   const deps = createSlackDeps(rt, { submitDeadlineMs: opts.submitDeadlineMs });
   const running = await runSlack(rt, { port: 0, deps });
   const send = new SlackSender(`http://127.0.0.1:${running.port}/slack/events`, SIGNING_SECRET);

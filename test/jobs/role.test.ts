@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config.ts';
 import { startJobsRole } from '../../src/jobs/role.ts';
 import { createLogger } from '../../src/log.ts';
 import { startApp } from '../../src/main.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 
 const uri = testDatabaseUri();
@@ -35,7 +36,7 @@ async function instance(): Promise<{ rt: Runtime; lines: Record<string, unknown>
       cb();
     },
   });
-  const rt = await openRuntime(loadConfig(env), { log: createLogger({ level: 'info', destination }), quiet: true });
+  const rt = await openAppRuntime(loadConfig(env), { log: createLogger({ level: 'info', destination }), quiet: true });
   return { rt, lines };
 }
 

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createAccount, deleteAccount, enableAccount, type DomainEvent } from '../../src/domain/index.ts';
 import { startHttpRole, pruneWebhookRecords } from '../../src/http/role.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { verifySignature } from '../../src/shared/signing.ts';
 import { webhookOutboxStore } from '../../src/store/repositories/webhook-outbox.ts';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/webhooks/dispatcher.ts';
@@ -48,7 +49,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/smtpdesk`;
 
   uri = testDatabaseUri();
-  rt = await openRuntime(
+  rt = await openAppRuntime(
     loadConfig({
       MONGODB_URI: uri,
       BCRYPT_COST: '4',
