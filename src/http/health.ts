@@ -2,7 +2,7 @@
 // GET /readyz: the database answers a ping and every role of this process has started and says it is
 // serving (readiness; a load balancer sends traffic only when this answers 200).
 import type { Runtime } from '../runtime.ts';
-import type { Route } from './server.ts';
+import type { Route } from './route.ts';
 
 export interface ReadinessReport {
   /** True while main.ts is still starting roles. */

@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Runtime } from '../runtime.ts';
 import { HttpError } from './errors.ts';
-import type { Route } from './server.ts';
+import type { Route } from './route.ts';
 
 const REFRESH_TIMEOUT_MS = 2_000;
 
