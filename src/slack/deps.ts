@@ -5,7 +5,7 @@ import type { DomainContext } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SlackDirectory } from './actor.ts';
-import type { HomeViewers } from './home.ts';
+import type { HomeViewers } from './home-viewers.ts';
 
 export interface SlackDeps {
   ctx: DomainContext;

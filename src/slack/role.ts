@@ -4,7 +4,8 @@ import type { Runtime } from '../runtime.ts';
 import { SlackDirectory } from './actor.ts';
 import { buildSlackApp, type SlackApp } from './app.ts';
 import { BackgroundTasks, type SlackDeps } from './deps.ts';
-import { HomeViewers, homeRefresher } from './home.ts';
+import { homeRefresher } from './home.ts';
+import { HomeViewers } from './home-viewers.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
