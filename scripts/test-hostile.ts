@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectDatabase } from '../src/store/connection.ts';
 import { signedHeaders } from '../src/shared/signing.ts';
-import { FakeSlackApi } from '../test/helpers/slack.ts';
+import { FakeSlackApi } from './lib/fake-slack-api.ts';
 import { RawSmtp, type ReadResult } from './lib/raw-smtp.ts';
 import { freePort, ROOT } from './lib/peers.ts';
 import { bootstrap, openDatabase, roleProcess, type Credentials, type RoleProcess } from './lib/smtpdesk.ts';
