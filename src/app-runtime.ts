@@ -17,6 +17,12 @@ export async function openAppRuntime(config: Config, opts: Parameters<typeof ope
   return rt;
 }
 
+/** The scheduled jobs on demand for the CLI, posting their alerts through Slack when it is configured. */
+export async function openJobsConsole(rt: Runtime, instanceId: string) {
+  const [{ jobsConsole }, { createAlertPoster }] = await Promise.all([import('./jobs/console.ts'), import('./slack/job-alert-poster.ts')]);
+  return jobsConsole(rt, { alerts: createAlertPoster(rt.config, rt.log), instanceId });
+}
+
 async function wireEventSinks(rt: Runtime): Promise<void> {
   const { config, db, ctx, events, log } = rt;
   // The http role's dispatcher sends what lands in the outbox.

@@ -9,7 +9,11 @@ export type { RoleEnvironment, RoleHandle, RoleStarter } from './role-starter.ts
 export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>> = {
   http: async () => (await import('./http/role.ts')).startHttpRole,
   relay: async () => (await import('./relay/role.ts')).startRelayRole,
-  jobs: async () => (await import('./jobs/role.ts')).startJobsRole,
+  // The jobs post their alerts through the domain's AlertPoster port; here it is Slack's.
+  jobs: async () => {
+    const [{ jobsRole }, { createAlertPoster }] = await Promise.all([import('./jobs/role.ts'), import('./slack/job-alert-poster.ts')]);
+    return jobsRole((rt) => createAlertPoster(rt.config, rt.log));
+  },
   slack: async () => (await import('./slack/role.ts')).startSlackRole,
   worker: async () => (await import('./delivery/role.ts')).startWorkerRole,
 };
