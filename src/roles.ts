@@ -7,7 +7,11 @@ export type { RoleEnvironment, RoleHandle, RoleStarter } from './role-starter.ts
 
 /** Filled in as each role lands; a role missing here is reported at start, not silently skipped. */
 export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>> = {
-  http: async () => (await import('./http/role.ts')).startHttpRole,
+  // The http role also runs the webhooks adapter's outbound dispatcher.
+  http: async () => {
+    const [{ httpRole }, { startDispatcherIfConfigured }] = await Promise.all([import('./http/role.ts'), import('./webhooks/dispatcher.ts')]);
+    return httpRole(startDispatcherIfConfigured);
+  },
   relay: async () => (await import('./relay/role.ts')).startRelayRole,
   // The jobs post their alerts through the domain's AlertPoster port; here it is Slack's.
   jobs: async () => {
