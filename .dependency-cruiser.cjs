@@ -1,4 +1,4 @@
-// Layer rules for smtpdesk, checked by `npm run lint:layers` (docs/architecture: one domain, thin adapters).
+// Layer rules for smtpdesk, checked by `npm run lint:layers` (one domain, thin adapters around it).
 //
 //   src/domain      rules and use cases: imports nothing outside itself
 //   src/store       mongoose connection, models, repositories, queue, counters
@@ -6,10 +6,10 @@
 //   composition     src/main.ts, src/roles.ts, src/app-runtime.ts (shared by main.ts and the CLI) wire adapters together
 //
 // Type-only imports count (tsPreCompilationDeps): a type is still a dependency a reader has to follow.
-/** @type {import('dependency-cruiser').IConfiguration} */
 
 const ADAPTERS = '(relay|delivery|slack|cli|http|jobs|webhooks)';
 
+/** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     {
