@@ -2,12 +2,12 @@
 //
 //   src/domain      rules and use cases: imports nothing outside itself
 //   src/store       mongoose connection, models, repositories, queue, counters
-//   adapters        src/relay, src/delivery, src/slack, src/cli, src/http, src/jobs, src/webhooks
+//   adapters        src/relay, src/delivery, src/slack, src/cli, src/http, src/jobs, src/outbound-webhooks
 //   composition     src/main.ts, src/roles.ts, src/app-runtime.ts (shared by main.ts and the CLI) wire adapters together
 //
 // Type-only imports count (tsPreCompilationDeps): a type is still a dependency a reader has to follow.
 
-const ADAPTERS = '(relay|delivery|slack|cli|http|jobs|webhooks)';
+const ADAPTERS = '(relay|delivery|slack|cli|http|jobs|outbound-webhooks)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

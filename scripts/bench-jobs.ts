@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { renderTable } from '../src/cli/table.ts';
 import { DAY_MS, EventBus, findIdleAccountFlags, findPlanLimitFlags, isIdle, jobActor, raiseIdleFlags, raisePlanLimitFlags, type FlagDeps } from '../src/domain/index.ts';
 import { connectDatabase, type Database } from '../src/store/connection.ts';
-import { startEmbeddedDatabase } from '../src/store/embedded-database.ts';
+import { startEmbeddedDatabase } from '../src/store/embedded/index.ts';
 import { createDomainContext } from '../src/store/index.ts';
 import { flagRepository, IDLE_CANDIDATE_PROJECTION, idleCandidateFilter } from '../src/store/repositories/flags.ts';
 import { toAccount } from '../src/store/repositories/accounts.ts';

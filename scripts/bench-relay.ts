@@ -22,7 +22,7 @@ import { createAccount, createWorkspace, type Actor } from '../src/domain/index.
 import { createLogger } from '../src/log.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay.ts';
 import { openAppRuntime } from '../src/app-runtime.ts';
-import { startEmbeddedDatabase } from '../src/store/embedded-database.ts';
+import { startEmbeddedDatabase } from '../src/store/embedded/index.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { positiveInt } from './lib/args.ts';

@@ -1,6 +1,6 @@
 // `npm run db:prepare`: builds and caches the FerretDB binary ahead of time
 // (CI runs it before the tests so the first test hook is not the one to wait).
-import { ensureFerretDbBinary } from '../src/store/ferretdb-binary.ts';
+import { ensureFerretDbBinary } from '../src/store/embedded/index.ts';
 
 const startedAt = Date.now();
 try {

@@ -4,7 +4,7 @@
 import type { Config } from './config.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
-import { outboxEventSink } from './webhooks/outbox-sink.ts';
+import { outboxEventSink } from './outbound-webhooks/outbox-sink.ts';
 
 export async function openAppRuntime(config: Config, opts: Parameters<typeof openRuntime>[1] = {}): Promise<Runtime> {
   const rt = await openRuntime(config, opts);

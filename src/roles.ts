@@ -9,7 +9,7 @@ export type { RoleEnvironment, RoleHandle, RoleStarter } from './role-starter.ts
 export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>> = {
   // The http role also runs the webhooks adapter's outbound dispatcher.
   http: async () => {
-    const [{ httpRole }, { startDispatcherIfConfigured }] = await Promise.all([import('./http/role.ts'), import('./webhooks/dispatcher.ts')]);
+    const [{ httpRole }, { startDispatcherIfConfigured }] = await Promise.all([import('./http/role.ts'), import('./outbound-webhooks/dispatcher.ts')]);
     return httpRole(startDispatcherIfConfigured);
   },
   relay: async () => (await import('./relay/role.ts')).startRelayRole,

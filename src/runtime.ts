@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './log.ts';
 import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { createQueue, type Queue } from './store/queue/index.ts';
-import { startEmbeddedDatabase } from './store/embedded-database.ts';
+import { startEmbeddedDatabase } from './store/embedded/index.ts';
 import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync, readlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { startDedicatedFerretDb, type DedicatedFerretDb } from '../../src/store/embedded-database.ts';
+import { startDedicatedFerretDb, type DedicatedFerretDb } from '../../src/store/embedded/index.ts';
 import { ROOT, sleep, waitForPort } from './peers.ts';
 import { requestStats, type StatsSnapshot } from './db-stats.ts';
 

@@ -2,7 +2,7 @@
 // writes the recipients under its lease, then counts.
 import type { DeliveryFailure } from './classify.ts';
 import type { QueuedRecipient } from '../domain/queue-model.ts';
-import { describeDuration, nextAttemptAt, type RetryPolicy } from './retry-schedule.ts';
+import { describeDuration, nextAttemptAt, type RetryPolicy } from './retry-policy.ts';
 import type { RecipientResult } from './transport.ts';
 
 export type Outcome = 'delivered' | 'deferred' | 'bounced' | 'failed';

@@ -23,7 +23,7 @@ import { createSuppressionRecorder } from './suppress.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
-import { parseRetryPolicy, type RetryPolicy } from './retry-schedule.ts';
+import { parseRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import { createMxTransport, type MxResolver } from './transport-mx.ts';
 import { createUpstreamTransport } from './transport-upstream.ts';
 import type { RecipientResult, Transport, TransportTimeouts } from './transport.ts';
@@ -48,7 +48,8 @@ export interface DeliveryWorkerOptions {
   pollMaxMs?: number;
   /**
    * How often, at most, the worker looks for due messages by their due time (retries, expired leases): on
-   * FerretDB a scan of the queue. New messages come by notice (or, in the relay's process, directly). Default 1 s.
+   * FerretDB a scan of the whole queue, finished messages included. New messages come by notice (or, in the
+   * relay's process, directly), so this only delays a retry or a dead worker's messages by up to this. Default 5 s.
    */
   dueScanIntervalMs?: number;
   /** How often the queue-depth gauge is refreshed (0: never). */
@@ -106,7 +107,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const sendBounces = options.sendBounces ?? config.delivery.sendBounces;
   const pollMinMs = options.pollMinMs ?? 50;
   const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 1000);
-  const dueScanIntervalMs = options.dueScanIntervalMs ?? 1000;
+  const dueScanIntervalMs = options.dueScanIntervalMs ?? 5_000;
   const upstreamUrl = options.upstreamUrl === undefined ? config.delivery.upstreamUrl : (options.upstreamUrl ?? undefined);
   const heloName = config.delivery.heloName;
   const transport =
@@ -141,6 +142,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   /** Leased together (one command for a whole batch of new messages), waiting for a free slot. */
   const ready: Lease[] = [];
   let lastDueScan = 0;
+  let lastEmptyNotices = 0;
   const freshClaim = Math.max(16, concurrency * 4);
 
   async function nextLease(): Promise<Lease | null> {
@@ -150,7 +152,12 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         ready.push(...(await queue.claimFresh(fresh.splice(0, freshClaim), { owner: id, now: clock(), leaseMs })));
         if (ready.length) return ready.shift()!;
       }
-      if (round === 0) fresh.push(...(await batches.takeNotices(Math.max(4, concurrency))));
+      // Notices are looked for at most every pollMinMs while there are none (each look is a query).
+      if (round === 0 && Date.now() - lastEmptyNotices >= pollMinMs) {
+        const taken = await batches.takeNotices(Math.max(4, concurrency));
+        if (taken.length === 0) lastEmptyNotices = Date.now();
+        fresh.push(...taken);
+      }
     }
     // Retries, expired leases and messages whose notice was lost: the query on the due time. On FerretDB it
     // scans the collection, so it runs only when nothing else is known to be waiting, and at most once per

@@ -2,7 +2,7 @@
 import { idleAccountsJob } from './idle-accounts.ts';
 import type { Job } from './job.ts';
 import { planLimitsJob } from './plan-limits.ts';
-import { retentionJob } from './retention.ts';
+import { retentionJob } from './retention-job.ts';
 import { surgeJob } from './surge.ts';
 
 export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob, surgeJob];

@@ -1,6 +1,6 @@
 // Who looked at their App Home lately (and which list they picked), so that a change refreshes their
 // dashboards: apart from home.ts so that SlackDeps can hold it without importing the home listeners.
-import type { HomeList } from './blocks/home.ts';
+import type { HomeList } from './blocks/home-blocks.ts';
 
 export class HomeViewers {
   /** workspaceId -> (userId -> {teamId, last opened, the list they picked}) */

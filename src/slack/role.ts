@@ -4,7 +4,7 @@ import type { Runtime } from '../runtime.ts';
 import { SlackDirectory } from './actor.ts';
 import { buildSlackApp, type SlackApp } from './app.ts';
 import { BackgroundTasks, type SlackDeps } from './deps.ts';
-import { homeRefresher } from './home.ts';
+import { homeRefresher } from './home-publisher.ts';
 import { HomeViewers } from './home-viewers.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
 

@@ -1,7 +1,7 @@
 // Starts one database server for the whole test run; each test file then
 // works in its own freshly named database on it (see ./database.ts).
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedDatabase } from '../../src/store/embedded-database.ts';
+import { startEmbeddedDatabase } from '../../src/store/embedded/index.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { computeSignature, signatureHeader, signedHeaders, verifySignature, type VerifyInput } from '../../src/shared/signing.ts';
-import { parseDuration, parseRetrySchedule } from '../../src/shared/retry-schedule.ts';
 
 const secrets = [
   { name: 'pagerduty', secret: 'pd-secret' },
@@ -17,7 +16,7 @@ function input(over: Partial<VerifyInput>): VerifyInput {
 }
 
 describe('signature', () => {
-  it('is the hex HMAC-SHA256 of "timestamp.body", as the README tells responders', () => {
+  it('is the hex HMAC-SHA256 of "timestamp.body", as the README and docs/http-and-webhooks.md tell responders', () => {
     const expected = createHmac('sha256', 'pd-secret').update(`${ts}.${body.toString()}`).digest('hex');
     expect(computeSignature('pd-secret', ts, body)).toBe(expected);
     expect(signatureHeader('pd-secret', ts, body)).toBe(`v1=${expected}`);
@@ -51,15 +50,5 @@ describe('signature', () => {
     const a = verifySignature(input({}));
     const b = verifySignature(input({ integration: 'pagerduty' }));
     expect(a.ok && b.ok && a.digest === b.digest).toBe(true);
-  });
-});
-
-describe('retry schedule', () => {
-  it('reads delays with repeats', () => {
-    expect(parseRetrySchedule('10s, 1m, 5m*2, 250ms')).toEqual([10_000, 60_000, 300_000, 300_000, 250]);
-    expect(parseDuration('2h')).toBe(7_200_000);
-  });
-  it.each(['', '10', '5x', '1m*0', '1m*two'])('refuses "%s"', (text) => {
-    expect(() => parseRetrySchedule(text)).toThrow();
   });
 });

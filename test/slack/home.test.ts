@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount, deleteAccount, disableAccount, readUsage, recordAcceptedMessage, recordDeliveryOutcome, reserveQuota, setWorkspacePlan, type Actor } from '../../src/domain/index.ts';
 import { formatDate } from '../../src/shared/format.ts';
-import { homeView } from '../../src/slack/blocks/home.ts';
+import { homeView } from '../../src/slack/blocks/home-blocks.ts';
 import { ADMIN, MEMBER, RESPONDER, actionIdsOf, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
 
 let h: SlackHarness;

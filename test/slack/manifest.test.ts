@@ -1,5 +1,6 @@
-// The Slack app manifests in slack/ declare everything the code uses: the command, the bot scopes of every
-// Web API method called, the events listened to, and the request URL of HTTP mode.
+// The Slack app manifests in docs/slack/ (written by `npm run slack:manifest -- --write`) declare everything the
+// code uses: the command, the bot scopes of every Web API method called, the events listened to, and the request URL
+// of HTTP mode.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,11 +26,11 @@ function sources(dir: string): string[] {
 }
 const slackCode = sources(join(root, 'src/slack')).map((p) => readFileSync(p, 'utf8')).join('\n');
 
-describe('slack/manifest.json (Socket Mode) and slack/manifest.http.json (HTTP mode)', () => {
-  const socket = read('slack/manifest.json');
-  const http = read('slack/manifest.http.json');
+describe('docs/slack/manifest.json (Socket Mode) and docs/slack/manifest.http.json (HTTP mode)', () => {
+  const socket = read('docs/slack/manifest.json');
+  const http = read('docs/slack/manifest.http.json');
 
-  it('are what the code generates (npm run slack:manifest)', () => {
+  it('are what the code generates (npm run slack:manifest -- --write)', () => {
     expect(socket).toEqual(slackManifest({ mode: 'socket' }));
     expect(http).toEqual(slackManifest({ mode: 'http', baseUrl: EXAMPLE_BASE_URL }));
   });

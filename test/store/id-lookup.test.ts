@@ -1,4 +1,4 @@
-// The embedded FerretDB is built with an _id-lookup patch (src/store/ferretdb-binary.ts): a filter that names
+// The embedded FerretDB is built with an _id-lookup patch (src/store/embedded/ferretdb-build.ts): a filter that names
 // _id next to other keys is narrowed by _id first. These are the semantics that must not change with it:
 // every key of the filter still applies, on MongoDB and on FerretDB alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

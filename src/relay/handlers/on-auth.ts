@@ -71,7 +71,10 @@ async function authenticate(deps: AuthDeps, accounts: SmtpAuthContext, auth: SMT
   if (result.ok) {
     bruteForce.recordSuccess(username);
     metrics.smtpAuth.inc({ result: 'success', reason: result.cached ? 'cached' : 'ok' });
-    log.info({ code: 'RELAY_AUTH_OK', ...fields, accountId: result.principal.accountId, cached: result.cached }, 'authenticated');
+    // One info line per message at most: an AUTH served from the credential cache (every connection of an
+    // application that connects per message) is a debug line.
+    if (result.cached) log.debug({ code: 'RELAY_AUTH_CACHED', ...fields, accountId: result.principal.accountId }, 'authenticated (credential cache)');
+    else log.info({ code: 'RELAY_AUTH_OK', ...fields, accountId: result.principal.accountId }, 'authenticated');
     return result.principal;
   }
 

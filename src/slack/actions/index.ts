@@ -2,7 +2,7 @@
 // (e.g. the scheduled jobs' alert buttons: registerJobAlertActions from ./job-alerts.ts).
 import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
-import { registerHomeActions } from './home.ts';
+import { registerHomeActions } from './home-actions.ts';
 import { registerJobAlertActions } from './job-alerts.ts';
 import { registerSurgeAlertActions } from './surge-alerts.ts';
 
@@ -12,4 +12,4 @@ export function registerActions(app: App, deps: SlackDeps): void {
   registerSurgeAlertActions(app, deps);
 }
 
-export { actorOf, originOf } from './home.ts';
+export { actorOf, originOf } from './home-actions.ts';

@@ -12,7 +12,7 @@ import type { SlackDeps } from '../deps.ts';
 import { ACTION } from '../ids.ts';
 import { explainFailure, safeError, sendPrivately } from '../replies.ts';
 import { openAccountModal } from '../views/open.ts';
-import { actorOf, originOf } from './home.ts';
+import { actorOf, originOf } from './home-actions.ts';
 
 /** The clicker, resolved as for the slash command, refused if the alert is another workspace's. */
 function clickerFor(deps: SlackDeps, client: WebClient, body: BlockAction, target: IdleButtonValue): () => Promise<ResolvedActor> {

@@ -11,7 +11,7 @@ import { decodeSurgeButton, surgeAlertAfterAction, type SurgeButtonValue } from 
 import type { SlackDeps } from '../deps.ts';
 import { ACTION } from '../ids.ts';
 import { explainFailure, safeError, sendPrivately } from '../replies.ts';
-import { actorOf } from './home.ts';
+import { actorOf } from './home-actions.ts';
 
 async function tell(deps: SlackDeps, client: WebClient, body: BlockAction, text: string): Promise<void> {
   try {

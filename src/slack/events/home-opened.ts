@@ -1,8 +1,8 @@
 // app_home_opened: publish the dashboard for the viewer and remember them for refreshes.
 import type { AllMiddlewareArgs, App, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
-import { homeErrorView } from '../blocks/home.ts';
-import { publishHome } from '../home.ts';
+import { homeErrorView } from '../blocks/home-blocks.ts';
+import { publishHome } from '../home-publisher.ts';
 import { safeError } from '../replies.ts';
 
 export function registerHomeOpened(app: App, deps: SlackDeps): void {

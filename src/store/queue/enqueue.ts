@@ -136,6 +136,23 @@ class BodyCache {
 
 export function enqueueing(c: QueueCollections) {
   const cache = new BodyCache(32 * 1024 * 1024);
+  // A worker starts the messages of one batch together: they share one read of their body document.
+  const reading = new Map<string, Promise<Buffer[]>>();
+  const readBodyDocument = (id: string): Promise<Buffer[]> => {
+    let read = reading.get(id);
+    if (!read) {
+      read = c.bodies
+        .findOne({ _id: stringId(id) })
+        .then((doc) => {
+          const parts = ((doc?.parts as unknown[] | undefined) ?? []).map(toBuffer);
+          if (doc) cache.set(id, parts);
+          return parts;
+        })
+        .finally(() => reading.delete(id));
+      reading.set(id, read);
+    }
+    return read;
+  };
   return {
     /**
      * Stores the messages (majority, journaled): their small bodies in one insert (by `plan`, when the caller
@@ -190,12 +207,7 @@ export function enqueueing(c: QueueCollections) {
       }
       const parts: Buffer[] = [loc.head];
       if (loc.bodyRef) {
-        let body = cache.get(loc.bodyRef.doc);
-        if (!body) {
-          const doc = await c.bodies.findOne({ _id: stringId(loc.bodyRef.doc) });
-          body = ((doc?.parts as unknown[] | undefined) ?? []).map(toBuffer);
-          if (doc) cache.set(loc.bodyRef.doc, body);
-        }
+        const body = cache.get(loc.bodyRef.doc) ?? (await readBodyDocument(loc.bodyRef.doc));
         const part = body[loc.bodyRef.part];
         if (part) parts.push(part);
       }

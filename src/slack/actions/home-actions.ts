@@ -4,8 +4,8 @@ import type { App, BlockAction, ButtonAction, OverflowAction, StaticSelectAction
 import type { WebClient } from '@slack/web-api';
 import type { ResolvedActor } from '../actor.ts';
 import type { SlackDeps } from '../deps.ts';
-import { isHomeList } from '../blocks/home.ts';
-import { publishHome } from '../home.ts';
+import { isHomeList } from '../blocks/home-blocks.ts';
+import { publishHome } from '../home-publisher.ts';
 import { ACTION } from '../ids.ts';
 import { explainFailure, safeError, sendPrivately } from '../replies.ts';
 import { openAccountModal, openCreateModal, type AccountModalKind, type ModalOrigin } from '../views/open.ts';

@@ -1,7 +1,7 @@
 // DELIVERY_RETRY_SCHEDULE and DELIVERY_MAX_AGE: the readable schedule, its errors, and when each retry happens.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { nextAttemptAt, parseRetryPolicy } from '../../src/delivery/retry-schedule.ts';
+import { nextAttemptAt, parseRetryPolicy } from '../../src/delivery/retry-policy.ts';
 
 const MIN = 60_000;
 const H = 60 * MIN;

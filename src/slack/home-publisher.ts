@@ -4,7 +4,7 @@
 import type { WebClient } from '@slack/web-api';
 import { CHANGE_EVENTS, dailyStatsOf, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
 import { slackErrorSummary, type ResolvedActor } from './actor.ts';
-import { homeListOptions, homeView } from './blocks/home.ts';
+import { homeListOptions, homeView } from './blocks/home-blocks.ts';
 import type { SlackDeps } from './deps.ts';
 
 export { HomeViewers } from './home-viewers.ts';

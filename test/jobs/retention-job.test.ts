@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { DAY_MS } from '../../src/domain/index.ts';
-import { retentionJob } from '../../src/jobs/retention.ts';
+import { retentionJob } from '../../src/jobs/retention-job.ts';
 import { createLogger } from '../../src/log.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import { openAppRuntime } from '../../src/app-runtime.ts';

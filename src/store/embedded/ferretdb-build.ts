@@ -20,7 +20,7 @@ import { access, chmod, constants, cp, mkdir, mkdtemp, open, readdir, readFile, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StartupError } from '../shared/startup-errors.ts';
+import { StartupError } from '../../shared/startup-errors.ts';
 
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';

@@ -12,7 +12,7 @@ import type { Runtime } from '../../src/runtime.ts';
 import { openAppRuntime } from '../../src/app-runtime.ts';
 import { verifySignature } from '../../src/shared/signing.ts';
 import { webhookOutboxStore } from '../../src/store/repositories/webhook-outbox.ts';
-import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/webhooks/dispatcher.ts';
+import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound-webhooks/dispatcher.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { INTEGRATIONS, operator, postAdminWebhook, seedWorkspace } from '../helpers/http.ts';
 
