@@ -23,8 +23,6 @@ export interface RelayState {
 
 export interface RelayDeps {
   ctx: DomainContext;
-  /** ctx with account reads bounded by RELAY_STORE_TIMEOUT_MS (AUTH, MAIL FROM). */
-  readCtx: DomainContext;
   log: Logger;
   metrics: Metrics;
   settings: RelaySettings;
