@@ -28,7 +28,8 @@ import { createAccount, createWorkspace, type Actor } from '../src/domain/index.
 import { startDeliveryWorker } from '../src/delivery/worker.ts';
 import { createLogger } from '../src/log.ts';
 import { startRelay } from '../src/relay/relay.ts';
-import { openRuntime, type Runtime } from '../src/runtime.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { openAppRuntime } from '../src/app-runtime.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { openDatabase } from './lib/smtpdesk.ts';
@@ -182,7 +183,7 @@ async function runRound(round: number, baseUri: string, tls: { key: string; cert
     DELIVERY_CONCURRENCY: String(CONCURRENCY),
     DELIVERY_HELO_NAME: 'bench.smtpdesk.test',
   });
-  const rt: Runtime = await openRuntime(config, { log: createLogger({ level: 'warn' }) });
+  const rt: Runtime = await openAppRuntime(config, { log: createLogger({ level: 'warn' }) });
   const relay = await startRelay(rt, { tls });
   try {
     const ws = await createWorkspace(rt.ctx, actor, { name: `bench-${round}`, planId: '100k', defaultPlan: '10k' });

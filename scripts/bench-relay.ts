@@ -21,7 +21,7 @@ import { loadConfig } from '../src/config.ts';
 import { createAccount, createWorkspace, type Actor } from '../src/domain/index.ts';
 import { createLogger } from '../src/log.ts';
 import { startRelay, type RunningRelay } from '../src/relay/relay.ts';
-import { openRuntime } from '../src/runtime.ts';
+import { openAppRuntime } from '../src/app-runtime.ts';
 import { startEmbeddedDatabase } from '../src/store/embedded/index.ts';
 import { buildMessage, percentile } from './lib/load.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   say(`database: ${embedded ? embedded.description : 'MONGODB_URI'}, database ${dbName}`);
 
   const config = loadConfig({ ...process.env, NODE_ENV: 'test', MONGODB_URI: uri, BCRYPT_COST: String(BCRYPT_COST), LOG_LEVEL: 'warn' });
-  const rt = await openRuntime(config, { log: createLogger({ level: 'warn' }) });
+  const rt = await openAppRuntime(config, { log: createLogger({ level: 'warn' }) });
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256' });
   const tls = { key: pems.private, cert: pems.cert };
   const relays: RunningRelay[] = [];

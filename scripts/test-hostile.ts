@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectDatabase } from '../src/store/connection.ts';
-import { FakeSlackApi } from '../test/helpers/slack.ts';
+import { FakeSlackApi } from './lib/fake-slack-api.ts';
 import { plain, type CaseResult, type HostileContext } from './hostile/harness.ts';
 import { runHttpCase, type HttpCase } from './hostile/http.ts';
 import { runSlackCase, type SlackCase } from './hostile/slack.ts';

@@ -3,9 +3,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { validate as isCronExpression } from 'node-cron';
-import { parseRetrySchedule } from './shared/retry-schedule.ts';
-import { parseRetryPolicy } from './delivery/retry-policy.ts';
-import { parseUpstreamUrl } from './delivery/upstream-url.ts';
+import { parseRetryPolicy, parseRetrySchedule } from './shared/retry-schedule.ts';
+import { parseUpstreamUrl } from './shared/upstream-url.ts';
 import { parseSecretKey } from './domain/secret-box.ts';
 
 const bool = z

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { ALL_ROLES, ConfigError, loadConfig, type Config, type RoleName } from './config.ts';
 import { createLogger } from './log.ts';
-import { openRuntime, type Runtime } from './runtime.ts';
+import type { Runtime } from './runtime.ts';
+import { openAppRuntime } from './app-runtime.ts';
 import { ROLE_STARTERS, type RoleEnvironment, type RoleHandle } from './roles.ts';
 import { StartupError } from './shared/startup-errors.ts';
 
@@ -14,7 +15,7 @@ export interface RunningApp {
 
 export async function startApp(config: Config): Promise<RunningApp> {
   const log = createLogger({ level: config.logLevel });
-  const runtime = await openRuntime(config, { log, shareEmbedded: true });
+  const runtime = await openAppRuntime(config, { log, shareEmbedded: true });
   log.info({ code: 'DATABASE_READY', database: runtime.databaseKind }, `database ready (${runtime.databaseKind})`);
   const started: { name: RoleName; handle: RoleHandle }[] = [];
   let starting = true;

@@ -1,4 +1,6 @@
 // Shared start-up for the server (main.ts) and the CLI: config -> logger -> database -> domain context.
+// Adapter-free: what subscribes to the events (Slack alerts, the webhook outbox) is wired by the composition
+// root (src/app-runtime.ts) through `attach`.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from './config.ts';
@@ -9,9 +11,6 @@ import { createQueue, type Queue } from './store/queue/index.ts';
 import { startEmbeddedDatabase } from './store/embedded/index.ts';
 import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
-import { webhookOutboxStore } from './store/repositories/webhook-outbox.ts';
-import { outboxEventSink } from './outbound-webhooks/outbox-sink.ts';
-import type { SlackAlertSink } from './slack/alerts.ts';
 
 export interface Runtime {
   config: Config;
@@ -26,7 +25,14 @@ export interface Runtime {
   databaseKind: 'external' | 'mongod' | 'ferretdb' | 'shared-embedded';
   /** Waits (bounded) for alert posts still in flight; close() does it too. */
   drainAlerts(): Promise<void>;
+  /** Something the composition root hung on the events: drained by drainAlerts() and close(). */
+  attach(sink: AttachedSink): void;
   close(): Promise<void>;
+}
+
+/** An event subscriber with work in flight (e.g. Slack posts) that must finish before the process ends. */
+export interface AttachedSink {
+  drain(): Promise<void>;
 }
 
 export async function openRuntime(config: Config, opts: { log?: Logger; shareEmbedded?: boolean; quiet?: boolean } = {}): Promise<Runtime> {
@@ -57,18 +63,8 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     queue,
     ...(config.secretKey ? { secrets: createSecretBox(config.secretKey) } : {}),
   });
-  // Every process writes outbound webhook events to the outbox; the http role's dispatcher sends them.
-  if (config.http.outboundWebhookUrls.length) {
-    events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));
-  }
-  // Every process posts changes to the workspace's alert channel, so CLI and webhook changes are seen in Slack too.
-  // Loaded only when configured: the CLI starts faster without the Slack client.
-  let slackAlerts: SlackAlertSink | undefined;
-  if (config.slack.botToken) {
-    const [{ slackAlertSink }, { createWebClient }] = await Promise.all([import('./slack/alerts.ts'), import('./slack/client.ts')]);
-    slackAlerts = slackAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
-  }
-  if (slackAlerts) events.subscribe(slackAlerts);
+  const attached: AttachedSink[] = [];
+  const drain = () => Promise.all(attached.map((a) => a.drain())).then(() => undefined);
   return {
     config,
     log,
@@ -79,11 +75,14 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     metrics,
     databaseKind: kind,
     async drainAlerts() {
-      await slackAlerts?.drain();
+      await drain();
+    },
+    attach(sink) {
+      attached.push(sink);
     },
     async close() {
       stopStats?.();
-      await slackAlerts?.drain();
+      await drain();
       await db.close().catch(() => undefined);
       await stop();
     },

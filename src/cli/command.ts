@@ -14,7 +14,37 @@ export interface CliContext {
   domain(): Promise<DomainContext>;
   /** The workspace named by --workspace or SMTPDESK_WORKSPACE, or the only one there is. */
   workspace(): Promise<Workspace>;
+  /** The scheduled jobs on demand, loaded on first use (with their alert poster) by the composition root. */
+  jobs(): Promise<JobsConsole>;
   print(text: string): void;
+}
+
+/** A job's last run, as its lease records it. */
+export interface JobLastRunInfo {
+  trigger: 'schedule' | 'manual';
+  owner: string;
+  startedAt: Date;
+  finishedAt?: Date;
+  result: 'running' | 'ok' | 'error';
+  summary?: string;
+  error?: string;
+}
+
+/** What a run found and did: a table for people, details for --json. */
+export interface JobRunReport {
+  job: string;
+  dryRun: boolean;
+  summary: string;
+  columns: { key: string; header: string; align?: 'left' | 'right' }[];
+  rows: Record<string, string | number>[];
+  details?: unknown;
+}
+
+/** The port `smtpdesk jobs` drives (src/jobs/console.ts implements it). */
+export interface JobsConsole {
+  list(): Promise<{ name: string; description: string; schedule: string; lastRun?: JobLastRunInfo }[]>;
+  /** Null when the job is not in this build. */
+  run(name: string, opts: { dryRun: boolean; workspaceId?: string }): Promise<{ name: string; report: JobRunReport } | null>;
 }
 
 export interface CliCommand {

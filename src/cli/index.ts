@@ -1,10 +1,11 @@
 // smtpdesk command line: everything an admin can do in Slack, for bootstrap and for when Slack is down.
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { openRuntime, type Runtime } from '../runtime.ts';
+import type { Runtime } from '../runtime.ts';
+import { openAppRuntime, openJobsConsole } from '../app-runtime.ts';
 import { DomainError, resolveWorkspace, type Actor, type Workspace } from '../domain/index.ts';
 import { UsageError, type CliCommand, type CliContext } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
@@ -120,7 +121,7 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
       actor,
       json: parsed.values.json === true,
       async runtime() {
-        runtime ??= await openRuntime(config, { log, quiet: true });
+        runtime ??= await openAppRuntime(config, { log, quiet: true });
         return runtime;
       },
       async domain() {
@@ -138,6 +139,9 @@ export async function runCli(argv: string[], io: { out: (s: string) => void; err
             ? 'No workspace yet. Create one with: smtpdesk workspace create NAME'
             : `Several workspaces exist (${all.map((w) => w.name).join(', ')}): choose one with --workspace NAME.`,
         );
+      },
+      async jobs() {
+        return openJobsConsole(await this.runtime(), `cli@${hostname()}:${process.pid}`);
       },
       print: (s) => io.out(s),
     };

@@ -3,33 +3,10 @@
 // "5m, 10m, 30m, 1h*2, 2h*2, 4h*20" = 5 min before the 2nd attempt, 10 min before the 3rd, 30 min before
 // the 4th, 1 h before the 5th and 6th… When the list runs out its last wait repeats; a recipient fails
 // (gives up) once its message is older than DELIVERY_MAX_AGE, with one last attempt at that age.
-import { parseDuration, parseRetrySchedule } from '../shared/retry-schedule.ts';
+// Parsing the settings lives in src/shared (the configuration reads them without loading delivery code).
+import { parseDuration, parseRetryPolicy, parseRetrySchedule, type RetryPolicy } from '../shared/retry-schedule.ts';
 
-export interface RetryPolicy {
-  /** Wait before attempt n+1 after n failed attempts: delaysMs[n-1], the last one repeating. */
-  delaysMs: readonly number[];
-  /** Age of a message past which a temporary failure becomes final. */
-  maxAgeMs: number;
-}
-
-/** Parses and checks both settings; throws an Error naming the setting and what is wrong. */
-export function parseRetryPolicy(schedule: string, maxAge: string): RetryPolicy {
-  let delaysMs: number[];
-  try {
-    delaysMs = parseRetrySchedule(schedule);
-  } catch (err) {
-    throw new Error(`DELIVERY_RETRY_SCHEDULE: ${(err as Error).message} (e.g. "5m, 10m, 30m, 1h*2, 2h*2, 4h*20")`);
-  }
-  if (delaysMs.some((d) => d <= 0)) throw new Error('DELIVERY_RETRY_SCHEDULE: every wait must be longer than zero');
-  let maxAgeMs: number;
-  try {
-    maxAgeMs = parseDuration(maxAge);
-  } catch (err) {
-    throw new Error(`DELIVERY_MAX_AGE: ${(err as Error).message}`);
-  }
-  if (maxAgeMs <= 0) throw new Error('DELIVERY_MAX_AGE: must be longer than zero');
-  return { delaysMs, maxAgeMs };
-}
+export { parseDuration, parseRetryPolicy, parseRetrySchedule, type RetryPolicy };
 
 /**
  * After `attempts` failed attempts (counting the one that just failed), when to try again; null when the

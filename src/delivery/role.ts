@@ -1,7 +1,7 @@
 // The worker role: one delivery worker per process (`npm start`, or `--role worker`; run as many
 // processes as needed, they share the queue).
 import { secretKeyProblem } from '../domain/index.ts';
-import type { RoleStarter } from '../roles.ts';
+import type { RoleStarter } from '../role-starter.ts';
 import { StartupError } from '../shared/startup-errors.ts';
 import { refreshQueueDepth } from './queue-depth.ts';
 import { startDeliveryWorker } from './worker.ts';

@@ -6,7 +6,7 @@ import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { Logger } from '../log.ts';
 import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, sendEnvelope, type Transport, type TransportTimeouts } from './transport.ts';
-import { describeUpstream, parseUpstreamUrl } from './upstream-url.ts';
+import { describeUpstream, parseUpstreamUrl } from '../shared/upstream-url.ts';
 
 export { describeUpstream, parseUpstreamUrl };
 

@@ -141,7 +141,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   const fresh: FreshMessage[] = [];
   /** Leased together (one command for a whole batch of new messages), waiting for a free slot. */
   const ready: Lease[] = [];
-  let lastDueScan = 0;
+  let nextDueScanAt = 0;
   let lastEmptyNotices = 0;
   const freshClaim = Math.max(16, concurrency * 4);
 
@@ -165,11 +165,12 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     for (let round = 0; round < 2; round++) {
       if (candidates.length === 0 || Date.now() - candidatesReadAt > CANDIDATES_TTL_MS) {
         // drain() needs to know that nothing at all is due: while it waits, every look scans.
-        if (Date.now() - lastDueScan < dueScanIntervalMs && !drainWaiters.length) return null;
-        lastDueScan = Date.now();
+        if (Date.now() < nextDueScanAt && !drainWaiters.length) return null;
         // Shuffled, so that workers reading the same ids at once mostly claim different ones.
         candidates = shuffle(await queue.findDueIds(clock(), candidateBatch));
         candidatesReadAt = Date.now();
+        // A full batch says there is a backlog: look again as soon as it is claimed; else wait the interval.
+        nextDueScanAt = candidates.length < candidateBatch ? Date.now() + dueScanIntervalMs : 0;
         if (candidates.length === 0) return null;
       }
       let lostInARow = 0;

@@ -2,11 +2,11 @@
 import type { Clock } from './clock.ts';
 import type { EventSink } from './events.ts';
 import type { RateWindowRepository } from './rate-limit.ts';
-import type { AccountHourRepository } from './surge.ts';
+import type { AccountHourRepository } from './surge-model.ts';
 import type { SendingDomainRepository } from './dkim-model.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
 import type { SecretBox } from './secret-box.ts';
-import type { SuppressionRepository } from './suppressions.ts';
+import type { SuppressionRepository } from './suppression-model.ts';
 
 export interface DomainContext {
   workspaces: WorkspaceRepository;

@@ -26,6 +26,7 @@ export * from './activity.ts';
 export * from './daily-stats.ts';
 export { createSecretBox, parseSecretKey, type SecretBox } from './secret-box.ts';
 export type { FlagAlert, FlagRepository, FlagState } from './flag-ports.ts';
+export type { AlertPoster, JobAlert } from './alert-port.ts';
 export * from './sending-policy.ts';
 export * from './sender-policy.ts';
 export * from './rate-limit.ts';

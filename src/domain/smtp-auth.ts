@@ -2,6 +2,14 @@
 import type { DomainContext } from './context.ts';
 import { dummyPasswordHash, verifyPassword } from './credentials.ts';
 import type { Account, SendingPolicy } from './model.ts';
+import type { AccountRepository } from './ports.ts';
+
+/** What AUTH reads and writes: the account by username, and the previous password's last use. */
+export interface SmtpAuthContext {
+  accounts: Pick<AccountRepository, 'findByUsernameWithSecret' | 'markPreviousPasswordUsed'>;
+  bcryptCost: DomainContext['bcryptCost'];
+  clock: DomainContext['clock'];
+}
 
 /** Who an SMTP session sends as, from a successful AUTH until the session ends. */
 export interface SmtpPrincipal {
@@ -74,7 +82,7 @@ const MAX_PASSWORD_LENGTH = 1024;
  * Store errors are thrown (the adapter answers with a temporary failure).
  */
 export async function authenticateSmtpAccount(
-  ctx: DomainContext,
+  ctx: SmtpAuthContext,
   username: string,
   password: string,
   cache?: VerifiedCredentialCache,
@@ -116,7 +124,7 @@ export async function authenticateSmtpAccount(
 }
 
 /** At most one write a minute per account: "last used" of the old password is for people, not to the second. */
-async function notePreviousPasswordUse(ctx: DomainContext, account: Account, now: Date): Promise<void> {
+async function notePreviousPasswordUse(ctx: SmtpAuthContext, account: Account, now: Date): Promise<void> {
   const last = account.previousPassword?.lastUsedAt?.getTime() ?? 0;
   if (now.getTime() - last < 60_000) return;
   await ctx.accounts.markPreviousPasswordUsed(account.id, now).catch(() => undefined);

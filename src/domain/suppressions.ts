@@ -7,28 +7,9 @@ import { recordChange } from './audit.ts';
 import type { DomainContext } from './context.ts';
 import { DomainError } from './errors.ts';
 import { authorize } from './permissions.ts';
+import type { Suppression } from './suppression-model.ts';
 
-export interface Suppression {
-  workspaceId: string;
-  /** As first seen (the list matches it ignoring case). */
-  address: string;
-  at: Date;
-  source: 'bounce' | 'manual';
-  /** The receiving server's answer, or the note of whoever added it. */
-  reason: string;
-  by?: string;
-}
-
-export interface SuppressionRepository {
-  /** Adds or refreshes the entry (one upsert by deterministic _id) and bumps the workspace's list version. */
-  upsert(entry: Suppression): Promise<void>;
-  /** False when it was not on the list. Bumps the list version. */
-  remove(workspaceId: string, address: string): Promise<boolean>;
-  find(workspaceId: string, address: string): Promise<Suppression | null>;
-  list(workspaceId: string, opts?: { limit?: number }): Promise<Suppression[]>;
-  /** The list's version: changes with every add and removal (what caches compare). */
-  version(workspaceId: string): Promise<number>;
-}
+export type { Suppression, SuppressionRepository } from './suppression-model.ts';
 
 /** How the list matches an address: the whole address, ignoring case. */
 export const suppressionKey = (address: string) => address.trim().toLowerCase();

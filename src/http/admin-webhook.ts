@@ -20,7 +20,7 @@ import type { Runtime } from '../runtime.ts';
 import { SIGNATURE_HEADERS, verifySignature } from '../shared/signing.ts';
 import { webhookDeliveryStore, type WebhookDeliveryStore } from '../store/repositories/webhook-deliveries.ts';
 import { HttpError, toErrorAnswer } from './errors.ts';
-import type { HttpAnswer, RequestContext, Route } from './server.ts';
+import type { HttpAnswer, RequestContext, Route } from './route.ts';
 
 export const ADMIN_WEBHOOK_PATH = '/webhooks/admin';
 export const ADMIN_WEBHOOK_ACTIONS = ['disable', 'enable', 'rotate'] as const;

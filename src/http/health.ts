@@ -2,7 +2,8 @@
 // GET /readyz: the database answers a ping and every role of this process has started and says it is
 // serving (readiness; a load balancer sends traffic only when this answers 200).
 import type { Runtime } from '../runtime.ts';
-import type { Route } from './server.ts';
+import { isConnected, pingServer } from '../store/connection.ts';
+import type { Route } from './route.ts';
 
 export interface ReadinessReport {
   /** True while main.ts is still starting roles. */
@@ -49,12 +50,11 @@ export function healthRoutes(rt: Runtime, opts: { readiness?: ReadinessProbe | u
 
 async function pingDatabase(rt: Runtime): Promise<{ ok: true; ms: number } | { ok: false; error: string }> {
   const started = Date.now();
-  const db = rt.db.connection.db;
-  if (!db || (rt.db.connection.readyState as number) !== 1) return { ok: false, error: 'not connected' };
+  if (!isConnected(rt.db)) return { ok: false, error: 'not connected' };
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      db.admin().ping(),
+      pingServer(rt.db),
       new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer to ping within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
       }),

@@ -4,8 +4,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Runtime } from '../runtime.ts';
+import { webhookOutboxStore } from '../store/repositories/webhook-outbox.ts';
 import { HttpError } from './errors.ts';
-import type { Route } from './server.ts';
+import type { Route } from './route.ts';
 
 const REFRESH_TIMEOUT_MS = 2_000;
 
@@ -27,13 +28,13 @@ export function metricsRoutes(rt: Runtime): Route[] {
 }
 
 async function refreshGauges(rt: Runtime): Promise<void> {
-  const m = rt.db.models;
+  const outboxStore = webhookOutboxStore(rt.db.models);
   let timer: NodeJS.Timeout | undefined;
   try {
     const [queued, outbox] = await Promise.race([
       Promise.all([
         rt.queue.countQueued(),
-        m.webhookOutbox.countDocuments({ state: 'pending' }),
+        outboxStore.countPending(),
       ]),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${REFRESH_TIMEOUT_MS} ms`)), REFRESH_TIMEOUT_MS);

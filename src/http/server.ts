@@ -3,39 +3,14 @@
 // request bodies are read up to HTTP_BODY_LIMIT and within HTTP_REQUEST_TIMEOUT_SECONDS.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
 import { readBody } from './body.ts';
+import type { HttpAnswer, Method, Route } from './route.ts';
 import { HttpError, toErrorAnswer } from './errors.ts';
 import { adminWebhookRoutes } from './admin-webhook.ts';
 import { healthRoutes, type ReadinessProbe } from './health.ts';
 import { metricsRoutes } from './metrics-route.ts';
 import { listenError } from '../shared/startup-errors.ts';
-
-export interface HttpAnswer {
-  status: number;
-  /** Sent as JSON unless `text` is given. */
-  json?: unknown;
-  text?: string;
-  contentType?: string;
-  headers?: Record<string, string>;
-}
-
-export interface RequestContext {
-  req: IncomingMessage;
-  url: URL;
-  /** The raw body, read once, up to the body limit and within the request deadline. */
-  body(): Promise<Buffer>;
-  log: Logger;
-}
-
-export type Method = 'GET' | 'POST';
-
-export interface Route {
-  method: Method;
-  path: string;
-  handle(rc: RequestContext): Promise<HttpAnswer>;
-}
 
 export interface HttpServerOptions {
   host?: string;

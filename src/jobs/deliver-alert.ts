@@ -1,7 +1,6 @@
 // Posting a flag's alert, shared by the jobs. The flag state says whether an alert is pending; the one
 // caller that claims it posts, and a failed post puts it back so the next tick tries again.
-import type { FlagKind, FlagState, Workspace } from '../domain/index.ts';
-import type { AlertMessage } from '../slack/blocks/job-alerts.ts';
+import type { FlagKind, FlagState, JobAlert, Workspace } from '../domain/index.ts';
 import type { JobDeps } from './job.ts';
 
 export type AlertOutcome = 'posted' | 'pending: no alert channel' | 'pending: no Slack token' | 'post failed, pending' | 'posted by another run';
@@ -11,7 +10,7 @@ export async function deliverAlert(
   kind: FlagKind,
   workspace: Workspace,
   state: FlagState,
-  message: AlertMessage,
+  alert: JobAlert,
 ): Promise<AlertOutcome> {
   const { fingerprint } = state;
   const log = deps.log.child({ workspace: workspace.name, kind });
@@ -26,7 +25,7 @@ export async function deliverAlert(
   }
   if (!(await deps.flags.claimPendingAlert(workspace.id, kind, fingerprint))) return 'posted by another run';
   try {
-    const posted = await deps.alerts.post(workspace.alertChannel, message);
+    const posted = await deps.alerts.post(workspace.alertChannel, alert);
     await deps.flags.recordAlert(workspace.id, kind, fingerprint, {
       pending: false,
       channel: posted.channel,

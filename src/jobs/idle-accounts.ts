@@ -1,11 +1,10 @@
 // Daily: accounts with no send for IDLE_AFTER_DAYS days or more, posted to each workspace's alert channel
 // with Disable / Delete / Keep buttons. The rules are the domain's (findIdleAccountFlags); this posts.
-import { findIdleAccountFlags, jobActor, raiseIdleFlags, type IdleFinding } from '../domain/index.ts';
+import { findIdleAccountFlags, jobActor, raiseIdleFlags, type IdleFinding, type JobAlert } from '../domain/index.ts';
 import { formatCount, formatDate } from '../shared/format.ts';
-import { idleAlertMessage } from '../slack/blocks/job-alerts.ts';
 import { deliverAlert } from './deliver-alert.ts';
 import type { Job, JobDeps, JobReport, JobRunOptions } from './job.ts';
-import type { JobName } from './names.ts';
+import type { JobName } from '../shared/job-names.ts';
 
 export const IDLE_ACCOUNTS_JOB: JobName = 'idle-accounts';
 
@@ -36,11 +35,14 @@ async function handle(deps: JobDeps, finding: IdleFinding, dryRun: boolean): Pro
   const posted = new Set(state.alert.postedFlagged ?? []);
   const raised = new Set(finding.raised.map((a) => a.id));
   const fresh = finding.accounts.filter((a) => raised.has(a.id) || !posted.has(a.id));
-  const message = idleAlertMessage(
-    { ...finding, raised: fresh },
-    { now: deps.clock(), idleAfterDays: deps.config.idleAfterDays, snoozeDays: deps.config.idleSnoozeDays, command: deps.slashCommand },
-  );
-  return deliverAlert(deps, 'idle-accounts', finding.workspace, state, message);
+  const alert: JobAlert = {
+    kind: 'idle-accounts',
+    finding: { ...finding, raised: fresh },
+    now: deps.clock(),
+    idleAfterDays: deps.config.idleAfterDays,
+    snoozeDays: deps.config.idleSnoozeDays,
+  };
+  return deliverAlert(deps, 'idle-accounts', finding.workspace, state, alert);
 }
 
 export const idleAccountsJob: Job = {

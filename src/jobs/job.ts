@@ -1,26 +1,24 @@
 // The shape of a scheduled job: one module each, {name, schedule, run(deps)}. A job is a thin adapter:
-// it calls the domain's flag use cases, posts alerts through the AlertPoster and reports what it found.
+// it calls the domain's flag use cases, posts alerts through the AlertPoster port and reports what it found.
 import type { Config } from '../config.ts';
-import type { Clock, DomainContext, FlagRepository } from '../domain/index.ts';
+import type { AlertPoster, Clock, DomainContext, FlagRepository } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
-import type { Models } from '../store/models/index.ts';
 import type { Queue } from '../store/queue/index.ts';
-import type { AlertPoster } from './alert-poster.ts';
-import type { JobName } from './names.ts';
+import type { LockoutRepository } from '../store/repositories/lockouts.ts';
+import type { JobName } from '../shared/job-names.ts';
 
 export interface JobDeps {
   ctx: DomainContext;
   flags: FlagRepository;
-  models: Models;
+  /** The relay's AUTH lockouts, pruned by the surge job (no TTL indexes on FerretDB). */
+  lockouts: Pick<LockoutRepository, 'prune'>;
   queue: Queue;
   clock: Clock;
   log: Logger;
   config: Config['jobs'];
-  /** The slash command the alerts point to (SLACK_COMMAND). */
-  slashCommand: string;
   /** Finished messages keep their body this many days (DELIVERY_RETENTION_DAYS). */
   retentionDays: number;
-  /** Posts alerts to Slack; null when this process has no Slack bot token (alerts stay pending). */
+  /** Posts alerts (to Slack, as wired by the composition root); null when this process cannot post (alerts stay pending). */
   alerts: AlertPoster | null;
 }
 

@@ -2,10 +2,9 @@
 // remedies (dormant accounts, consolidation candidates, the next plan up). Rules: findPlanLimitFlags.
 import { findPlanLimitFlags, jobActor, raisePlanLimitFlags, type PlanLimitFinding } from '../domain/index.ts';
 import { formatCount } from '../shared/format.ts';
-import { planLimitAlertMessage } from '../slack/blocks/job-alerts.ts';
 import { deliverAlert } from './deliver-alert.ts';
 import type { Job, JobDeps, JobReport } from './job.ts';
-import type { JobName } from './names.ts';
+import type { JobName } from '../shared/job-names.ts';
 
 export const PLAN_LIMITS_JOB: JobName = 'plan-limits';
 
@@ -28,7 +27,7 @@ async function handle(deps: JobDeps, finding: PlanLimitFinding, dryRun: boolean)
     return 'cleared';
   }
   if (!pending || !state) return finding.changed ? 'updated' : 'unchanged';
-  return deliverAlert(deps, 'plan-limits', finding.workspace, state, planLimitAlertMessage(finding, { idleAfterDays: deps.config.idleAfterDays, command: deps.slashCommand }));
+  return deliverAlert(deps, 'plan-limits', finding.workspace, state, { kind: 'plan-limits', finding, idleAfterDays: deps.config.idleAfterDays });
 }
 
 export const planLimitsJob: Job = {

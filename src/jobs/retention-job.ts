@@ -3,7 +3,7 @@
 import { DAY_MS } from '../domain/index.ts';
 import { formatCount, formatDateTime } from '../shared/format.ts';
 import type { Job } from './job.ts';
-import type { JobName } from './names.ts';
+import type { JobName } from '../shared/job-names.ts';
 
 export const RETENTION_JOB: JobName = 'retention';
 

@@ -1,7 +1,9 @@
 // The jobs role: every job on its node-cron schedule in JOBS_TIMEZONE, each tick run under the job's lease
 // so that with several instances it runs once.
 import cron, { type ScheduledTask } from 'node-cron';
-import type { RoleStarter } from '../roles.ts';
+import type { AlertPoster } from '../domain/index.ts';
+import type { RoleStarter } from '../role-starter.ts';
+import type { Runtime } from '../runtime.ts';
 import { jobDepsFromRuntime } from './deps.ts';
 import { JOBS } from './index.ts';
 import { JobRunner } from './runner.ts';
@@ -9,8 +11,9 @@ import { JobRunner } from './runner.ts';
 /** How long stop() waits for a run in progress before leaving it to its lease. */
 const STOP_GRACE_MS = 30_000;
 
-export const startJobsRole: RoleStarter = async (rt) => {
-  const { leases, ...deps } = jobDepsFromRuntime(rt);
+/** The role, with the alert poster the composition root chose (null: alerts stay pending). */
+export const jobsRole = (alertsFor: (rt: Runtime) => AlertPoster | null): RoleStarter => async (rt) => {
+  const { leases, ...deps } = jobDepsFromRuntime(rt, { alerts: alertsFor(rt) });
   const runner = new JobRunner({ deps, leases, metrics: rt.metrics, leaseMs: rt.config.jobs.leaseMs });
   const timezone = rt.config.jobs.timezone;
   const running = new Set<Promise<unknown>>();

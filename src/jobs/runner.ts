@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { DomainError } from '../domain/index.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Job, JobDeps, JobReport, JobRunOptions } from './job.ts';
-import type { JobLeases } from './lease.ts';
+import type { JobLeases } from '../store/repositories/job-leases.ts';
 
 export type TickOutcome = { status: 'ran'; report: JobReport } | { status: 'skipped' } | { status: 'failed'; error: Error };
 

@@ -2,13 +2,11 @@
 // client network, refusals), posted once per episode with *Disable now* and *Expected*; a workspace with
 // auto-disable on surge has the account disabled at once. Also prunes the containment collections (hourly
 // history past SURGE_HISTORY_DAYS, ended rate windows and lockouts): no TTL indexes on FerretDB.
-import { findSurgeFlags, HOUR_MS, jobActor, raiseSurgeFlags, type SurgeFinding } from '../domain/index.ts';
+import { findSurgeFlags, HOUR_MS, jobActor, raiseSurgeFlags, type JobAlert, type SurgeFinding } from '../domain/index.ts';
 import { formatCount } from '../shared/format.ts';
-import { surgeAlertMessage } from '../slack/blocks/surge-alert.ts';
-import { lockoutRepository } from '../store/repositories/lockouts.ts';
 import { deliverAlert } from './deliver-alert.ts';
 import type { Job, JobDeps, JobReport } from './job.ts';
-import type { JobName } from './names.ts';
+import type { JobName } from '../shared/job-names.ts';
 
 export const SURGE_JOB: JobName = 'surge';
 
@@ -20,8 +18,8 @@ async function handle(deps: JobDeps, finding: SurgeFinding, dryRun: boolean): Pr
     // still pending: it goes out now, with what is surging now.
     const previous = finding.previous;
     if (!finding.changed && previous?.alert.pending && finding.surging.length) {
-      const message = surgeAlertMessage({ workspace: finding.workspace, raised: finding.surging }, { snoozeHours: deps.config.surge.snoozeHours, disabled: [], command: deps.slashCommand });
-      return { action: await deliverAlert(deps, 'surge', finding.workspace, previous, message), disabled };
+      const alert: JobAlert = { kind: 'surge', finding: { workspace: finding.workspace, raised: finding.surging }, snoozeHours: deps.config.surge.snoozeHours, disabled: [] };
+      return { action: await deliverAlert(deps, 'surge', finding.workspace, previous, alert), disabled };
     }
     return { action: finding.changed ? 'taken by another run' : 'unchanged', disabled };
   }
@@ -31,8 +29,8 @@ async function handle(deps: JobDeps, finding: SurgeFinding, dryRun: boolean): Pr
   }
   if (!finding.next.alert.pending || finding.raised.length === 0) return { action: 'updated', disabled };
   for (const name of disabled) deps.log.warn({ code: 'JOB_SURGE_DISABLED', workspace: finding.workspace.name, account: name }, `surge: ${name} disabled automatically`);
-  const message = surgeAlertMessage(finding, { snoozeHours: deps.config.surge.snoozeHours, disabled, command: deps.slashCommand });
-  return { action: await deliverAlert(deps, 'surge', finding.workspace, finding.next, message), disabled };
+  const alert: JobAlert = { kind: 'surge', finding, snoozeHours: deps.config.surge.snoozeHours, disabled };
+  return { action: await deliverAlert(deps, 'surge', finding.workspace, finding.next, alert), disabled };
 }
 
 export const surgeJob: Job = {
@@ -58,7 +56,7 @@ export const surgeJob: Job = {
       const history = new Date(now.getTime() - (t.historyDays * 24 + 2) * HOUR_MS);
       pruned += await deps.ctx.accountHours.prune(history);
       pruned += await deps.ctx.rateWindows.prune(now);
-      pruned += await lockoutRepository(deps.models).prune(now);
+      pruned += await deps.lockouts.prune(now);
     }
     const rows = outcomes.flatMap(({ finding, action, disabled }) => {
       const raised = new Set(finding.raised.flatMap((s) => s.observations.map((o) => `${s.account.id}:${o.signal}`)));

@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { Runtime } from '../runtime.ts';
 import { SIGNATURE_HEADERS, signedHeaders } from '../shared/signing.ts';
-import type { OutboxEntry, WebhookOutboxStore } from '../store/repositories/webhook-outbox.ts';
+import { webhookOutboxStore, type OutboxEntry, type WebhookOutboxStore } from '../store/repositories/webhook-outbox.ts';
 
 export interface DispatcherOptions {
   outbox: WebhookOutboxStore;
@@ -134,4 +135,18 @@ function redactUrl(url: string): string {
   } catch {
     return '(invalid url)';
   }
+}
+
+/** The dispatcher from the settings, or null when OUTBOUND_WEBHOOK_URLS or its secret is not set. */
+export function startDispatcherIfConfigured(rt: Runtime): OutboundDispatcher | null {
+  const { outboundWebhookUrls, outboundWebhookSecret } = rt.config.http;
+  if (!outboundWebhookUrls.length || !outboundWebhookSecret) return null;
+  return startOutboundDispatcher({
+    outbox: webhookOutboxStore(rt.db.models),
+    secret: outboundWebhookSecret,
+    retryDelaysMs: rt.config.http.outboundWebhookRetryDelaysMs,
+    timeoutMs: rt.config.http.outboundWebhookTimeoutMs,
+    log: rt.log,
+    metrics: rt.metrics,
+  });
 }

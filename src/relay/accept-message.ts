@@ -5,6 +5,9 @@ import type { NewQueuedMessage } from '../store/queue/index.ts';
 import type { CollectedBody } from './body-collector.ts';
 import type { RelayDeps } from './deps.ts';
 
+/** What accepting a message uses of the relay's deps. */
+export type AcceptMessageDeps = Pick<RelayDeps, 'acceptedHours' | 'commits' | 'ctx' | 'relayHost' | 'settings'>;
+
 export { StoreUnavailable } from './commit.ts';
 
 export interface IncomingMessage {
@@ -24,7 +27,7 @@ export interface IncomingMessage {
   secure: boolean;
 }
 
-export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Promise<string> {
+export async function acceptMessage(deps: AcceptMessageDeps, msg: IncomingMessage): Promise<string> {
   const at = deps.ctx.clock();
   const added = deps.settings.addMissingHeaders ? missingHeaders(deps, msg, at) : { text: '' };
   const prefix = Buffer.from(receivedHeader(deps, msg, at) + added.text, 'latin1');
@@ -56,7 +59,7 @@ export async function acceptMessage(deps: RelayDeps, msg: IncomingMessage): Prom
  * RFC 6409 section 8: a submission server may add the Message-ID and Date a message lacks. Scripts that write
  * raw SMTP often leave them out, and large mailbox providers refuse mail without a Message-ID.
  */
-function missingHeaders(deps: RelayDeps, msg: IncomingMessage, at: Date): { text: string; messageId?: string } {
+function missingHeaders(deps: AcceptMessageDeps, msg: IncomingMessage, at: Date): { text: string; messageId?: string } {
   const messageId = msg.messageId === undefined ? `<${msg.id}@${deps.settings.hostname}>` : undefined;
   const text = (messageId ? `Message-ID: ${messageId}\r\n` : '') + (msg.hasDate ? '' : `Date: ${rfc5322Date(at)}\r\n`);
   return messageId ? { text, messageId } : { text };
@@ -66,7 +69,7 @@ function rfc5322Date(at: Date): string {
   return at.toUTCString().replace('GMT', '+0000');
 }
 
-function receivedHeader(deps: RelayDeps, msg: IncomingMessage, at: Date): string {
+function receivedHeader(deps: AcceptMessageDeps, msg: IncomingMessage, at: Date): string {
   const proto = msg.secure ? 'ESMTPSA' : 'ESMTPA';
   const helo = (msg.heloName || 'unknown').replace(/[^\w.:[\]-]/g, '').slice(0, 255);
   // RFC 5321 address literals: [192.0.2.1], and [IPv6:2001:db8::1] for IPv6.

@@ -1,8 +1,6 @@
 // How long the relay waits for the store before answering a temporary failure (RELAY_STORE_TIMEOUT_MS).
 // The work itself is not cancelled (a database call cannot be taken back once sent): callers that stop
 // waiting for a write hand its promise to the repair queue, which undoes it if it completes late.
-import type { DomainContext } from '../domain/index.ts';
-import type { AccountRepository } from '../domain/ports.ts';
 
 export class DeadlineExceeded extends Error {
   readonly code = 'DEADLINE_EXCEEDED';
@@ -23,16 +21,4 @@ export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Pro
 /** Milliseconds left of a budget that started at `startedAt` (at least 1, so a late step still gets a try). */
 export function remainingOf(budgetMs: number, startedAt: number, now = Date.now()): number {
   return Math.max(1, budgetMs - (now - startedAt));
-}
-
-/**
- * The domain context with the account reads the relay's AUTH and MAIL FROM make bounded by `ms`, so a store
- * that does not answer gives a temporary failure while the bcrypt check itself (CPU, not store) is never cut
- * short. Only reads are bounded here: a write the relay stops waiting for needs a repair (accept-message.ts).
- */
-export function withBoundedAccountReads(ctx: DomainContext, ms: number): DomainContext {
-  const accounts = Object.create(ctx.accounts) as AccountRepository;
-  accounts.findByUsernameWithSecret = (username) => withDeadline(ctx.accounts.findByUsernameWithSecret(username), ms, 'read account by username');
-  accounts.findById = (id) => withDeadline(ctx.accounts.findById(id), ms, 'read account by id');
-  return { ...ctx, accounts };
 }

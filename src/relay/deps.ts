@@ -23,8 +23,6 @@ export interface RelayState {
 
 export interface RelayDeps {
   ctx: DomainContext;
-  /** ctx with account reads bounded by RELAY_STORE_TIMEOUT_MS (AUTH, MAIL FROM). */
-  readCtx: DomainContext;
   log: Logger;
   metrics: Metrics;
   settings: RelaySettings;
@@ -39,7 +37,7 @@ export interface RelayDeps {
   repairs: RepairQueue;
   /** Refused recipients per account and hour, for the surge job (flushed in batches). */
   refusals: RefusalCounter;
-  /** The surge job's hourly history of accepted recipients, written every few seconds. */
+  /** The surge job's hourly history of accepted recipients, written every second. */
   acceptedHours: AcceptedHourCounter;
   suppressions: SuppressionCache;
   state: RelayState;

@@ -7,7 +7,7 @@ import type { DomainContext } from '../domain/index.ts';
 
 /**
  * Accepted recipients (and the client networks they came from) are summed in memory and written every
- * `flushMs`, one upsert per account and hour: the surge history adds no database command to a message.
+ * `flushMs` (a second), one upsert per account and hour: the surge history adds no database command to a message.
  */
 export class AcceptedHourCounter {
   private readonly pending = new Map<string, { accountId: string; workspaceId: string; hour: Date; n: number; networks: Set<string> }>();
@@ -15,7 +15,7 @@ export class AcceptedHourCounter {
 
   constructor(
     private readonly deps: { ctx: DomainContext; log: Logger },
-    private readonly flushMs = 5_000,
+    private readonly flushMs = 1_000,
   ) {}
 
   add(p: SmtpPrincipal, recipients: number, clientIp: string, at: Date): void {

@@ -6,8 +6,11 @@ import { describeRateLimit, takeRecipients, type SmtpPrincipal } from '../domain
 import { sessionFields, type RelayDeps } from './deps.ts';
 import { reply, smtpErrorWithEnhanced } from './smtp-errors.ts';
 
+/** What the rate limit uses of the relay's deps. */
+export type RateLimitDeps = Pick<RelayDeps, 'ctx' | 'log' | 'refusals'>;
+
 /** Null when the recipient may be added (or the account has no limit); otherwise the reply to give. */
-export async function rateLimitRefusal(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal): Promise<Error | null> {
+export async function rateLimitRefusal(deps: RateLimitDeps, session: SMTPServerSession, principal: SmtpPrincipal): Promise<Error | null> {
   const limit = principal.policy.rateLimit;
   if (!limit) return null;
   const now = deps.ctx.clock();

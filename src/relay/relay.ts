@@ -18,7 +18,7 @@ import { SharedLockouts } from './shared-lockouts.ts';
 import { lockoutRepository } from '../store/repositories/lockouts.ts';
 import { createCredentialCache, type CredentialCache } from './credential-cache.ts';
 import type { RelayDeps, RelaySettings, RelayState } from './deps.ts';
-import { withBoundedAccountReads, withDeadline } from './deadline.ts';
+import { withDeadline } from './deadline.ts';
 import { onAuth } from './handlers/on-auth.ts';
 import { onClose } from './handlers/on-close.ts';
 import { onConnect } from './handlers/on-connect.ts';
@@ -121,7 +121,6 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const stopHearing = rt.events.subscribe({ publish: (e) => (e.account ? sessionCheck.invalidate(e.account.id) : undefined) });
   const deps: RelayDeps = {
     ctx,
-    readCtx: withBoundedAccountReads(ctx, settings.storeTimeoutMs),
     log,
     metrics: rt.metrics,
     settings,

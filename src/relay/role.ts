@@ -1,5 +1,5 @@
 // `relay` role: `npm start` (all roles) or `npm start -- --role relay`.
-import type { RoleStarter } from '../roles.ts';
+import type { RoleStarter } from '../role-starter.ts';
 import { secretKeyProblem } from '../domain/index.ts';
 import { listenAddress, StartupError } from '../shared/startup-errors.ts';
 import { startRelay } from './relay.ts';

@@ -7,6 +7,9 @@ import { sessionFields, type RelayDeps } from './deps.ts';
 import { headerFromAddresses } from './message-scanner.ts';
 import { smtpErrorWithEnhanced } from './smtp-errors.ts';
 
+/** What the sender checks use of the relay's deps. */
+export type SenderGuardDeps = Pick<RelayDeps, 'log' | 'refusals'>;
+
 function refusalText(principal: SmtpPrincipal, what: string, address: string): string {
   const rules = describeAllowedSenders(principal.policy.allowedSenders);
   return `${what} <${address}> is not an allowed sender of ${principal.username} (allowed senders: ${shorten(rules)})`;
@@ -17,7 +20,7 @@ function shorten(text: string): string {
 }
 
 /** MAIL FROM: null when allowed (the null sender always is). */
-export function envelopeSenderRefusal(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal, address: string): Error | null {
+export function envelopeSenderRefusal(deps: SenderGuardDeps, session: SMTPServerSession, principal: SmtpPrincipal, address: string): Error | null {
   const verdict = checkSenders(principal.policy.allowedSenders, [address]);
   if (verdict.ok) return null;
   deps.refusals.add(principal);
@@ -30,7 +33,7 @@ export function envelopeSenderRefusal(deps: RelayDeps, session: SMTPServerSessio
  * DomainError SENDER.NOT_ALLOWED, which the DATA handler answers like any domain refusal (550 5.7.1, see
  * replyForError). `header` is the start of the body (the header block is read from its first 64 KiB).
  */
-export function assertHeaderSenderAllowed(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal, header: Buffer): void {
+export function assertHeaderSenderAllowed(deps: SenderGuardDeps, session: SMTPServerSession, principal: SmtpPrincipal, header: Buffer): void {
   if (principal.policy.allowedSenders.length === 0) return;
   const from = headerFromAddresses(header);
   if (from === null) return;

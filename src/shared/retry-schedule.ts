@@ -24,3 +24,29 @@ export function parseRetrySchedule(text: string): number[] {
   if (delays.length === 0) throw new Error('a retry schedule needs at least one delay');
   return delays;
 }
+
+export interface RetryPolicy {
+  /** Wait before attempt n+1 after n failed attempts: delaysMs[n-1], the last one repeating. */
+  delaysMs: readonly number[];
+  /** Age of a message past which a temporary failure becomes final. */
+  maxAgeMs: number;
+}
+
+/** Parses and checks both settings; throws an Error naming the setting and what is wrong. */
+export function parseRetryPolicy(schedule: string, maxAge: string): RetryPolicy {
+  let delaysMs: number[];
+  try {
+    delaysMs = parseRetrySchedule(schedule);
+  } catch (err) {
+    throw new Error(`DELIVERY_RETRY_SCHEDULE: ${(err as Error).message} (e.g. "5m, 10m, 30m, 1h*2, 2h*2, 4h*20")`);
+  }
+  if (delaysMs.some((d) => d <= 0)) throw new Error('DELIVERY_RETRY_SCHEDULE: every wait must be longer than zero');
+  let maxAgeMs: number;
+  try {
+    maxAgeMs = parseDuration(maxAge);
+  } catch (err) {
+    throw new Error(`DELIVERY_MAX_AGE: ${(err as Error).message}`);
+  }
+  if (maxAgeMs <= 0) throw new Error('DELIVERY_MAX_AGE: must be longer than zero');
+  return { delaysMs, maxAgeMs };
+}

@@ -5,7 +5,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { registerActions } from './actions/index.ts';
 import { webClientOptions, slackLogger } from './client.ts';
 import { registerCommands } from './commands/index.ts';
-import { bindSlackDeps, type SlackDeps } from './deps.ts';
+import type { SlackDeps } from './deps.ts';
 import { dropRedeliveredEvents, registerEvents } from './events/index.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
 import { slackErrorSummary } from './actor.ts';
@@ -34,10 +34,6 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
       : new HTTPReceiver({ signingSecret: s.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger, logLevel: LogLevel.INFO });
   const app = new App({ token: s.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions, deferInitialization: true });
 
-  app.use(async ({ client, next }) => {
-    bindSlackDeps(client, deps);
-    await next();
-  });
   app.use(dropRedeliveredEvents(deps));
   registerCommands(app, deps);
   registerViews(app, deps);
@@ -46,7 +42,6 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
   app.error(async (error) => {
     log.error({ code: 'SLACK_UNHANDLED_ERROR', err: safeError(error) }, 'a Slack listener failed');
   });
-  bindSlackDeps(app.client, deps);
 
   let server: Server | undefined;
   return {

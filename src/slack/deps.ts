@@ -1,11 +1,11 @@
-// What every Slack listener needs, passed in by the composition root (src/slack/role.ts).
-import type { WebClient } from '@slack/web-api';
+// What every Slack listener needs, passed in by the composition root (src/slack/role.ts) to each listener at
+// registration (registerCommands(app, deps)…): explicit, never looked up from the client.
 import type { Config } from '../config.ts';
 import type { DomainContext } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SlackDirectory } from './actor.ts';
-import type { HomeViewers } from './home-publisher.ts';
+import type { HomeViewers } from './home-viewers.ts';
 
 export interface SlackDeps {
   ctx: DomainContext;
@@ -50,18 +50,4 @@ export class BackgroundTasks {
       clearTimeout(timer);
     }
   }
-}
-
-// Listener clients are made per team by Bolt; a global middleware binds each one to the deps, so functions
-// exported for other modules (openDeleteConfirmation…) can be called with just the listener's client.
-const boundDeps = new WeakMap<WebClient, SlackDeps>();
-
-export function bindSlackDeps(client: WebClient, deps: SlackDeps): void {
-  boundDeps.set(client, deps);
-}
-
-export function slackDepsOf(client: WebClient, explicit?: SlackDeps): SlackDeps {
-  const deps = explicit ?? boundDeps.get(client);
-  if (!deps) throw new Error('this WebClient is not bound to smtpdesk Slack deps: pass deps, or use the client given to a listener');
-  return deps;
 }

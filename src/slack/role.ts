@@ -1,10 +1,11 @@
 // The Slack role: started by `npm start` when SLACK_BOT_TOKEN is set (alone with `--role slack`).
-import type { RoleStarter } from '../roles.ts';
+import type { RoleStarter } from '../role-starter.ts';
 import type { Runtime } from '../runtime.ts';
 import { SlackDirectory } from './actor.ts';
 import { buildSlackApp, type SlackApp } from './app.ts';
 import { BackgroundTasks, type SlackDeps } from './deps.ts';
-import { HomeViewers, homeRefresher } from './home-publisher.ts';
+import { homeRefresher } from './home-publisher.ts';
+import { HomeViewers } from './home-viewers.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {

@@ -78,3 +78,15 @@ export async function ensureIndexes(models: Models): Promise<void> {
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
+
+/** Whether the connection is open (for /readyz: a closed one is not worth a ping). */
+export function isConnected(db: Database): boolean {
+  return db.connection.db !== undefined && (db.connection.readyState as number) === 1;
+}
+
+/** One round trip to the server (the admin ping); rejects when the server does not answer. */
+export async function pingServer(db: Database): Promise<void> {
+  const native = db.connection.db;
+  if (!native) throw new Error('not connected');
+  await native.admin().ping();
+}

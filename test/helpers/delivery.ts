@@ -3,7 +3,8 @@
 import { loadConfig } from '../../src/config.ts';
 import { createAccount, createWorkspace, recordAcceptedMessage, type Workspace } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import type { QueuedMessage } from '../../src/domain/queue-model.ts';
 import { enqueueMessage } from './queue.ts';
 import { dropTestDatabase, testDatabaseUri } from './database.ts';
@@ -66,7 +67,7 @@ export async function openDeliveryHarness(opts: { env?: Record<string, string>; 
     ...opts.env,
   });
   const log = createLogger({ level: config.logLevel, destination: sink });
-  const rt = await openRuntime(config, { log });
+  const rt = await openAppRuntime(config, { log });
   const workspace = await createWorkspace(rt.ctx, admin, { name: `dlv-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`, planId: '100k', defaultPlan: '10k' });
   const issued = await createAccount(rt.ctx, admin, workspace.id, 'production-transactional');
   const account = { id: issued.account.id, name: issued.account.name, workspaceId: workspace.id, username: issued.username };

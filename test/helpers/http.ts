@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { loadConfig } from '../../src/config.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { startHttpServer, type HttpServerHandle, type HttpServerOptions } from '../../src/http/server.ts';
 import { signatureHeader } from '../../src/shared/signing.ts';
 import { createAccount, createWorkspace, type Actor, type IssuedCredentials, type Workspace } from '../../src/domain/index.ts';
@@ -21,7 +22,7 @@ export interface HttpHarness {
 
 export async function openHttpHarness(env: Record<string, string> = {}, server: HttpServerOptions = {}): Promise<HttpHarness> {
   const uri = testDatabaseUri();
-  const rt = await openRuntime(
+  const rt = await openAppRuntime(
     loadConfig({
       MONGODB_URI: uri,
       BCRYPT_COST: '4',

@@ -2,8 +2,9 @@
 import { DAY_MS } from '../../src/domain/index.ts';
 import { jobDepsFromRuntime } from '../../src/jobs/deps.ts';
 import type { Job, JobDeps } from '../../src/jobs/job.ts';
-import type { JobLeases } from '../../src/jobs/lease.ts';
+import type { JobLeases } from '../../src/store/repositories/job-leases.ts';
 import { JobRunner, type TickOutcome } from '../../src/jobs/runner.ts';
+import { createAlertPoster } from '../../src/slack/job-alert-poster.ts';
 import type { Runtime } from '../../src/runtime.ts';
 import type { FakeSlackApi, RecordedCall } from './slack.ts';
 
@@ -37,7 +38,7 @@ export interface JobsUnderTest {
 let instances = 0;
 
 export function jobsOn(rt: Runtime, clock: JobClock): JobsUnderTest {
-  const { leases, ...deps } = jobDepsFromRuntime(rt, { clock: () => clock.now() });
+  const { leases, ...deps } = jobDepsFromRuntime(rt, { alerts: createAlertPoster(rt.config, rt.log), clock: () => clock.now() });
   const runner = (instanceId?: string) => new JobRunner({ deps, leases, metrics: rt.metrics, leaseMs: rt.config.jobs.leaseMs, instanceId: instanceId ?? `test-${++instances}` });
   return {
     deps,

@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config.ts';
 import { createAccount, createWorkspace, type Workspace } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRelay, type RelayOverrides, type RunningRelay } from '../../src/relay/relay.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { dropTestDatabase, testDatabaseUri } from './database.ts';
 import { captureLogs, type LogLine } from './logs.ts';
 import { admin } from './domain.ts';
@@ -63,7 +64,7 @@ export async function startTestRelay(
     ...opts.env,
   });
   const log = createLogger({ level: config.logLevel, destination: sink });
-  const rt = await openRuntime(config, { log });
+  const rt = await openAppRuntime(config, { log });
   const workspace = await createWorkspace(rt.ctx, admin, { name: `relay-${Date.now().toString(36)}`, planId: opts.planId ?? '100k', defaultPlan: '10k' });
   const overrides = typeof opts.relay === 'function' ? opts.relay(rt) : opts.relay;
   const relay = await startRelay(rt, { tls: await testCertificate(), ...overrides });

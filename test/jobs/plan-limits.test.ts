@@ -13,7 +13,8 @@ import {
 } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { planLimitsJob } from '../../src/jobs/plan-limits.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { alertPosts, jobClock, jobsOn, type JobClock, type JobsUnderTest } from '../helpers/jobs.ts';
 import { FakeSlackApi, textOf, type RecordedCall } from '../helpers/slack.ts';
@@ -31,7 +32,7 @@ const events: DomainEvent[] = [];
 beforeAll(async () => {
   api = await new FakeSlackApi().start();
   uri = testDatabaseUri();
-  rt = await openRuntime(
+  rt = await openAppRuntime(
     loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: api.apiUrl }),
     { log: createLogger({ level: 'silent' }), quiet: true },
   );

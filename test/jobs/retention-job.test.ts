@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/config.ts';
 import { DAY_MS } from '../../src/domain/index.ts';
 import { retentionJob } from '../../src/jobs/retention-job.ts';
 import { createLogger } from '../../src/log.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { jobClock, jobsOn, type JobsUnderTest } from '../helpers/jobs.ts';
 
@@ -16,7 +17,7 @@ let jobs: JobsUnderTest;
 
 beforeAll(async () => {
   uri = testDatabaseUri();
-  rt = await openRuntime(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', DELIVERY_RETENTION_DAYS: '7' }), { log: createLogger({ level: 'silent' }), quiet: true });
+  rt = await openAppRuntime(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', DELIVERY_RETENTION_DAYS: '7' }), { log: createLogger({ level: 'silent' }), quiet: true });
   jobs = jobsOn(rt, jobClock(now));
 });
 afterAll(async () => {

@@ -3,11 +3,16 @@
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { startJobsRole } from '../../src/jobs/role.ts';
+import { jobsRole } from '../../src/jobs/role.ts';
+import { createAlertPoster } from '../../src/slack/job-alert-poster.ts';
 import { createLogger } from '../../src/log.ts';
 import { startApp } from '../../src/main.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
+
+// The jobs role as the composition root wires it (src/roles.ts): alerts through Slack.
+const startJobsRole = jobsRole((rt) => createAlertPoster(rt.config, rt.log));
 
 const uri = testDatabaseUri();
 const env = {
@@ -35,7 +40,7 @@ async function instance(): Promise<{ rt: Runtime; lines: Record<string, unknown>
       cb();
     },
   });
-  const rt = await openRuntime(loadConfig(env), { log: createLogger({ level: 'info', destination }), quiet: true });
+  const rt = await openAppRuntime(loadConfig(env), { log: createLogger({ level: 'info', destination }), quiet: true });
   return { rt, lines };
 }
 

@@ -6,8 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createAccount, deleteAccount, enableAccount, type DomainEvent } from '../../src/domain/index.ts';
-import { startHttpRole, pruneWebhookRecords } from '../../src/http/role.ts';
-import { openRuntime, type Runtime } from '../../src/runtime.ts';
+import { ROLE_STARTERS } from '../../src/roles.ts';
+import { pruneWebhookRecords } from '../../src/http/role.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { verifySignature } from '../../src/shared/signing.ts';
 import { webhookOutboxStore } from '../../src/store/repositories/webhook-outbox.ts';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound-webhooks/dispatcher.ts';
@@ -49,7 +51,7 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/smtpdesk`;
 
   uri = testDatabaseUri();
-  rt = await openRuntime(
+  rt = await openAppRuntime(
     loadConfig({
       MONGODB_URI: uri,
       BCRYPT_COST: '4',
@@ -112,7 +114,7 @@ function signatureIsValid(r: Received, secret: string): boolean {
 
 describe('from every adapter, through the http role', () => {
   it('sends created, rotated, disabled, enabled and deleted events, signed, without any password', async () => {
-    const role = (await startHttpRole(rt))!;
+    const role = (await (await ROLE_STARTERS.http!())(rt))!;
     try {
       const { workspace, accounts } = await seedWorkspace(rt, ['prod-transactional']); // CLI actor
       const created = accounts['prod-transactional']!;

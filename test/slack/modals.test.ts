@@ -227,18 +227,18 @@ describe('opening the modals from any trigger (alert buttons of the scheduled jo
     await createAccount(h.rt.ctx, ops, ws, 'dormant-one');
     const client = h.running.slack.app.client;
     const admin: Actor = { source: 'slack', id: ADMIN.id, name: ADMIN.name, roles: ['admin'] };
-    await openDeleteConfirmation(client, 'trigger-from-alert-1', ws, 'DORMANT-one', admin);
+    await openDeleteConfirmation(h.running.deps, client, 'trigger-from-alert-1', ws, 'DORMANT-one', admin);
     const del = await h.api.modal('trigger-from-alert-1');
     expect(del.callback_id).toBe('smtpdesk_view_delete');
     expect(textOf(del)).toContain('Type "dormant-one" to confirm');
 
-    await openDisableModal(client, 'trigger-from-alert-2', ws, 'dormant-one', { ...admin, roles: ['responder'] }, { reason: 'decommissioning' });
+    await openDisableModal(h.running.deps, client, 'trigger-from-alert-2', ws, 'dormant-one', { ...admin, roles: ['responder'] }, { reason: 'decommissioning' });
     const dis = await h.api.modal('trigger-from-alert-2');
     expect(dis.callback_id).toBe('smtpdesk_view_disable');
     expect(JSON.stringify(dis)).toContain('"initial_option":{"text":{"type":"plain_text","text":"Decommissioning","emoji":true},"value":"decommissioning"}');
 
     const member: Actor = { source: 'slack', id: MEMBER.id, name: MEMBER.name, roles: [] };
-    await openDeleteConfirmation(client, 'trigger-from-alert-3', ws, 'dormant-one', member);
+    await openDeleteConfirmation(h.running.deps, client, 'trigger-from-alert-3', ws, 'dormant-one', member);
     expect(textOf(await h.api.modal('trigger-from-alert-3'))).toContain('Only admins may delete accounts.');
   });
 

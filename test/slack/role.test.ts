@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startApp } from '../../src/main.ts';
-import { openRuntime } from '../../src/runtime.ts';
+import { openAppRuntime } from '../../src/app-runtime.ts';
 import { startSlackRole } from '../../src/slack/role.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 import { ADMIN, FakeSlackApi, SIGNING_SECRET, SlackSender, TEAM, textOf } from '../helpers/slack.ts';
@@ -14,7 +14,7 @@ describe('the slack role', () => {
     const uri = testDatabaseUri();
     const lines: string[] = [];
     const log = createLogger({ level: 'info', destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }) });
-    const rt = await openRuntime(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4' }), { log, quiet: true });
+    const rt = await openAppRuntime(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4' }), { log, quiet: true });
     try {
       expect(await startSlackRole(rt)).toBeNull();
       expect(lines.join('')).toContain('"code":"SLACK_DISABLED"');

@@ -1,7 +1,6 @@
-// `smtpdesk jobs list` and `smtpdesk jobs run NAME [--dry-run]`: the scheduled jobs, on demand.
-// The jobs (and Slack's client, node-cron) load only when a jobs command runs, not for every CLI command.
-import { hostname } from 'node:os';
-import { JOB_NAMES } from '../../jobs/names.ts';
+// `smtpdesk jobs list` and `smtpdesk jobs run NAME [--dry-run]`: the scheduled jobs, on demand, through the
+// JobsConsole port. The jobs (and Slack's client, node-cron) load only when a jobs command runs.
+import { JOB_NAMES } from '../../shared/job-names.ts';
 import { formatDateTime } from '../../shared/format.ts';
 import { UsageError, requireArg, type CliCommand } from '../command.ts';
 import { renderTable } from '../table.ts';
@@ -21,15 +20,9 @@ const list: CliCommand = {
   summary: 'The scheduled jobs: schedule, next run, last run and its outcome',
   async run(cli) {
     const rt = await cli.runtime();
-    const [{ JOBS }, { jobLeases }] = await Promise.all([import('../../jobs/index.ts'), import('../../jobs/lease.ts')]);
-    const states = new Map((await jobLeases(rt.db.models).list()).map((s) => [s.job, s]));
+    const jobs = await (await cli.jobs()).list();
     const tz = rt.config.jobs.timezone;
-    const rows = await Promise.all(
-      JOBS.map(async (job) => {
-        const schedule = job.schedule(rt.config.jobs);
-        return { job, schedule, next: await nextRunOf(schedule, tz), last: states.get(job.name)?.lastRun };
-      }),
-    );
+    const rows = await Promise.all(jobs.map(async (job) => ({ job, schedule: job.schedule, next: await nextRunOf(job.schedule, tz), last: job.lastRun })));
     if (cli.json) {
       return rows.map((r) => ({
         name: r.job.name,
@@ -70,19 +63,13 @@ const run: CliCommand = {
     if (!(JOB_NAMES as readonly string[]).includes(name.trim().toLowerCase())) {
       throw new UsageError(`no job named "${name}"; jobs: ${JOB_NAMES.join(', ')}`);
     }
-    const rt = await cli.runtime();
-    const [{ findJob }, { jobDepsFromRuntime }, { JobRunner }] = await Promise.all([
-      import('../../jobs/index.ts'),
-      import('../../jobs/deps.ts'),
-      import('../../jobs/runner.ts'),
-    ]);
-    const job = findJob(name);
-    if (!job) throw new UsageError(`the ${name} job is not in this build`);
-    const { leases, ...deps } = jobDepsFromRuntime(rt);
+    const jobs = await cli.jobs();
     const onlyOne = (opts.workspace as string | undefined) ?? process.env.SMTPDESK_WORKSPACE;
     const workspaceId = onlyOne ? (await cli.workspace()).id : undefined;
-    const runner = new JobRunner({ deps, leases, metrics: rt.metrics, leaseMs: rt.config.jobs.leaseMs, instanceId: `cli@${hostname()}:${process.pid}` });
-    const report = await runner.runNow(job, { dryRun: opts['dry-run'] === true, workspaceId });
+    const ran = await jobs.run(name, { dryRun: opts['dry-run'] === true, workspaceId });
+    if (!ran) throw new UsageError(`the ${name} job is not in this build`);
+    const { report } = ran;
+    const job = { name: ran.name };
     if (cli.json) return { job: report.job, dryRun: report.dryRun, summary: report.summary, ...(report.details ? { details: report.details } : {}) };
     if (report.rows.length) {
       cli.print(

@@ -1,22 +1,42 @@
 // AUTH PLAIN and LOGIN: TLS first (unless allowed on loopback for development), the brute-force gate,
 // then the domain's rule. Every failure answers `535 5.7.8 Authentication failed`, whatever the reason.
 import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
-import { authenticateSmtpAccount } from '../../domain/index.ts';
+import { authenticateSmtpAccount, type SmtpAuthContext } from '../../domain/index.ts';
+import { withDeadline } from '../deadline.ts';
 import { isLoopback, type RelayDeps } from '../deps.ts';
 import { reply } from '../smtp-errors.ts';
 
+/** What AUTH uses: the accounts (read within RELAY_STORE_TIMEOUT_MS), the brute-force gate, the credential cache. */
+export type AuthDeps = Pick<RelayDeps, 'ctx' | 'log' | 'metrics' | 'settings' | 'bruteForce' | 'credentialCache'>;
+
 type AuthCallback = (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void;
 
-export const onAuth =
-  (deps: RelayDeps) =>
-  (auth: SMTPServerAuthentication, session: SMTPServerSession, callback: AuthCallback): void => {
-    authenticate(deps, auth, session).then(
+export const onAuth = (deps: AuthDeps) => {
+  const accounts = boundedAccountReads(deps);
+  return (auth: SMTPServerAuthentication, session: SMTPServerSession, callback: AuthCallback): void => {
+    authenticate(deps, accounts, auth, session).then(
       (user) => callback(null, { user }),
       (err: Error) => callback(err),
     );
   };
+};
 
-async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, session: SMTPServerSession) {
+/**
+ * The account read AUTH makes, bounded by RELAY_STORE_TIMEOUT_MS so that a store that does not answer gives a
+ * temporary failure; the bcrypt check (CPU, not store) is never cut short, so the bound is on the read alone.
+ */
+function boundedAccountReads({ ctx, settings }: AuthDeps): SmtpAuthContext {
+  return {
+    bcryptCost: ctx.bcryptCost,
+    clock: ctx.clock,
+    accounts: {
+      findByUsernameWithSecret: (username) => withDeadline(ctx.accounts.findByUsernameWithSecret(username), settings.storeTimeoutMs, 'read account by username'),
+      markPreviousPasswordUsed: (id, at) => ctx.accounts.markPreviousPasswordUsed(id, at),
+    },
+  };
+}
+
+async function authenticate(deps: AuthDeps, accounts: SmtpAuthContext, auth: SMTPServerAuthentication, session: SMTPServerSession) {
   const { log, metrics, settings, bruteForce } = deps;
   const ip = session.remoteAddress;
   const username = auth.username ?? '';
@@ -41,7 +61,7 @@ async function authenticate(deps: RelayDeps, auth: SMTPServerAuthentication, ses
 
   let result;
   try {
-    result = await authenticateSmtpAccount(deps.readCtx, username, auth.password ?? '', deps.credentialCache);
+    result = await authenticateSmtpAccount(accounts, username, auth.password ?? '', deps.credentialCache);
   } catch (err) {
     metrics.smtpAuth.inc({ result: 'failure', reason: 'unavailable' });
     log.error({ err, code: 'RELAY_AUTH_UNAVAILABLE', ...fields }, 'AUTH could not read the accounts: 454');

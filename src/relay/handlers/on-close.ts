@@ -2,7 +2,7 @@ import type { SMTPServerSession } from 'smtp-server';
 import { sessionFields, type RelayDeps } from '../deps.ts';
 
 export const onClose =
-  (deps: RelayDeps) =>
+  (deps: Pick<RelayDeps, 'log'>) =>
   (session: SMTPServerSession): void => {
     deps.log.debug({ code: 'RELAY_CONNECTION_CLOSED', ...sessionFields(session), transactions: session.transaction }, 'connection closed');
   };

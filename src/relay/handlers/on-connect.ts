@@ -3,7 +3,7 @@ import type { RelayDeps } from '../deps.ts';
 import { reply } from '../smtp-errors.ts';
 
 export const onConnect =
-  (deps: RelayDeps) =>
+  (deps: Pick<RelayDeps, 'log' | 'metrics' | 'settings' | 'state'>) =>
   (session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
     deps.metrics.smtpConnections.inc();
     if (deps.state.stopping) return callback(reply.shuttingDown(deps.settings.hostname));

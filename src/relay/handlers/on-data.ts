@@ -3,18 +3,21 @@
 // (accept-message.ts, group commit) and answer 250 with the queue id.
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { isDomainError } from '../../domain/index.ts';
-import { acceptMessage, StoreUnavailable } from '../accept-message.ts';
+import { acceptMessage, StoreUnavailable, type AcceptMessageDeps } from '../accept-message.ts';
 import { BodyCollector } from '../body-collector.ts';
 import { newQueueId } from '../../store/queue/index.ts';
 import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { headerSummary, MessageScanner } from '../message-scanner.ts';
 import { reply, replyForError } from '../smtp-errors.ts';
-import { assertHeaderSenderAllowed } from '../sender-guard.ts';
+import { assertHeaderSenderAllowed, type SenderGuardDeps } from '../sender-guard.ts';
+
+/** What DATA uses: the body store, acceptance (group commit) and the header sender check. */
+export type DataDeps = Pick<RelayDeps, 'log' | 'metrics' | 'settings' | 'state' | 'queue'> & AcceptMessageDeps & SenderGuardDeps;
 
 type DataCallback = (err?: Error | null, message?: string) => void;
 
 export const onData =
-  (deps: RelayDeps) =>
+  (deps: DataDeps) =>
   (stream: SMTPServerDataStream, session: SMTPServerSession, callback: DataCallback): void => {
     const scanner = new MessageScanner();
     const id = newQueueId();
@@ -52,7 +55,7 @@ export const onData =
   };
 
 async function finish(
-  deps: RelayDeps,
+  deps: DataDeps,
   session: SMTPServerSession,
   stream: SMTPServerDataStream,
   scanner: MessageScanner,

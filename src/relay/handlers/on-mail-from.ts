@@ -5,10 +5,13 @@ import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
-import { envelopeSenderRefusal } from '../sender-guard.ts';
+import { envelopeSenderRefusal, type SenderGuardDeps } from '../sender-guard.ts';
+
+/** What MAIL FROM uses: the session check and the sender policy. */
+export type MailFromDeps = Pick<RelayDeps, 'log' | 'settings' | 'state' | 'sessionCheck'> & SenderGuardDeps;
 
 export const onMailFrom =
-  (deps: RelayDeps) =>
+  (deps: MailFromDeps) =>
   (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
     check(deps, address, session).then(
       () => callback(),
@@ -16,7 +19,7 @@ export const onMailFrom =
     );
   };
 
-async function check(deps: RelayDeps, address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+async function check(deps: MailFromDeps, address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
   const { log, settings } = deps;
   if (deps.state.stopping) throw reply.shuttingDown(settings.hostname);
   const problem = envelopeProblem(address);

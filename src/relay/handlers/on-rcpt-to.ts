@@ -4,10 +4,13 @@ import { sessionFields, sessionPrincipal, type RelayDeps } from '../deps.ts';
 import { mailboxProblem } from '../../shared/mailbox.ts';
 import { envelopeProblem } from '../envelope.ts';
 import { reply } from '../smtp-errors.ts';
-import { rateLimitRefusal } from '../rate-limiter.ts';
+import { rateLimitRefusal, type RateLimitDeps } from '../rate-limiter.ts';
+
+/** What RCPT TO uses: the suppression list, the rate limit and the refusal counts. */
+export type RcptToDeps = Pick<RelayDeps, 'log' | 'settings' | 'refusals' | 'suppressions'> & RateLimitDeps;
 
 export const onRcptTo =
-  (deps: RelayDeps) =>
+  (deps: RcptToDeps) =>
   (address: SMTPServerAddress, session: SMTPServerSession, callback: (err?: Error | null) => void): void => {
     const problem = envelopeProblem(address);
     if (problem) {
@@ -44,7 +47,7 @@ export const onRcptTo =
  * The rate limit, after the suppression list (a refused address takes nothing from the window). A repeated
  * recipient is not a new email, and an account without a limit never waits for the database here.
  */
-function rateLimited(deps: RelayDeps, session: SMTPServerSession, principal: SmtpPrincipal, known: boolean, callback: (err?: Error | null) => void): void {
+function rateLimited(deps: RcptToDeps, session: SMTPServerSession, principal: SmtpPrincipal, known: boolean, callback: (err?: Error | null) => void): void {
   if (known || !principal.policy.rateLimit) return callback();
   rateLimitRefusal(deps, session, principal).then(
     (refused) => callback(refused),

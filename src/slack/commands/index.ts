@@ -1,6 +1,6 @@
 // The slash command (SLACK_COMMAND, default /smtp). It acks at once; modal subcommands open their modal from
 // the trigger right after, and the others answer through the response_url when the domain has answered.
-import type { App, RespondFn, SlashCommand } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, RespondFn, SlackCommandMiddlewareArgs, SlashCommand } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { SlackDeps } from '../deps.ts';
 import { explainFailure, safeError, type Message } from '../replies.ts';
@@ -11,11 +11,16 @@ import { helpMessage, report } from './reports.ts';
 import type { ResolvedActor } from '../actor.ts';
 
 export function registerCommands(app: App, deps: SlackDeps): void {
-  app.command(deps.config.slack.command, async ({ ack, command, respond, client }) => {
+  app.command(deps.config.slack.command, slashCommandListener(deps));
+}
+
+/** The listener, built from its deps at registration (tests may call it with fake ack/respond/client). */
+export const slashCommandListener =
+  (deps: SlackDeps) =>
+  async ({ ack, command, respond, client }: Pick<SlackCommandMiddlewareArgs & AllMiddlewareArgs, 'ack' | 'command' | 'respond' | 'client'>): Promise<void> => {
     await ack();
     await handleCommand(deps, command, respond, client);
-  });
-}
+  };
 
 export async function handleCommand(deps: SlackDeps, command: SlashCommand, respond: RespondFn, client: WebClient): Promise<void> {
   const sub = parseSubcommand(command.text ?? '');

@@ -1,12 +1,18 @@
 // app_home_opened: publish the dashboard for the viewer and remember them for refreshes.
-import type { App } from '@slack/bolt';
+import type { AllMiddlewareArgs, App, SlackEventMiddlewareArgs } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
 import { homeErrorView } from '../blocks/home-blocks.ts';
 import { publishHome } from '../home-publisher.ts';
 import { safeError } from '../replies.ts';
 
 export function registerHomeOpened(app: App, deps: SlackDeps): void {
-  app.event('app_home_opened', async ({ event, body, client }) => {
+  app.event('app_home_opened', homeOpenedListener(deps));
+}
+
+/** The listener, built from its deps at registration. */
+export const homeOpenedListener =
+  (deps: SlackDeps) =>
+  async ({ event, body, client }: Pick<SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs, 'event' | 'body' | 'client'>): Promise<void> => {
     // Events are acknowledged by Bolt before listeners run.
     if (event.tab !== 'home') return;
     const teamId = body.team_id;
@@ -22,5 +28,4 @@ export function registerHomeOpened(app: App, deps: SlackDeps): void {
       // The viewer is told on the tab itself.
       await client.views.publish({ user_id: event.user, view: homeErrorView() }).catch(() => undefined);
     }
-  });
-}
+  };

@@ -5,7 +5,7 @@ import { authorize, getWorkspaceOrThrow, previewAccountDeletion, showAccount, ty
 import { slackErrorSummary, type ResolvedActor } from '../actor.ts';
 import { esc, type ModalView } from '../blocks/common.ts';
 import { createModal, deleteModal, disableModal, enableModal, limitsModal, loadingModal, noticeModal, rotateModal } from '../blocks/modals.ts';
-import { slackDepsOf, type SlackDeps } from '../deps.ts';
+import type { SlackDeps } from '../deps.ts';
 import { explainFailure } from '../replies.ts';
 import { encodeMeta, type ModalMeta } from './meta.ts';
 
@@ -126,8 +126,6 @@ function forWorkspace(deps: SlackDeps, workspaceId: string, actor: Actor): () =>
 }
 
 export interface OpenerOptions extends Partial<ModalOrigin> {
-  /** The deps; optional when `client` is the client Bolt gave a listener of this app. */
-  deps?: SlackDeps;
   reason?: DisableReason;
   note?: string;
 }
@@ -137,6 +135,7 @@ export interface OpenerOptions extends Partial<ModalOrigin> {
  * last used, total sent, queued messages, warnings; deletes when the exact name is typed.
  */
 export async function openDeleteConfirmation(
+  deps: SlackDeps,
   client: WebClient,
   triggerId: string,
   workspaceId: string,
@@ -144,7 +143,6 @@ export async function openDeleteConfirmation(
   actor: Actor,
   options: OpenerOptions = {},
 ): Promise<void> {
-  const deps = slackDepsOf(client, options.deps);
   await openAccountModal(deps, client, triggerId, 'delete', accountName, forWorkspace(deps, workspaceId, actor), {
     origin: options.origin ?? 'message',
     channelId: options.channelId,
@@ -154,6 +152,7 @@ export async function openDeleteConfirmation(
 
 /** The disable modal for `accountName`, from any trigger: reason (and details), then confirm. */
 export async function openDisableModal(
+  deps: SlackDeps,
   client: WebClient,
   triggerId: string,
   workspaceId: string,
@@ -161,7 +160,6 @@ export async function openDisableModal(
   actor: Actor,
   options: OpenerOptions = {},
 ): Promise<void> {
-  const deps = slackDepsOf(client, options.deps);
   await openAccountModal(deps, client, triggerId, 'disable', accountName, forWorkspace(deps, workspaceId, actor), {
     origin: options.origin ?? 'message',
     channelId: options.channelId,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFerretDbBinary, FERRETDB_VERSION } from './ferretdb-build.ts';
 import { FerretDbServer, removeOnExit, startFerretDbOnFreePort } from './ferretdb-process.ts';
-import type { EmbeddedDatabase } from './index.ts';
+import type { EmbeddedDatabase } from './embedded-database.ts';
 
 export interface DedicatedFerretDb {
   uri: string;

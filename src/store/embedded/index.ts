@@ -8,18 +8,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFerretDbDatabase } from './ferretdb.ts';
 import { findMongodBinary, startMongod } from './mongod.ts';
+import type { EmbeddedDatabase } from './embedded-database.ts';
 import { errorText } from './waits.ts';
 
+export type { EmbeddedDatabase } from './embedded-database.ts';
 export { startDedicatedFerretDb, type DedicatedFerretDb } from './ferretdb.ts';
 export { cachedFerretDbBinary, defaultCacheDir, ensureFerretDbBinary, FERRETDB_VERSION, type EnsureFerretDbBinaryOptions } from './ferretdb-build.ts';
-
-export interface EmbeddedDatabase {
-  uri: string;
-  kind: 'mongod' | 'ferretdb';
-  /** One line for people: which engine, where its data lives. */
-  description: string;
-  stop(): Promise<void>;
-}
 
 export interface StartEmbeddedDatabaseOptions {
   /** Where data is kept across restarts; null = a throwaway temp dir removed by stop(). */

@@ -4,7 +4,7 @@ import { access, constants, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { delimiter, join } from 'node:path';
 import { DryMongoBinary, MongoBinary, MongoMemoryReplSet } from 'mongodb-memory-server';
 import { StartupError } from '../../shared/startup-errors.ts';
-import type { EmbeddedDatabase } from './index.ts';
+import type { EmbeddedDatabase } from './embedded-database.ts';
 import { freePort, isPortFree } from './ports.ts';
 import { errorText, withTimeout } from './waits.ts';
 

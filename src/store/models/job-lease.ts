@@ -2,7 +2,7 @@ import { Schema, type Connection } from 'mongoose';
 
 /**
  * One document per scheduled job (`_id` = job name): the last tick claimed and the lease of the run in
- * progress. A run is claimed with one atomic findOneAndUpdate (src/jobs/lease.ts), so with several
+ * progress. A run is claimed with one atomic findOneAndUpdate (src/store/repositories/job-leases.ts), so with several
  * instances each tick runs once, and a run never overlaps another run of the same job. The last run's
  * outcome is kept here for `smtpdesk jobs list`.
  */

@@ -1,7 +1,7 @@
 // The job lease in MongoDB: each tick once across instances, no overlapping runs, expiry after a crash.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type Database } from '../../src/store/connection.ts';
-import { jobLeases, type JobLeases } from '../../src/jobs/lease.ts';
+import { jobLeases, type JobLeases } from '../../src/store/repositories/job-leases.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
 
 let uri: string;

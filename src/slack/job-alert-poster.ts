@@ -1,13 +1,24 @@
 // Where the jobs' alerts go: the workspace's alert channel in Slack, through the Web API (chat.postMessage),
-// with the Slack app's client settings (SLACK_API_URL, logging) but a job's patience.
+// with the Slack app's client settings (SLACK_API_URL, logging) but a job's patience. Implements the domain's
+// AlertPoster port; the composition root hands it to the jobs.
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
+import type { AlertPoster, JobAlert } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
-import type { AlertMessage } from '../slack/blocks/job-alerts.ts';
-import { webClientOptions } from '../slack/client.ts';
+import { idleAlertMessage, planLimitAlertMessage, type AlertMessage } from './blocks/job-alerts.ts';
+import { surgeAlertMessage } from './blocks/surge-alert.ts';
+import { webClientOptions } from './client.ts';
 
-export interface AlertPoster {
-  post(channel: string, message: AlertMessage): Promise<{ channel: string; ts: string }>;
+/** The alert as Slack shows it; `command` is the slash command its hints name (SLACK_COMMAND). */
+export function jobAlertMessage(alert: JobAlert, command: string): AlertMessage {
+  switch (alert.kind) {
+    case 'idle-accounts':
+      return idleAlertMessage(alert.finding, { now: alert.now, idleAfterDays: alert.idleAfterDays, snoozeDays: alert.snoozeDays, command });
+    case 'plan-limits':
+      return planLimitAlertMessage(alert.finding, { idleAfterDays: alert.idleAfterDays, command });
+    case 'surge':
+      return surgeAlertMessage(alert.finding, { snoozeHours: alert.snoozeHours, disabled: alert.disabled, command });
+  }
 }
 
 /** After Slack itself failed (network, HTTP error, rate limit), posts fail fast for this long. */
@@ -18,11 +29,12 @@ const BREAK_MS = 60_000;
  * minute for each: after such a failure further posts fail at once for a minute, and their alerts stay
  * pending for the next tick. A refusal about one channel (channel_not_found…) affects only that post.
  */
-export function slackAlertPoster(client: WebClient, now: () => number = Date.now): AlertPoster {
+export function slackAlertPoster(client: WebClient, command: string, now: () => number = Date.now): AlertPoster {
   let brokenUntil = 0;
   let lastFailure = '';
   return {
-    async post(channel, message) {
+    async post(channel, alert) {
+      const message = jobAlertMessage(alert, command);
       if (now() < brokenUntil) throw new Error(`Slack unavailable (${lastFailure}); not tried again until ${new Date(brokenUntil).toISOString()}`);
       try {
         const res = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
@@ -48,5 +60,5 @@ export function createAlertPoster(config: Config, log: Logger): AlertPoster | nu
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 2_000 },
     timeout: 10_000,
   });
-  return slackAlertPoster(client);
+  return slackAlertPoster(client, config.slack.command);
 }

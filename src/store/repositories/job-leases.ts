@@ -1,8 +1,8 @@
 // Leases of scheduled jobs in MongoDB (collection job_leases, one document per job): with several
 // instances, each tick of a job runs once across all of them, and two runs of one job never overlap.
 // Every claim is one atomic findOneAndUpdate with upsert; a lost race surfaces as a duplicate key.
-import type { Models } from '../store/models/index.ts';
-import { isDuplicateKeyError } from '../store/connection.ts';
+import type { Models } from '../models/index.ts';
+import { isDuplicateKeyError } from '../connection.ts';
 
 export interface JobLastRun {
   trigger: 'schedule' | 'manual';
