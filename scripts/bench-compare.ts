@@ -19,18 +19,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, percentile, SMALL_SIZE, LARGE_SIZE, type LoadMode } from './lib/load.ts';
 import { TreeMonitor, processTree } from './lib/proc-stats.ts';
-import {
-  DEFAULT_SCRATCH,
-  ROOT,
-  freePort,
-  installPeers,
-  log,
-  startHaraka,
-  startNodeSink,
-  startPostfix,
-  startSmtpSink,
-  type RunningServer,
-} from './lib/peers.ts';
+import { DEFAULT_SCRATCH, ROOT, freePort, installPeers, log, startHaraka, startNodeSink, startPostfix, startSmtpSink, type RunningServer } from './lib/peers.ts';
 import { bootstrap, openDatabase, roleProcess, type Database, type RoleProcess } from './lib/smtpdesk.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
 import { dbWindow, perMessage, perUnit, type StatsSnapshot } from './lib/db-stats.ts';
@@ -236,7 +225,16 @@ async function main(): Promise<void> {
         try {
           for (const mode of MODES) {
             if (WARMUP > 0) {
-              await runLoad({ host: '127.0.0.1', port: running.port, accounts: [running.auth], clients: CLIENTS, mode, durationMs: WARMUP * 1000, largeShare: LARGE_SHARE, runId: `warm-${c.name}-${round}-${mode}` });
+              await runLoad({
+                host: '127.0.0.1',
+                port: running.port,
+                accounts: [running.auth],
+                clients: CLIENTS,
+                mode,
+                durationMs: WARMUP * 1000,
+                largeShare: LARGE_SHARE,
+                runId: `warm-${c.name}-${round}-${mode}`,
+              });
             }
             const roots = () => [...running.roots(), ...(running.dbRoots?.() ?? [])];
             resetPeaks(roots());
@@ -367,11 +365,7 @@ const dbTotal = (per: Record<string, Record<string, number>>): number => Object.
 /** "8.0 (relay 5.0 + worker 3.0; worker 4.1 per delivered)" */
 function dbLine(per: Record<string, Record<string, number>>, workerPerDelivered?: Record<string, number>): string {
   const parts = Object.entries(per).map(([role, cmds]) => `${role} ${fmt(cmds.all ?? NaN, 1)}`);
-  const wd = !workerPerDelivered
-    ? ''
-    : Number.isFinite(workerPerDelivered.all)
-      ? `; worker ${fmt(workerPerDelivered.all!, 1)} per delivered`
-      : '; worker delivered none';
+  const wd = !workerPerDelivered ? '' : Number.isFinite(workerPerDelivered.all) ? `; worker ${fmt(workerPerDelivered.all!, 1)} per delivered` : '; worker delivered none';
   return `${fmt(dbTotal(per), 1)} (${parts.join(' + ')}${wd})`;
 }
 
@@ -406,11 +400,15 @@ function dbBreakdown(row: Row, markdown: boolean): string {
     for (const cmds of [per.relay, wd]) for (const [name, v] of Object.entries(cmds)) through[name] = (through[name] ?? 0) + (Number.isFinite(v) ? v : 0);
     rows.push({ process: 'worker ÷ delivered', cmds: wd }, { process: 'relay ÷ acc. + worker ÷ deliv.', cmds: through });
   }
-  return table<R>(rows, [
-    { header: 'process', value: (r) => r.process },
-    ...names.map((n) => ({ header: n, value: (r: R) => fmt(r.cmds[n] ?? 0, 2), align: 'right' as const })),
-    { header: 'all', value: (r) => fmt(r.cmds.all ?? NaN, 2), align: 'right' as const },
-  ], { markdown });
+  return table<R>(
+    rows,
+    [
+      { header: 'process', value: (r) => r.process },
+      ...names.map((n) => ({ header: n, value: (r: R) => fmt(r.cmds[n] ?? 0, 2), align: 'right' as const })),
+      { header: 'all', value: (r) => fmt(r.cmds.all ?? NaN, 2), align: 'right' as const },
+    ],
+    { markdown },
+  );
 }
 
 function render(samples: Sample[], contenders: Contender[], missing: Record<string, string>, notes: string[], elapsedMs: number) {
@@ -499,7 +497,9 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
     text.push(`note: ${n}`);
     md.push(`- note: ${n}`);
   }
-  text.push(`(${fmt(elapsedMs / 1000)} s in all; CPU s = user+sys of the server's process tree during the measurement${contenders.some((c) => c.name === 'smtpdesk') ? ', smtpdesk including its database' : ''})`);
+  text.push(
+    `(${fmt(elapsedMs / 1000)} s in all; CPU s = user+sys of the server's process tree during the measurement${contenders.some((c) => c.name === 'smtpdesk') ? ', smtpdesk including its database' : ''})`,
+  );
   return { text: text.join('\n'), markdown: md.join('\n') };
 }
 

@@ -234,7 +234,10 @@ async function runRound(round: number, baseUri: string, tls: { key: string; cert
     const deadlineE = Date.now() + SECONDS * 1000;
     const ackedE = await sendThroughRelay(relay.port, auth, runE, deadlineE, { messages: 20, perSecond: 4, clients: 1 });
     await waitFor(() => [...ackedE.keys()].every((id) => sink.arrivals.has(id)), deadlineE + SECONDS * 1000, 'single-sender delivery');
-    const singleLatencies = [...ackedE.keys()].filter((id) => sink.arrivals.has(id)).map((id) => sink.arrivals.get(id)! - ackedE.get(id)!).sort((a, b) => a - b);
+    const singleLatencies = [...ackedE.keys()]
+      .filter((id) => sink.arrivals.has(id))
+      .map((id) => sink.arrivals.get(id)! - ackedE.get(id)!)
+      .sort((a, b) => a - b);
     await worker.stop();
     say(
       `round ${round}: relay only ${fmt(relayOnly)}/s, queue → sink ${fmt(workerOnly)}/s, end to end ${fmt(endToEnd)}/s (latency p50 ${fmt(percentile(latencies, 50))} ms), ` +
@@ -253,7 +256,9 @@ async function main(): Promise<void> {
   const db = await openDatabase(`bench-delivery-${randomBytes(3).toString('hex')}`);
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048, algorithm: 'sha256' });
   const tls = { key: pems.private, cert: pems.cert };
-  say(`${ROUNDS} round(s) of ${MESSAGES} messages (${MESSAGE_SIZE / 1024} KB), ${CLIENTS} pooled clients, worker concurrency ${CONCURRENCY}, database ${db.ferret ? 'dedicated FerretDB' : 'MONGODB_URI'}`);
+  say(
+    `${ROUNDS} round(s) of ${MESSAGES} messages (${MESSAGE_SIZE / 1024} KB), ${CLIENTS} pooled clients, worker concurrency ${CONCURRENCY}, database ${db.ferret ? 'dedicated FerretDB' : 'MONGODB_URI'}`,
+  );
   const rounds: Round[] = [];
   try {
     for (let r = 1; r <= ROUNDS; r++) rounds.push(await runRound(r, db.uri, tls));

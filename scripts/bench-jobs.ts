@@ -222,7 +222,9 @@ async function main(): Promise<void> {
   say(`seed: ${ACCOUNTS.toLocaleString('en-US')} accounts in ${WORKSPACES.toLocaleString('en-US')} workspaces, idle after ${IDLE_AFTER_DAYS} days, now = ${NOW.toISOString()}`);
   try {
     const seeded = await measure(() => seed(db));
-    say(`seeded in ${(seeded.ms / 1000).toFixed(1)} s; ${seeded.result.idleExpected.toLocaleString('en-US')} accounts are idle (${((seeded.result.idleExpected / ACCOUNTS) * 100).toFixed(1)} %)\n`);
+    say(
+      `seeded in ${(seeded.ms / 1000).toFixed(1)} s; ${seeded.result.idleExpected.toLocaleString('en-US')} accounts are idle (${((seeded.result.idleExpected / ACCOUNTS) * 100).toFixed(1)} %)\n`,
+    );
 
     const A = db.models.accounts;
     const cutoff = new Date(NOW.getTime() - IDLE_AFTER_DAYS * DAY_MS);
@@ -245,8 +247,7 @@ async function main(): Promise<void> {
       {
         name: 'baseline: read every account, filter in Node',
         run: async () =>
-          (await A.find({}, IDLE_CANDIDATE_PROJECTION).lean<Parameters<typeof toAccount>[0][]>()).map(toAccount).filter((a) => isIdle(a, NOW, IDLE_AFTER_DAYS))
-            .length,
+          (await A.find({}, IDLE_CANDIDATE_PROJECTION).lean<Parameters<typeof toAccount>[0][]>()).map(toAccount).filter((a) => isIdle(a, NOW, IDLE_AFTER_DAYS)).length,
       },
     ];
 
@@ -287,7 +288,7 @@ async function main(): Promise<void> {
       say(
         '  FerretDB v1 with its SQLite backend does not push this filter down (filterPushdown: false): every variant reads the\n' +
           '  whole collection, so the index cannot help here and the times above differ by noise only. On MongoDB each $or branch\n' +
-          '  is a range on the {lastUsedAt: 1, createdAt: 1} index; run with MONGODB_URI=… to see MongoDB\'s plan and what it examined.',
+          "  is a range on the {lastUsedAt: 1, createdAt: 1} index; run with MONGODB_URI=… to see MongoDB's plan and what it examined.",
       );
     }
 

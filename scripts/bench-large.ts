@@ -54,7 +54,14 @@ async function main(): Promise<void> {
     const started = Date.now();
     const answers = await Promise.all(
       messages.map(async (raw) => {
-        const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, auth: { user: cred!.username, pass: cred!.password }, socketTimeout: 300_000 });
+        const t = nodemailer.createTransport({
+          host: '127.0.0.1',
+          port,
+          secure: false,
+          ignoreTLS: true,
+          auth: { user: cred!.username, pass: cred!.password },
+          socketTimeout: 300_000,
+        });
         try {
           return (await t.sendMail({ envelope: { from: 'app@sender.test', to: ['big@example.test'] }, raw })).response;
         } catch (err) {
@@ -85,7 +92,13 @@ async function main(): Promise<void> {
         ],
       )}\n`,
     );
-    if (accepted !== CLIENTS) process.stdout.write(`not accepted: ${answers.filter((a) => !a.startsWith('250')).slice(0, 3).join('; ')}\n`);
+    if (accepted !== CLIENTS)
+      process.stdout.write(
+        `not accepted: ${answers
+          .filter((a) => !a.startsWith('250'))
+          .slice(0, 3)
+          .join('; ')}\n`,
+      );
     process.exitCode = accepted === CLIENTS ? 0 : 1;
   } finally {
     await db.dispose();

@@ -90,14 +90,24 @@ async function main(): Promise<void> {
     // Module loading and start-up are not the hot path: samples before the load are left out.
     const skipMs = Date.now() - spawnedAt;
     process.stderr.write(`profiling: ${CLIENTS} clients, ${MODE}, ${SECONDS} s…\n`);
-    const load = await runLoad({ host: '127.0.0.1', port, accounts: [{ user: cred!.username, pass: cred!.password }], clients: CLIENTS, mode: MODE, durationMs: SECONDS * 1000, runId: `prof${Date.now()}` });
+    const load = await runLoad({
+      host: '127.0.0.1',
+      port,
+      accounts: [{ user: cred!.username, pass: cred!.password }],
+      clients: CLIENTS,
+      mode: MODE,
+      durationMs: SECONDS * 1000,
+      runId: `prof${Date.now()}`,
+    });
     await sleep(2000);
     for (const c of [relay, worker]) {
       const exited = new Promise((r) => c.once('exit', r));
       c.kill('SIGTERM');
       await exited;
     }
-    process.stdout.write(`\n${fmt(load.accepted)} messages accepted in ${fmt(load.elapsedMs / 1000, 1)} s (${fmt(load.accepted / (load.elapsedMs / 1000))} msg/s), ${MODE}, ${CLIENTS} clients\n`);
+    process.stdout.write(
+      `\n${fmt(load.accepted)} messages accepted in ${fmt(load.elapsedMs / 1000, 1)} s (${fmt(load.accepted / (load.elapsedMs / 1000))} msg/s), ${MODE}, ${CLIENTS} clients\n`,
+    );
     for (const role of ['relay', 'worker']) {
       const dir = join(work, role);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
@@ -106,7 +116,9 @@ async function main(): Promise<void> {
         continue;
       }
       const { total, rows } = selfTimes(join(dir, file), skipMs);
-      process.stdout.write(`\n${role}: ${fmt(total / 1000, 2)} s of CPU on the main thread during the load and shutdown, ${fmt(total / Math.max(1, load.accepted), 2)} ms per accepted message; top ${TOP} by self time\n`);
+      process.stdout.write(
+        `\n${role}: ${fmt(total / 1000, 2)} s of CPU on the main thread during the load and shutdown, ${fmt(total / Math.max(1, load.accepted), 2)} ms per accepted message; top ${TOP} by self time\n`,
+      );
       process.stdout.write(
         table(rows.slice(0, TOP), [
           { header: 'self ms', value: (r) => fmt(r.ms), align: 'right' },

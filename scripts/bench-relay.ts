@@ -92,8 +92,7 @@ async function runRound(target: Target, mode: Mode, runId: string): Promise<Roun
         socketTimeout: 30_000,
         ...(target.auth ? { auth: target.auth } : {}),
       };
-      const transport =
-        mode === 'pooled' ? nodemailer.createTransport({ ...options, pool: true, maxConnections: 1, maxMessages: Infinity }) : nodemailer.createTransport(options);
+      const transport = mode === 'pooled' ? nodemailer.createTransport({ ...options, pool: true, maxConnections: 1, maxMessages: Infinity }) : nodemailer.createTransport(options);
       try {
         while (Date.now() < deadline && next < target.messages) {
           const n = next++;
@@ -182,7 +181,9 @@ async function main(): Promise<void> {
         const c0 = await commands();
         const r = await runRound(s.target, s.mode, `r${round}-${s.mode}-${s.target.name.replace(/\W+/g, '')}-${dbName}`);
         if (s.baseline && r.accepted) r.dbPerMsg = sum(delta(c0, await commands())) / r.accepted;
-        say(`round ${round}  ${s.mode.padEnd(11)} ${s.target.name.padEnd(15)} ${fmt(r.perSecond, 1).padStart(7)} msg/s  p50 ${fmt(r.p50).padStart(5)} ms  p99 ${fmt(r.p99).padStart(5)} ms${r.failed ? `  ${r.failed} failed: ${r.firstError}` : ''}`);
+        say(
+          `round ${round}  ${s.mode.padEnd(11)} ${s.target.name.padEnd(15)} ${fmt(r.perSecond, 1).padStart(7)} msg/s  p50 ${fmt(r.p50).padStart(5)} ms  p99 ${fmt(r.p99).padStart(5)} ms${r.failed ? `  ${r.failed} failed: ${r.firstError}` : ''}`,
+        );
         results.set(key(s.mode, s.target.name), [...(results.get(key(s.mode, s.target.name)) ?? []), r]);
       }
     }
@@ -197,8 +198,18 @@ async function main(): Promise<void> {
         rate: m((r) => r.perSecond),
         p50: m((r) => r.p50),
         p99: m((r) => r.p99),
-        rateRatio: s.baseline ? ratio(m((r) => r.perSecond), b((r) => r.perSecond)) : '1.00× (baseline)',
-        p50Ratio: s.baseline ? ratio(m((r) => r.p50), b((r) => r.p50)) : '1.00× (baseline)',
+        rateRatio: s.baseline
+          ? ratio(
+              m((r) => r.perSecond),
+              b((r) => r.perSecond),
+            )
+          : '1.00× (baseline)',
+        p50Ratio: s.baseline
+          ? ratio(
+              m((r) => r.p50),
+              b((r) => r.p50),
+            )
+          : '1.00× (baseline)',
         failed: (results.get(key(s.mode, s.target.name)) ?? []).reduce((n, r) => n + r.failed, 0),
         dbPerMsg: m((r) => r.dbPerMsg ?? NaN),
       };
@@ -219,8 +230,7 @@ async function main(): Promise<void> {
         { header: 'p50 vs sink', value: (r) => r.p50Ratio, align: 'right' },
         { header: 'DB cmd/msg', value: (r) => (Number.isFinite(r.dbPerMsg) ? fmt(r.dbPerMsg, 2) : ''), align: 'right' },
         { header: 'failed', value: (r) => String(r.failed), align: 'right' },
-      ])}\n` +
-        `DB cmd/msg: smtpdesk_db_commands_total (driver command monitoring) in the round ÷ messages accepted.\n`,
+      ])}\n` + `DB cmd/msg: smtpdesk_db_commands_total (driver command monitoring) in the round ÷ messages accepted.\n`,
     );
     const withCache = rows.find((r) => r.connections === 'one per message' && r.server === 'relay')!;
     const without = rows.find((r) => r.server === 'relay, no cache')!;

@@ -148,7 +148,13 @@ async function main(): Promise<void> {
         const started = Date.now();
         const res = await fetch(`http://127.0.0.1:${httpPort}/webhooks/admin`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-smtpdesk-timestamp': ts, 'x-smtpdesk-signature': signatureHeader(WEBHOOK_SECRET, ts, body), 'x-smtpdesk-delivery': `soak-${ts}`, 'x-smtpdesk-integration': 'soak' },
+          headers: {
+            'content-type': 'application/json',
+            'x-smtpdesk-timestamp': ts,
+            'x-smtpdesk-signature': signatureHeader(WEBHOOK_SECRET, ts, body),
+            'x-smtpdesk-delivery': `soak-${ts}`,
+            'x-smtpdesk-integration': 'soak',
+          },
           body,
           signal: AbortSignal.timeout(30_000),
         });
@@ -189,7 +195,16 @@ async function main(): Promise<void> {
   // Half the clients open a connection per message, half keep one open (nodemailer pool).
   const perMessage = Math.ceil(CLIENTS / 2);
   const accounts = loadCreds.map((c) => ({ user: c.username, pass: c.password }));
-  const common = { host: '127.0.0.1', port: relayPort, accounts, durationMs: SECONDS * 1000, timeoutMs: 20_000, pauseMs: 20, errorPauseMs: 250, onResult: (r: MessageResult) => results.push(r) };
+  const common = {
+    host: '127.0.0.1',
+    port: relayPort,
+    accounts,
+    durationMs: SECONDS * 1000,
+    timeoutMs: 20_000,
+    pauseMs: 20,
+    errorPauseMs: 250,
+    onResult: (r: MessageResult) => results.push(r),
+  };
   const [a, b] = await Promise.all([
     runLoad({ ...common, clients: perMessage, mode: 'per-message', runId: `soak-p${t0}` }),
     runLoad({ ...common, clients: CLIENTS - perMessage, mode: 'pooled', runId: `soak-q${t0}` }),
@@ -232,8 +247,14 @@ async function main(): Promise<void> {
   const queueEmails = new Map<string, number>();
   for (const c of counters.values()) {
     const docs = await store.models.queuedMessages.find({ accountId: c.id, kind: { $ne: 'bounce' } }, { recipients: 1 }).lean<{ recipients: { status: string }[] }[]>();
-    queueDelivered.set(c.id, docs.reduce((n, d) => n + d.recipients.filter((r) => r.status === 'delivered').length, 0));
-    queueEmails.set(c.id, docs.reduce((n, d) => n + d.recipients.length, 0));
+    queueDelivered.set(
+      c.id,
+      docs.reduce((n, d) => n + d.recipients.filter((r) => r.status === 'delivered').length, 0),
+    );
+    queueEmails.set(
+      c.id,
+      docs.reduce((n, d) => n + d.recipients.length, 0),
+    );
   }
   const usage = await runCli(db.uri, ['usage', '--workspace', WORKSPACE, '--json']);
   const quotaUsed = usage.code === 0 ? Number((JSON.parse(usage.stdout) as { emailsThisMonth?: number }).emailsThisMonth) : NaN;
@@ -297,7 +318,7 @@ async function main(): Promise<void> {
       value: perAccount.every((p) => p.verdict === 'exact') ? 'exact' : 'MISMATCH',
       ok: perAccount.every((p) => p.verdict === 'exact'),
     },
-    { check: "workspace quota used = emails in the queue", value: `${fmt(quotaUsed)} = ${fmt(storedEmails)}`, ok: quotaUsed === storedEmails },
+    { check: 'workspace quota used = emails in the queue', value: `${fmt(quotaUsed)} = ${fmt(storedEmails)}`, ok: quotaUsed === storedEmails },
     { check: 'counter batches left open', value: fmt(leftOpen), ok: leftOpen === 0 },
     {
       check: `CLI disable under load (< ${fmt(CLI_DISABLE_MAX_MS / 1000)} s)`,
@@ -315,12 +336,14 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`soak: ${CLIENTS} clients (${perMessage} per-message, ${CLIENTS - perMessage} pooled), ${fmt(loadMs / 1000)} s of load, drained in ${fmt(drainMs / 1000)} s`);
   out.push('');
-  out.push(table(faults, [
-    { header: 'at s', value: (f) => fmt(f.at / 1000, 1), align: 'right' },
-    { header: 'fault', value: (f) => f.what },
-    { header: 'took s', value: (f) => fmt(f.tookMs / 1000, 1), align: 'right' },
-    { header: 'note', value: (f) => f.note ?? '' },
-  ]));
+  out.push(
+    table(faults, [
+      { header: 'at s', value: (f) => fmt(f.at / 1000, 1), align: 'right' },
+      { header: 'fault', value: (f) => f.what },
+      { header: 'took s', value: (f) => fmt(f.tookMs / 1000, 1), align: 'right' },
+      { header: 'note', value: (f) => f.note ?? '' },
+    ]),
+  );
   out.push('');
   out.push(
     `messages: ${fmt(results.length)} sent, ${fmt(accepted.length)} got 250, ${fmt(refused.length)} got 4xx/5xx (${[...codes].map(([c, n]) => `${c}×${n}`).join(', ') || 'none'}), ` +
@@ -331,29 +354,54 @@ async function main(): Promise<void> {
     const k = (r.response ?? '').replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').slice(0, 60);
     reasons.set(k, (reasons.get(k) ?? 0) + 1);
   }
-  if (noAnswer.length) out.push(`no answer: ${[...reasons].sort((x, y) => y[1] - x[1]).slice(0, 3).map(([k, n]) => `${n}× ${k}`).join('; ')}`);
-  out.push(`sink: ${fmt(sink.total())} received, ${fmt(received.size)} distinct, ${fmt(duplicates.length)} duplicated (${fmt(duplicates.reduce((n, [, c]) => n + c - 1, 0))} extra copies)`);
+  if (noAnswer.length)
+    out.push(
+      `no answer: ${[...reasons]
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 3)
+        .map(([k, n]) => `${n}× ${k}`)
+        .join('; ')}`,
+    );
+  out.push(
+    `sink: ${fmt(sink.total())} received, ${fmt(received.size)} distinct, ${fmt(duplicates.length)} duplicated (${fmt(duplicates.reduce((n, [, c]) => n + c - 1, 0))} extra copies)`,
+  );
   out.push('');
-  out.push(table(perAccount, [
-    { header: 'account', value: (p) => p.name },
-    { header: 'status', value: (p) => p.status },
-    { header: '250s', value: (p) => fmt(p.accepted), align: 'right' },
-    { header: 'at sink', value: (p) => fmt(p.atSink), align: 'right' },
-    { header: 'copies', value: (p) => fmt(p.copies), align: 'right' },
-    { header: 'emails in queue', value: (p) => fmt(p.stored), align: 'right' },
-    { header: 'sent ctr', value: (p) => fmt(p.sent) + (p.sentDrift ? ` (${-p.sentDrift})` : ''), align: 'right' },
-    { header: 'delivered in queue', value: (p) => fmt(p.inQueue), align: 'right' },
-    { header: 'delivered ctr', value: (p) => fmt(p.delivered) + (p.deliveredDrift ? ` (${-p.deliveredDrift})` : ''), align: 'right' },
-    { header: '', value: (p) => p.verdict },
-  ]));
+  out.push(
+    table(perAccount, [
+      { header: 'account', value: (p) => p.name },
+      { header: 'status', value: (p) => p.status },
+      { header: '250s', value: (p) => fmt(p.accepted), align: 'right' },
+      { header: 'at sink', value: (p) => fmt(p.atSink), align: 'right' },
+      { header: 'copies', value: (p) => fmt(p.copies), align: 'right' },
+      { header: 'emails in queue', value: (p) => fmt(p.stored), align: 'right' },
+      { header: 'sent ctr', value: (p) => fmt(p.sent) + (p.sentDrift ? ` (${-p.sentDrift})` : ''), align: 'right' },
+      { header: 'delivered in queue', value: (p) => fmt(p.inQueue), align: 'right' },
+      { header: 'delivered ctr', value: (p) => fmt(p.delivered) + (p.deliveredDrift ? ` (${-p.deliveredDrift})` : ''), align: 'right' },
+      { header: '', value: (p) => p.verdict },
+    ]),
+  );
   out.push('');
-  out.push(table(checks, [
-    { header: 'check', value: (c) => c.check },
-    { header: 'value', value: (c) => c.value, align: 'right' },
-    { header: '', value: (c) => (c.ok ? 'ok' : 'FAIL') },
-  ]));
-  if (lost.length) out.push(`lost (first 5): ${lost.slice(0, 5).map((r) => r.messageId).join(', ')}`);
-  if (refusedDelivered.length) out.push(`refused but delivered (first 5): ${refusedDelivered.slice(0, 5).map((r) => `${r.messageId} ${r.code}`).join(', ')}`);
+  out.push(
+    table(checks, [
+      { header: 'check', value: (c) => c.check },
+      { header: 'value', value: (c) => c.value, align: 'right' },
+      { header: '', value: (c) => (c.ok ? 'ok' : 'FAIL') },
+    ]),
+  );
+  if (lost.length)
+    out.push(
+      `lost (first 5): ${lost
+        .slice(0, 5)
+        .map((r) => r.messageId)
+        .join(', ')}`,
+    );
+  if (refusedDelivered.length)
+    out.push(
+      `refused but delivered (first 5): ${refusedDelivered
+        .slice(0, 5)
+        .map((r) => `${r.messageId} ${r.code}`)
+        .join(', ')}`,
+    );
   const failed = checks.filter((c) => !c.ok).length;
   out.push('', `soak: ${checks.length - failed} passed, ${failed} failed`);
   process.stdout.write(`\n${out.join('\n')}\n`);

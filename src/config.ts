@@ -7,14 +7,15 @@ import { parseRetryPolicy, parseRetrySchedule } from './shared/retry-schedule.ts
 import { parseUpstreamUrl } from './shared/upstream-url.ts';
 import { parseSecretKey } from './domain/secret-box.ts';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const list = z
-  .string()
-  .transform((v) => v.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean));
+const list = z.string().transform((v) =>
+  v
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const bytes = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(b|kb|k|mb|m|gb|g)?$/i, 'a size such as 25mb or 1048576')
@@ -31,7 +32,10 @@ export function parseBytes(v: string): number {
 /** "name:secret,name2:secret2" -> [{name, secret}] */
 const namedSecrets = z.string().transform((v, ctx) => {
   const out: { name: string; secret: string }[] = [];
-  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.indexOf(':');
     if (i <= 0 || i === part.length - 1) {
       ctx.addIssue({ code: 'custom', message: 'expected name:secret pairs separated by commas' });
@@ -49,7 +53,10 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SMTPDESK_ROLES: z.string().default('all'),
 
-  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .optional(),
   SMTPDESK_DATA_DIR: z.string().default('./data'),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   DEFAULT_PLAN: z.string().default('10k'),
@@ -86,7 +93,10 @@ const envSchema = z.object({
   RELAY_SHUTDOWN_GRACE_SECONDS: positiveInt.default(30),
   RELAY_SUPPRESSION_CACHE_SECONDS: positiveInt.default(5),
 
-  RELAY_UPSTREAM_URL: z.string().regex(/^smtps?:\/\//, 'must be smtp://user:pass@host:port or smtps://…').optional(),
+  RELAY_UPSTREAM_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be smtp://user:pass@host:port or smtps://…')
+    .optional(),
   RELAY_UPSTREAM_TLS_VERIFY: bool.default(true),
   DELIVERY_HELO_NAME: z.string().optional(),
   DELIVERY_RETRY_SCHEDULE: z.string().default('5m, 10m, 30m, 1h*2, 2h*2, 4h*20'),
@@ -104,7 +114,10 @@ const envSchema = z.object({
   SLACK_API_URL: z.string().url().optional(),
   SLACK_HOST: z.string().min(1).optional(),
   SLACK_PORT: port.default(3000),
-  SLACK_COMMAND: z.string().regex(/^\/[a-z0-9_-]+$/, 'a slash command such as /smtp').default('/smtp'),
+  SLACK_COMMAND: z
+    .string()
+    .regex(/^\/[a-z0-9_-]+$/, 'a slash command such as /smtp')
+    .default('/smtp'),
   SLACK_ADMIN_USERS: list.default([]),
   SLACK_RESPONDER_USERS: list.default([]),
   SLACK_ADMIN_GROUP: z.string().optional(),
@@ -435,7 +448,10 @@ function isTimeZone(tz: string): boolean {
 }
 
 function parseRoles(value: string, problems: string[]): RoleName[] {
-  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0 || names.includes('all')) return [...ALL_ROLES];
   const unknown = names.filter((n) => !(ALL_ROLES as readonly string[]).includes(n));
   if (unknown.length) problems.push(`SMTPDESK_ROLES: unknown role ${unknown.join(', ')} (known: all, ${ALL_ROLES.join(', ')})`);

@@ -56,7 +56,10 @@ export async function startApp(config: Config): Promise<RunningApp> {
 function rolesFromArgs(argv: string[]): RoleName[] | undefined {
   const { values } = parseArgs({ args: argv, options: { role: { type: 'string', multiple: true } }, strict: true });
   if (!values.role) return undefined;
-  const names = values.role.flatMap((r) => r.split(',')).map((r) => r.trim()).filter(Boolean);
+  const names = values.role
+    .flatMap((r) => r.split(','))
+    .map((r) => r.trim())
+    .filter(Boolean);
   if (names.includes('all')) return [...ALL_ROLES];
   const bad = names.filter((n) => !(ALL_ROLES as readonly string[]).includes(n));
   if (bad.length) throw new ConfigError([`--role: unknown role ${bad.join(', ')} (known: all, ${ALL_ROLES.join(', ')})`]);

@@ -61,7 +61,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     dbCommands: new Counter({
       name: 'smtpdesk_db_commands_total',
-      help: 'Database commands this process sent, by command name (find, insert, update, findAndModify, delete, …), from the MongoDB driver\'s command monitoring; handshake, heartbeat and authentication commands are not counted',
+      help: "Database commands this process sent, by command name (find, insert, update, findAndModify, delete, …), from the MongoDB driver's command monitoring; handshake, heartbeat and authentication commands are not counted",
       labelNames: ['command'] as const,
       registers: [registry],
     }),

@@ -68,45 +68,53 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 export const plain = (u: string, p: string) => b64(`\0${u}\0${p}`);
 
 /** The corpus's placeholders (${AUTH_PLAIN}, ${MID}, ${USERNAME:victim}…) for a case whose message is `mid`. */
-export const vars = (ctx: HostileContext, mid: string) => (name: string, arg?: string): string => {
-  const { creds, main, secrets, tokens } = ctx;
-  switch (name) {
-    case 'AUTH_PLAIN':
-      return plain(main.username, main.password);
-    case 'AUTH_PLAIN_WRONG': {
-      const c = creds.get(arg ?? 'victim')!;
-      const wrong = `${c.password.slice(0, -2)}xx`;
-      secrets.add(wrong); // a near-miss password is as sensitive as the real one
-      const t = plain(c.username, wrong);
-      tokens.push(t);
-      return t;
+export const vars =
+  (ctx: HostileContext, mid: string) =>
+  (name: string, arg?: string): string => {
+    const { creds, main, secrets, tokens } = ctx;
+    switch (name) {
+      case 'AUTH_PLAIN':
+        return plain(main.username, main.password);
+      case 'AUTH_PLAIN_WRONG': {
+        const c = creds.get(arg ?? 'victim')!;
+        const wrong = `${c.password.slice(0, -2)}xx`;
+        secrets.add(wrong); // a near-miss password is as sensitive as the real one
+        const t = plain(c.username, wrong);
+        tokens.push(t);
+        return t;
+      }
+      case 'AUTH_PLAIN_UNKNOWN': {
+        const pw = `unknown-${randomBytes(9).toString('hex')}`;
+        secrets.add(pw);
+        const t = plain(`nobody${randomBytes(4).toString('hex')}`, pw);
+        tokens.push(t);
+        return t;
+      }
+      case 'USER_B64':
+        return b64(main.username);
+      case 'USERNAME':
+        return creds.get(arg ?? 'hostile')!.username;
+      case 'MID':
+        return mid;
+      case 'MSG':
+        return `From: <a@x.test>\r\nTo: <b@x.test>\r\nSubject: hostile ${mid}\r\nMessage-ID: <${mid}>\r\n\r\nbody of ${mid}`;
+      default:
+        throw new Error(`unknown placeholder \${${name}}`);
     }
-    case 'AUTH_PLAIN_UNKNOWN': {
-      const pw = `unknown-${randomBytes(9).toString('hex')}`;
-      secrets.add(pw);
-      const t = plain(`nobody${randomBytes(4).toString('hex')}`, pw);
-      tokens.push(t);
-      return t;
-    }
-    case 'USER_B64':
-      return b64(main.username);
-    case 'USERNAME':
-      return creds.get(arg ?? 'hostile')!.username;
-    case 'MID':
-      return mid;
-    case 'MSG':
-      return `From: <a@x.test>\r\nTo: <b@x.test>\r\nSubject: hostile ${mid}\r\nMessage-ID: <${mid}>\r\n\r\nbody of ${mid}`;
-    default:
-      throw new Error(`unknown placeholder \${${name}}`);
-  }
-};
+  };
 
 export interface HttpResult {
   status: number | 'closed' | 'timeout';
   body: string;
 }
 
-export function httpCall(method: string, path: string, headers: Record<string, string>, body: Buffer | null, opts: { port: number; chunked?: boolean | undefined }): Promise<HttpResult> {
+export function httpCall(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Buffer | null,
+  opts: { port: number; chunked?: boolean | undefined },
+): Promise<HttpResult> {
   const { port, chunked = false } = opts;
   return new Promise((resolve) => {
     let settled = false;

@@ -43,15 +43,19 @@ function rawHttp(port: number, data: string, dribble?: { intervalMs: number; max
     s.on('error', () => done({ status: 'closed', body: buf }));
     const hardStop = setTimeout(() => done({ status: 'timeout', body: buf }), (dribble?.maxMs ?? 10_000) + 5_000);
     hardStop.unref();
-    s.on('connect', () => void (async () => {
-      if (!dribble) return void s.write(Buffer.from(data, 'latin1'));
-      const until = Date.now() + dribble.maxMs;
-      for (const ch of data) {
-        if (settled || Date.now() > until) break;
-        s.write(ch);
-        await new Promise((r) => setTimeout(r, dribble.intervalMs));
-      }
-    })());
+    s.on(
+      'connect',
+      () =>
+        void (async () => {
+          if (!dribble) return void s.write(Buffer.from(data, 'latin1'));
+          const until = Date.now() + dribble.maxMs;
+          for (const ch of data) {
+            if (settled || Date.now() > until) break;
+            s.write(ch);
+            await new Promise((r) => setTimeout(r, dribble.intervalMs));
+          }
+        })(),
+    );
   });
 }
 
@@ -100,7 +104,7 @@ export async function runHttpCase(ctx: HostileContext, c: HttpCase): Promise<Cas
     got.push(String(r.status));
     if (!statusMatches(r.status, exps[i] ?? exps[exps.length - 1]!)) pass = false;
     if (c.capturePassword && typeof r.status === 'number' && r.status === 200) {
-      const pw = (JSON.parse(r.body) as { password?: string; account?: { password?: string } });
+      const pw = JSON.parse(r.body) as { password?: string; account?: { password?: string } };
       const found = pw.password ?? pw.account?.password;
       if (found) secrets.add(found);
       else {

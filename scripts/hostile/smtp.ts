@@ -37,17 +37,22 @@ export function runSmtpCase(ctx: HostileContext, c: SmtpCase): Promise<CaseResul
   const mid = `${c.id}-${randomBytes(6).toString('hex')}@hostile.test`;
   if (c.kind === 'max-clients') return maxClients(ctx);
   if (c.kind === 'slowloris-while-serving') return slowlorisWhileServing(ctx);
-  return runSmtpSteps(ctx, c, c.smuggle !== undefined ? smuggleSteps(c.smuggle) : c.steps ?? [], mid);
+  return runSmtpSteps(ctx, c, c.smuggle !== undefined ? smuggleSteps(c.smuggle) : (c.steps ?? []), mid);
 }
 
 /** The final control: after everything, the relay still takes a clean message. */
 export function cleanMessageAccepted(ctx: HostileContext): Promise<CaseResult> {
-  return runSmtpSteps(ctx, { id: 'final', group: 'control', about: '', session: 'authed' }, [
-    { send: 'MAIL FROM:<a@x.test>\r\n', expect: '250' },
-    { send: 'RCPT TO:<b@x.test>\r\n', expect: '250' },
-    { send: 'DATA\r\n', expect: '354' },
-    { send: '${MSG}\r\n.\r\n', expect: '250' },
-  ], `final-${randomBytes(6).toString('hex')}@hostile.test`);
+  return runSmtpSteps(
+    ctx,
+    { id: 'final', group: 'control', about: '', session: 'authed' },
+    [
+      { send: 'MAIL FROM:<a@x.test>\r\n', expect: '250' },
+      { send: 'RCPT TO:<b@x.test>\r\n', expect: '250' },
+      { send: 'DATA\r\n', expect: '354' },
+      { send: '${MSG}\r\n.\r\n', expect: '250' },
+    ],
+    `final-${randomBytes(6).toString('hex')}@hostile.test`,
+  );
 }
 
 async function session(ctx: HostileContext, c: SmtpCase): Promise<RawSmtp> {
@@ -192,12 +197,17 @@ async function slowlorisWhileServing(ctx: HostileContext): Promise<CaseResult> {
     }
     const mid = `slow-${randomBytes(6).toString('hex')}@hostile.test`;
     const t0 = Date.now();
-    const r = await runSmtpSteps(ctx, { id: 'served', group: 'slow', about: '', session: 'authed' }, [
-      { send: 'MAIL FROM:<a@x.test>\r\n', expect: '250' },
-      { send: 'RCPT TO:<b@x.test>\r\n', expect: '250' },
-      { send: 'DATA\r\n', expect: '354' },
-      { send: '${MSG}\r\n.\r\n', expect: '250' },
-    ], mid);
+    const r = await runSmtpSteps(
+      ctx,
+      { id: 'served', group: 'slow', about: '', session: 'authed' },
+      [
+        { send: 'MAIL FROM:<a@x.test>\r\n', expect: '250' },
+        { send: 'RCPT TO:<b@x.test>\r\n', expect: '250' },
+        { send: 'DATA\r\n', expect: '354' },
+        { send: '${MSG}\r\n.\r\n', expect: '250' },
+      ],
+      mid,
+    );
     const ms = Date.now() - t0;
     return { pass: r.pass && ms < 10_000, got: [...r.got.slice(-1), `${ms} ms`], expected: ['250 within 10 s'] };
   } finally {

@@ -79,7 +79,11 @@ export class FakeSlackApi {
    * The modal opened with `triggerId` as the user sees it once filled in: the views.open call's view, or the
    * latest views.update of that view (waits, bounded, until `ready` accepts it).
    */
-  async modal(triggerId: string, ready: (view: Record<string, unknown>) => boolean = (v) => v.callback_id !== 'smtpdesk_view_notice' || !/Loading/.test(JSON.stringify(v)), timeoutMs = 10_000): Promise<Record<string, unknown>> {
+  async modal(
+    triggerId: string,
+    ready: (view: Record<string, unknown>) => boolean = (v) => v.callback_id !== 'smtpdesk_view_notice' || !/Loading/.test(JSON.stringify(v)),
+    timeoutMs = 10_000,
+  ): Promise<Record<string, unknown>> {
     return this.waitFor(
       () => {
         const open = this.of('views.open').find((c) => c.args.trigger_id === triggerId);

@@ -123,9 +123,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
       ...(account ? { auth: { user: account.user, pass: account.pass } } : {}),
     };
     const transport =
-      o.mode === 'pooled'
-        ? nodemailer.createTransport({ ...base, pool: true, maxConnections: 1, maxMessages: Number.POSITIVE_INFINITY })
-        : nodemailer.createTransport(base);
+      o.mode === 'pooled' ? nodemailer.createTransport({ ...base, pool: true, maxConnections: 1, maxMessages: Number.POSITIVE_INFINITY }) : nodemailer.createTransport(base);
     try {
       while (Date.now() < deadline && next < max) {
         const n = next++;
@@ -143,9 +141,28 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
           const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
           const latencyMs = performance.now() - s;
           if (typeof e.responseCode === 'number' && e.responseCode >= 400) {
-            result = { messageId, client: i, account: account?.user ?? null, size, outcome: 'rejected', code: e.responseCode, response: e.response ?? e.message, latencyMs, startedAt };
+            result = {
+              messageId,
+              client: i,
+              account: account?.user ?? null,
+              size,
+              outcome: 'rejected',
+              code: e.responseCode,
+              response: e.response ?? e.message,
+              latencyMs,
+              startedAt,
+            };
           } else {
-            result = { messageId, client: i, account: account?.user ?? null, size, outcome: 'no-answer', response: `${e.code ?? ''} ${e.message ?? String(err)}`.trim(), latencyMs, startedAt };
+            result = {
+              messageId,
+              client: i,
+              account: account?.user ?? null,
+              size,
+              outcome: 'no-answer',
+              response: `${e.code ?? ''} ${e.message ?? String(err)}`.trim(),
+              latencyMs,
+              startedAt,
+            };
           }
           summary.firstError ??= result.response;
         }

@@ -280,11 +280,11 @@ export async function startHaraka(o: HarakaOptions): Promise<RunningServer> {
     plugins: 'auth/flat_file\nqueue/smtp_forward\n',
     'auth_flat_file.ini': `[core]\nmethods=PLAIN,LOGIN\n[users]\n${o.user}=${o.pass}\n`,
     'smtp_forward.ini': `host=127.0.0.1\nport=${o.relayPort}\nenable_tls=false\nenable_outbound=false\nmax_connections=100\n`,
-    'me': 'bench-haraka.localhost\n',
+    me: 'bench-haraka.localhost\n',
     'log.ini': '[main]\nlevel=error\ntimestamps=false\nformat=default\n',
-    'loglevel': 'LOGERROR\n',
-    'databytes': '26214400\n',
-    'internalcmd_key': '\n',
+    loglevel: 'LOGERROR\n',
+    databytes: '26214400\n',
+    internalcmd_key: '\n',
   };
   for (const [name, text] of Object.entries(files)) writeFileSync(join(cfg, name), text);
   const child = spawn(process.execPath, [bin, '-c', o.dir], { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.dir });

@@ -81,7 +81,10 @@ export class TreeMonitor {
   private timer: NodeJS.Timeout | null = null;
   private lastCpu = new Map<number, number>();
 
-  constructor(private readonly roots: () => number[], private readonly intervalMs = 250) {}
+  constructor(
+    private readonly roots: () => number[],
+    private readonly intervalMs = 250,
+  ) {}
 
   start(): void {
     for (const pid of processTree(this.roots())) this.startCpu.set(pid, cpuSecondsOf([pid]));

@@ -63,10 +63,11 @@ function ferretPids(port: number): number[] {
   }
 }
 
-
 function readdirNumeric(dir: string): number[] {
   try {
-    return readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
+    return readdirSync(dir)
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number);
   } catch {
     return [];
   }

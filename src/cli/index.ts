@@ -63,10 +63,13 @@ export function helpText(): string {
   ].join('\n');
 }
 
-export async function runCli(argv: string[], io: { out: (s: string) => void; err: (s: string) => void } = {
-  out: (s) => process.stdout.write(`${s}\n`),
-  err: (s) => process.stderr.write(`${s}\n`),
-}): Promise<number> {
+export async function runCli(
+  argv: string[],
+  io: { out: (s: string) => void; err: (s: string) => void } = {
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+  },
+): Promise<number> {
   // A first, lenient pass with every option any command knows, so option values are not taken for words.
   const allOptions = Object.assign({}, GLOBAL_OPTIONS, ...COMMANDS.map((c) => c.options ?? {})) as ParseArgsConfig['options'];
   let words: string[];

@@ -23,8 +23,11 @@ const MAX_MESSAGE = 500;
 
 /** Collapses line breaks and control characters so a reply can never reach a header or a log as two lines. */
 export function oneLine(text: string, max = MAX_MESSAGE): string {
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
+  const flat = text
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -39,7 +42,7 @@ export function classifyReply(replyCode: number, reply: string, stage?: string):
   const message = stage ? `${text} (after ${stage})` : text;
   const enhanced = enhancedStatusOf(reply);
   // RFC 5321 4.5.3.1.10: a 552 to RCPT meaning "too many recipients" is to be treated as 452.
-  const temporary = replyCode >= 400 && replyCode < 500 || (replyCode === 552 && stage === 'RCPT TO' && /too many recipients/i.test(reply));
+  const temporary = (replyCode >= 400 && replyCode < 500) || (replyCode === 552 && stage === 'RCPT TO' && /too many recipients/i.test(reply));
   if (temporary) {
     return { kind: 'temporary', message, status: enhanced?.startsWith('4') ? enhanced : '4.0.0', replyCode, code: 'SMTP_4XX' };
   }

@@ -59,7 +59,10 @@ export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
       const key = signingKey(d);
       if (!key) continue;
       if (!opts.secrets) {
-        opts.log.error({ code: 'DKIM_KEY_UNAVAILABLE', domain: d.domain, selector: key.selector, reason: 'SMTPDESK_SECRET_KEY is not set' }, 'cannot sign: no secret key to open the DKIM key');
+        opts.log.error(
+          { code: 'DKIM_KEY_UNAVAILABLE', domain: d.domain, selector: key.selector, reason: 'SMTPDESK_SECRET_KEY is not set' },
+          'cannot sign: no secret key to open the DKIM key',
+        );
         continue;
       }
       try {

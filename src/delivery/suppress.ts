@@ -29,7 +29,10 @@ export function createSuppressionRecorder(ctx: DomainContext, log: Logger): Supp
         log.info({ code: 'SUPPRESSION_ADDED', workspaceId: message.workspaceId, recipient: address }, 'hard bounce: recipient added to the suppression list');
       }
     } catch (err) {
-      log.error({ code: 'SUPPRESSION_ADD_FAILED', workspaceId: message.workspaceId, err: { message: (err as Error).message } }, 'could not add hard-bounced recipients to the suppression list');
+      log.error(
+        { code: 'SUPPRESSION_ADD_FAILED', workspaceId: message.workspaceId, err: { message: (err as Error).message } },
+        'could not add hard-bounced recipients to the suppression list',
+      );
     }
   };
 }

@@ -10,9 +10,7 @@ export interface OutboundEnvelope {
   to: string[];
 }
 
-export type RecipientResult =
-  | { address: string; delivered: true; response: string }
-  | { address: string; delivered: false; failure: DeliveryFailure };
+export type RecipientResult = { address: string; delivered: true; response: string } | { address: string; delivered: false; failure: DeliveryFailure };
 
 export interface Transport {
   /** For the start-up line, e.g. "upstream smtp://smtp.example.net:587". */
@@ -55,10 +53,7 @@ export function noDelaySocket(timeoutMs: number) {
         callback(null, { connection: socket });
       }
     };
-    const timer = setTimeout(
-      () => finish(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: 'ETIMEDOUT' })),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => finish(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
     socket.once('connect', () => finish(null));
     socket.once('error', finish);
   };

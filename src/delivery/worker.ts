@@ -274,7 +274,11 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     const msg = lease.message;
     const due = dueRecipients(msg.recipients, clock());
     if (due.length === 0) {
-      await finish(lease, msg.recipients.map((r) => ({ ...r })), []);
+      await finish(
+        lease,
+        msg.recipients.map((r) => ({ ...r })),
+        [],
+      );
       return;
     }
     const from = msg.from;
@@ -372,21 +376,23 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         now,
       });
       const bounceId = newQueueId();
-      await queue.enqueueMany([{
-        id: bounceId,
-        workspaceId: msg.workspaceId,
-        accountId: msg.accountId,
-        username: msg.username,
-        from: '',
-        to: [from],
-        head: Buffer.alloc(0),
-        body: notice.raw,
-        messageId: notice.messageId,
-        subject: notice.subject,
-        relayHost: heloName,
-        kind: 'bounce',
-        at: now,
-      }]);
+      await queue.enqueueMany([
+        {
+          id: bounceId,
+          workspaceId: msg.workspaceId,
+          accountId: msg.accountId,
+          username: msg.username,
+          from: '',
+          to: [from],
+          head: Buffer.alloc(0),
+          body: notice.raw,
+          messageId: notice.messageId,
+          subject: notice.subject,
+          relayHost: heloName,
+          kind: 'bounce',
+          at: now,
+        },
+      ]);
       log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: lease.id, bounceId, recipients: outcomes.length }, 'bounce notice queued for the sender');
       wake();
     } catch (err) {

@@ -26,18 +26,13 @@ export function validateAccountName(input: string | undefined | null): string {
     throw new DomainError('ACCOUNT.NAME_INVALID', 'Give the account a name.', { reason: 'empty' });
   }
   if (name.length > ACCOUNT_NAME_MAX_LENGTH) {
-    throw new DomainError(
-      'ACCOUNT.NAME_INVALID',
-      `The name is ${name.length} characters long; keep it to ${ACCOUNT_NAME_MAX_LENGTH}.`,
-      { reason: 'too_long', max: ACCOUNT_NAME_MAX_LENGTH },
-    );
+    throw new DomainError('ACCOUNT.NAME_INVALID', `The name is ${name.length} characters long; keep it to ${ACCOUNT_NAME_MAX_LENGTH}.`, {
+      reason: 'too_long',
+      max: ACCOUNT_NAME_MAX_LENGTH,
+    });
   }
   if (!ALLOWED.test(name)) {
-    throw new DomainError(
-      'ACCOUNT.NAME_INVALID',
-      'Use letters, digits, spaces, dots, underscores and dashes, starting with a letter or digit.',
-      { reason: 'characters' },
-    );
+    throw new DomainError('ACCOUNT.NAME_INVALID', 'Use letters, digits, spaces, dots, underscores and dashes, starting with a letter or digit.', { reason: 'characters' });
   }
   return name;
 }

@@ -35,12 +35,7 @@ export function deliveryRate(c: Account['counters']): number | null {
   return done === 0 ? null : c.delivered / done;
 }
 
-export async function createAccount(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  rawName: string | undefined,
-): Promise<IssuedCredentials> {
+export async function createAccount(ctx: DomainContext, actor: Actor, workspaceId: string, rawName: string | undefined): Promise<IssuedCredentials> {
   authorize(actor, 'account.create');
   const name = validateAccountName(rawName);
   const workspace = await getWorkspaceOrThrow(ctx, workspaceId);
@@ -115,14 +110,7 @@ export async function rotateAccountPassword(
   return { account: updated, username: updated.username, password };
 }
 
-export async function disableAccount(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-  reason: string,
-  note?: string,
-): Promise<Account> {
+export async function disableAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, reason: string, note?: string): Promise<Account> {
   authorize(actor, 'account.disable');
   const why = parseDisableReason(reason);
   const account = await findAccountOrThrow(ctx, workspaceId, name);
@@ -158,12 +146,7 @@ export interface DeletePreview {
 }
 
 /** What the delete confirmation shows before anyone types the name. */
-export async function previewAccountDeletion(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-): Promise<DeletePreview> {
+export async function previewAccountDeletion(ctx: DomainContext, actor: Actor, workspaceId: string, name: string): Promise<DeletePreview> {
   authorize(actor, 'account.delete');
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   const [view] = await toViews(ctx, workspaceId, [account]);
@@ -180,29 +163,15 @@ export async function previewAccountDeletion(
   return { account: view!, queuedMessages, usedRecently, warnings };
 }
 
-export async function deleteAccount(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-  opts: { confirmName: string; force?: boolean },
-): Promise<Account> {
+export async function deleteAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, opts: { confirmName: string; force?: boolean }): Promise<Account> {
   authorize(actor, 'account.delete');
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   if (opts.confirmName !== account.name) {
-    throw new DomainError(
-      'ACCOUNT.CONFIRMATION_MISMATCH',
-      `Type the account's exact name, "${account.name}", to delete it.`,
-      { expected: account.name },
-    );
+    throw new DomainError('ACCOUNT.CONFIRMATION_MISMATCH', `Type the account's exact name, "${account.name}", to delete it.`, { expected: account.name });
   }
   const queued = await ctx.queue.countQueuedForAccount(account.id);
   if (queued > 0 && !opts.force) {
-    throw new DomainError(
-      'ACCOUNT.HAS_QUEUED_MAIL',
-      `"${account.name}" still has ${queued} queued message(s). Wait for them to be delivered, or force the delete.`,
-      { queued },
-    );
+    throw new DomainError('ACCOUNT.HAS_QUEUED_MAIL', `"${account.name}" still has ${queued} queued message(s). Wait for them to be delivered, or force the delete.`, { queued });
   }
   if (!(await ctx.accounts.delete(account.id))) throw notFound(name);
   await ctx.workspaces.releaseSlot(workspaceId);
@@ -214,13 +183,7 @@ export async function deleteAccount(
 }
 
 /** "Keep" on an idle alert: snoozes the idle flag for `days`. */
-export async function keepIdleAccount(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-  days: number,
-): Promise<Account> {
+export async function keepIdleAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, days: number): Promise<Account> {
   authorize(actor, 'account.keep');
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   const until = new Date(ctx.clock().getTime() + days * DAY_MS);
@@ -236,12 +199,7 @@ export interface ListOptions {
   sort?: 'name' | 'created' | 'last-used';
 }
 
-export async function listAccounts(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  opts: ListOptions = {},
-): Promise<AccountView[]> {
+export async function listAccounts(ctx: DomainContext, actor: Actor, workspaceId: string, opts: ListOptions = {}): Promise<AccountView[]> {
   authorize(actor, 'account.list');
   let accounts = await ctx.accounts.listByWorkspace(workspaceId);
   if (opts.idleDays !== undefined) {
@@ -289,7 +247,10 @@ async function claimNewUsername(ctx: DomainContext, workspaceId: string): Promis
 }
 
 export function parseDisableReason(input: string): DisableReason {
-  const key = input.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const key = input
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   const aliases: Record<string, DisableReason> = { compromise: 'suspected_compromise', compromised: 'suspected_compromise', decommission: 'decommissioning' };
   const reason = (DISABLE_REASONS as readonly string[]).includes(key) ? (key as DisableReason) : aliases[key];
   if (!reason) {
@@ -316,11 +277,11 @@ function notFound(name: string): DomainError {
 function noFreeSlot(planId: string, slots: number): DomainError {
   const next = nextPlanUp(planId);
   const upgrade = next ? ` or upgrade to the ${next.id} plan (${next.accountSlots} accounts)` : '';
-  return new DomainError(
-    'PLAN.NO_FREE_SLOT',
-    `All ${slots} account slots of the ${planId} plan are used. Delete an account you no longer need${upgrade}.`,
-    { plan: planId, slots, nextPlan: next?.id },
-  );
+  return new DomainError('PLAN.NO_FREE_SLOT', `All ${slots} account slots of the ${planId} plan are used. Delete an account you no longer need${upgrade}.`, {
+    plan: planId,
+    slots,
+    nextPlan: next?.id,
+  });
 }
 
 export { nameTaken as accountNameTakenError };

@@ -39,12 +39,7 @@ export async function recordChange(
   await ctx.events.publish(event);
 }
 
-export async function listAudit(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  opts: { accountName?: string; limit?: number } = {},
-): Promise<AuditEntry[]> {
+export async function listAudit(ctx: DomainContext, actor: Actor, workspaceId: string, opts: { accountName?: string; limit?: number } = {}): Promise<AuditEntry[]> {
   authorize(actor, 'audit.show');
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 1000);
   if (opts.accountName) {

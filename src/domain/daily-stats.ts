@@ -67,13 +67,7 @@ export async function dailyStatsOf(ctx: DomainContext, accountIds: readonly stri
   return new Map(accountIds.map((id) => [id, statsOf(days, read.get(id))]));
 }
 
-export async function accountDailyStats(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-  nDays = 30,
-): Promise<AccountDailyStats & { account: Account }> {
+export async function accountDailyStats(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, nDays = 30): Promise<AccountDailyStats & { account: Account }> {
   authorize(actor, 'account.show');
   if (!Number.isInteger(nDays) || nDays < 1 || nDays > STATS_MAX_DAYS) {
     throw new DomainError('INPUT.INVALID', `The number of days must be between 1 and ${STATS_MAX_DAYS}.`, { field: 'days' });

@@ -260,7 +260,12 @@ export async function rotateSendingDomainKey(ctx: DomainContext, actor: Actor, w
   authorize(actor, 'domain.manage');
   const secrets = requireSecrets(ctx);
   const d = await findDomainOrThrow(ctx, workspaceId, name);
-  const key = await newKey(ctx, secrets, d.domain, d.keys.map((k) => k.selector));
+  const key = await newKey(
+    ctx,
+    secrets,
+    d.domain,
+    d.keys.map((k) => k.selector),
+  );
   // A pending key that never verified is replaced outright: nobody can have it published as the key in use.
   const previous = d.keys.filter((k) => k.state !== 'pending').map((k): DkimKey => (k.state === 'active' ? { ...k, state: 'retiring' } : k));
   const keys = [...previous, key];

@@ -80,10 +80,7 @@ function byLongestIdle(a: IdleAccount, b: IdleAccount): number {
 }
 
 /** The state to store after this run. An alert stays pending until posted, as long as something is flagged. */
-export function nextFlagState(
-  previous: FlagState | null,
-  input: { workspaceId: string; kind: FlagKind; flagged: string[]; now: Date; alertDue: boolean },
-): FlagState {
+export function nextFlagState(previous: FlagState | null, input: { workspaceId: string; kind: FlagKind; flagged: string[]; now: Date; alertDue: boolean }): FlagState {
   const flagged = [...new Set(input.flagged)].sort();
   const wasFlagged = (previous?.flagged.length ?? 0) > 0;
   const alert = { ...(previous?.alert ?? { pending: false }) };
@@ -99,14 +96,7 @@ export function nextFlagState(
   };
 }
 
-function transition(
-  workspace: Workspace,
-  kind: FlagKind,
-  previous: FlagState | null,
-  flagged: string[],
-  alertDue: boolean,
-  now: Date,
-): FlagTransition {
+function transition(workspace: Workspace, kind: FlagKind, previous: FlagState | null, flagged: string[], alertDue: boolean, now: Date): FlagTransition {
   const next = nextFlagState(previous, { workspaceId: workspace.id, kind, flagged, now, alertDue });
   return { workspace, previous, next, changed: next.fingerprint !== (previous?.fingerprint ?? ''), alertDue };
 }
@@ -121,10 +111,7 @@ async function workspacesById(ctx: DomainContext, workspaceId?: string): Promise
  * counted from creation, snoozed ones left out. Workspaces whose earlier flags have all cleared are included
  * too, so their state can be cleared. Reads only.
  */
-export async function findIdleAccountFlags(
-  deps: FlagDeps,
-  opts: { idleAfterDays: number; workspaceId?: string },
-): Promise<IdleFinding[]> {
+export async function findIdleAccountFlags(deps: FlagDeps, opts: { idleAfterDays: number; workspaceId?: string }): Promise<IdleFinding[]> {
   const now = deps.ctx.clock();
   const [candidates, states, workspaces] = await Promise.all([
     deps.flags.idleCandidates(idleCutoff(now, opts.idleAfterDays), opts.workspaceId),
@@ -147,7 +134,14 @@ export async function findIdleAccountFlags(
     const accounts = (idleByWorkspace.get(id) ?? []).sort(byLongestIdle);
     const previous = previousByWorkspace.get(id) ?? null;
     const diff = diffFlagged(previous?.flagged ?? [], accounts);
-    const t = transition(workspace, 'idle-accounts', previous, accounts.map((a) => a.id), diff.raised.length > 0, now);
+    const t = transition(
+      workspace,
+      'idle-accounts',
+      previous,
+      accounts.map((a) => a.id),
+      diff.raised.length > 0,
+      now,
+    );
     findings.push({ ...t, accounts, raised: diff.raised, cleared: diff.cleared });
   }
   return findings.sort((a, b) => a.workspace.name.localeCompare(b.workspace.name));
@@ -159,10 +153,7 @@ export async function findIdleAccountFlags(
  * Slots are the workspace's own counter (what account creation is checked against); emails are the month's
  * quota counter. The accounts of the workspaces near a limit are read in one query. Reads only.
  */
-export async function findPlanLimitFlags(
-  deps: FlagDeps,
-  opts: { thresholds: PlanLimitThresholds; idleAfterDays: number; workspaceId?: string },
-): Promise<PlanLimitFinding[]> {
+export async function findPlanLimitFlags(deps: FlagDeps, opts: { thresholds: PlanLimitThresholds; idleAfterDays: number; workspaceId?: string }): Promise<PlanLimitFinding[]> {
   const now = deps.ctx.clock();
   const month = monthKey(now);
   const [states, workspaces] = await Promise.all([deps.flags.list('plan-limits', opts.workspaceId), workspacesById(deps.ctx, opts.workspaceId)]);
@@ -194,7 +185,10 @@ export async function findPlanLimitFlags(
     const accounts = accountsByWorkspace.get(workspace.id) ?? [];
     const remedies: PlanLimitFinding['remedies'] = status.nearLimit
       ? {
-          dormant: accounts.filter((a) => isIdle(a, now, opts.idleAfterDays)).map((a) => toIdle(a, now)).sort(byLongestIdle),
+          dormant: accounts
+            .filter((a) => isIdle(a, now, opts.idleAfterDays))
+            .map((a) => toIdle(a, now))
+            .sort(byLongestIdle),
           consolidation: consolidationCandidates(accounts),
           nextPlan: usage.nextPlan,
         }

@@ -63,11 +63,7 @@ export function quotaThreshold(used: number, quota: number, percents: readonly n
   return reached;
 }
 
-export function planLimitStatus(
-  plan: Plan,
-  usage: { slotsUsed: number; emailsThisMonth: number; month: string },
-  t: PlanLimitThresholds,
-): PlanLimitStatus {
+export function planLimitStatus(plan: Plan, usage: { slotsUsed: number; emailsThisMonth: number; month: string }, t: PlanLimitThresholds): PlanLimitStatus {
   const level = slotLevel(usage.slotsUsed, plan.accountSlots, t.slotsNearLimitPercent);
   const threshold = quotaThreshold(usage.emailsThisMonth, plan.monthlyEmails, t.quotaNearLimitPercents);
   return {
@@ -227,7 +223,14 @@ export function consolidationCandidates(accounts: readonly Pick<Account, 'name'>
     if (names.length >= 2) groups.push(group(env, 'environment', names));
   }
   for (const members of byPrefix.values()) {
-    if (members.length >= 2) groups.push(group(commonPrefix(members.map((m) => m.tokens)).join('-'), 'prefix', members.map((m) => m.name)));
+    if (members.length >= 2)
+      groups.push(
+        group(
+          commonPrefix(members.map((m) => m.tokens)).join('-'),
+          'prefix',
+          members.map((m) => m.name),
+        ),
+      );
   }
   const seen = new Set<string>();
   return groups

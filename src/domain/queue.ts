@@ -46,13 +46,7 @@ export async function retryQueuedMail(ctx: DomainContext, actor: Actor, workspac
  * Gives up on the account's queued mail: every recipient still queued fails (counted as failed in the
  * account's statistics; no bounce notice is sent). Needs the account's exact name, as delete does.
  */
-export async function purgeQueuedMail(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  accountName: string,
-  opts: { confirmName: string },
-): Promise<QueueChange> {
+export async function purgeQueuedMail(ctx: DomainContext, actor: Actor, workspaceId: string, accountName: string, opts: { confirmName: string }): Promise<QueueChange> {
   authorize(actor, 'queue.purge');
   const account = await findAccountOrThrow(ctx, workspaceId, accountName);
   if (opts.confirmName !== account.name) {

@@ -17,13 +17,7 @@ export interface SendingPolicyPatch {
   rateLimit?: RateLimit | null;
 }
 
-export async function setSendingPolicy(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-  patch: SendingPolicyPatch,
-): Promise<Account> {
+export async function setSendingPolicy(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, patch: SendingPolicyPatch): Promise<Account> {
   authorize(actor, 'account.limits');
   if (patch.allowedSenders === undefined && patch.rateLimit === undefined) {
     throw new DomainError('INPUT.INVALID', 'Nothing to change: give allowed senders, a rate limit, or both.');

@@ -31,9 +31,7 @@ export interface SmtpPrincipal {
  */
 export type SmtpAuthFailure = 'unknown_user' | 'bad_password' | 'disabled' | 'malformed';
 
-export type SmtpAuthResult =
-  | { ok: true; principal: SmtpPrincipal; cached: boolean }
-  | { ok: false; reason: SmtpAuthFailure; username: string };
+export type SmtpAuthResult = { ok: true; principal: SmtpPrincipal; cached: boolean } | { ok: false; reason: SmtpAuthFailure; username: string };
 
 /** A credential verified earlier: the account it belongs to and the credential version of that password. */
 export interface VerifiedCredential {
@@ -45,11 +43,7 @@ export interface VerifiedCredential {
  * Whether a password of credential version `version` still opens the account: it is the current password, or
  * the previous one kept by a rotate and not yet expired.
  */
-export function credentialVersionValid(
-  account: Pick<Account, 'status' | 'credentialVersion' | 'previousPassword'>,
-  version: number,
-  now: Date,
-): boolean {
+export function credentialVersionValid(account: Pick<Account, 'status' | 'credentialVersion' | 'previousPassword'>, version: number, now: Date): boolean {
   if (account.status !== 'active') return false;
   if (version === account.credentialVersion) return true;
   const prev = account.previousPassword;
@@ -81,12 +75,7 @@ const MAX_PASSWORD_LENGTH = 1024;
  * so a wrong password, an unknown username, a disabled and a deleted account cannot be told apart by timing.
  * Store errors are thrown (the adapter answers with a temporary failure).
  */
-export async function authenticateSmtpAccount(
-  ctx: SmtpAuthContext,
-  username: string,
-  password: string,
-  cache?: VerifiedCredentialCache,
-): Promise<SmtpAuthResult> {
+export async function authenticateSmtpAccount(ctx: SmtpAuthContext, username: string, password: string, cache?: VerifiedCredentialCache): Promise<SmtpAuthResult> {
   if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), await dummyPasswordHash(ctx.bcryptCost));
     return { ok: false, reason: 'malformed', username };
@@ -113,7 +102,10 @@ export async function authenticateSmtpAccount(
     // accounts in that window and only when the current password did not match).
     const prev = account.previousPassword;
     const previousMatches =
-      prev !== undefined && account.previousPasswordHash !== undefined && prev.validUntil.getTime() > now.getTime() && (await verifyPassword(password, account.previousPasswordHash));
+      prev !== undefined &&
+      account.previousPasswordHash !== undefined &&
+      prev.validUntil.getTime() > now.getTime() &&
+      (await verifyPassword(password, account.previousPasswordHash));
     if (!previousMatches) return { ok: false, reason: 'bad_password', username };
     version = prev.credentialVersion;
   }

@@ -73,8 +73,7 @@ export function observeSurge(hours: readonly AccountHour[], now: Date, t: SurgeT
   const since = now.getTime() - t.historyDays * 24 * HOUR_MS;
   const recent = hours.filter((h) => h.hour.getTime() >= previous && h.hour.getTime() <= current);
   const history = hours.filter((h) => h.hour.getTime() < previous && h.hour.getTime() >= since);
-  const last = (pick: (h: AccountHour) => number) =>
-    Math.round(recent.reduce((n, h) => n + pick(h) * (h.hour.getTime() === previous ? weight : 1), 0));
+  const last = (pick: (h: AccountHour) => number) => Math.round(recent.reduce((n, h) => n + pick(h) * (h.hour.getTime() === previous ? weight : 1), 0));
   const peak = (pick: (h: AccountHour) => number) => history.reduce((m, h) => Math.max(m, pick(h)), 0);
   const out: SurgeObservation[] = [];
 
@@ -166,7 +165,10 @@ export async function findSurgeFlags(
     }
     const previous = states.get(workspaceId) ?? null;
     const keys = surging.flatMap((s) => s.observations.map((o) => flagKey(s.account.id, o.signal)));
-    const diff = diffFlagged(previous?.flagged ?? [], keys.map((id) => ({ id })));
+    const diff = diffFlagged(
+      previous?.flagged ?? [],
+      keys.map((id) => ({ id })),
+    );
     const raisedKeys = new Set(diff.raised.map((r) => r.id));
     const raised = surging
       .map((s) => ({ account: s.account, observations: s.observations.filter((o) => raisedKeys.has(flagKey(s.account.id, o.signal))) }))
@@ -182,11 +184,7 @@ export async function findSurgeFlags(
  * when the workspace has auto-disable on, disables it. True for the one caller whose write stored the state.
  * Returns the names of the accounts it disabled.
  */
-export async function raiseSurgeFlags(
-  deps: { ctx: DomainContext; flags: FlagRepository },
-  finding: SurgeFinding,
-  actor: Actor,
-): Promise<{ stored: boolean; disabled: string[] }> {
+export async function raiseSurgeFlags(deps: { ctx: DomainContext; flags: FlagRepository }, finding: SurgeFinding, actor: Actor): Promise<{ stored: boolean; disabled: string[] }> {
   if (!finding.changed || !(await deps.flags.replace(finding.previous ? finding.previous.fingerprint : null, finding.next))) {
     return { stored: false, disabled: [] };
   }

@@ -28,10 +28,7 @@ export async function readUsage(ctx: DomainContext, workspaceId: string): Promis
   const ws = await getWorkspaceOrThrow(ctx, workspaceId);
   const plan = getPlan(ws.planId);
   const month = monthKey(ctx.clock());
-  const [emailsThisMonth, slotsUsed] = await Promise.all([
-    ctx.usage.workspaceSent(workspaceId, month),
-    ctx.accounts.countByWorkspace(workspaceId),
-  ]);
+  const [emailsThisMonth, slotsUsed] = await Promise.all([ctx.usage.workspaceSent(workspaceId, month), ctx.accounts.countByWorkspace(workspaceId)]);
   return { workspaceId, workspaceName: ws.name, month, plan, nextPlan: nextPlanUp(plan.id), emailsThisMonth, slotsUsed };
 }
 
@@ -39,12 +36,7 @@ export async function readUsage(ctx: DomainContext, workspaceId: string): Promis
  * Reserves `emails` (one per recipient) of the workspace's monthly quota before a message is accepted.
  * Atomic: parallel sessions cannot overshoot. Returns a release function for when storing fails.
  */
-export async function reserveQuota(
-  ctx: DomainContext,
-  workspaceId: string,
-  planId: string,
-  emails: number,
-): Promise<{ month: string; release: () => Promise<void> }> {
+export async function reserveQuota(ctx: DomainContext, workspaceId: string, planId: string, emails: number): Promise<{ month: string; release: () => Promise<void> }> {
   const plan = getPlan(planId);
   const month = monthKey(ctx.clock());
   if (!(await ctx.usage.reserveWorkspaceEmails(workspaceId, month, emails, plan.monthlyEmails))) {
@@ -63,12 +55,7 @@ export function quotaExceeded(plan: Plan, used: number, requested: number): Doma
 }
 
 /** Counts an accepted message: total sent, sent this month and last used of the account. */
-export async function recordAcceptedMessage(
-  ctx: DomainContext,
-  account: { id: string; workspaceId: string },
-  recipients: number,
-  at: Date = ctx.clock(),
-): Promise<void> {
+export async function recordAcceptedMessage(ctx: DomainContext, account: { id: string; workspaceId: string }, recipients: number, at: Date = ctx.clock()): Promise<void> {
   await Promise.all(acceptedMessageCounts(ctx, account, recipients, at).map((step) => step.run()));
 }
 

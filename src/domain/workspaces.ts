@@ -15,17 +15,10 @@ export async function getWorkspaceOrThrow(ctx: DomainContext, id: string): Promi
 
 /** Finds a workspace by id, name or Slack team id. */
 export async function resolveWorkspace(ctx: DomainContext, ref: string): Promise<Workspace> {
-  const ws =
-    (await ctx.workspaces.findByName(ref)) ??
-    (/^[a-f0-9]{24}$/i.test(ref) ? await ctx.workspaces.findById(ref) : null) ??
-    (await ctx.workspaces.findBySlackTeam(ref));
+  const ws = (await ctx.workspaces.findByName(ref)) ?? (/^[a-f0-9]{24}$/i.test(ref) ? await ctx.workspaces.findById(ref) : null) ?? (await ctx.workspaces.findBySlackTeam(ref));
   if (!ws) {
     const known = (await ctx.workspaces.list()).map((w) => w.name);
-    throw new DomainError(
-      'WORKSPACE.NOT_FOUND',
-      known.length ? `No workspace "${ref}". Workspaces: ${known.join(', ')}.` : `No workspace "${ref}". Create one first.`,
-      { ref },
-    );
+    throw new DomainError('WORKSPACE.NOT_FOUND', known.length ? `No workspace "${ref}". Workspaces: ${known.join(', ')}.` : `No workspace "${ref}". Create one first.`, { ref });
   }
   return ws;
 }
@@ -53,12 +46,7 @@ export async function createWorkspace(
 }
 
 /** The workspace of a Slack team, created on first use with the default plan. */
-export async function ensureWorkspaceForSlackTeam(
-  ctx: DomainContext,
-  teamId: string,
-  teamName: string | undefined,
-  defaultPlan: string,
-): Promise<Workspace> {
+export async function ensureWorkspaceForSlackTeam(ctx: DomainContext, teamId: string, teamName: string | undefined, defaultPlan: string): Promise<Workspace> {
   const existing = await ctx.workspaces.findBySlackTeam(teamId);
   if (existing) return existing;
   const system: Actor = { source: 'slack', id: teamId, name: 'Slack install', roles: ['admin'] };

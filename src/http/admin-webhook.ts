@@ -78,13 +78,7 @@ interface Trace {
   workspace?: string;
 }
 
-async function handleAdminWebhook(
-  rt: Runtime,
-  deliveries: WebhookDeliveryStore,
-  clock: () => Date,
-  rc: RequestContext,
-  trace: Trace,
-): Promise<HttpAnswer> {
+async function handleAdminWebhook(rt: Runtime, deliveries: WebhookDeliveryStore, clock: () => Date, rc: RequestContext, trace: Trace): Promise<HttpAnswer> {
   const secrets = rt.config.http.adminWebhookSecrets;
   if (secrets.length === 0) {
     throw new HttpError('WEBHOOK.NOT_CONFIGURED', 'Admin webhooks are off: set ADMIN_WEBHOOK_SECRETS to enable them.');
@@ -113,10 +107,7 @@ async function handleAdminWebhook(
 
   const deliveryId = header(SIGNATURE_HEADERS.delivery)?.trim() ?? '';
   if (!DELIVERY_ID.test(deliveryId)) {
-    throw new HttpError(
-      'WEBHOOK.DELIVERY_ID_INVALID',
-      'X-Smtpdesk-Delivery must be a unique id of 1 to 200 letters, digits, ".", "_", ":" or "-".',
-    );
+    throw new HttpError('WEBHOOK.DELIVERY_ID_INVALID', 'X-Smtpdesk-Delivery must be a unique id of 1 to 200 letters, digits, ".", "_", ":" or "-".');
   }
   trace.deliveryId = deliveryId;
 
@@ -137,15 +128,11 @@ async function handleAdminWebhook(
     action: request.action,
   });
   if (!claim.claimed) {
-    throw new HttpError(
-      'WEBHOOK.REPLAYED',
-      `Delivery "${deliveryId}" (or the same signed request) was already received; it is not applied again.`,
-      {
-        deliveryId,
-        ...(claim.firstReceivedAt ? { firstReceivedAt: claim.firstReceivedAt.toISOString() } : {}),
-        ...(claim.status !== undefined ? { originalStatus: claim.status } : {}),
-      },
-    );
+    throw new HttpError('WEBHOOK.REPLAYED', `Delivery "${deliveryId}" (or the same signed request) was already received; it is not applied again.`, {
+      deliveryId,
+      ...(claim.firstReceivedAt ? { firstReceivedAt: claim.firstReceivedAt.toISOString() } : {}),
+      ...(claim.status !== undefined ? { originalStatus: claim.status } : {}),
+    });
   }
 
   const actor: Actor = { source: 'webhook', id: verified.integration, roles: ['admin'] };
@@ -172,11 +159,10 @@ function signatureError(reason: 'missing' | 'timestamp_invalid' | 'signature_inv
     case 'signature_invalid':
       return new HttpError('WEBHOOK.SIGNATURE_INVALID', 'The signature does not match.');
     case 'timestamp_stale':
-      return new HttpError(
-        'WEBHOOK.TIMESTAMP_STALE',
-        `The timestamp is more than ${Math.round(toleranceMs / 1000)} seconds away from the server's time; sign the request again.`,
-        { toleranceSeconds: Math.round(toleranceMs / 1000), serverTime: Math.floor(now.getTime() / 1000) },
-      );
+      return new HttpError('WEBHOOK.TIMESTAMP_STALE', `The timestamp is more than ${Math.round(toleranceMs / 1000)} seconds away from the server's time; sign the request again.`, {
+        toleranceSeconds: Math.round(toleranceMs / 1000),
+        serverTime: Math.floor(now.getTime() / 1000),
+      });
   }
 }
 
@@ -263,8 +249,6 @@ function accountJson(a: Account) {
     name: a.name,
     username: a.username,
     status: a.status,
-    ...(a.disabled
-      ? { disabled: { by: a.disabled.by, at: a.disabled.at.toISOString(), reason: a.disabled.reason, ...(a.disabled.note ? { note: a.disabled.note } : {}) } }
-      : {}),
+    ...(a.disabled ? { disabled: { by: a.disabled.by, at: a.disabled.at.toISOString(), reason: a.disabled.reason, ...(a.disabled.note ? { note: a.disabled.note } : {}) } } : {}),
   };
 }

@@ -18,7 +18,12 @@ export function metricsRoutes(rt: Runtime): Route[] {
       async handle({ req }) {
         const token = rt.config.http.metricsBearerToken;
         if (token && !bearerMatches(req, token)) {
-          throw new HttpError('HTTP.UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_BEARER_TOKEN>.', {}, { 'www-authenticate': 'Bearer realm="smtpdesk metrics"' });
+          throw new HttpError(
+            'HTTP.UNAUTHORIZED',
+            'GET /metrics needs Authorization: Bearer <METRICS_BEARER_TOKEN>.',
+            {},
+            { 'www-authenticate': 'Bearer realm="smtpdesk metrics"' },
+          );
         }
         await refreshGauges(rt);
         return { status: 200, text: await rt.metrics.registry.metrics(), contentType: rt.metrics.registry.contentType };
@@ -32,10 +37,7 @@ async function refreshGauges(rt: Runtime): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const [queued, outbox] = await Promise.race([
-      Promise.all([
-        rt.queue.countQueued(),
-        outboxStore.countPending(),
-      ]),
+      Promise.all([rt.queue.countQueued(), outboxStore.countPending()]),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${REFRESH_TIMEOUT_MS} ms`)), REFRESH_TIMEOUT_MS);
       }),

@@ -19,25 +19,27 @@ export interface HttpCompanion {
 }
 
 /** The role, with the dispatcher the composition root starts (null when outbound webhooks are off). */
-export const httpRole = (dispatcherFor: (rt: Runtime) => HttpCompanion | null): RoleStarter => async (rt, env) => {
-  const server = await startHttpServer(rt, env ? { readiness: () => env.readiness() } : {});
-  const dispatcher = dispatcherFor(rt);
-  const prune = () => pruneWebhookRecords(rt).catch((err) => rt.log.warn({ err, code: 'WEBHOOK_PRUNE_FAILED' }, 'pruning webhook records failed'));
-  void prune();
-  const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS);
-  pruner.unref();
+export const httpRole =
+  (dispatcherFor: (rt: Runtime) => HttpCompanion | null): RoleStarter =>
+  async (rt, env) => {
+    const server = await startHttpServer(rt, env ? { readiness: () => env.readiness() } : {});
+    const dispatcher = dispatcherFor(rt);
+    const prune = () => pruneWebhookRecords(rt).catch((err) => rt.log.warn({ err, code: 'WEBHOOK_PRUNE_FAILED' }, 'pruning webhook records failed'));
+    void prune();
+    const pruner = setInterval(() => void prune(), PRUNE_EVERY_MS);
+    pruner.unref();
 
-  const outbound = dispatcher ? `; outbound webhooks to ${rt.config.http.outboundWebhookUrls.length} URL(s)` : '';
-  return {
-    description: `HTTP on ${listenAddress(rt.config.http.host, server.port)} (admin webhooks at /webhooks/admin, /healthz, /readyz, /metrics)${outbound}`,
-    ready: () => true,
-    async stop() {
-      clearInterval(pruner);
-      await dispatcher?.stop();
-      await server.close();
-    },
+    const outbound = dispatcher ? `; outbound webhooks to ${rt.config.http.outboundWebhookUrls.length} URL(s)` : '';
+    return {
+      description: `HTTP on ${listenAddress(rt.config.http.host, server.port)} (admin webhooks at /webhooks/admin, /healthz, /readyz, /metrics)${outbound}`,
+      ready: () => true,
+      async stop() {
+        clearInterval(pruner);
+        await dispatcher?.stop();
+        await server.close();
+      },
+    };
   };
-};
 
 export async function pruneWebhookRecords(rt: Runtime, now = new Date()): Promise<{ deliveries: number; outbox: number }> {
   // Never shorter than the signature window, or a captured request could be replayed once its record is gone.

@@ -46,11 +46,7 @@ export async function startHttpServer(rt: Runtime, overrides: HttpServerOptions 
   };
   const headersTimeoutMs = Math.min(overrides.headersTimeoutMs ?? 10_000, opts.requestTimeoutMs);
 
-  const routes: Route[] = [
-    ...healthRoutes(rt, { readiness: overrides.readiness }),
-    ...metricsRoutes(rt),
-    ...adminWebhookRoutes(rt, { clock: opts.clock }),
-  ];
+  const routes: Route[] = [...healthRoutes(rt, { readiness: overrides.readiness }), ...metricsRoutes(rt), ...adminWebhookRoutes(rt, { clock: opts.clock })];
   const byPath = new Map<string, Map<Method, Route>>();
   for (const r of routes) {
     if (!byPath.has(r.path)) byPath.set(r.path, new Map());

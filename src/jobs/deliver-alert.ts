@@ -5,13 +5,7 @@ import type { JobDeps } from './job.ts';
 
 export type AlertOutcome = 'posted' | 'pending: no alert channel' | 'pending: no Slack token' | 'post failed, pending' | 'posted by another run';
 
-export async function deliverAlert(
-  deps: JobDeps,
-  kind: FlagKind,
-  workspace: Workspace,
-  state: FlagState,
-  alert: JobAlert,
-): Promise<AlertOutcome> {
+export async function deliverAlert(deps: JobDeps, kind: FlagKind, workspace: Workspace, state: FlagState, alert: JobAlert): Promise<AlertOutcome> {
   const { fingerprint } = state;
   const log = deps.log.child({ workspace: workspace.name, kind });
   // Both stay pending: the alert goes out on the first tick after a channel is set, or from an instance with Slack.

@@ -12,40 +12,42 @@ import { JobRunner } from './runner.ts';
 const STOP_GRACE_MS = 30_000;
 
 /** The role, with the alert poster the composition root chose (null: alerts stay pending). */
-export const jobsRole = (alertsFor: (rt: Runtime) => AlertPoster | null): RoleStarter => async (rt) => {
-  const { leases, ...deps } = jobDepsFromRuntime(rt, { alerts: alertsFor(rt) });
-  const runner = new JobRunner({ deps, leases, metrics: rt.metrics, leaseMs: rt.config.jobs.leaseMs });
-  const timezone = rt.config.jobs.timezone;
-  const running = new Set<Promise<unknown>>();
-  const tasks: ScheduledTask[] = [];
-  for (const job of JOBS) {
-    const expression = job.schedule(rt.config.jobs);
-    const task = cron.schedule(
-      expression,
-      (context) => {
-        const run = runner.runTick(job, context.date);
-        running.add(run);
-        return run.finally(() => running.delete(run));
+export const jobsRole =
+  (alertsFor: (rt: Runtime) => AlertPoster | null): RoleStarter =>
+  async (rt) => {
+    const { leases, ...deps } = jobDepsFromRuntime(rt, { alerts: alertsFor(rt) });
+    const runner = new JobRunner({ deps, leases, metrics: rt.metrics, leaseMs: rt.config.jobs.leaseMs });
+    const timezone = rt.config.jobs.timezone;
+    const running = new Set<Promise<unknown>>();
+    const tasks: ScheduledTask[] = [];
+    for (const job of JOBS) {
+      const expression = job.schedule(rt.config.jobs);
+      const task = cron.schedule(
+        expression,
+        (context) => {
+          const run = runner.runTick(job, context.date);
+          running.add(run);
+          return run.finally(() => running.delete(run));
+        },
+        { name: job.name, timezone, noOverlap: true, logger: cronLogger(deps.log) },
+      );
+      tasks.push(task);
+    }
+    if (!deps.alerts) {
+      deps.log.warn({ code: 'JOB_ALERT_NO_SLACK' }, 'jobs: no SLACK_BOT_TOKEN, alerts are kept pending until an instance with Slack runs the jobs');
+    }
+    return {
+      description: `jobs on schedule (${timezone}): ${JOBS.map((j) => `${j.name} "${j.schedule(rt.config.jobs)}"`).join(', ')}`,
+      ready: () => true,
+      async stop() {
+        for (const t of tasks) await t.destroy();
+        const all = Promise.allSettled([...running]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
+        clearTimeout(timer);
       },
-      { name: job.name, timezone, noOverlap: true, logger: cronLogger(deps.log) },
-    );
-    tasks.push(task);
-  }
-  if (!deps.alerts) {
-    deps.log.warn({ code: 'JOB_ALERT_NO_SLACK' }, 'jobs: no SLACK_BOT_TOKEN, alerts are kept pending until an instance with Slack runs the jobs');
-  }
-  return {
-    description: `jobs on schedule (${timezone}): ${JOBS.map((j) => `${j.name} "${j.schedule(rt.config.jobs)}"`).join(', ')}`,
-    ready: () => true,
-    async stop() {
-      for (const t of tasks) await t.destroy();
-      const all = Promise.allSettled([...running]);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, STOP_GRACE_MS)))]);
-      clearTimeout(timer);
-    },
+    };
   };
-};
 
 function cronLogger(log: ReturnType<typeof jobDepsFromRuntime>['log']) {
   return {

@@ -75,12 +75,7 @@ export class JobRunner {
     return outcome.report;
   }
 
-  private async runClaimed(
-    job: Job,
-    claim: NonNullable<Awaited<ReturnType<JobLeases['claimTick']>>>,
-    opts: JobRunOptions,
-    log: JobDeps['log'],
-  ): Promise<TickOutcome> {
+  private async runClaimed(job: Job, claim: NonNullable<Awaited<ReturnType<JobLeases['claimTick']>>>, opts: JobRunOptions, log: JobDeps['log']): Promise<TickOutcome> {
     const { deps } = this.opts;
     const started = Date.now();
     log.info({ code: 'JOB_STARTED' }, `${job.name} started`);

@@ -76,7 +76,9 @@ export const surgeJob: Job = {
     const newCount = findings.reduce((n, f) => n + f.raised.length, 0);
     const posted = outcomes.filter((o) => o.action === 'posted').length;
     const summary =
-      (rows.length === 0 ? 'no surge' : `${formatCount(rows.length)} surge signal(s) on ${formatCount(new Set(rows.map((r) => `${r.workspace}/${r.account}`)).size)} account(s), ${formatCount(newCount)} account(s) with a new one`) +
+      (rows.length === 0
+        ? 'no surge'
+        : `${formatCount(rows.length)} surge signal(s) on ${formatCount(new Set(rows.map((r) => `${r.workspace}/${r.account}`)).size)} account(s), ${formatCount(newCount)} account(s) with a new one`) +
       (dryRun ? '; dry run, nothing posted, stored or disabled' : `; ${posted} alert(s) posted; ${formatCount(pruned)} old counter document(s) pruned`);
     return {
       job: SURGE_JOB,

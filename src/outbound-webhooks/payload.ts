@@ -35,9 +35,7 @@ export function buildPayload(id: string, event: DomainEvent, workspace: Pick<Wor
     type: event.type,
     occurredAt: event.at.toISOString(),
     workspace: { id: event.workspaceId, name: workspace?.name ?? null },
-    account: event.account
-      ? { id: event.account.id, name: event.account.name, username: event.account.username, status: event.account.status }
-      : null,
+    account: event.account ? { id: event.account.id, name: event.account.name, username: event.account.username, status: event.account.status } : null,
     actor: { source: event.actor.source, id: event.actor.id, ...(event.actor.name ? { name: event.actor.name } : {}) },
     reason: event.reason ?? null,
     details,

@@ -64,10 +64,7 @@ export class BruteForceGuard {
   recordFailure(address: string, username: string, opts: { address?: boolean } = {}): FailureOutcome {
     const t = this.now();
     const lockedNow: LockKind[] = [];
-    const a =
-      opts.address === false
-        ? (this.current(this.byAddress, address, t)?.failures ?? 0)
-        : this.bump(this.byAddress, address, t, () => lockedNow.push('address'));
+    const a = opts.address === false ? (this.current(this.byAddress, address, t)?.failures ?? 0) : this.bump(this.byAddress, address, t, () => lockedNow.push('address'));
     const u = this.bump(this.byUsername, usernameKey(username), t, () => lockedNow.push('username'));
     return { delayMs: this.delayFor(Math.max(a, u)), lockedNow, failures: { address: a, username: u } };
   }

@@ -118,7 +118,14 @@ export class CommitQueue {
     let live: Pending[];
     const plans = new Map<string, string>();
     try {
-      const verdicts = await withDeadline(checkSmtpSessions(ctx, batch.map((p) => p.principal)), left(), 'read accounts');
+      const verdicts = await withDeadline(
+        checkSmtpSessions(
+          ctx,
+          batch.map((p) => p.principal),
+        ),
+        left(),
+        'read accounts',
+      );
       live = batch.filter((p, i) => {
         const v = verdicts[i]!;
         if (!v.ok) refuse(p, new DomainError('ACCOUNT.SESSION_REVOKED', `session refused: ${v.reason}`, { reason: v.reason, username: p.principal.username }));
@@ -152,7 +159,8 @@ export class CommitQueue {
           if (open) {
             const r = await finishBatch(this.recoveryDeps(), refused ? { ...open, state: 'refused' } : open);
             if (refused && r.withdrawn) log.warn({ code: 'RELAY_LATE_COMMIT_REMOVED', batchId, messages: r.withdrawn }, 'messages stored after their 451 were withdrawn');
-            if (refused && r.counted) log.warn({ code: 'RELAY_LATE_COMMIT_KEPT', batchId, messages: r.counted }, 'messages stored after their 451 were already in delivery; kept and counted');
+            if (refused && r.counted)
+              log.warn({ code: 'RELAY_LATE_COMMIT_KEPT', batchId, messages: r.counted }, 'messages stored after their 451 were already in delivery; kept and counted');
           }
           this.inFlight.delete(batchId);
         },
@@ -160,7 +168,11 @@ export class CommitQueue {
       for (const p of live) if (!answered.has(p)) refuse(p, new StoreUnavailable(stage, err));
     };
     try {
-      await withDeadline(track(batches.open({ _id: batchId, kind: 'accept', state: 'open', owner: this.deps.owner, createdAt: new Date(), messages: entries })), left(), 'open batch');
+      await withDeadline(
+        track(batches.open({ _id: batchId, kind: 'accept', state: 'open', owner: this.deps.owner, createdAt: new Date(), messages: entries })),
+        left(),
+        'open batch',
+      );
     } catch (err) {
       return leaveToRecovery('store', err, true);
     }
@@ -193,7 +205,16 @@ export class CommitQueue {
 
     // 4. The messages: one insert, majority and journaled. This is the commit point.
     try {
-      await withDeadline(track(queue.enqueueMany(accepted.map((p) => ({ ...p.message, batchId })), plan)), left(), 'store messages');
+      await withDeadline(
+        track(
+          queue.enqueueMany(
+            accepted.map((p) => ({ ...p.message, batchId })),
+            plan,
+          ),
+        ),
+        left(),
+        'store messages',
+      );
     } catch (err) {
       return leaveToRecovery('store', err, true);
     }
@@ -224,7 +245,13 @@ export class CommitQueue {
     else await batches.close(batchId);
     this.inFlight.delete(batchId);
     const months = [...new Set(live.map((p) => workspaceMonthId(p.principal.workspaceId, monthKey(p.message.at))))];
-    markDone(sweeper, batchId, changes, months, live.map((_, i) => marker(`${batchId}m${i}`)));
+    markDone(
+      sweeper,
+      batchId,
+      changes,
+      months,
+      live.map((_, i) => marker(`${batchId}m${i}`)),
+    );
   }
 
   recoveryDeps(): RecoveryDeps {

@@ -30,8 +30,7 @@ export function createCredentialCache(opts: CredentialCacheOptions): CredentialC
   const entries = new Map<string, VerifiedCredential & { expiresAt: number }>();
   const checking = new Map<string, Promise<boolean>>();
 
-  const keyOf = (username: string, password: string) =>
-    createHmac('sha256', hmacKey).update(`${username.length}:${username}:`).update(password).digest('base64');
+  const keyOf = (username: string, password: string) => createHmac('sha256', hmacKey).update(`${username.length}:${username}:`).update(password).digest('base64');
 
   return {
     get(username, password) {

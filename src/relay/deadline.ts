@@ -4,7 +4,10 @@
 
 export class DeadlineExceeded extends Error {
   readonly code = 'DEADLINE_EXCEEDED';
-  constructor(readonly what: string, readonly ms: number) {
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+  ) {
     super(`${what} took longer than ${ms} ms`);
     this.name = 'DeadlineExceeded';
   }

@@ -107,7 +107,13 @@ function headerFields(body: Buffer): [string, string][] {
   const take = (line: string) => {
     const i = line.indexOf(':');
     if (i <= 0) return;
-    fields.push([line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim().slice(0, 998)]);
+    fields.push([
+      line.slice(0, i).trim().toLowerCase(),
+      line
+        .slice(i + 1)
+        .trim()
+        .slice(0, 998),
+    ]);
   };
   for (const line of lines) {
     if (/^[ \t]/.test(line)) current += ` ${line.trim()}`;
@@ -129,7 +135,10 @@ function mailboxesOf(value: string): string[] {
   const cleaned = value.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
   const out: string[] = [];
   // Group syntax "team: a@x, b@y;" keeps only the members.
-  for (const part of cleaned.replace(/^[^:<>@,]*:/, '').replace(/;\s*$/, '').split(',')) {
+  for (const part of cleaned
+    .replace(/^[^:<>@,]*:/, '')
+    .replace(/;\s*$/, '')
+    .split(',')) {
     const p = part.trim();
     if (!p) continue;
     const angle = /<([^<>]*)>/.exec(p);

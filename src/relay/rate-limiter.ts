@@ -24,10 +24,7 @@ export async function rateLimitRefusal(deps: RateLimitDeps, session: SMTPServerS
   if (verdict.ok) return null;
   deps.refusals.add(principal);
   const inSeconds = Math.max(1, Math.ceil((verdict.retryAt.getTime() - now.getTime()) / 1000));
-  deps.log.warn(
-    { code: 'RELAY_RATE_LIMITED', ...sessionFields(session), limit: `${limit.limit}/${limit.per}`, retryAt: verdict.retryAt.toISOString() },
-    'rate limit reached: 451',
-  );
+  deps.log.warn({ code: 'RELAY_RATE_LIMITED', ...sessionFields(session), limit: `${limit.limit}/${limit.per}`, retryAt: verdict.retryAt.toISOString() }, 'rate limit reached: 451');
   return smtpErrorWithEnhanced(
     451,
     '4.7.1',

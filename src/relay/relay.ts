@@ -47,10 +47,7 @@ export interface RelayOverrides extends Partial<RelaySettings> {
 }
 
 /** The group commit with its store parts (the relay's, and tests that drive it directly). */
-export function createCommitQueue(
-  rt: Pick<Runtime, 'ctx' | 'db' | 'queue'>,
-  opts: { queue?: Queue; repairs: RepairQueue; log: Logger; storeTimeoutMs: number; owner: string },
-) {
+export function createCommitQueue(rt: Pick<Runtime, 'ctx' | 'db' | 'queue'>, opts: { queue?: Queue; repairs: RepairQueue; log: Logger; storeTimeoutMs: number; owner: string }) {
   const queue = opts.queue ?? rt.queue;
   const sweeper = new MarkerSweeper();
   const counters = counterCollections(rt.db.models);
@@ -128,13 +125,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     commits,
     sessionCheck,
     credentialCache: settings.authCache ? createCredentialCache({ ttlMs: settings.authCacheTtlMs }) : undefined,
-    bruteForce: new SharedLockouts(
-      new BruteForceGuard(bruteForceSettings),
-      lockoutRepository(rt.db.models),
-      bruteForceSettings,
-      log,
-      settings.storeTimeoutMs,
-    ),
+    bruteForce: new SharedLockouts(new BruteForceGuard(bruteForceSettings), lockoutRepository(rt.db.models), bruteForceSettings, log, settings.storeTimeoutMs),
     repairs,
     refusals: new RefusalCounter({ ctx, log }),
     acceptedHours: new AcceptedHourCounter({ ctx, log }),
@@ -189,9 +180,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
         log.info({ code: 'RELAY_AUTH_BAD_BASE64', session: s.id, ip: s.remoteAddress }, 'AUTH response is not valid base64: 501');
       },
     });
-    server.on('error', (err: Error & { code?: string }) =>
-      log.debug({ code: 'RELAY_SOCKET_ERROR', err: { message: err.message, code: err.code } }, 'client connection error'),
-    );
+    server.on('error', (err: Error & { code?: string }) => log.debug({ code: 'RELAY_SOCKET_ERROR', err: { message: err.message, code: err.code } }, 'client connection error'));
     servers.push(server);
     const bound = await new Promise<number>((resolvePort, reject) => {
       const onError = (err: Error) =>

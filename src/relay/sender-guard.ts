@@ -38,7 +38,13 @@ export function assertHeaderSenderAllowed(deps: SenderGuardDeps, session: SMTPSe
   const from = headerFromAddresses(header);
   if (from === null) return;
   // An empty From: (or one with no address) has nothing to allow: refused like a stranger.
-  const verdict = from.length === 0 ? { ok: false as const, address: '' } : checkSenders(principal.policy.allowedSenders, from.map((a) => a || ' '));
+  const verdict =
+    from.length === 0
+      ? { ok: false as const, address: '' }
+      : checkSenders(
+          principal.policy.allowedSenders,
+          from.map((a) => a || ' '),
+        );
   if (verdict.ok) return;
   deps.refusals.add(principal, session.envelope.rcptTo.length);
   deps.log.warn({ code: 'RELAY_SENDER_REFUSED', ...sessionFields(session), field: 'header_from', sender: verdict.address }, 'header From outside the allowed senders: 550');

@@ -37,7 +37,7 @@ export class SharedLockouts {
         if (c) this.local.adopt(kind, key, c);
       }
     } catch (err) {
-      this.log.warn({ err, code: 'RELAY_LOCKOUT_STORE_FAILED', op: 'read' }, 'shared lockouts unreadable: using this instance\'s counters');
+      this.log.warn({ err, code: 'RELAY_LOCKOUT_STORE_FAILED', op: 'read' }, "shared lockouts unreadable: using this instance's counters");
     }
     return this.local.check(address, username);
   }
@@ -48,9 +48,16 @@ export class SharedLockouts {
     const t = this.now();
     const kinds = keysOf(address, username).filter((k) => k.kind === 'username' || opts.address !== false);
     try {
-      const writes = await withDeadline(Promise.all(
-        kinds.map(async (k) => ({ ...k, ...(await this.repo!.recordFailure(k.kind, k.key, { now: t, windowMs: this.s.windowMs, blockAfter: this.s.blockAfter, blockMs: this.s.blockMs })) })),
-      ), this.timeoutMs, 'record a failed AUTH');
+      const writes = await withDeadline(
+        Promise.all(
+          kinds.map(async (k) => ({
+            ...k,
+            ...(await this.repo!.recordFailure(k.kind, k.key, { now: t, windowMs: this.s.windowMs, blockAfter: this.s.blockAfter, blockMs: this.s.blockMs })),
+          })),
+        ),
+        this.timeoutMs,
+        'record a failed AUTH',
+      );
       const failures = { ...local.failures };
       const lockedNow: LockKind[] = [];
       for (const w of writes) {

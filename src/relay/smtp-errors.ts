@@ -22,8 +22,7 @@ export function smtpErrorWithEnhanced(responseCode: number, enhanced: string, me
 export const reply = {
   /** Same words for a wrong password, an unknown username, a disabled and a deleted account. */
   authFailed: () => smtpError(535, 'Authentication failed'),
-  authLocked: (retryAfterMs: number) =>
-    smtpError(454, `Too many failed authentications, try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`),
+  authLocked: (retryAfterMs: number) => smtpError(454, `Too many failed authentications, try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s`),
   authUnavailable: () => smtpError(454, 'Temporary authentication failure, try again later'),
   authNeedsTls: () => smtpError(538, 'Must issue a STARTTLS command first'),
   authMethodRefused: () => smtpError(504, 'Unrecognized authentication type'),

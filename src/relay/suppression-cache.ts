@@ -18,12 +18,7 @@ interface WorkspaceList {
   checkedAt: number;
 }
 
-export function createSuppressionCache(opts: {
-  repo: Pick<SuppressionRepository, 'version' | 'list'>;
-  ttlMs: number;
-  log: Logger;
-  now?: () => number;
-}): SuppressionCache {
+export function createSuppressionCache(opts: { repo: Pick<SuppressionRepository, 'version' | 'list'>; ttlMs: number; log: Logger; now?: () => number }): SuppressionCache {
   const now = opts.now ?? Date.now;
   const lists = new Map<string, WorkspaceList>();
   const refreshing = new Map<string, Promise<void>>();
@@ -39,7 +34,10 @@ export function createSuppressionCache(opts: {
       const entries = new Map((await opts.repo.list(workspaceId)).map((s) => [suppressionKey(s.address), s]));
       lists.set(workspaceId, { version, entries, checkedAt: now() });
     } catch (err) {
-      opts.log.warn({ code: 'RELAY_SUPPRESSION_CHECK_FAILED', workspaceId, err: { message: (err as Error).message } }, 'could not refresh the suppression list; using the last copy');
+      opts.log.warn(
+        { code: 'RELAY_SUPPRESSION_CHECK_FAILED', workspaceId, err: { message: (err as Error).message } },
+        'could not refresh the suppression list; using the last copy',
+      );
       // Try again after a second rather than on every RCPT TO while the store is down.
       if (current) current.checkedAt = now() - opts.ttlMs + 1000;
     }

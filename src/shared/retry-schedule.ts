@@ -14,7 +14,10 @@ export function parseDuration(text: string): number {
 /** "10s, 1m, 5m*2" -> [10000, 60000, 300000, 300000]. Throws on a malformed entry. */
 export function parseRetrySchedule(text: string): number[] {
   const delays: number[] = [];
-  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [duration, times] = entry.split('*').map((s) => s.trim());
     const count = times === undefined ? 1 : Number(times);
     if (!Number.isInteger(count) || count < 1 || count > 1000) throw new Error(`bad repeat count in "${entry}"`);

@@ -22,6 +22,6 @@ export function listenError(err: unknown, where: { role: string; host: string | 
         ? `permission denied (ports below 1024 need privileges: grant CAP_NET_BIND_SERVICE, or set ${where.portVariable} above 1023).`
         : code === 'EADDRNOTAVAIL'
           ? `no such address on this machine${where.hostVariable ? `; check ${where.hostVariable}` : ''}.`
-          : (err as Error)?.message ?? String(err);
+          : ((err as Error)?.message ?? String(err));
   return new StartupError(`${at}: ${why}`, { cause: err });
 }

@@ -75,9 +75,7 @@ export class SlackDirectory {
   holders(workspace: Workspace, role: Role): RoleHolders {
     const s = this.opts.slack;
     const users = role === 'admin' ? [...s.adminUsers, ...workspace.roles.admins] : [...s.responderUsers, ...workspace.roles.responders];
-    const groups = (role === 'admin' ? [s.adminGroup, workspace.roles.adminGroup] : [s.responderGroup, workspace.roles.responderGroup]).filter(
-      (g): g is string => Boolean(g),
-    );
+    const groups = (role === 'admin' ? [s.adminGroup, workspace.roles.adminGroup] : [s.responderGroup, workspace.roles.responderGroup]).filter((g): g is string => Boolean(g));
     return { users: [...new Set(users)], groups: [...new Set(groups)] };
   }
 

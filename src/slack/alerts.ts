@@ -16,11 +16,7 @@ export interface SlackAlertSink extends EventSink {
   drain(timeoutMs?: number): Promise<void>;
 }
 
-export function slackAlertSink(opts: {
-  client: WebClient;
-  findWorkspace: (id: string) => Promise<Workspace | null>;
-  log: Logger;
-}): SlackAlertSink {
+export function slackAlertSink(opts: { client: WebClient; findWorkspace: (id: string) => Promise<Workspace | null>; log: Logger }): SlackAlertSink {
   const pending = new Set<Promise<void>>();
   const post = async (event: DomainEvent) => {
     try {
@@ -46,7 +42,6 @@ export function slackAlertSink(opts: {
     },
   };
 }
-
 
 function what(event: DomainEvent): string {
   return event.account ? `*${esc(event.account.name)}* (\`${event.account.username}\`)` : 'an account';

@@ -43,10 +43,7 @@ export class BackgroundTasks {
     const until = Date.now() + timeoutMs;
     while (this.pending.size > 0 && Date.now() < until) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.pending]),
-        new Promise((r) => (timer = setTimeout(r, Math.max(0, until - Date.now())))),
-      ]);
+      await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => (timer = setTimeout(r, Math.max(0, until - Date.now()))))]);
       clearTimeout(timer);
     }
   }

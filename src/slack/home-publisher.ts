@@ -16,7 +16,11 @@ export async function publishHome(deps: SlackDeps, client: WebClient, resolved: 
   const list = deps.home.listOf(workspace.id, userId) ?? 'name';
   const [accounts, usage] = await Promise.all([listAccounts(deps.ctx, actor, workspace.id, homeListOptions(list, idleAfterDays)), readUsage(deps.ctx, workspace.id)]);
   // One read for every row's 30 days (deterministic _ids).
-  const daily = await dailyStatsOf(deps.ctx, accounts.map((a) => a.id), 30);
+  const daily = await dailyStatsOf(
+    deps.ctx,
+    accounts.map((a) => a.id),
+    30,
+  );
   const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays, list, daily });
   await client.views.publish({ user_id: userId, view });
 }

@@ -6,9 +6,7 @@ export class HomeViewers {
   /** workspaceId -> (userId -> {teamId, last opened, the list they picked}) */
   private readonly viewers = new Map<string, Map<string, { teamId: string; at: number; list?: HomeList }>>();
 
-  constructor(
-    private readonly opts: { recentMs?: number; maxPerWorkspace?: number; now?: () => number } = {},
-  ) {}
+  constructor(private readonly opts: { recentMs?: number; maxPerWorkspace?: number; now?: () => number } = {}) {}
 
   private get recentMs(): number {
     return this.opts.recentMs ?? 24 * 3600_000;

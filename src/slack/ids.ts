@@ -26,10 +26,7 @@ export type WebApiMethod = keyof typeof WEB_API_METHOD_SCOPES;
 export const WEB_API_METHODS = Object.keys(WEB_API_METHOD_SCOPES) as WebApiMethod[];
 
 /** Bot scopes: the slash command's, plus those of the methods above. */
-export const BOT_SCOPES: readonly string[] = [
-  'commands',
-  ...new Set(Object.values(WEB_API_METHOD_SCOPES).filter((s): s is NonNullable<typeof s> => s !== null)),
-];
+export const BOT_SCOPES: readonly string[] = ['commands', ...new Set(Object.values(WEB_API_METHOD_SCOPES).filter((s): s is NonNullable<typeof s> => s !== null))];
 
 /** Event subscriptions (bot events). */
 export const BOT_EVENTS = ['app_home_opened'] as const;

@@ -15,9 +15,7 @@ export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 
     config: rt.config,
     log,
     metrics: rt.metrics,
-    directory:
-      overrides.directory ??
-      new SlackDirectory({ ctx: rt.ctx, slack: rt.config.slack, defaultPlan: rt.config.accounts.defaultPlan, log }),
+    directory: overrides.directory ?? new SlackDirectory({ ctx: rt.ctx, slack: rt.config.slack, defaultPlan: rt.config.accounts.defaultPlan, log }),
     home: overrides.home ?? new HomeViewers(),
     // Slack waits 3 s for a modal's answer; leave room for the network.
     submitDeadlineMs: overrides.submitDeadlineMs ?? 2_000,
@@ -58,8 +56,6 @@ export const startSlackRole: RoleStarter = async (rt) => {
   const running = await runSlack(rt);
   const s = rt.config.slack;
   const description =
-    running.slack.mode === 'socket'
-      ? `Slack app in Socket Mode (${s.command})`
-      : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})`;
+    running.slack.mode === 'socket' ? `Slack app in Socket Mode (${s.command})` : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})`;
   return { description, ready: () => true, stop: () => running.stop() };
 };

@@ -112,7 +112,12 @@ describe('smtpdesk CLI', () => {
     expect([v.code, v.stdout.trim()]).toEqual([0, `smtpdesk ${pkg.version}`]);
     const g = await cli('queue');
     expect(g.code).toBe(2);
-    expect(g.stderr.split('\n').slice(1).map((l) => l.trim().split(/\s{2,}/)[0])).toEqual(['queue list', 'queue show ID', 'queue retry', 'queue purge', '']);
+    expect(
+      g.stderr
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s{2,}/)[0]),
+    ).toEqual(['queue list', 'queue show ID', 'queue retry', 'queue purge', '']);
   });
 
   it('errors in --json mode are JSON too', async () => {
@@ -132,7 +137,9 @@ describe('smtpdesk CLI', () => {
       PATH: join(dir, 'empty-path'),
     });
     expect(r.code).toBe(69);
-    expect(r.stderr.trim()).toMatch(/^smtpdesk: database unavailable: FerretDB v\S+ must be built with Go, but `go` was not found on PATH: install Go .* or set MONGODB_URI to use an existing MongoDB$/);
+    expect(r.stderr.trim()).toMatch(
+      /^smtpdesk: database unavailable: FerretDB v\S+ must be built with Go, but `go` was not found on PATH: install Go .* or set MONGODB_URI to use an existing MongoDB$/,
+    );
   });
 
   it('a bad configuration is refused with every problem listed', async () => {

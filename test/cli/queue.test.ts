@@ -29,7 +29,13 @@ beforeAll(async () => {
   });
   // Deferred once, then delivered: its old error is history, not a problem to show.
   retried = await h.enqueue({ to: ['late@example.test'], body: testMessage({ subject: 'Late' }) });
-  const quick = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, policy: { delaysMs: [200], maxAgeMs: 86_400_000 }, sendBounces: false, pollMinMs: 20, queueDepthIntervalMs: 0 });
+  const quick = startDeliveryWorker(h.rt, {
+    upstreamUrl: `smtp://127.0.0.1:${sink.port}`,
+    policy: { delaysMs: [200], maxAgeMs: 86_400_000 },
+    sendBounces: false,
+    pollMinMs: 20,
+    queueDepthIntervalMs: 0,
+  });
   await quick.drain();
   await new Promise((r) => setTimeout(r, 300));
   await quick.drain();
@@ -72,7 +78,9 @@ describe('smtpdesk queue', () => {
     expect(lines[0]).toMatch(/^QUEUE ID\s+ACCOUNT\s+FROM\s+RECIPIENTS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR\s+AGE$/);
     const mixedLine = lines.find((l) => l.startsWith(mixed))!;
     // Long recipient lists are clipped in the table (queue show and --json have them all).
-    expect(mixedLine).toMatch(/production-transactional\s+app@sender\.test\s+busy@example\.test \(queued\), gone@example\.test \(bounced\), fine@example…\s+1\s+in (59m|1h)\s+451 4\.2\.1 Mailbox busy, try later \(after RCPT TO\)\s+\d+s$/);
+    expect(mixedLine).toMatch(
+      /production-transactional\s+app@sender\.test\s+busy@example\.test \(queued\), gone@example\.test \(bounced\), fine@example…\s+1\s+in (59m|1h)\s+451 4\.2\.1 Mailbox busy, try later \(after RCPT TO\)\s+\d+s$/,
+    );
 
     const retriedLine = lines.find((l) => l.startsWith(retried))!;
     expect(retriedLine).toMatch(/late@example\.test \(delivered\)\s+2\s+—\s+\d+s$/);

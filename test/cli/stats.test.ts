@@ -31,7 +31,12 @@ beforeAll(async () => {
   const idle = (await createAccount(ctx, admin, ws.id, 'idle-one')).account;
   await createAccount(ctx, admin, ws.id, 'never-one');
   // The clock moves day by day, the way a real month would go; nothing passes `at`.
-  const sendOn = async (account: { id: string; workspaceId: string }, n: number, sent: number, outcome: { delivered?: number; bounced?: number; deferred?: number; failed?: number } = {}) => {
+  const sendOn = async (
+    account: { id: string; workspaceId: string },
+    n: number,
+    sent: number,
+    outcome: { delivered?: number; bounced?: number; deferred?: number; failed?: number } = {},
+  ) => {
     now = new Date(daysAgo(n).getTime());
     await recordAcceptedMessage(ctx, account, sent);
     await recordDeliveryOutcome(ctx, account, outcome);
@@ -88,7 +93,7 @@ describe('accounts show', () => {
 });
 
 describe('usage', () => {
-  it('ranks the accounts that use most of this month\'s quota, with their share', async () => {
+  it("ranks the accounts that use most of this month's quota, with their share", async () => {
     const r = await cli('usage', '--json');
     const u = r.json<{ topConsumers: { name: string; sent: number; shareOfQuota: number }[] }>();
     const month = today.toISOString().slice(0, 7);

@@ -8,7 +8,11 @@ import { createLogger } from '../../src/log.ts';
 import { captureLogs } from '../helpers/logs.ts';
 
 const box = createSecretBox(Buffer.alloc(32, 3));
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'der' } });
+const { privateKey } = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'der' },
+});
 const domain = (name: string, workspaceId = 'w1'): SendingDomain => ({
   domain: name,
   workspaceId,
@@ -52,7 +56,7 @@ describe('dkim signer', () => {
     expect(reads).toHaveLength(3);
   });
 
-  it('signs only with a domain of the message\'s workspace, except for the worker\'s own bounces', async () => {
+  it("signs only with a domain of the message's workspace, except for the worker's own bounces", async () => {
     const { s } = signer([domain('acme.test', 'w1')]);
     expect(signedBy(await s.sign({ workspaceId: 'w2' }, msg('ceo@acme.test')))).toBeUndefined();
     expect(signedBy(await s.sign({ workspaceId: 'w2', kind: 'bounce' }, msg('MAILER-DAEMON@acme.test')))).toBe('acme.test');

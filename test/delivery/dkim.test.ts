@@ -29,7 +29,13 @@ beforeAll(async () => {
   account = await t.newAccount('dkim-app');
   acme = (await addSendingDomain(t.rt.ctx, admin, t.workspace.id, 'acme.test')).record;
   dns[acme.name] = acme.value;
-  worker = startDeliveryWorker(t.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 100, queueDepthIntervalMs: 0, policy: { delaysMs: [60_000], maxAgeMs: 86_400_000 } });
+  worker = startDeliveryWorker(t.rt, {
+    upstreamUrl: `smtp://127.0.0.1:${sink.port}`,
+    pollMinMs: 20,
+    pollMaxMs: 100,
+    queueDepthIntervalMs: 0,
+    policy: { delaysMs: [60_000], maxAgeMs: 86_400_000 },
+  });
 }, 60_000);
 afterAll(async () => {
   await worker?.stop();
@@ -51,10 +57,16 @@ async function delivered(messageId: string): Promise<ReceivedMessage> {
 const signature = (raw: Buffer) => /^DKIM-Signature:(.*(?:\r\n[ \t].*)*)/im.exec(raw.toString('utf8'))?.[1]?.replace(/\r\n[ \t]*/g, ' ');
 
 describe('DKIM signing', () => {
-  it('signs a message from a subdomain of a registered domain with that domain\'s key; dkimpy verifies it with the printed record', async () => {
+  it("signs a message from a subdomain of a registered domain with that domain's key; dkimpy verifies it with the printed record", async () => {
     expect(acme.name).toMatch(/^sd\d{6}\._domainkey\.acme\.test$/);
     expect(acme.value).toMatch(/^v=DKIM1; k=rsa; p=MII[A-Za-z0-9+/=]+$/);
-    await send(account, { from: 'Billing <billing@mail.acme.test>', to: 'rcpt@example.test', subject: 'Invoice', text: 'Your invoice is attached.', messageId: '<signed-1@acme.test>' });
+    await send(account, {
+      from: 'Billing <billing@mail.acme.test>',
+      to: 'rcpt@example.test',
+      subject: 'Invoice',
+      text: 'Your invoice is attached.',
+      messageId: '<signed-1@acme.test>',
+    });
     const got = await delivered('<signed-1@acme.test>');
     const sig = signature(got.raw)!;
     expect(sig).toBeDefined();
@@ -88,7 +100,14 @@ describe('DKIM signing', () => {
     ].join('\r\n');
     await send(account, { envelope: { from: 'zoe@acme.test', to: ['rcpt@example.test'] }, raw: eight });
     // nodemailer encodes this one quoted-printable (long non-ASCII lines).
-    await send(account, { from: 'news@acme.test', to: 'rcpt@example.test', subject: 'Qp', text: `${'Ünïcödé '.repeat(30)}\n=end`, textEncoding: 'quoted-printable', messageId: '<signed-qp@acme.test>' });
+    await send(account, {
+      from: 'news@acme.test',
+      to: 'rcpt@example.test',
+      subject: 'Qp',
+      text: `${'Ünïcödé '.repeat(30)}\n=end`,
+      textEncoding: 'quoted-printable',
+      messageId: '<signed-qp@acme.test>',
+    });
     const a = await delivered('<signed-8bit@acme.test>');
     const b = await delivered('<signed-qp@acme.test>');
     expect(a.mailArgs).toMatchObject({ BODY: '8BITMIME' });
@@ -101,16 +120,19 @@ describe('DKIM signing', () => {
     }
   });
 
-  it('sends a message from a domain without a key unsigned, and does not sign with another workspace\'s domain', async () => {
+  it("sends a message from a domain without a key unsigned, and does not sign with another workspace's domain", async () => {
     await send(account, { from: 'app@elsewhere.test', to: 'rcpt@example.test', subject: 'plain', text: 'hi', messageId: '<unsigned-1@elsewhere.test>' });
     const other = await createWorkspace(t.rt.ctx, admin, { name: `other-${Date.now().toString(36)}`, planId: '10k', defaultPlan: '10k' });
     const issued = await createAccount(t.rt.ctx, admin, other.id, 'intruder');
-    await send({ username: issued.username, password: issued.password }, { from: 'ceo@acme.test', to: 'rcpt@example.test', subject: 'spoof', text: 'hi', messageId: '<unsigned-2@acme.test>' });
+    await send(
+      { username: issued.username, password: issued.password },
+      { from: 'ceo@acme.test', to: 'rcpt@example.test', subject: 'spoof', text: 'hi', messageId: '<unsigned-2@acme.test>' },
+    );
     expect(signature((await delivered('<unsigned-1@elsewhere.test>')).raw)).toBeUndefined();
     expect(signature((await delivered('<unsigned-2@acme.test>')).raw)).toBeUndefined();
   });
 
-  it('signs the bounces it writes with the relay\'s own domain when that domain has a key', async () => {
+  it("signs the bounces it writes with the relay's own domain when that domain has a key", async () => {
     const relayDomain = (await addSendingDomain(t.rt.ctx, admin, t.workspace.id, 'relay.test')).record;
     dns[relayDomain.name] = relayDomain.value;
     await send(account, { from: 'app@acme.test', to: 'nobody@example.test', subject: 'to a ghost', text: 'hi', messageId: '<ghost@acme.test>' });

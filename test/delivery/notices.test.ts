@@ -36,7 +36,16 @@ it('delivers what a relay of another process stored, found through its batch not
         ids.push(id);
         return commits.submit({
           principal: { accountId: h.account.id, workspaceId: h.workspace.id, username: h.account.username, credentialVersion: 1, policy: { allowedSenders: [] } },
-          message: { id, workspaceId: h.workspace.id, accountId: h.account.id, username: h.account.username, from: 'app@sender.test', to: [`n${i}@example.test`], head: Buffer.from(testMessage({ messageId: `<notice-${i}@sender.test>` })), at: new Date() },
+          message: {
+            id,
+            workspaceId: h.workspace.id,
+            accountId: h.account.id,
+            username: h.account.username,
+            from: 'app@sender.test',
+            to: [`n${i}@example.test`],
+            head: Buffer.from(testMessage({ messageId: `<notice-${i}@sender.test>` })),
+            at: new Date(),
+          },
         });
       }),
     );

@@ -80,30 +80,34 @@ afterAll(async () => {
 const skipNote = installed ? '' : ` (skipped: ${SMTP_SINK} not found; apt-get install postfix)`;
 
 describe(`delivery to Postfix's smtp-sink${skipNote}`, () => {
-  it.skipIf(!installed)(`hands ${MESSAGES} messages over, each once, with our HELO, the envelope and dot-led lines intact`, async () => {
-    const sink = await startSmtpSink();
-    try {
-      for (let i = 0; i < MESSAGES; i += 25) {
-        await Promise.all(
-          Array.from({ length: 25 }, (_, k) =>
-            h.enqueue({ to: [`user${i + k}@example.test`], body: testMessage({ messageId: `<pf-${i + k}@sender.test>`, text: '.a line that starts with a dot\r\n..and two' }) }),
-          ),
-        );
+  it.skipIf(!installed)(
+    `hands ${MESSAGES} messages over, each once, with our HELO, the envelope and dot-led lines intact`,
+    async () => {
+      const sink = await startSmtpSink();
+      try {
+        for (let i = 0; i < MESSAGES; i += 25) {
+          await Promise.all(
+            Array.from({ length: 25 }, (_, k) =>
+              h.enqueue({ to: [`user${i + k}@example.test`], body: testMessage({ messageId: `<pf-${i + k}@sender.test>`, text: '.a line that starts with a dot\r\n..and two' }) }),
+            ),
+          );
+        }
+        const w = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, queueDepthIntervalMs: 0 });
+        await w.drain(40_000);
+        await w.stop();
+        const got = sink.transactions();
+        expect(got).toHaveLength(MESSAGES);
+        const ids = got.map((t) => /^Message-ID: (.*)$/m.exec(t.message)?.[1]);
+        expect(new Set(ids).size).toBe(MESSAGES);
+        expect(got.every((t) => t.helo === 'smtpdesk.test' && t.from === 'app@sender.test' && t.to.length === 1)).toBe(true);
+        expect(got.every((t) => t.message.includes('\n.a line that starts with a dot\n..and two\n'))).toBe(true);
+        expect(await h.rt.db.models.queuedMessages.countDocuments({ state: 'queued' })).toBe(0);
+      } finally {
+        await sink.stop();
       }
-      const w = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, queueDepthIntervalMs: 0 });
-      await w.drain(40_000);
-      await w.stop();
-      const got = sink.transactions();
-      expect(got).toHaveLength(MESSAGES);
-      const ids = got.map((t) => /^Message-ID: (.*)$/m.exec(t.message)?.[1]);
-      expect(new Set(ids).size).toBe(MESSAGES);
-      expect(got.every((t) => t.helo === 'smtpdesk.test' && t.from === 'app@sender.test' && t.to.length === 1)).toBe(true);
-      expect(got.every((t) => t.message.includes('\n.a line that starts with a dot\n..and two\n'))).toBe(true);
-      expect(await h.rt.db.models.queuedMessages.countDocuments({ state: 'queued' })).toBe(0);
-    } finally {
-      await sink.stop();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 
   it.skipIf(!installed)('defers on Postfix’s 4xx answer and keeps it as the last error', async () => {
     const sink = await startSmtpSink(['-r', 'RCPT']);

@@ -16,10 +16,7 @@ afterAll(async () => {
 });
 
 async function finish(id: string, finishedAt: Date) {
-  await h.rt.db.models.queuedMessages.updateOne(
-    { _id: id },
-    { $set: { state: 'done', finishedAt, 'recipients.0.status': 'delivered', 'recipients.0.response': '250 ok' } },
-  );
+  await h.rt.db.models.queuedMessages.updateOne({ _id: id }, { $set: { state: 'done', finishedAt, 'recipients.0.status': 'delivered', 'recipients.0.response': '250 ok' } });
 }
 
 async function orphan(createdAt: Date, chunks: number): Promise<Types.ObjectId> {

@@ -29,7 +29,14 @@ beforeAll(async () => {
   // A second relay instance on the same database: its own cache.
   second = await startRelay(t.rt, { tls: await testCertificate() });
   account = await t.newAccount('suppression-app');
-  worker = startDeliveryWorker(t.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 100, queueDepthIntervalMs: 0, sendBounces: false, policy: { delaysMs: [60_000], maxAgeMs: 86_400_000 } });
+  worker = startDeliveryWorker(t.rt, {
+    upstreamUrl: `smtp://127.0.0.1:${sink.port}`,
+    pollMinMs: 20,
+    pollMaxMs: 100,
+    queueDepthIntervalMs: 0,
+    sendBounces: false,
+    policy: { delaysMs: [60_000], maxAgeMs: 86_400_000 },
+  });
 }, 60_000);
 afterAll(async () => {
   await worker?.stop();

@@ -38,14 +38,14 @@ async function counters() {
   return (await showAccount(h.rt.ctx, admin, h.workspace.id, h.account.name)).counters;
 }
 
-const deliveries = async (outcome: string) =>
-  (await h.rt.metrics.deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+const deliveries = async (outcome: string) => (await h.rt.metrics.deliveries.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 
 describe('delivery through the upstream smarthost', () => {
   it('sends the stored message as-is with the envelope, over AUTH from the URL, with CRLF and dot-stuffing', async () => {
     const before = await counters();
     // Bare LF line ends, a line that starts with a dot, and a lone dot that would end DATA if not stuffed.
-    const body = 'From: App <app@sender.test>\nTo: <rcpt@example.test>\nSubject: Dots\nMessage-ID: <dots@sender.test>\nX-Custom:  kept   as is\n\nfirst line\n.hidden line\n.\nlast line\n';
+    const body =
+      'From: App <app@sender.test>\nTo: <rcpt@example.test>\nSubject: Dots\nMessage-ID: <dots@sender.test>\nX-Custom:  kept   as is\n\nfirst line\n.hidden line\n.\nlast line\n';
     const id = await h.enqueue({ to: ['rcpt@example.test', 'second@example.test'], body });
     const w = worker();
     await w.drain();
@@ -72,7 +72,7 @@ describe('delivery through the upstream smarthost', () => {
     expect(after.delivered - before.delivered).toBe(2);
   });
 
-  it('delivers a mixed-case or internationalized domain once: the upstream\'s yes to the form that went out counts', async () => {
+  it("delivers a mixed-case or internationalized domain once: the upstream's yes to the form that went out counts", async () => {
     // nodemailer sends the domain lower-cased and in punycode; the queue keeps what the application wrote.
     const to = ['Ada@Example.TEST', 'jo@exämple.test'];
     const body = 'From: app@sender.test\nSubject: IDN\nMessage-ID: <idn@sender.test>\n\nhi\n';
@@ -93,7 +93,10 @@ describe('delivery through the upstream smarthost', () => {
   });
 
   it('asks for BODY=8BITMIME when the message has 8-bit bytes, and only then', async () => {
-    const utf8 = await h.enqueue({ to: ['eight@example.test'], body: 'From: app@sender.test\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\nMessage-ID: <8bit@sender.test>\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße, Zoë\n' });
+    const utf8 = await h.enqueue({
+      to: ['eight@example.test'],
+      body: 'From: app@sender.test\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\nMessage-ID: <8bit@sender.test>\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nGrüße, Zoë\n',
+    });
     const ascii = await h.enqueue({ to: ['seven@example.test'], body: 'From: app@sender.test\nSubject: plain\nMessage-ID: <7bit@sender.test>\n\nhello\n' });
     const w = worker();
     await w.drain();

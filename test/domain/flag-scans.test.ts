@@ -209,9 +209,7 @@ describe('plan limits', () => {
     const f = await check(ws);
     expect(f.status.slots).toMatchObject({ used: 4, limit: 5, level: 'near' });
     expect(f.remedies.dormant.map((a) => a.name)).toEqual(['staging-alerts']);
-    expect(f.remedies.consolidation).toEqual([
-      { key: 'staging', basis: 'environment', accounts: ['staging-alerts', 'staging-billing', 'staging-checkout'], slotsFreed: 2 },
-    ]);
+    expect(f.remedies.consolidation).toEqual([{ key: 'staging', basis: 'environment', accounts: ['staging-alerts', 'staging-billing', 'staging-checkout'], slotsFreed: 2 }]);
     expect(f.remedies.nextPlan).toMatchObject({ id: '20k', monthlyEmails: 20_000, accountSlots: 10 });
 
     const before = t.events.length;

@@ -1,16 +1,6 @@
 // The flag rules as a table: idle boundaries, slot and quota levels, when an alert is due, consolidation.
 import { describe, expect, it } from 'vitest';
-import {
-  consolidationCandidates,
-  DAY_MS,
-  isIdle,
-  planAlertDue,
-  planFlagKeys,
-  planLimitStatus,
-  PLANS,
-  quotaThreshold,
-  slotLevel,
-} from '../../src/domain/index.ts';
+import { consolidationCandidates, DAY_MS, isIdle, planAlertDue, planFlagKeys, planLimitStatus, PLANS, quotaThreshold, slotLevel } from '../../src/domain/index.ts';
 
 const now = new Date('2026-11-15T09:00:00Z');
 const daysAgo = (d: number) => new Date(now.getTime() - d * DAY_MS);
@@ -89,16 +79,7 @@ describe('when a plan alert is due', () => {
 
 describe('consolidation candidates', () => {
   it('groups accounts of one environment and accounts with a common name prefix', () => {
-    const names = [
-      'staging-checkout',
-      'staging billing',
-      'stg-alerts',
-      'production-transactional',
-      'billing-team-invoices',
-      'billing-team-reminders',
-      'checkout-prod',
-      'crm',
-    ];
+    const names = ['staging-checkout', 'staging billing', 'stg-alerts', 'production-transactional', 'billing-team-invoices', 'billing-team-reminders', 'checkout-prod', 'crm'];
     const groups = consolidationCandidates(names.map((name) => ({ name })));
     expect(groups).toEqual([
       { key: 'staging', basis: 'environment', accounts: ['staging billing', 'staging-checkout', 'stg-alerts'], slotsFreed: 2 },

@@ -1,16 +1,7 @@
 // The queue use cases: who may look and act, what retry and purge change, and that purge is counted and
 // audited, and never touches a message a worker is delivering.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createAccount,
-  listAudit,
-  listQueue,
-  purgeQueuedMail,
-  retryQueuedMail,
-  showAccount,
-  showQueuedMessage,
-  type Workspace,
-} from '../../src/domain/index.ts';
+import { createAccount, listAudit, listQueue, purgeQueuedMail, retryQueuedMail, showAccount, showQueuedMessage, type Workspace } from '../../src/domain/index.ts';
 import { createQueue } from '../../src/store/queue/index.ts';
 import { enqueueMessage } from '../helpers/queue.ts';
 import { admin, member, newWorkspace, openTestDomain, responder, type TestDomain } from '../helpers/domain.ts';
@@ -29,7 +20,15 @@ afterAll(async () => {
 });
 
 async function enqueue(to: string[]): Promise<string> {
-  return enqueueMessage(t.db.models, { workspaceId: ws.id, accountId, username: 'smtp-x', from: 'billing@app.test', to, body: Buffer.from('Subject: x\r\n\r\nx\r\n'), at: t.now() });
+  return enqueueMessage(t.db.models, {
+    workspaceId: ws.id,
+    accountId,
+    username: 'smtp-x',
+    from: 'billing@app.test',
+    to,
+    body: Buffer.from('Subject: x\r\n\r\nx\r\n'),
+    at: t.now(),
+  });
 }
 
 /** As a worker leaves a message after a temporary failure: recipients deferred for an hour. */
@@ -51,7 +50,10 @@ describe('the outbound queue', () => {
     await expect(retryQueuedMail(t.ctx, responder, ws.id, 'billing-mails')).rejects.toMatchObject({ code: 'PERMISSION.DENIED', message: 'Only admins may retry queued mail.' });
     await expect(purgeQueuedMail(t.ctx, responder, ws.id, 'billing-mails', { confirmName: 'billing-mails' })).rejects.toMatchObject({ code: 'PERMISSION.DENIED' });
     await expect(showQueuedMessage(t.ctx, admin, ws.id, 'not-an-id')).rejects.toMatchObject({ code: 'QUEUE.NOT_FOUND' });
-    await expect(listQueue(t.ctx, admin, ws.id, { accountName: 'biling-mails' })).rejects.toMatchObject({ code: 'ACCOUNT.NOT_FOUND', message: expect.stringContaining('Did you mean "billing-mails"') });
+    await expect(listQueue(t.ctx, admin, ws.id, { accountName: 'biling-mails' })).rejects.toMatchObject({
+      code: 'ACCOUNT.NOT_FOUND',
+      message: expect.stringContaining('Did you mean "billing-mails"'),
+    });
   });
 
   it('retry makes deferred recipients due now and is audited', async () => {

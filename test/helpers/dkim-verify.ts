@@ -36,7 +36,9 @@ export function dkimpy(): { python: string } | { skip: string } {
     const venv = spawnSync('python3', ['-m', 'venv', VENV], { encoding: 'utf8' });
     const pip = venv.status === 0 ? spawnSync(join(VENV, 'bin', 'pip'), ['install', '-q', 'dkimpy', 'dnspython'], { encoding: 'utf8', timeout: 180_000 }) : venv;
     if (!works()) {
-      return (ready = { skip: `dkimpy is not installed and could not be (python3 -m venv + pip install dkimpy dnspython): ${(pip.stderr || pip.error?.message || '').trim().slice(-300)}` });
+      return (ready = {
+        skip: `dkimpy is not installed and could not be (python3 -m venv + pip install dkimpy dnspython): ${(pip.stderr || pip.error?.message || '').trim().slice(-300)}`,
+      });
     }
   }
   return (ready = { python: PYTHON });

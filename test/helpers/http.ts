@@ -27,7 +27,9 @@ export async function openHttpHarness(env: Record<string, string> = {}, server: 
       MONGODB_URI: uri,
       BCRYPT_COST: '4',
       LOG_LEVEL: 'silent',
-      ADMIN_WEBHOOK_SECRETS: Object.entries(INTEGRATIONS).map(([n, s]) => `${n}:${s}`).join(','),
+      ADMIN_WEBHOOK_SECRETS: Object.entries(INTEGRATIONS)
+        .map(([n, s]) => `${n}:${s}`)
+        .join(','),
       ...env,
     }),
   );
@@ -88,10 +90,7 @@ export async function postAdminWebhook(baseUrl: string, call: SignedCall): Promi
 }
 
 /** A raw node:http request, for bodies and methods fetch will not send. */
-export function rawRequest(
-  baseUrl: string,
-  opts: { method: string; path: string; headers?: Record<string, string | number>; body?: Buffer; chunked?: boolean },
-): Promise<Answer> {
+export function rawRequest(baseUrl: string, opts: { method: string; path: string; headers?: Record<string, string | number>; body?: Buffer; chunked?: boolean }): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${baseUrl}${opts.path}`, { method: opts.method, headers: opts.headers, timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];

@@ -110,7 +110,9 @@ export interface ClickedMessage {
  * A running Slack role on a fresh database, with the fake Web API behind SLACK_API_URL.
  * Admins: SLACK_ADMIN_USERS=UADMIN; responders: the user group SRESP (members from usergroups.users.list).
  */
-export async function startSlackHarness(opts: { env?: Record<string, string>; submitDeadlineMs?: number; connectVia?: (dbUri: string) => string; beforeStart?: (api: FakeSlackApi) => void } = {}): Promise<SlackHarness> {
+export async function startSlackHarness(
+  opts: { env?: Record<string, string>; submitDeadlineMs?: number; connectVia?: (dbUri: string) => string; beforeStart?: (api: FakeSlackApi) => void } = {},
+): Promise<SlackHarness> {
   const api = await new FakeSlackApi().start();
   api.groups.set('SRESP', [RESPONDER.id]);
   opts.beforeStart?.(api);
@@ -155,7 +157,11 @@ export async function startSlackHarness(opts: { env?: Record<string, string>; su
     };
     const r = await send.interaction(
       where === 'home'
-        ? { ...base, container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' } }
+        ? {
+            ...base,
+            container: { type: 'view', view_id: 'VHOME' },
+            view: { id: 'VHOME', type: 'home', team_id: TEAM.id, callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' },
+          }
         : where === 'message'
           ? { ...base, container: { type: 'message', channel_id: ALERT_CHANNEL }, channel: { id: ALERT_CHANNEL, name: 'alerts' }, message: { type: 'message', ts: '1.1' } }
           : {

@@ -60,7 +60,10 @@ export class RawSmtpClient {
         const line = lines[i]!;
         consumed += line.length + 2;
         if (/^\d{3}( |$)/.test(line)) {
-          const text = lines.slice(0, i + 1).map((l) => l.slice(4)).join('\n');
+          const text = lines
+            .slice(0, i + 1)
+            .map((l) => l.slice(4))
+            .join('\n');
           this.buffer = this.buffer.slice(consumed);
           return { code: Number(line.slice(0, 3)), text };
         }

@@ -270,7 +270,13 @@ describe('refusals', () => {
     expect(declared.status).toBe(413);
     expect(declared.json.error).toMatchObject({ code: 'HTTP.BODY_TOO_LARGE', limit: 4096 });
 
-    const streamed = await rawRequest(url, { method: 'POST', path: '/webhooks/admin', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }, body: big, chunked: true });
+    const streamed = await rawRequest(url, {
+      method: 'POST',
+      path: '/webhooks/admin',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+      body: big,
+      chunked: true,
+    });
     expect(streamed.status).toBe(413);
     expect(streamed.json.error.code).toBe('HTTP.BODY_TOO_LARGE');
 
@@ -293,7 +299,8 @@ describe('refusals', () => {
 
   it('counts every inbound call by result in smtpdesk_webhook_calls_total', async () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    const count = (result: string) => Number(new RegExp(`^smtpdesk_webhook_calls_total\\{direction="inbound",result="${result.replace('.', '\\.')}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    const count = (result: string) =>
+      Number(new RegExp(`^smtpdesk_webhook_calls_total\\{direction="inbound",result="${result.replace('.', '\\.')}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
     expect(count('ok')).toBeGreaterThanOrEqual(10);
     expect(count('WEBHOOK.SIGNATURE_INVALID')).toBeGreaterThanOrEqual(4);
     expect(count('WEBHOOK.REPLAYED')).toBeGreaterThanOrEqual(3);

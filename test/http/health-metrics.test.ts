@@ -50,7 +50,15 @@ describe('/metrics', () => {
 
   it('refreshes the queue depth on each scrape from the queued messages in the database', async () => {
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(0);
-    const message = { workspaceId: 'w1', accountId: 'a1', username: 'smtp-x', from: 'app@example.com', to: ['a@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'), at: new Date() };
+    const message = {
+      workspaceId: 'w1',
+      accountId: 'a1',
+      username: 'smtp-x',
+      from: 'app@example.com',
+      to: ['a@example.org'],
+      body: Buffer.from('Subject: hi\r\n\r\nhello\r\n'),
+      at: new Date(),
+    };
     await enqueueMessage(h.rt.queue, message);
     await enqueueMessage(h.rt.queue, message);
     const id = await enqueueMessage(h.rt.queue, message);
@@ -90,7 +98,15 @@ describe('/metrics', () => {
     const insertsBefore = await count('insert');
     await h.rt.db.models.queuedMessages.findOne({ username: 'no-such-user' });
     await h.rt.db.models.queuedMessages.findOne({ username: 'no-such-user' });
-    await enqueueMessage(h.rt.queue, { workspaceId: 'w1', accountId: 'a1', username: 'smtp-x', from: 'app@example.com', to: ['a@example.org'], body: Buffer.from('Subject: c\r\n\r\nc\r\n'), at: new Date() });
+    await enqueueMessage(h.rt.queue, {
+      workspaceId: 'w1',
+      accountId: 'a1',
+      username: 'smtp-x',
+      from: 'app@example.com',
+      to: ['a@example.org'],
+      body: Buffer.from('Subject: c\r\n\r\nc\r\n'),
+      at: new Date(),
+    });
     // The queue-depth scrape itself counts one command (countDocuments: aggregate), so compare finds and inserts.
     expect(await count('find')).toBe(findsBefore + 2);
     expect(await count('insert')).toBeGreaterThan(insertsBefore);
@@ -173,7 +189,13 @@ describe('/healthz and /readyz', () => {
     expect(body).toMatchObject({ status: 'not_ready', error: { code: 'NOT_READY' }, checks: { database: { ok: true }, roles: { relay: false } } });
     expect(body.error.message).toContain('relay is not ready');
 
-    report = { starting: false, roles: [{ name: 'relay', ready: true }, { name: 'http', ready: true }] };
+    report = {
+      starting: false,
+      roles: [
+        { name: 'relay', ready: true },
+        { name: 'http', ready: true },
+      ],
+    };
     const ready = await fetch(`${h.server.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { ok: true }, roles: { relay: true, http: true } } });

@@ -56,7 +56,12 @@ describe('smtpdesk jobs', () => {
 
     const plan = await cli('jobs', 'run', 'plan-limits', '--dry-run', '--json');
     expect(plan.code).toBe(0);
-    const report = plan.json<{ dryRun: boolean; details: { workspaces: { workspace: string; flags: string[]; action: string; remedies: { consolidation: { key: string; accounts: string[] }[]; nextPlan: { id: string } } }[] } }>();
+    const report = plan.json<{
+      dryRun: boolean;
+      details: {
+        workspaces: { workspace: string; flags: string[]; action: string; remedies: { consolidation: { key: string; accounts: string[] }[]; nextPlan: { id: string } } }[];
+      };
+    }>();
     expect(report.dryRun).toBe(true);
     expect(report.details.workspaces[0]).toMatchObject({
       workspace: 'acme',

@@ -1,16 +1,7 @@
 // The idle-accounts job end to end: a real Runtime and database, the real Bolt receiver for the buttons, and
 // the fake Slack Web API recording what users would see in the alert channel.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createAccount,
-  DAY_MS,
-  recordAcceptedMessage,
-  setWorkspacePlan,
-  updateWorkspaceSettings,
-  type Account,
-  type Actor,
-  type DomainEvent,
-} from '../../src/domain/index.ts';
+import { createAccount, DAY_MS, recordAcceptedMessage, setWorkspacePlan, updateWorkspaceSettings, type Account, type Actor, type DomainEvent } from '../../src/domain/index.ts';
 import { idleAccountsJob } from '../../src/jobs/idle-accounts.ts';
 import { ACTION, JOB_ALERT_BLOCK } from '../../src/slack/ids.ts';
 import { alertPosts, jobClock, jobsOn, type JobClock, type JobsUnderTest } from '../helpers/jobs.ts';
@@ -97,14 +88,21 @@ describe('idle-accounts job', () => {
     expect(text).toMatch(/\*billing-invoices\*.*\n.*Total sent: 7/);
     expect(text).not.toContain('production-transactional');
     // Longest idle first, each with its three buttons.
-    const order = blocksOf(firstAlert).filter((b) => b.block_id?.startsWith(JOB_ALERT_BLOCK.idleAccountPrefix)).map((b) => b.block_id);
+    const order = blocksOf(firstAlert)
+      .filter((b) => b.block_id?.startsWith(JOB_ALERT_BLOCK.idleAccountPrefix))
+      .map((b) => b.block_id);
     expect(order).toEqual([old.id, never.id, sixty.id].map((id) => `${JOB_ALERT_BLOCK.idleAccountPrefix}${id}`));
     expect(buttonsFor(firstAlert, old).map((b) => [b.action_id, b.text?.text])).toEqual([
       [ACTION.idleDisable, 'Disable'],
       [ACTION.idleDelete, 'Delete'],
       [ACTION.idleKeep, 'Keep (30 days)'],
     ]);
-    expect(events.filter((e) => e.type === 'account.idle').map((e) => e.account?.name).sort()).toEqual(['billing-invoices', 'legacy-crm', 'staging-never-used']);
+    expect(
+      events
+        .filter((e) => e.type === 'account.idle')
+        .map((e) => e.account?.name)
+        .sort(),
+    ).toEqual(['billing-invoices', 'legacy-crm', 'staging-never-used']);
     expect(events.find((e) => e.type === 'account.idle')?.actor).toMatchObject({ source: 'jobs', id: 'idle-accounts' });
   });
 

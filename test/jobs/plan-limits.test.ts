@@ -1,16 +1,7 @@
 // The plan-limits job end to end: real Runtime and database, alerts as the fake Slack Web API received them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import {
-  createAccount,
-  createWorkspace,
-  DAY_MS,
-  monthKey,
-  recordAcceptedMessage,
-  type Actor,
-  type DomainEvent,
-  type Workspace,
-} from '../../src/domain/index.ts';
+import { createAccount, createWorkspace, DAY_MS, monthKey, recordAcceptedMessage, type Actor, type DomainEvent, type Workspace } from '../../src/domain/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { planLimitsJob } from '../../src/jobs/plan-limits.ts';
 import type { Runtime } from '../../src/runtime.ts';
@@ -32,10 +23,10 @@ const events: DomainEvent[] = [];
 beforeAll(async () => {
   api = await new FakeSlackApi().start();
   uri = testDatabaseUri();
-  rt = await openAppRuntime(
-    loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: api.apiUrl }),
-    { log: createLogger({ level: 'silent' }), quiet: true },
-  );
+  rt = await openAppRuntime(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'secret', SLACK_API_URL: api.apiUrl }), {
+    log: createLogger({ level: 'silent' }),
+    quiet: true,
+  });
   rt.events.subscribe({ publish: (e) => void events.push(e) });
   clock = jobClock(start);
   jobs = jobsOn(rt, clock);

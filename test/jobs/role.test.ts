@@ -62,8 +62,7 @@ describe('jobs role', () => {
     const b = await instance();
     const roleA = await startJobsRole(a.rt);
     const roleB = await startJobsRole(b.rt);
-    const finishedTicks = () =>
-      [...a.lines, ...b.lines].filter((l) => l.code === 'JOB_FINISHED' && l.job === 'plan-limits').map((l) => String(l.tick));
+    const finishedTicks = () => [...a.lines, ...b.lines].filter((l) => l.code === 'JOB_FINISHED' && l.job === 'plan-limits').map((l) => String(l.tick));
     try {
       const until = Date.now() + 15_000;
       while (new Set(finishedTicks()).size < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));

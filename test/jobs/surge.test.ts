@@ -40,7 +40,15 @@ async function quietHistory(account: Account, now: Date) {
   const start = hourOf(now).getTime() - 2 * HOUR_MS;
   const docs = Array.from({ length: 14 * 24 }, (_, i) => {
     const hour = new Date(start - i * HOUR_MS);
-    return { _id: `${account.id}:${hour.toISOString()}`, accountId: account.id, workspaceId: account.workspaceId, hour, recipients: i % 24 === 3 ? 10 : 2, refused: 0, networks: ['127.0.0.0/24'] };
+    return {
+      _id: `${account.id}:${hour.toISOString()}`,
+      accountId: account.id,
+      workspaceId: account.workspaceId,
+      hour,
+      recipients: i % 24 === 3 ? 10 : 2,
+      refused: 0,
+      networks: ['127.0.0.0/24'],
+    };
   });
   await h.rt.db.models.accountHours.insertMany(docs);
 }

@@ -136,7 +136,16 @@ describe('from every adapter, through the http role', () => {
       for (const r of received) {
         expect(signatureIsValid(r, SECRET)).toBe(true);
         expect(signatureIsValid(r, 'another-secret')).toBe(false);
-        expect(verifySignature({ secrets: [{ name: 'smtpdesk', secret: SECRET }], timestamp: r.headers['x-smtpdesk-timestamp'] as string, signature: r.headers['x-smtpdesk-signature'] as string, rawBody: Buffer.from(r.raw), now: new Date(), toleranceMs: 300_000 }).ok).toBe(true);
+        expect(
+          verifySignature({
+            secrets: [{ name: 'smtpdesk', secret: SECRET }],
+            timestamp: r.headers['x-smtpdesk-timestamp'] as string,
+            signature: r.headers['x-smtpdesk-signature'] as string,
+            rawBody: Buffer.from(r.raw),
+            now: new Date(),
+            toleranceMs: 300_000,
+          }).ok,
+        ).toBe(true);
         expect(r.headers['x-smtpdesk-event']).toBe(r.json.type);
         expect(r.headers['x-smtpdesk-delivery']).toMatch(/^[a-f0-9]{24}$/);
         expect(r.headers['content-type']).toBe('application/json');
@@ -174,8 +183,7 @@ describe('dispatcher', () => {
     const { workspace } = await seedWorkspace(rt, []);
     await createAccount(rt.ctx, operator, workspace.id, 'retry-me');
     const before = await rt.metrics.webhookCalls.get();
-    const count = (result: string) =>
-      before.values.find((v) => v.labels.direction === 'outbound' && v.labels.result === result)?.value ?? 0;
+    const count = (result: string) => before.values.find((v) => v.labels.direction === 'outbound' && v.labels.result === result)?.value ?? 0;
     const [okBefore, errBefore] = [count('ok'), count('http_error')];
 
     startDispatcher();

@@ -95,7 +95,9 @@ describe('every failed AUTH gets the same answer', () => {
 
   it('nodemailer sees the 535 as an authentication error', async () => {
     const a = await t.newAccount();
-    const err = (await transport(a.username, 'not-the-password').sendMail(mail('x')).catch((e: unknown) => e)) as { code?: string; responseCode?: number };
+    const err = (await transport(a.username, 'not-the-password')
+      .sendMail(mail('x'))
+      .catch((e: unknown) => e)) as { code?: string; responseCode?: number };
     expect(err.code).toBe('EAUTH');
     expect(err.responseCode).toBe(535);
   });
@@ -146,7 +148,8 @@ describe('account changes take effect at once', () => {
 
   it('a verified credential is served from the cache, and rotate invalidates it at once', async () => {
     const a = await t.newAccount();
-    const results = () => t.logs.filter((l) => (l.code === 'RELAY_AUTH_OK' || l.code === 'RELAY_AUTH_CACHED') && l.username === a.username).map((l) => l.code === 'RELAY_AUTH_CACHED');
+    const results = () =>
+      t.logs.filter((l) => (l.code === 'RELAY_AUTH_OK' || l.code === 'RELAY_AUTH_CACHED') && l.username === a.username).map((l) => l.code === 'RELAY_AUTH_CACHED');
     expect(await authReply(a.username, a.password)).toMatch(/^235 /);
     expect(await authReply(a.username, a.password)).toMatch(/^235 /);
     expect(results()).toEqual([false, true]);
@@ -183,7 +186,9 @@ describe('secrets stay out of the logs', () => {
     await transport(a.username, a.password, { authMethod: 'PLAIN' }).sendMail(mail('log check'));
     await transport(a.username, a.password, { authMethod: 'LOGIN' }).sendMail(mail('log check 2'));
     const wrong = 'Wr0ng-Pa55word-that-must-not-be-logged';
-    await transport(a.username, wrong).sendMail(mail('x')).catch(() => undefined);
+    await transport(a.username, wrong)
+      .sendMail(mail('x'))
+      .catch(() => undefined);
     const logs = t.rawLogs();
     expect(logs).toContain(a.username);
     expect(logs).not.toContain(a.password);
@@ -208,7 +213,9 @@ describe('metrics', () => {
     const a = await t.newAccount();
     await transport(a.username, a.password).sendMail(mail('m1'));
     await transport(a.username, a.password).sendMail(mail('m2'));
-    await transport(a.username, 'wrong').sendMail(mail('m3')).catch(() => undefined);
+    await transport(a.username, 'wrong')
+      .sendMail(mail('m3'))
+      .catch(() => undefined);
     expect(await value('smtpdesk_smtp_connections_total')).toBe(before.connections + 3);
     expect(await value('smtpdesk_smtp_auth_total', { result: 'success', reason: 'cached' })).toBe(before.cached + 1);
     expect(await value('smtpdesk_smtp_auth_total', { result: 'failure', reason: 'bad_credentials' })).toBe(before.bad + 1);

@@ -39,7 +39,21 @@ function swaks(args: string[]) {
 
 describe.skipIf(!hasSwaks)('swaks', () => {
   it.each(['PLAIN', 'LOGIN'])('STARTTLS + AUTH %s: queued', async (method) => {
-    const r = await swaks(['--port', String(t.port), '--tls', '--auth', method, '--auth-user', account.username, '--auth-password', account.password, '--header', `Subject: swaks ${method}`, '--body', 'hello from swaks']);
+    const r = await swaks([
+      '--port',
+      String(t.port),
+      '--tls',
+      '--auth',
+      method,
+      '--auth-user',
+      account.username,
+      '--auth-password',
+      account.password,
+      '--header',
+      `Subject: swaks ${method}`,
+      '--body',
+      'hello from swaks',
+    ]);
     expect(r.code).toBe(0);
     const id = /250 2\.6\.0 Queued as ([0-9a-f]{24})/.exec(r.out)?.[1];
     expect(id).toBeDefined();
@@ -47,7 +61,19 @@ describe.skipIf(!hasSwaks)('swaks', () => {
   });
 
   it('implicit TLS port: queued', async () => {
-    const r = await swaks(['--port', String(t.relay.implicitTlsPort), '--tls-on-connect', '--auth', 'PLAIN', '--auth-user', account.username, '--auth-password', account.password, '--header', 'Subject: swaks implicit']);
+    const r = await swaks([
+      '--port',
+      String(t.relay.implicitTlsPort),
+      '--tls-on-connect',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      account.username,
+      '--auth-password',
+      account.password,
+      '--header',
+      'Subject: swaks implicit',
+    ]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/250 2\.6\.0 Queued as [0-9a-f]{24}/);
   });
@@ -97,7 +123,9 @@ describe.skipIf(!hasPython)("Python's smtplib", () => {
     // smtplib sent neither Message-ID nor Date: the relay adds both (RFC 6409 section 8), after its Received.
     const stored = (await storedBody(t.rt.db.models, id!)).toString('latin1');
     const head = stored.slice(0, stored.indexOf('\r\n\r\n'));
-    expect(head).toMatch(new RegExp(`^Received: [^]*\r\nMessage-ID: <${id}@[^>\\s]+>\r\nDate: \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\nSubject: python ${method}$`));
+    expect(head).toMatch(
+      new RegExp(`^Received: [^]*\r\nMessage-ID: <${id}@[^>\\s]+>\r\nDate: \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} \\+0000\r\nSubject: python ${method}$`),
+    );
     const doc = await t.rt.db.models.queuedMessages.findById(id!).lean();
     expect(doc?.messageId).toBe(`<${id}@${t.rt.config.relay.hostname}>`);
   });
@@ -117,7 +145,13 @@ describe.skipIf(!hasPython)("Python's smtplib", () => {
 describe('nodemailer over implicit TLS', () => {
   it('secure: true on the implicit-TLS port: queued', async () => {
     const info = await nodemailer
-      .createTransport({ host: '127.0.0.1', port: t.relay.implicitTlsPort, secure: true, tls: { rejectUnauthorized: false }, auth: { user: account.username, pass: account.password } })
+      .createTransport({
+        host: '127.0.0.1',
+        port: t.relay.implicitTlsPort,
+        secure: true,
+        tls: { rejectUnauthorized: false },
+        auth: { user: account.username, pass: account.password },
+      })
       .sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: 'implicit', text: 'hi' });
     expect(info.response).toMatch(/^250 2\.6\.0 Queued as /);
   });
@@ -125,7 +159,8 @@ describe('nodemailer over implicit TLS', () => {
 
 describe('without RELAY_HOST', () => {
   // "localhost" resolves to ::1 first on many machines: a relay bound to 0.0.0.0 alone refused those clients.
-  const hasIpv6Loopback = spawnSync(process.execPath, ['-e', "require('net').createServer().listen(0,'::1',function(){this.close()}).on('error',()=>process.exit(1))"]).status === 0;
+  const hasIpv6Loopback =
+    spawnSync(process.execPath, ['-e', "require('net').createServer().listen(0,'::1',function(){this.close()}).on('error',()=>process.exit(1))"]).status === 0;
 
   it.skipIf(!hasIpv6Loopback)('listens on every address: nodemailer reaches it over ::1 and 127.0.0.1, and the client address is logged plainly', async () => {
     const open = await startTestRelay({ relay: { host: undefined } });

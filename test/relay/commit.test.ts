@@ -51,7 +51,11 @@ function commitQueue(queue?: Queue) {
   return { ...createCommitQueue(h.rt, { queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000, owner: 'test' }), repairs };
 }
 
-const settle = <T>(p: Promise<T>) => p.then(() => 'stored' as const, (err: Error & { code?: string }) => err.code ?? String(err));
+const settle = <T>(p: Promise<T>) =>
+  p.then(
+    () => 'stored' as const,
+    (err: Error & { code?: string }) => err.code ?? String(err),
+  );
 
 async function queuedFor(accountId: string): Promise<number> {
   return (await h.rt.queue.listMessages({ workspaceId: h.workspace.id, accountId, limit: 1000 })).length;
@@ -63,7 +67,11 @@ async function openBatches() {
 
 async function setQuotaUsed(sent: number) {
   const id = workspaceMonthId(h.workspace.id, monthKey(new Date()));
-  await h.rt.db.models.monthlyUsage.updateOne({ _id: id }, { $set: { sent }, $setOnInsert: { scope: 'workspace', workspaceId: h.workspace.id, month: monthKey(new Date()) } }, { upsert: true });
+  await h.rt.db.models.monthlyUsage.updateOne(
+    { _id: id },
+    { $set: { sent }, $setOnInsert: { scope: 'workspace', workspaceId: h.workspace.id, month: monthKey(new Date()) } },
+    { upsert: true },
+  );
 }
 
 it('commits a lone message at once, with no timer waiting for company', async () => {
@@ -125,7 +133,12 @@ it('a store failure in the middle of a batch: every message of it gets 451, noth
   };
   const { commits, repairs } = commitQueue(failing);
   const first = settle(commits.submit(request(1, 0)));
-  const rest = [request(1, 1), request(2, 2), request(1, 3)].map((r) => commits.submit(r).then(() => 'stored', (e: unknown) => e));
+  const rest = [request(1, 1), request(2, 2), request(1, 3)].map((r) =>
+    commits.submit(r).then(
+      () => 'stored',
+      (e: unknown) => e,
+    ),
+  );
   expect(await first).toBe('stored');
   const answers = await Promise.all(rest);
   expect(landed).toBe(true);

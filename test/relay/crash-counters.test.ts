@@ -59,7 +59,15 @@ it('counters equal the queue after a SIGKILL mid-commit, once the open batches a
   let stop = false;
   const clients = Array.from({ length: 8 }, (_, c) =>
     (async () => {
-      const t = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, auth: { user: issued.username, pass: issued.password }, pool: true, maxConnections: 1 });
+      const t = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port,
+        secure: false,
+        ignoreTLS: true,
+        auth: { user: issued.username, pass: issued.password },
+        pool: true,
+        maxConnections: 1,
+      });
       try {
         for (let i = 0; i < 60 && !stop; i++) {
           const to = Array.from({ length: 1 + (i % 3) }, (_, k) => `c${c}-${i}-${k}@example.test`);

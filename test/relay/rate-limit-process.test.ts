@@ -94,7 +94,13 @@ it('3/m over an in-process relay and a separate relay process: three recipients 
   const s = new Date().getSeconds();
   if (s > 45) await new Promise((r) => setTimeout(r, (61 - s) * 1000));
 
-  const here = nodemailer.createTransport({ host: '127.0.0.1', port: t.port, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: acct.username, pass: acct.password } });
+  const here = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: t.port,
+    requireTLS: true,
+    tls: { rejectUnauthorized: false },
+    auth: { user: acct.username, pass: acct.password },
+  });
   expect((await here.sendMail({ from: 'app@example.com', to: ['a@example.org', 'b@example.org'], text: 'x' })).accepted).toHaveLength(2);
   expect(await pythonSend(otherPort, acct.username, acct.password, ['c@example.org'])).toBe('ok');
   expect(await pythonSend(otherPort, acct.username, acct.password, ['d@example.org'])).toMatch(/^451 4\.7\.1 Rate limit of smtp-\w+ reached \(3 recipients per minute\)/);

@@ -147,7 +147,9 @@ it('refuses to start on a port already taken, in one line that names the port an
     expect(code).toBe(1);
     // The JSON log lines are flushed on their own schedule; the failure line is the one plain line.
     const plain = stderr.split('\n').filter((l) => l.startsWith('smtpdesk failed to start'));
-    expect(plain).toEqual([`smtpdesk failed to start: relay cannot listen on 127.0.0.1:${port}: the port is already in use (another smtpdesk, or another server?). Stop it, or set RELAY_PORT to a free port.`]);
+    expect(plain).toEqual([
+      `smtpdesk failed to start: relay cannot listen on 127.0.0.1:${port}: the port is already in use (another smtpdesk, or another server?). Stop it, or set RELAY_PORT to a free port.`,
+    ]);
     // No stack trace: the line is the whole story.
     expect(stderr).not.toMatch(/\n\s+at /);
   } finally {

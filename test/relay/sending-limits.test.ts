@@ -48,7 +48,12 @@ describe('allowed senders', () => {
   it('an allowed envelope and header sender is delivered', async () => {
     const info = await transport(a.port, acct).sendMail({ from: 'Billing <invoices@billing.acme.test>', to: 'x@example.org', subject: 'ok', text: 'hi' });
     expect(info.response).toMatch(/^250 2\.6\.0 Queued as /);
-    const alsoOk = await transport(a.port, acct).sendMail({ envelope: { from: 'noreply@acme.test', to: 'x@example.org' }, from: 'a@news.acme.test', to: 'x@example.org', text: 'hi' });
+    const alsoOk = await transport(a.port, acct).sendMail({
+      envelope: { from: 'noreply@acme.test', to: 'x@example.org' },
+      from: 'a@news.acme.test',
+      to: 'x@example.org',
+      text: 'hi',
+    });
     expect(alsoOk.response).toMatch(/^250 /);
   });
 
@@ -57,9 +62,13 @@ describe('allowed senders', () => {
       .sendMail({ envelope: { from: 'ceo@evil.test', to: 'x@example.org' }, from: 'noreply@acme.test', to: 'x@example.org', text: 'hi' })
       .catch((e: unknown) => e)) as SendError;
     expect(err.responseCode).toBe(550);
-    expect(err.response).toMatch(/^550 5\.7\.1 Sender <ceo@evil\.test> is not an allowed sender of smtp-\w+ \(allowed senders: noreply@acme\.test, \*@billing\.acme\.test, \*@news\.acme\.test\)/);
+    expect(err.response).toMatch(
+      /^550 5\.7\.1 Sender <ceo@evil\.test> is not an allowed sender of smtp-\w+ \(allowed senders: noreply@acme\.test, \*@billing\.acme\.test, \*@news\.acme\.test\)/,
+    );
     // Subdomains of an exact domain rule are not covered.
-    const sub = (await transport(a.port, acct).sendMail({ from: 'x@sub.billing.acme.test', to: 'x@example.org', text: 'hi' }).catch((e: unknown) => e)) as SendError;
+    const sub = (await transport(a.port, acct)
+      .sendMail({ from: 'x@sub.billing.acme.test', to: 'x@example.org', text: 'hi' })
+      .catch((e: unknown) => e)) as SendError;
     expect(sub.responseCode).toBe(550);
   });
 
@@ -126,11 +135,15 @@ describe('rate limit', () => {
     expect((await transport(b.port, acct).sendMail({ from: 'a@x.test', to: ['r3@example.org', 'r4@example.org'], text: '2' })).accepted).toHaveLength(2);
     expect((await transport(a.port, acct).sendMail({ from: 'a@x.test', to: 'r5@example.org', text: '3' })).accepted).toHaveLength(1);
     // The sixth, on B.
-    const err = (await transport(b.port, acct).sendMail({ from: 'a@x.test', to: 'r6@example.org', text: '4' }).catch((e: unknown) => e)) as SendError;
+    const err = (await transport(b.port, acct)
+      .sendMail({ from: 'a@x.test', to: 'r6@example.org', text: '4' })
+      .catch((e: unknown) => e)) as SendError;
     expect(err.responseCode).toBe(451);
     expect(err.response).toMatch(/^451 4\.7\.1 Rate limit of smtp-\w+ reached \(5 recipients per minute\): try again after \d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z \(in \d+ s\)/);
     // And on A too.
-    const onA = (await transport(a.port, acct).sendMail({ from: 'a@x.test', to: 'r7@example.org', text: '5' }).catch((e: unknown) => e)) as SendError;
+    const onA = (await transport(a.port, acct)
+      .sendMail({ from: 'a@x.test', to: 'r7@example.org', text: '5' })
+      .catch((e: unknown) => e)) as SendError;
     expect(onA.responseCode).toBe(451);
     expect(b.logs.some((l) => l.code === 'RELAY_RATE_LIMITED')).toBe(true);
 

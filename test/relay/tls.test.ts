@@ -66,7 +66,9 @@ it('serves the certificate from RELAY_TLS_CERT_FILE and RELAY_TLS_KEY_FILE', asy
 });
 
 it('a certificate file that cannot be read stops the start with the variable named', async () => {
-  const err = await loadTlsCredentials({ certFile: join(dir, 'missing.pem'), keyFile: join(dir, 'key.pem'), hostname: 'x', dataDir: dir, production: false, log }).catch((e: unknown) => e);
+  const err = await loadTlsCredentials({ certFile: join(dir, 'missing.pem'), keyFile: join(dir, 'key.pem'), hostname: 'x', dataDir: dir, production: false, log }).catch(
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).problems).toEqual([`RELAY_TLS_CERT_FILE: cannot read ${join(dir, 'missing.pem')} (ENOENT)`]);
 });

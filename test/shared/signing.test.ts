@@ -27,7 +27,7 @@ describe('signature', () => {
   it.each([
     ['the right secret, named', { integration: 'pagerduty' }, { ok: true, integration: 'pagerduty' }],
     ['the right secret, not named (every secret is tried)', {}, { ok: true, integration: 'pagerduty' }],
-    ['another integration\'s secret, not named', { signature: signatureHeader('soar-secret', ts, body) }, { ok: true, integration: 'soar' }],
+    ["another integration's secret, not named", { signature: signatureHeader('soar-secret', ts, body) }, { ok: true, integration: 'soar' }],
     ['one of several v1 values (secret rotation)', { signature: `v1=${'0'.repeat(64)}, ${signatureHeader('pd-secret', ts, body)}` }, { ok: true }],
     ['4 min 59 s old', { now: new Date(now.getTime() + 299_000) }, { ok: true }],
     ['signed by another integration than the one named', { integration: 'soar' }, { ok: false, reason: 'signature_invalid' }],

@@ -15,11 +15,23 @@ describe('alert lines', () => {
   const at = new Date('2026-11-15T12:00:00Z');
   it.each<[Partial<DomainEvent>, string]>([
     [{ type: 'account.created', actor: { source: 'slack', id: 'U1', name: 'ada' }, account }, ':new: <@U1> created SMTP account *crm* (`smtp-abc`).'],
-    [{ type: 'account.rotated', actor: { source: 'cli', id: 'root', name: 'root (cli)' }, account }, ':key: root (cli) rotated the password of *crm* (`smtp-abc`); the old password no longer works.'],
-    [{ type: 'account.disabled', actor: { source: 'webhook', id: 'pagerduty' }, account, reason: 'suspected_compromise', note: 'leak <here>' }, ':no_entry: pagerduty (webhook) disabled *crm* (`smtp-abc`). Reason: suspected compromise — “leak &lt;here&gt;”'],
+    [
+      { type: 'account.rotated', actor: { source: 'cli', id: 'root', name: 'root (cli)' }, account },
+      ':key: root (cli) rotated the password of *crm* (`smtp-abc`); the old password no longer works.',
+    ],
+    [
+      { type: 'account.disabled', actor: { source: 'webhook', id: 'pagerduty' }, account, reason: 'suspected_compromise', note: 'leak <here>' },
+      ':no_entry: pagerduty (webhook) disabled *crm* (`smtp-abc`). Reason: suspected compromise — “leak &lt;here&gt;”',
+    ],
     [{ type: 'account.enabled', actor: { source: 'slack', id: 'U1' }, account }, ':large_green_circle: <@U1> enabled *crm* (`smtp-abc`) again (same credentials).'],
-    [{ type: 'account.deleted', actor: { source: 'slack', id: 'U1' }, account, details: { forced: true, queuedMessages: 3 } }, ':wastebasket: <@U1> deleted *crm* (`smtp-abc`). 3 queued message(s) were dropped.'],
-    [{ type: 'account.kept', actor: { source: 'slack', id: 'U1' }, account, details: { snoozedUntil: '2026-12-15T12:00:00.000Z' } }, ':pushpin: <@U1> kept idle account *crm* (`smtp-abc`) until 2026-12-15.'],
+    [
+      { type: 'account.deleted', actor: { source: 'slack', id: 'U1' }, account, details: { forced: true, queuedMessages: 3 } },
+      ':wastebasket: <@U1> deleted *crm* (`smtp-abc`). 3 queued message(s) were dropped.',
+    ],
+    [
+      { type: 'account.kept', actor: { source: 'slack', id: 'U1' }, account, details: { snoozedUntil: '2026-12-15T12:00:00.000Z' } },
+      ':pushpin: <@U1> kept idle account *crm* (`smtp-abc`) until 2026-12-15.',
+    ],
     [{ type: 'plan.changed', actor: { source: 'slack', id: 'U1' }, details: { from: '10k', to: '20k' } }, ':chart_with_upwards_trend: <@U1> changed the plan from *10k* to *20k*.'],
   ])('%j', (partial, line) => {
     expect(alertText({ workspaceId: 'w', at, ...partial } as DomainEvent)).toBe(line);
@@ -35,13 +47,35 @@ describe('slackAlertSink', () => {
     await api.close();
   });
 
-  const ws = (alertChannel?: string): Workspace => ({ id: 'w1', name: 'acme', planId: '10k', roles: { admins: [], responders: [] }, slotsUsed: 0, createdAt: new Date(), ...(alertChannel ? { alertChannel } : {}) });
-  const event: DomainEvent = { type: 'account.enabled', workspaceId: 'w1', at: new Date(), actor: { source: 'slack', id: 'U1' }, account: { id: 'a', name: 'crm', username: 'smtp-x', status: 'active' } };
+  const ws = (alertChannel?: string): Workspace => ({
+    id: 'w1',
+    name: 'acme',
+    planId: '10k',
+    roles: { admins: [], responders: [] },
+    slotsUsed: 0,
+    createdAt: new Date(),
+    ...(alertChannel ? { alertChannel } : {}),
+  });
+  const event: DomainEvent = {
+    type: 'account.enabled',
+    workspaceId: 'w1',
+    at: new Date(),
+    actor: { source: 'slack', id: 'U1' },
+    account: { id: 'a', name: 'crm', username: 'smtp-x', status: 'active' },
+  };
 
-  it('posts nothing when the workspace has no alert channel, and skips the jobs\' own flags', async () => {
-    const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }), findWorkspace: async () => ws(), log: createLogger({ level: 'silent' }) });
+  it("posts nothing when the workspace has no alert channel, and skips the jobs' own flags", async () => {
+    const sink = slackAlertSink({
+      client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }),
+      findWorkspace: async () => ws(),
+      log: createLogger({ level: 'silent' }),
+    });
     void sink.publish(event);
-    const withChannel = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
+    const withChannel = slackAlertSink({
+      client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet() }),
+      findWorkspace: async () => ws('C9'),
+      log: createLogger({ level: 'silent' }),
+    });
     void withChannel.publish({ ...event, type: 'account.idle' });
     await sink.drain();
     await withChannel.drain();
@@ -50,7 +84,11 @@ describe('slackAlertSink', () => {
 
   it('does not hold up the change while Slack rate-limits it, and still posts after Retry-After', async () => {
     api.rateLimit('chat.postMessage');
-    const sink = slackAlertSink({ client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet(), retryConfig: { retries: 2, minTimeout: 10 } }), findWorkspace: async () => ws('C9'), log: createLogger({ level: 'silent' }) });
+    const sink = slackAlertSink({
+      client: new WebClient('xoxb', { slackApiUrl: api.apiUrl, logger: quiet(), retryConfig: { retries: 2, minTimeout: 10 } }),
+      findWorkspace: async () => ws('C9'),
+      log: createLogger({ level: 'silent' }),
+    });
     const started = Date.now();
     await sink.publish(event);
     expect(Date.now() - started).toBeLessThan(100);

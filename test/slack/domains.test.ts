@@ -71,7 +71,9 @@ describe('/smtp domains', () => {
 
 describe('/smtp suppressions', () => {
   it('lists hard-bounced addresses with the date and the answer for admins and responders, not members', async () => {
-    await suppressHardBounces(h.rt.ctx, ws, [{ address: 'ghost@example.test', reply: '550 5.1.1 <ghost@example.test>: User unknown', answer: { replyCode: 550, enhancedStatus: '5.1.1', stage: 'RCPT TO' } }]);
+    await suppressHardBounces(h.rt.ctx, ws, [
+      { address: 'ghost@example.test', reply: '550 5.1.1 <ghost@example.test>: User unknown', answer: { replyCode: 550, enhancedStatus: '5.1.1', stage: 'RCPT TO' } },
+    ]);
     await addSuppression(h.rt.ctx, ops, ws, 'optout@example.test', 'asked us to stop');
     const a = await ask('suppressions', RESPONDER);
     expect(a.text).toMatch(/`ghost@example\.test` since \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC — hard bounce: 550 5\.1\.1 &lt;ghost@example\.test&gt;: User unknown/);

@@ -1,7 +1,17 @@
 // App Home: the dashboard each viewer gets (counts, accounts, the buttons their role allows), refreshed after
 // any change in the workspace; re-delivered events are ignored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAccount, deleteAccount, disableAccount, readUsage, recordAcceptedMessage, recordDeliveryOutcome, reserveQuota, setWorkspacePlan, type Actor } from '../../src/domain/index.ts';
+import {
+  createAccount,
+  deleteAccount,
+  disableAccount,
+  readUsage,
+  recordAcceptedMessage,
+  recordDeliveryOutcome,
+  reserveQuota,
+  setWorkspacePlan,
+  type Actor,
+} from '../../src/domain/index.ts';
 import { formatDate } from '../../src/shared/format.ts';
 import { homeView } from '../../src/slack/blocks/home-blocks.ts';
 import { ADMIN, MEMBER, RESPONDER, actionIdsOf, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
@@ -40,8 +50,12 @@ describe('App Home dashboard', () => {
     const text = textOf(view);
     expect(text).toMatch(/\*Account slots\*\n`▓{8}░{12} 40%`  2 of 5 used/);
     expect(text).toMatch(/\*Emails this month \(\d{4}-\d{2}\)\*\n`▓{5}░{15} 25%`  2,500 of 10,000/);
-    expect(text).toMatch(/production-transactional\*  `smtp-[a-z0-9]+`  Active\nTotal sent 2,500  ·  This month 2,500  ·  Delivery 100%  ·  Last used (just now|\d+ minutes? ago)  ·  Activity \*Active\*  ·  Created \d{4}-\d{2}-\d{2}\n30 days `▁{29}█`  ·  delivery 100%/);
-    expect(text).toMatch(/staging-checkout\*  `smtp-[a-z0-9]+`  Disabled\nTotal sent 0  ·  This month 0  ·  Delivery —  ·  Last used never  ·  Activity \*Never used\*  ·  Created \d{4}-\d{2}-\d{2}\n30 days `▁{30}`  ·  delivery —/);
+    expect(text).toMatch(
+      /production-transactional\*  `smtp-[a-z0-9]+`  Active\nTotal sent 2,500  ·  This month 2,500  ·  Delivery 100%  ·  Last used (just now|\d+ minutes? ago)  ·  Activity \*Active\*  ·  Created \d{4}-\d{2}-\d{2}\n30 days `▁{29}█`  ·  delivery 100%/,
+    );
+    expect(text).toMatch(
+      /staging-checkout\*  `smtp-[a-z0-9]+`  Disabled\nTotal sent 0  ·  This month 0  ·  Delivery —  ·  Last used never  ·  Activity \*Never used\*  ·  Created \d{4}-\d{2}-\d{2}\n30 days `▁{30}`  ·  delivery —/,
+    );
     expect(text).toContain(`Created ${formatDate(new Date())}`);
     expect(text).toContain('you are a member');
   });
@@ -140,7 +154,7 @@ describe('App Home dashboard', () => {
     expect(textOf(view)).not.toContain('No SMTP accounts yet');
   });
 
-  it('stays within Slack\'s 100 blocks with 50 accounts, using a menu per account', async () => {
+  it("stays within Slack's 100 blocks with 50 accounts, using a menu per account", async () => {
     await setWorkspacePlan(h.rt.ctx, ops, ws, '100k');
     for (let i = 0; i < 48; i++) await createAccount(h.rt.ctx, ops, ws, `bulk-${String(i).padStart(2, '0')}`);
     await h.running.deps.background.drain(); // the refreshes those changes set off
@@ -161,7 +175,15 @@ describe('App Home dashboard', () => {
       trigger_id: 'trigger-overflow',
       container: { type: 'view', view_id: 'VHOME' },
       view: { id: 'VHOME', type: 'home', team_id: 'T1', callback_id: '', private_metadata: '', blocks: [], state: { values: {} }, hash: 'h' },
-      actions: [{ type: 'overflow', action_id: 'smtpdesk_account_menu', block_id: 'b', selected_option: { text: { type: 'plain_text', text: 'Delete' }, value: 'smtpdesk_account_delete|bulk-07' }, action_ts: '1.1' }],
+      actions: [
+        {
+          type: 'overflow',
+          action_id: 'smtpdesk_account_menu',
+          block_id: 'b',
+          selected_option: { text: { type: 'plain_text', text: 'Delete' }, value: 'smtpdesk_account_delete|bulk-07' },
+          action_ts: '1.1',
+        },
+      ],
     });
     expect(r.status).toBe(200);
     expect(textOf(await h.api.modal('trigger-overflow'))).toContain('Type "bulk-07" to confirm');

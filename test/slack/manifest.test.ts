@@ -24,7 +24,9 @@ function sources(dir: string): string[] {
     return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
   });
 }
-const slackCode = sources(join(root, 'src/slack')).map((p) => readFileSync(p, 'utf8')).join('\n');
+const slackCode = sources(join(root, 'src/slack'))
+  .map((p) => readFileSync(p, 'utf8'))
+  .join('\n');
 
 describe('docs/slack/manifest.json (Socket Mode) and docs/slack/manifest.http.json (HTTP mode)', () => {
   const socket = read('docs/slack/manifest.json');

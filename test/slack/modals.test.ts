@@ -93,7 +93,9 @@ describe('create', () => {
     expect(ephemeral.args.channel).toBe(`D${ADMIN.id}`);
     expect(ephemeral.args.user).toBe(ADMIN.id);
     expect(textOf(ephemeral.args)).toContain('Store the password in your secrets manager now');
-    const alert = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('billing-team-invoices')));
+    const alert = await h.api.waitFor((calls) =>
+      calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('billing-team-invoices')),
+    );
     expect(alert.args.text).toBe(`:new: <@UADMIN> created SMTP account *billing-team-invoices* (\`${account.username}\`).`);
   });
 });
@@ -144,7 +146,9 @@ describe('disable and enable', () => {
 
     const inChannel = await h.api.waitFor((calls) => calls.find((c) => c.method === 'response_url' && c.args.response_type === 'in_channel'));
     expect(inChannel.args.text).toBe(`:no_entry: <@URESP> disabled SMTP account *crm* (\`${account.username}\`). Reason: suspected compromise — “key found in a public repo”`);
-    const alert = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('disabled')));
+    const alert = await h.api.waitFor((calls) =>
+      calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('disabled')),
+    );
     expect(alert.args.text).toBe(`:no_entry: <@URESP> disabled *crm* (\`${account.username}\`). Reason: suspected compromise — “key found in a public repo”`);
   });
 
@@ -180,7 +184,15 @@ describe('delete', () => {
   it('shows last used, total sent and queued mail, warns, and needs the exact name and the force box', async () => {
     const { account } = await createAccount(h.rt.ctx, ops, ws, 'legacy-newsletter');
     await recordAcceptedMessage(h.rt.ctx, account, 7);
-    await enqueueMessage(h.rt.queue, { workspaceId: ws, accountId: account.id, username: account.username, from: 'a@example.com', to: ['b@example.org'], body: Buffer.from('Subject: hi\r\n\r\nhi\r\n'), at: new Date() });
+    await enqueueMessage(h.rt.queue, {
+      workspaceId: ws,
+      accountId: account.id,
+      username: account.username,
+      from: 'a@example.com',
+      to: ['b@example.org'],
+      body: Buffer.from('Subject: hi\r\n\r\nhi\r\n'),
+      at: new Date(),
+    });
 
     const refused = await modalFor('delete legacy-newsletter', RESPONDER);
     expect(textOf(refused)).toContain('Only admins may delete accounts.');
@@ -198,11 +210,17 @@ describe('delete', () => {
     const confirm = (v: string) => ({ smtpdesk_delete_confirm: { smtpdesk_delete_confirm_input: { type: 'plain_text_input', value: v } } });
     const wrongCase = await submitJson(view, confirm('Legacy-Newsletter'));
     expect(wrongCase.errors?.smtpdesk_delete_confirm).toBe('Type the account\'s exact name, "legacy-newsletter", to delete it.');
-    const unforced = await submitJson(view, { ...confirm('legacy-newsletter'), smtpdesk_delete_force: { smtpdesk_delete_force_checkbox: { type: 'checkboxes', selected_options: [] } } });
+    const unforced = await submitJson(view, {
+      ...confirm('legacy-newsletter'),
+      smtpdesk_delete_force: { smtpdesk_delete_force_checkbox: { type: 'checkboxes', selected_options: [] } },
+    });
     expect(unforced.errors?.smtpdesk_delete_force).toMatch(/still has 1 queued message\(s\)/);
     expect(await h.rt.ctx.accounts.findByName(ws, 'legacy-newsletter')).not.toBeNull();
 
-    const forced = await submitJson(view, { ...confirm('legacy-newsletter'), smtpdesk_delete_force: { smtpdesk_delete_force_checkbox: { type: 'checkboxes', selected_options: [{ value: 'force' }] } } });
+    const forced = await submitJson(view, {
+      ...confirm('legacy-newsletter'),
+      smtpdesk_delete_force: { smtpdesk_delete_force_checkbox: { type: 'checkboxes', selected_options: [{ value: 'force' }] } },
+    });
     expect(forced).toEqual({});
     expect(await h.rt.ctx.accounts.findByName(ws, 'legacy-newsletter')).toBeNull();
     const alert = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postMessage' && String(c.args.text).includes('deleted')));
@@ -263,7 +281,9 @@ describe('a slow domain call', () => {
       const sent = await slow.submit(view, nameInput('slow-one'));
       expect(sent.status).toBe(200);
       expect(textOf(JSON.parse(sent.body))).toContain('Working on it');
-      const update = await slow.api.waitFor((calls) => calls.find((c) => c.method === 'views.update' && c.args.view_id === view.id && textOf(c.args).includes('Created *slow-one*')));
+      const update = await slow.api.waitFor((calls) =>
+        calls.find((c) => c.method === 'views.update' && c.args.view_id === view.id && textOf(c.args).includes('Created *slow-one*')),
+      );
       expect(update).toBeTruthy();
       await slow.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postEphemeral' && textOf(c.args).includes('Created SMTP account *slow-one*')));
     } finally {

@@ -28,7 +28,16 @@ describe('the slack role', () => {
     const api = await new FakeSlackApi().start();
     const uri = testDatabaseUri();
     const app = await startApp(
-      loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', LOG_LEVEL: 'warn', SMTPDESK_ROLES: 'slack', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.apiUrl, SLACK_PORT: '0' }),
+      loadConfig({
+        MONGODB_URI: uri,
+        BCRYPT_COST: '4',
+        LOG_LEVEL: 'warn',
+        SMTPDESK_ROLES: 'slack',
+        SLACK_BOT_TOKEN: 'xoxb-1',
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        SLACK_API_URL: api.apiUrl,
+        SLACK_PORT: '0',
+      }),
     );
     try {
       expect(app.roles.map((r) => r.name)).toEqual(['slack']);
@@ -38,7 +47,15 @@ describe('the slack role', () => {
       const port = Number(/port (\d+)/.exec(description)![1]);
       const responseUrl = api.responseUrl();
       const r = await new SlackSender(`http://127.0.0.1:${port}/slack/events`, SIGNING_SECRET).command({
-        team_id: TEAM.id, team_domain: TEAM.domain, channel_id: 'C1', user_id: ADMIN.id, user_name: ADMIN.name, command: '/smtp', text: 'list', response_url: responseUrl, trigger_id: 't',
+        team_id: TEAM.id,
+        team_domain: TEAM.domain,
+        channel_id: 'C1',
+        user_id: ADMIN.id,
+        user_name: ADMIN.name,
+        command: '/smtp',
+        text: 'list',
+        response_url: responseUrl,
+        trigger_id: 't',
       });
       expect(r.status).toBe(200);
       const answer = await api.waitFor((calls) => calls.find((c) => c.method === 'response_url'));
@@ -56,8 +73,21 @@ describe('the slack role', () => {
     const uri = testDatabaseUri();
     try {
       await expect(
-        startApp(loadConfig({ MONGODB_URI: uri, BCRYPT_COST: '4', LOG_LEVEL: 'silent', SMTPDESK_ROLES: 'slack', SLACK_BOT_TOKEN: 'xoxb-bad', SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: api.apiUrl, SLACK_PORT: '0' })),
-      ).rejects.toThrow(`slack: the Slack Web API at ${api.apiUrl} (SLACK_API_URL) refused SLACK_BOT_TOKEN (invalid_auth). Copy the Bot User OAuth Token (xoxb-…) of the app's install again.`);
+        startApp(
+          loadConfig({
+            MONGODB_URI: uri,
+            BCRYPT_COST: '4',
+            LOG_LEVEL: 'silent',
+            SMTPDESK_ROLES: 'slack',
+            SLACK_BOT_TOKEN: 'xoxb-bad',
+            SLACK_SIGNING_SECRET: SIGNING_SECRET,
+            SLACK_API_URL: api.apiUrl,
+            SLACK_PORT: '0',
+          }),
+        ),
+      ).rejects.toThrow(
+        `slack: the Slack Web API at ${api.apiUrl} (SLACK_API_URL) refused SLACK_BOT_TOKEN (invalid_auth). Copy the Bot User OAuth Token (xoxb-…) of the app's install again.`,
+      );
     } finally {
       await api.close();
       await dropTestDatabase(uri);

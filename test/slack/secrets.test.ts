@@ -60,7 +60,9 @@ describe('passwords', () => {
     await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL));
     await expectShownOnceTo(password, { channel: `D${ADMIN.id}`, user: ADMIN.id });
     expect(h.api.of('conversations.open').at(-1)!.args.users).toBe(ADMIN.id);
-    const pointer = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postEphemeral' && c.args.channel === CHANNEL && textOf(c.args).includes('production-transactional')));
+    const pointer = await h.api.waitFor((calls) =>
+      calls.find((c) => c.method === 'chat.postEphemeral' && c.args.channel === CHANNEL && textOf(c.args).includes('production-transactional')),
+    );
     expect(pointer.args.user).toBe(ADMIN.id);
     expect(textOf(pointer.args)).toContain(`<#D${ADMIN.id}>`);
     expect(pointer.raw).not.toContain(password);
@@ -77,7 +79,7 @@ describe('passwords', () => {
     expect(textOf(pointer.args)).toMatch(/New password for \*production-transactional\*.*is in <#D/);
   });
 
-  it('after rotate from App Home: one ephemeral message in the requester\'s DM with the app, nowhere else', async () => {
+  it("after rotate from App Home: one ephemeral message in the requester's DM with the app, nowhere else", async () => {
     await h.openHome(ADMIN);
     await h.api.nth('views.publish');
     const click = await h.click('smtpdesk_account_rotate', 'production-transactional');

@@ -59,7 +59,9 @@ describe('sending limits in Slack', () => {
     const account = await h.rt.ctx.accounts.findByName(ws, 'billing-invoices');
     expect(account?.allowedSenders).toEqual(['noreply@acme.test', '*.apps.acme.test']);
     expect(account?.rateLimit).toEqual({ limit: 5, per: 'm' });
-    const alert = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('rate limit: 5/m')));
+    const alert = await h.api.waitFor((calls) =>
+      calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === ALERT_CHANNEL && String(c.args.text).includes('rate limit: 5/m')),
+    );
     expect(String(alert.args.text)).toContain(`<@${ADMIN.id}>`);
     expect(String(alert.args.text)).toContain('allowed senders: noreply@acme.test, *.apps.acme.test');
   });
@@ -77,7 +79,9 @@ describe('rotate modal', () => {
     const view = await h.api.modal(r.triggerId, (v) => v.callback_id === 'smtpdesk_view_rotate');
     expect(textOf(view)).toMatch(/No: it stops at once[^]*1 hour[^]*24 hours[^]*7 days/);
     const before = h.api.calls.length;
-    await h.submit(view, { smtpdesk_rotate_keep_old: { smtpdesk_rotate_keep_old_select: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: '3600000' } } } });
+    await h.submit(view, {
+      smtpdesk_rotate_keep_old: { smtpdesk_rotate_keep_old_select: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: '1 hour' }, value: '3600000' } } },
+    });
     const dm = await h.api.waitFor((calls) => calls.slice(before).find((c) => c.method === 'chat.postEphemeral' && textOf(c.args).includes('*Password*')));
     expect(textOf(dm.args)).toMatch(/the old one keeps working until \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     const account = await h.rt.ctx.accounts.findByName(ws, 'billing-invoices');
@@ -90,7 +94,9 @@ describe('surge alert: Expected', () => {
     const account = (await h.rt.ctx.accounts.findByName(ws, 'billing-invoices'))!;
     const value = encodeSurgeButton({ workspaceId: ws, accountId: account.id, name: account.name, signals: ['volume'] });
     const blockId = `smtpdesk_surge_actions_${account.id}`;
-    const blocks = [{ type: 'actions', block_id: blockId, elements: [{ type: 'button', action_id: 'smtpdesk_surge_expected', value, text: { type: 'plain_text', text: 'Expected' } }] }];
+    const blocks = [
+      { type: 'actions', block_id: blockId, elements: [{ type: 'button', action_id: 'smtpdesk_surge_expected', value, text: { type: 'plain_text', text: 'Expected' } }] },
+    ];
     const r = await h.click('smtpdesk_surge_expected', value, RESPONDER, { ts: '9.9', text: 'Unusual sending', blocks, blockId });
     expect(r.status).toBe(200);
     const update = await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.update' && textOf(c.args).includes('marked this as expected')));
@@ -99,7 +105,11 @@ describe('surge alert: Expected', () => {
     expect(after?.surgeSnoozes?.volume?.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
     const member = await h.click('smtpdesk_surge_expected', value, MEMBER, { ts: '9.9', text: 'Unusual sending', blocks, blockId });
     expect(member.status).toBe(200);
-    await h.api.waitFor((calls) => calls.find((c) => (c.method === 'chat.postEphemeral' || c.method === 'response_url') && textOf(c.args).includes('Only admins and security responders may mark a surge as expected')));
+    await h.api.waitFor((calls) =>
+      calls.find(
+        (c) => (c.method === 'chat.postEphemeral' || c.method === 'response_url') && textOf(c.args).includes('Only admins and security responders may mark a surge as expected'),
+      ),
+    );
   });
 });
 

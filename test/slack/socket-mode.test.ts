@@ -46,7 +46,18 @@ describe('Socket Mode', () => {
         envelope_id: 'env-1',
         type: 'slash_commands',
         accepts_response_payload: true,
-        payload: { team_id: TEAM.id, team_domain: TEAM.domain, channel_id: 'C1', user_id: ADMIN.id, user_name: ADMIN.name, command: '/smtp', text: 'usage', response_url: responseUrl, trigger_id: 't1', api_app_id: 'A1' },
+        payload: {
+          team_id: TEAM.id,
+          team_domain: TEAM.domain,
+          channel_id: 'C1',
+          user_id: ADMIN.id,
+          user_name: ADMIN.name,
+          command: '/smtp',
+          text: 'usage',
+          response_url: responseUrl,
+          trigger_id: 't1',
+          api_app_id: 'A1',
+        },
       }),
     );
     await waitForAck('env-1');
@@ -55,7 +66,16 @@ describe('Socket Mode', () => {
   });
 
   it('publishes App Home on app_home_opened and drops a re-delivered envelope of the same event', async () => {
-    const event = { token: 't', team_id: TEAM.id, api_app_id: 'A1', type: 'event_callback', event_id: 'EvSock1', event_time: 1, authorizations: [{ team_id: TEAM.id, user_id: 'UBOT', is_bot: true }], event: { type: 'app_home_opened', user: ADMIN.id, channel: 'D1', tab: 'home', event_ts: '1.1' } };
+    const event = {
+      token: 't',
+      team_id: TEAM.id,
+      api_app_id: 'A1',
+      type: 'event_callback',
+      event_id: 'EvSock1',
+      event_time: 1,
+      authorizations: [{ team_id: TEAM.id, user_id: 'UBOT', is_bot: true }],
+      event: { type: 'app_home_opened', user: ADMIN.id, channel: 'D1', tab: 'home', event_ts: '1.1' },
+    };
     socket!.send(JSON.stringify({ envelope_id: 'env-2', type: 'events_api', accepts_response_payload: false, retry_attempt: 0, retry_reason: '', payload: event }));
     socket!.send(JSON.stringify({ envelope_id: 'env-3', type: 'events_api', accepts_response_payload: false, retry_attempt: 1, retry_reason: 'timeout', payload: event }));
     await waitForAck('env-2');

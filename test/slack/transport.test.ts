@@ -17,7 +17,17 @@ describe('request signatures', () => {
     await h?.close();
   });
 
-  const fields = () => ({ team_id: TEAM.id, team_domain: TEAM.domain, channel_id: 'C1', user_id: ADMIN.id, user_name: ADMIN.name, command: '/smtp', text: 'help', response_url: h.api.responseUrl(), trigger_id: 't' });
+  const fields = () => ({
+    team_id: TEAM.id,
+    team_domain: TEAM.domain,
+    channel_id: 'C1',
+    user_id: ADMIN.id,
+    user_name: ADMIN.name,
+    command: '/smtp',
+    text: 'help',
+    response_url: h.api.responseUrl(),
+    trigger_id: 't',
+  });
 
   it('serves a correctly signed request', async () => {
     const f = fields();
@@ -70,42 +80,50 @@ describe('acknowledgement within 3 seconds', () => {
     await proxy?.close();
   });
 
-  it.skipIf(!base)('acks a slash command at once while every database round trip takes 4 s; the answer follows', async () => {
-    proxy.delayMs = 4000;
-    const list = await h.command('list');
-    expect(list.status).toBe(200);
-    expect(list.ms).toBeLessThan(1000);
-    const sentAt = Date.now();
-    const del = await h.command('delete crm');
-    expect(del.status).toBe(200);
-    expect(del.ms).toBeLessThan(1000);
-    // The delete modal is opened from the trigger at once (loading), before any database work.
-    const opened = await h.api.waitFor((calls) => calls.find((c) => c.method === 'views.open' && c.args.trigger_id === del.triggerId), 2000);
-    expect(opened.at - sentAt).toBeLessThan(1500); // a database round trip alone takes 4 s
-    expect(textOf(opened.args)).toContain('Loading');
+  it.skipIf(!base)(
+    'acks a slash command at once while every database round trip takes 4 s; the answer follows',
+    async () => {
+      proxy.delayMs = 4000;
+      const list = await h.command('list');
+      expect(list.status).toBe(200);
+      expect(list.ms).toBeLessThan(1000);
+      const sentAt = Date.now();
+      const del = await h.command('delete crm');
+      expect(del.status).toBe(200);
+      expect(del.ms).toBeLessThan(1000);
+      // The delete modal is opened from the trigger at once (loading), before any database work.
+      const opened = await h.api.waitFor((calls) => calls.find((c) => c.method === 'views.open' && c.args.trigger_id === del.triggerId), 2000);
+      expect(opened.at - sentAt).toBeLessThan(1500); // a database round trip alone takes 4 s
+      expect(textOf(opened.args)).toContain('Loading');
 
-    proxy.delayMs = 0; // what is in flight still takes its 4 s
-    const [answer] = await h.responses(list.responseUrl);
-    expect(textOf(answer!.args)).toContain('crm');
-    const filled = await h.api.modal(del.triggerId, (v) => v.callback_id === 'smtpdesk_view_delete', 25_000);
-    expect(textOf(filled)).toContain('Type "crm" to confirm');
-    proxy.delayMs = 0;
-  }, 50_000);
+      proxy.delayMs = 0; // what is in flight still takes its 4 s
+      const [answer] = await h.responses(list.responseUrl);
+      expect(textOf(answer!.args)).toContain('crm');
+      const filled = await h.api.modal(del.triggerId, (v) => v.callback_id === 'smtpdesk_view_delete', 25_000);
+      expect(textOf(filled)).toContain('Type "crm" to confirm');
+      proxy.delayMs = 0;
+    },
+    50_000,
+  );
 
-  it.skipIf(!base)('answers a modal submission in time while the database is slow, and updates the modal when done', async () => {
-    const r = await h.command('create slow-db');
-    const view = await h.api.modal(r.triggerId, (v) => v.callback_id === 'smtpdesk_view_create');
-    await h.running.deps.background.drain();
-    proxy.delayMs = 3000;
-    const sent = await h.submit(view, { smtpdesk_create_name: { smtpdesk_create_name_input: { type: 'plain_text_input', value: 'slow-db' } } });
-    expect(sent.status).toBe(200);
-    expect(sent.ms).toBeLessThan(3000);
-    expect(textOf(JSON.parse(sent.body))).toContain('Working on it');
-    proxy.delayMs = 0;
-    await h.api.waitFor((calls) => calls.find((c) => c.method === 'views.update' && c.args.view_id === view.id && textOf(c.args).includes('Created *slow-db*')), 40_000);
-    await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postEphemeral' && textOf(c.args).includes('*Password*')), 10_000);
-    proxy.delayMs = 0;
-  }, 60_000);
+  it.skipIf(!base)(
+    'answers a modal submission in time while the database is slow, and updates the modal when done',
+    async () => {
+      const r = await h.command('create slow-db');
+      const view = await h.api.modal(r.triggerId, (v) => v.callback_id === 'smtpdesk_view_create');
+      await h.running.deps.background.drain();
+      proxy.delayMs = 3000;
+      const sent = await h.submit(view, { smtpdesk_create_name: { smtpdesk_create_name_input: { type: 'plain_text_input', value: 'slow-db' } } });
+      expect(sent.status).toBe(200);
+      expect(sent.ms).toBeLessThan(3000);
+      expect(textOf(JSON.parse(sent.body))).toContain('Working on it');
+      proxy.delayMs = 0;
+      await h.api.waitFor((calls) => calls.find((c) => c.method === 'views.update' && c.args.view_id === view.id && textOf(c.args).includes('Created *slow-db*')), 40_000);
+      await h.api.waitFor((calls) => calls.find((c) => c.method === 'chat.postEphemeral' && textOf(c.args).includes('*Password*')), 10_000);
+      proxy.delayMs = 0;
+    },
+    60_000,
+  );
 });
 
 describe('rate limits', () => {

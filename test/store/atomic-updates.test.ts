@@ -26,9 +26,7 @@ describe('single-document atomicity', () => {
   it('a conditional findOneAndUpdate never passes its limit under 50 parallel callers', async () => {
     const col = conn.db!.collection<{ _id: string; n: number }>('limits');
     await col.insertOne({ _id: 'q', n: 0 });
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => col.findOneAndUpdate({ _id: 'q', n: { $lt: 10 } }, { $inc: { n: 1 } })),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, () => col.findOneAndUpdate({ _id: 'q', n: { $lt: 10 } }, { $inc: { n: 1 } })));
     expect(results.filter((r) => r !== null).length).toBe(10);
     expect((await col.findOne({ _id: 'q' }))!.n).toBe(10);
   });
@@ -36,9 +34,7 @@ describe('single-document atomicity', () => {
   it('parallel $inc of different fields of one document keep each other', async () => {
     const col = conn.db!.collection<{ _id: string; a: number; b: number }>('fields');
     await col.insertOne({ _id: 'f', a: 0, b: 0 });
-    await Promise.all(
-      Array.from({ length: 60 }, (_, i) => col.updateOne({ _id: 'f' }, { $inc: i % 2 ? { a: 1 } : { b: 1 } })),
-    );
+    await Promise.all(Array.from({ length: 60 }, (_, i) => col.updateOne({ _id: 'f' }, { $inc: i % 2 ? { a: 1 } : { b: 1 } })));
     expect(await col.findOne({ _id: 'f' })).toEqual({ _id: 'f', a: 30, b: 30 });
   });
 });

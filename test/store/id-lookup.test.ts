@@ -42,9 +42,7 @@ describe('filters on _id and other keys', () => {
   it('keeps a conditional claim atomic under 30 parallel callers', async () => {
     const col = conn.db!.collection<{ _id: string; owner: string | null }>('claims');
     await col.insertOne({ _id: 'job', owner: null });
-    const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => col.findOneAndUpdate({ _id: 'job', owner: null }, { $set: { owner: `w${i}` } })),
-    );
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => col.findOneAndUpdate({ _id: 'job', owner: null }, { $set: { owner: `w${i}` } })));
     expect(results.filter((r) => r !== null)).toHaveLength(1);
   });
 });

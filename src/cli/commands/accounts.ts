@@ -52,9 +52,7 @@ function limitsRow(a: Account) {
   return {
     allowedSenders: a.allowedSenders,
     rateLimit: a.rateLimit ? formatRateLimit(a.rateLimit) : null,
-    oldPassword: a.previousPassword
-      ? { validUntil: a.previousPassword.validUntil.toISOString(), lastUsedAt: a.previousPassword.lastUsedAt?.toISOString() ?? null }
-      : null,
+    oldPassword: a.previousPassword ? { validUntil: a.previousPassword.validUntil.toISOString(), lastUsedAt: a.previousPassword.lastUsedAt?.toISOString() ?? null } : null,
   };
 }
 
@@ -66,7 +64,10 @@ function limitFields(a: Account, now = new Date()): [string, string][] {
   ];
   const prev = a.previousPassword;
   if (prev && prev.validUntil.getTime() > now.getTime()) {
-    fields.push(['Old password', `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? `${formatDateTime(prev.lastUsedAt)} (${formatAgo(prev.lastUsedAt, now)})` : 'never since the rotate'}`]);
+    fields.push([
+      'Old password',
+      `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? `${formatDateTime(prev.lastUsedAt)} (${formatAgo(prev.lastUsedAt, now)})` : 'never since the rotate'}`,
+    ]);
   }
   return fields;
 }
@@ -287,14 +288,17 @@ const stats: CliCommand = {
     if (cli.json) return { name: s.account.name, days: s.days, totals: s.totals, trend: s.trend };
     cli.print(`${s.account.name}, last ${days} day(s): sent ${sparkline(s.days.map((d) => d.sent))}  delivery rate ${formatTrend(s.trend)}\n`);
     cli.print(
-      renderTable([...s.days, { day: 'TOTAL', ...s.totals }], [
-        { header: 'DAY', value: (d) => d.day },
-        { header: 'SENT', value: (d) => formatCount(d.sent), align: 'right' },
-        { header: 'DELIVERED', value: (d) => formatCount(d.delivered), align: 'right' },
-        { header: 'BOUNCED', value: (d) => formatCount(d.bounced), align: 'right' },
-        { header: 'DEFERRED', value: (d) => formatCount(d.deferred), align: 'right' },
-        { header: 'FAILED', value: (d) => formatCount(d.failed), align: 'right' },
-      ]),
+      renderTable(
+        [...s.days, { day: 'TOTAL', ...s.totals }],
+        [
+          { header: 'DAY', value: (d) => d.day },
+          { header: 'SENT', value: (d) => formatCount(d.sent), align: 'right' },
+          { header: 'DELIVERED', value: (d) => formatCount(d.delivered), align: 'right' },
+          { header: 'BOUNCED', value: (d) => formatCount(d.bounced), align: 'right' },
+          { header: 'DEFERRED', value: (d) => formatCount(d.deferred), align: 'right' },
+          { header: 'FAILED', value: (d) => formatCount(d.failed), align: 'right' },
+        ],
+      ),
     );
   },
 };

@@ -19,7 +19,9 @@ import { renderFields, renderTable } from '../table.ts';
 const STATE: Record<DomainView['state'], string> = { active: 'Active', pending: 'Pending DNS', rotating: 'Rotating (new key pending DNS)' };
 
 function recordText(record: DnsRecord): string {
-  const zone = `${record.name}. IN TXT ( ${dnsRecordChunks(record).map((c) => `"${c}"`).join(' ')} )`;
+  const zone = `${record.name}. IN TXT ( ${dnsRecordChunks(record)
+    .map((c) => `"${c}"`)
+    .join(' ')} )`;
   return [
     'Publish this DNS record:',
     '',

@@ -30,9 +30,7 @@ const list: CliCommand = {
         schedule: r.schedule,
         timezone: tz,
         nextRun: r.next?.toISOString() ?? null,
-        lastRun: r.last
-          ? { ...r.last, startedAt: r.last.startedAt.toISOString(), finishedAt: r.last.finishedAt?.toISOString() ?? null }
-          : null,
+        lastRun: r.last ? { ...r.last, startedAt: r.last.startedAt.toISOString(), finishedAt: r.last.finishedAt?.toISOString() ?? null } : null,
       }));
     }
     cli.print(

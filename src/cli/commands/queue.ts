@@ -1,13 +1,5 @@
 // `smtpdesk queue`: what is waiting in the outbound queue, and the two things an admin can do about it.
-import {
-  listQueue,
-  purgeQueuedMail,
-  retryQueuedMail,
-  showQueuedMessage,
-  type QueueChange,
-  type QueuedMessageView,
-  type QueuedRecipient,
-} from '../../domain/index.ts';
+import { listQueue, purgeQueuedMail, retryQueuedMail, showQueuedMessage, type QueueChange, type QueuedMessageView, type QueuedRecipient } from '../../domain/index.ts';
 import { formatCount, formatDateTime } from '../../shared/format.ts';
 import { intOption, requireArg, UsageError, type CliCommand, type OptionValues } from '../command.ts';
 import { renderFields, renderTable } from '../table.ts';
@@ -129,7 +121,10 @@ const show: CliCommand = {
         { header: 'RECIPIENT', value: (r) => r.address },
         { header: 'STATUS', value: (r) => r.status },
         { header: 'ATTEMPTS', value: (r) => String(r.attempts), align: 'right' },
-        { header: 'NEXT ATTEMPT', value: (r) => (r.status !== 'queued' ? '—' : r.nextAttemptAt && r.nextAttemptAt > now ? `in ${shortDuration(r.nextAttemptAt.getTime() - now.getTime())}` : 'due now') },
+        {
+          header: 'NEXT ATTEMPT',
+          value: (r) => (r.status !== 'queued' ? '—' : r.nextAttemptAt && r.nextAttemptAt > now ? `in ${shortDuration(r.nextAttemptAt.getTime() - now.getTime())}` : 'due now'),
+        },
         { header: 'LAST ERROR / ANSWER', value: (r) => (r.status === 'delivered' ? (r.response ?? '') : (r.lastError ?? r.response ?? '')) },
       ]),
     );

@@ -91,7 +91,15 @@ const audit: CliCommand = {
         { header: 'FROM', value: (e) => e.actor.source },
         { header: 'ACTION', value: (e) => e.action },
         { header: 'ACCOUNT', value: (e) => e.accountName ?? '—' },
-        { header: 'DETAILS', value: (e) => (e.details ? Object.entries(e.details).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '') },
+        {
+          header: 'DETAILS',
+          value: (e) =>
+            e.details
+              ? Object.entries(e.details)
+                  .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+                  .join(' ')
+              : '',
+        },
       ]),
     );
   },

@@ -21,7 +21,11 @@ const create: CliCommand = {
   summary: 'Create a workspace',
   args: 'NAME',
   options: { plan: { type: 'string' }, 'slack-team': { type: 'string' }, 'alert-channel': { type: 'string' } },
-  optionHelp: ['--plan PLAN            10k (default), 20k, 50k or 100k', '--slack-team TEAM_ID   the Slack team this workspace belongs to', '--alert-channel ID     Slack channel for alerts'],
+  optionHelp: [
+    '--plan PLAN            10k (default), 20k, 50k or 100k',
+    '--slack-team TEAM_ID   the Slack team this workspace belongs to',
+    '--alert-channel ID     Slack channel for alerts',
+  ],
   async run(cli, pos, opts) {
     const rt = await cli.runtime();
     const ws = await createWorkspace(rt.ctx, cli.actor, {
@@ -90,7 +94,13 @@ const set: CliCommand = {
   ],
   async run(cli, _pos, opts) {
     const ws = await cli.workspace();
-    const ids = (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+    const ids = (v: unknown) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined;
     const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable'].some((k) => opts[k] !== undefined);
     if (!touched) throw new UsageError('nothing to change: give --alert-channel, --admins, --responders, --admin-group, --responder-group or --surge-auto-disable');
     const auto = opts['surge-auto-disable'];

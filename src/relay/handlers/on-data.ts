@@ -54,14 +54,7 @@ export const onData =
     });
   };
 
-async function finish(
-  deps: DataDeps,
-  session: SMTPServerSession,
-  stream: SMTPServerDataStream,
-  scanner: MessageScanner,
-  id: string,
-  collector: BodyCollector,
-): Promise<string> {
+async function finish(deps: DataDeps, session: SMTPServerSession, stream: SMTPServerDataStream, scanner: MessageScanner, id: string, collector: BodyCollector): Promise<string> {
   const { log, metrics, settings } = deps;
   const fields = sessionFields(session);
   const refuse = (err: Error & { responseCode?: number }, reason: string, extra: Record<string, unknown> = {}) => {

@@ -34,9 +34,7 @@ export function accountListBlocks(accounts: AccountView[], opts: { now: Date; id
   if (accounts.length === 0) {
     return [
       section(
-        opts.idleDays !== undefined
-          ? `No account has been idle for ${opts.idleDays} days or more.`
-          : `No SMTP accounts yet. Create one with \`${opts.command} create NAME\`.`,
+        opts.idleDays !== undefined ? `No account has been idle for ${opts.idleDays} days or more.` : `No SMTP accounts yet. Create one with \`${opts.command} create NAME\`.`,
       ),
     ];
   }
@@ -48,12 +46,7 @@ export function accountListBlocks(accounts: AccountView[], opts: { now: Date; id
   ];
 }
 
-export function accountDetailBlocks(
-  a: AccountView & { queuedMessages: number },
-  now: Date,
-  daily?: AccountDailyStats,
-  opts: { canEditLimits?: boolean } = {},
-): Block[] {
+export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date, daily?: AccountDailyStats, opts: { canEditLimits?: boolean } = {}): Block[] {
   const blocks: Block[] = [section(accountTitle(a))];
   const pairs: [string, string][] = [
     ['Total sent', formatCount(a.counters.sent)],
@@ -73,7 +66,10 @@ export function accountDetailBlocks(
     pairs.push(['Old password', `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? formatAgo(prev.lastUsedAt, now) : 'never since the rotate'}`]);
   }
   if (daily) {
-    pairs.push([`Sent, last ${daily.days.length} days`, `\`${sparkline(daily.days.map((d) => d.sent))}\` ${formatCount(daily.totals.sent)}`], ['Delivery trend', formatTrend(daily.trend)]);
+    pairs.push(
+      [`Sent, last ${daily.days.length} days`, `\`${sparkline(daily.days.map((d) => d.sent))}\` ${formatCount(daily.totals.sent)}`],
+      ['Delivery trend', formatTrend(daily.trend)],
+    );
   }
   blocks.push(...fields(pairs));
   if (opts.canEditLimits) blocks.push({ type: 'actions', elements: [button('Sending limits', ACTION.limits, a.name)] });

@@ -75,14 +75,7 @@ export function linesToSections(lines: string[], separator = '\n'): types.Sectio
 }
 
 /** A modal; title at most 24 characters, submit/close at most 24. */
-export function modal(opts: {
-  callbackId: string;
-  title: string;
-  blocks: Block[];
-  submit?: string;
-  close?: string;
-  privateMetadata?: string;
-}): ModalView {
+export function modal(opts: { callbackId: string; title: string; blocks: Block[]; submit?: string; close?: string; privateMetadata?: string }): ModalView {
   const view: ModalView = {
     type: 'modal',
     callback_id: opts.callbackId,

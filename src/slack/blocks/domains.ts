@@ -16,7 +16,10 @@ export function domainListBlocks(domains: DomainView[], opts: { command: string;
   const lines = domains.map(
     (d) =>
       `*${esc(d.domain)}*  ${STATE[d.state]}  ·  signing with \`${d.signingSelector ?? '—'}\`  ·  last verified ${formatDateTime(d.lastVerifiedAt)}` +
-      d.keys.filter((k) => k.state === 'pending').map((k) => `\n      publish \`${esc(k.record.name)}\` (TXT), then \`smtpdesk domains verify ${esc(d.domain)}\``).join(''),
+      d.keys
+        .filter((k) => k.state === 'pending')
+        .map((k) => `\n      publish \`${esc(k.record.name)}\` (TXT), then \`smtpdesk domains verify ${esc(d.domain)}\``)
+        .join(''),
   );
   blocks.push(...linesToSections(lines, '\n\n').slice(0, 45));
   if (opts.canAdd) blocks.push({ type: 'actions', elements: [button('Add domain', ACTION.addDomain, 'add', 'primary')] });
@@ -38,7 +41,13 @@ export function addDomainModal(opts: { domain?: string; privateMetadata: string 
     submit: 'Add',
     privateMetadata: opts.privateMetadata,
     blocks: [
-      { type: 'input', block_id: INPUT.domainName.block, label: plain('Domain'), element, hint: plain('The domain of your From: addresses. Its subdomains are signed with the same key.') },
+      {
+        type: 'input',
+        block_id: INPUT.domainName.block,
+        label: plain('Domain'),
+        element,
+        hint: plain('The domain of your From: addresses. Its subdomains are signed with the same key.'),
+      },
       contextLine('smtpdesk makes an RSA 2048 key for it and shows the DNS record to publish.'),
     ],
   });
@@ -53,7 +62,11 @@ export function dnsRecordModal(domain: string, record: DnsRecord): ModalView {
       section(`:white_check_mark: *${esc(domain)}* has a new DKIM key. Mail from it is signed from now on. Publish this TXT record at your DNS provider:`),
       section(`*Name*\n\`\`\`${record.name}\`\`\``),
       section(`*Value*\n\`\`\`${record.value}\`\`\``),
-      section(`*Zone file* (the value split in 255-character strings)\n\`\`\`${record.name}. IN TXT ( ${dnsRecordChunks(record).map((c) => `"${c}"`).join(' ')} )\`\`\``),
+      section(
+        `*Zone file* (the value split in 255-character strings)\n\`\`\`${record.name}. IN TXT ( ${dnsRecordChunks(record)
+          .map((c) => `"${c}"`)
+          .join(' ')} )\`\`\``,
+      ),
       contextLine(`Then run \`smtpdesk domains verify ${domain}\`: the key is marked active once DNS serves it. See docs/dkim.md.`),
     ],
   });
@@ -62,7 +75,8 @@ export function dnsRecordModal(domain: string, record: DnsRecord): ModalView {
 export function suppressionListBlocks(entries: Suppression[], opts: { command: string }): Block[] {
   if (!entries.length) return [section('The suppression list is empty: no address has hard-bounced.')];
   const lines = entries.map(
-    (s) => `\`${esc(s.address)}\` since ${formatDateTime(s.at)} — ${s.source === 'bounce' ? `hard bounce: ${esc(s.reason)}` : `added by ${esc(s.by ?? '?')}${s.reason ? `: ${esc(s.reason)}` : ''}`}`,
+    (s) =>
+      `\`${esc(s.address)}\` since ${formatDateTime(s.at)} — ${s.source === 'bounce' ? `hard bounce: ${esc(s.reason)}` : `added by ${esc(s.by ?? '?')}${s.reason ? `: ${esc(s.reason)}` : ''}`}`,
   );
   return [
     header(`Suppression list (${entries.length})`),

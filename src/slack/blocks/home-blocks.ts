@@ -69,7 +69,14 @@ export function homeView(opts: {
   const roleText = actor.roles.includes('admin') ? 'an admin' : actor.roles.includes('responder') ? 'a security responder' : 'a member';
   const blocks: Block[] = [
     header(`SMTP accounts · ${usage.workspaceName}`),
-    { type: 'section', block_id: HOME_BLOCK.usage, fields: [{ type: 'mrkdwn', text: l.slots }, { type: 'mrkdwn', text: l.emails }] },
+    {
+      type: 'section',
+      block_id: HOME_BLOCK.usage,
+      fields: [
+        { type: 'mrkdwn', text: l.slots },
+        { type: 'mrkdwn', text: l.emails },
+      ],
+    },
     contextLine(
       `Plan *${usage.plan.id}*${usage.nextPlan ? ` (next up: ${usage.nextPlan.id}, ${usage.nextPlan.accountSlots} accounts)` : ''} · you are ${roleText} · updated ${formatDateTime(now)}`,
     ),

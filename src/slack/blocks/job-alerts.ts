@@ -47,10 +47,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 export function idleAccountLine(a: IdleAccount, now: Date, isNew: boolean): string {
-  return (
-    `*${esc(a.name)}*${isNew ? '  :new:' : ''}  \`${a.username}\` · ${formatStatus(a.status)}\n` +
-    `${lastUsedText(a, now)} · Total sent: ${formatCount(a.counters.sent)}`
-  );
+  return `*${esc(a.name)}*${isNew ? '  :new:' : ''}  \`${a.username}\` · ${formatStatus(a.status)}\n` + `${lastUsedText(a, now)} · Total sent: ${formatCount(a.counters.sent)}`;
 }
 
 export function idleAccountButtons(a: Pick<IdleAccount, 'id' | 'name' | 'status' | 'workspaceId'>, snoozeDays: number): Block {
@@ -84,12 +81,13 @@ export function idleAlertMessage(
     blocks.push(idleAccountButtons(a, opts.snoozeDays));
   }
   if (rest.length) {
-    blocks.push(
-      section(`…and ${plural(rest.length, 'more idle account')}: ${rest.map((a) => `*${esc(a.name)}*`).join(', ')}`.slice(0, 2900)),
-    );
+    blocks.push(section(`…and ${plural(rest.length, 'more idle account')}: ${rest.map((a) => `*${esc(a.name)}*`).join(', ')}`.slice(0, 2900)));
   }
   blocks.push(contextLine(`The full list: \`${opts.command} list --idle ${opts.idleAfterDays}\` here, or \`smtpdesk accounts list --idle ${opts.idleAfterDays}\`.`));
-  const names = accounts.slice(0, 5).map((a) => a.name).join(', ');
+  const names = accounts
+    .slice(0, 5)
+    .map((a) => a.name)
+    .join(', ');
   return {
     text: `${plural(accounts.length, 'idle SMTP account')} in ${workspace.name}: ${names}${accounts.length > 5 ? ', …' : ''}`,
     blocks,
@@ -135,7 +133,10 @@ export function planLimitAlertMessage(
             `deleting frees ${plural(dormant.length, 'slot')} (emails already sent this month still count).\n` +
             dormant
               .slice(0, 10)
-              .map((a) => `• *${esc(a.name)}*: ${a.lastUsedAt ? `last used ${formatDate(a.lastUsedAt)}` : `never used, created ${formatDate(a.createdAt)}`}, ${formatCount(a.counters.sent)} sent`)
+              .map(
+                (a) =>
+                  `• *${esc(a.name)}*: ${a.lastUsedAt ? `last used ${formatDate(a.lastUsedAt)}` : `never used, created ${formatDate(a.createdAt)}`}, ${formatCount(a.counters.sent)} sent`,
+              )
               .join('\n') +
             (dormant.length > 10 ? `\n• …and ${dormant.length - 10} more` : '')
         : `:wastebasket: *Delete dormant accounts*: none has been idle for ${opts.idleAfterDays} days.`,

@@ -106,7 +106,10 @@ export function limitsModal(a: AccountView, now: Date, privateMetadata: string):
         label: plain('Allowed senders'),
         optional: true,
         element: senders,
-        hint: plain('Envelope and header From: must match one: an address (noreply@acme.test), a domain (acme.test or *@acme.test, not its subdomains), or *.acme.test (its subdomains). Empty: any sender.', 2000),
+        hint: plain(
+          'Envelope and header From: must match one: an address (noreply@acme.test), a domain (acme.test or *@acme.test, not its subdomains), or *.acme.test (its subdomains). Empty: any sender.',
+          2000,
+        ),
       },
       {
         type: 'input',
@@ -121,7 +124,9 @@ export function limitsModal(a: AccountView, now: Date, privateMetadata: string):
 }
 
 export function enableModal(a: AccountView, now: Date, privateMetadata: string): ModalView {
-  const why = a.disabled ? `\nDisabled ${formatDateTime(a.disabled.at)} by ${esc(a.disabled.by)}: *${humanReason(a.disabled.reason)}*${a.disabled.note ? ` — “${esc(a.disabled.note)}”` : ''}` : '';
+  const why = a.disabled
+    ? `\nDisabled ${formatDateTime(a.disabled.at)} by ${esc(a.disabled.by)}: *${humanReason(a.disabled.reason)}*${a.disabled.note ? ` — “${esc(a.disabled.note)}”` : ''}`
+    : '';
   return modal({
     callbackId: VIEW.enable,
     title: 'Enable account',
@@ -154,7 +159,14 @@ export function disableModal(a: AccountView, now: Date, opts: { reason?: Disable
       accountSummaryBlock(a, now),
       section('Mail from this account is refused from the next login on; a session already open cannot send another message. Enabling it later restores the same credentials.'),
       { type: 'input', block_id: INPUT.disableReason.block, label: plain('Reason'), element: select },
-      { type: 'input', block_id: INPUT.disableNote.block, label: plain('Details'), element: note, optional: true, hint: plain('Shown in the alert channel and the audit log. Never paste a password here.') },
+      {
+        type: 'input',
+        block_id: INPUT.disableNote.block,
+        label: plain('Details'),
+        element: note,
+        optional: true,
+        hint: plain('Shown in the alert channel and the audit log. Never paste a password here.'),
+      },
     ],
   });
 }
@@ -179,15 +191,12 @@ export function deleteModal(p: DeletePreview, opts: { now: Date; idleAfterDays: 
   if (p.queuedMessages > 0) {
     blocks.push(section(`:warning: *${formatCount(p.queuedMessages)} message(s) are still queued* for it and may never be delivered if you delete it now.`));
   }
-  blocks.push(
-    section('Deleting is permanent: the username is never reused, and the emails it sent this month still count against the quota.'),
-    {
-      type: 'input',
-      block_id: INPUT.deleteConfirm.block,
-      label: plain(`Type "${a.name}" to confirm`),
-      element: { type: 'plain_text_input', action_id: INPUT.deleteConfirm.action, placeholder: plain(a.name) },
-    },
-  );
+  blocks.push(section('Deleting is permanent: the username is never reused, and the emails it sent this month still count against the quota.'), {
+    type: 'input',
+    block_id: INPUT.deleteConfirm.block,
+    label: plain(`Type "${a.name}" to confirm`),
+    element: { type: 'plain_text_input', action_id: INPUT.deleteConfirm.action, placeholder: plain(a.name) },
+  });
   if (p.queuedMessages > 0) {
     blocks.push({
       type: 'input',

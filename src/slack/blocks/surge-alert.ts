@@ -38,10 +38,7 @@ function accountText(s: SurgingAccount): string {
   return `*${esc(s.account.name)}*  \`${s.account.username}\`\n${lines.join('\n')}`;
 }
 
-export function surgeAlertMessage(
-  finding: Pick<SurgeFinding, 'workspace' | 'raised'>,
-  opts: { snoozeHours: number; disabled: readonly string[]; command: string },
-): AlertMessage {
+export function surgeAlertMessage(finding: Pick<SurgeFinding, 'workspace' | 'raised'>, opts: { snoozeHours: number; disabled: readonly string[]; command: string }): AlertMessage {
   const shown = finding.raised.slice(0, SURGE_ALERT_MAX_ACCOUNTS);
   const disabled = new Set(opts.disabled);
   const names = finding.raised.map((s) => s.account.name);
@@ -57,7 +54,10 @@ export function surgeAlertMessage(
     const value = encodeSurgeButton({ workspaceId: s.account.workspaceId, accountId: s.account.id, name: s.account.name, signals: s.observations.map((o) => o.signal) });
     blocks.push(section(accountText(s), `${JOB_ALERT_BLOCK.surgeAccountPrefix}${s.account.id}`));
     if (disabled.has(s.account.name)) {
-      blocks.push({ ...contextLine(`:no_entry: Disabled automatically (this workspace disables on surge). \`${opts.command} enable ${esc(s.account.name)}\` restores it.`), block_id: `${JOB_ALERT_BLOCK.surgeActionsPrefix}${s.account.id}` });
+      blocks.push({
+        ...contextLine(`:no_entry: Disabled automatically (this workspace disables on surge). \`${opts.command} enable ${esc(s.account.name)}\` restores it.`),
+        block_id: `${JOB_ALERT_BLOCK.surgeActionsPrefix}${s.account.id}`,
+      });
     } else {
       blocks.push({
         type: 'actions',

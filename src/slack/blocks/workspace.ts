@@ -20,7 +20,10 @@ export function usageBlocks(u: UsageSummary, consumers: readonly QuotaConsumer[]
   const l = usageLines(u);
   const blocks: Block[] = [header(`Usage of ${u.workspaceName}`), section(`Plan *${u.plan.id}*`), section(l.emails), section(l.slots)];
   if (consumers.length) {
-    const rows = consumers.map((c, i) => `${i + 1}. *${esc(c.name ?? '(deleted account)')}* — ${formatCount(c.sent)} emails, ${formatShare(c.shareOfQuota)} of the quota (${formatShare(c.shareOfSent)} of this month's mail)`);
+    const rows = consumers.map(
+      (c, i) =>
+        `${i + 1}. *${esc(c.name ?? '(deleted account)')}* — ${formatCount(c.sent)} emails, ${formatShare(c.shareOfQuota)} of the quota (${formatShare(c.shareOfSent)} of this month's mail)`,
+    );
     blocks.push(section(`*Top consumers of the ${u.month} quota*\n${rows.join('\n')}`));
   }
   blocks.push(contextLine(nextPlanText(u)));

@@ -26,12 +26,13 @@ export async function handleCommand(deps: SlackDeps, command: SlashCommand, resp
   const sub = parseSubcommand(command.text ?? '');
   const origin: ModalOrigin = { origin: 'command', channelId: command.channel_id, responseUrl: command.response_url };
   let resolved: ResolvedActor | undefined;
-  const who = async () => (resolved = await deps.directory.resolve(client, {
-    teamId: command.team_id,
-    teamName: command.team_domain,
-    userId: command.user_id,
-    userName: command.user_name,
-  }));
+  const who = async () =>
+    (resolved = await deps.directory.resolve(client, {
+      teamId: command.team_id,
+      teamName: command.team_domain,
+      userId: command.user_id,
+      userName: command.user_name,
+    }));
   const answer = async (m: Message): Promise<void> => void (await respond({ response_type: 'ephemeral', text: m.text, blocks: m.blocks }));
   try {
     switch (sub.kind) {

@@ -42,7 +42,10 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     }
     case 'usage': {
       const [u, top] = await Promise.all([usageSummary(ctx, actor, workspace.id), topQuotaConsumers(ctx, actor, workspace.id)]);
-      return { text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`, blocks: usageBlocks(u, top.consumers) };
+      return {
+        text: `Usage: ${formatCount(u.emailsThisMonth)} of ${formatCount(u.plan.monthlyEmails)} emails, ${u.slotsUsed} of ${u.plan.accountSlots} accounts`,
+        blocks: usageBlocks(u, top.consumers),
+      };
     }
     case 'plan': {
       if (sub.set) {

@@ -17,29 +17,27 @@ const NAME_ERRORS = new Set(['ACCOUNT.NAME_INVALID', 'ACCOUNT.NAME_TAKEN', 'PLAN
 
 export function registerCredentialViews(app: App, deps: SlackDeps): void {
   onSubmit(app, deps, VIEW.create, {
-      op: 'create',
-      title: 'New SMTP account',
-      fieldFor: (code) => (NAME_ERRORS.has(code) ? INPUT.createName.block : undefined),
-      extra: (code) =>
-        code === 'PLAN.NO_FREE_SLOT'
-          ? ` \`${deps.config.slack.command} list --idle ${deps.ctx.idleAfterDays}\` shows accounts nobody used for ${deps.ctx.idleAfterDays} days.`
-          : '',
-      async run(s) {
-        const name = s.input(INPUT.createName.block, INPUT.createName.action)?.value ?? '';
-        const issued = await createAccount(deps.ctx, s.resolved.actor, s.resolved.workspace.id, name);
-        return handOver(s, issued, 'created', 'New SMTP account');
-      },
+    op: 'create',
+    title: 'New SMTP account',
+    fieldFor: (code) => (NAME_ERRORS.has(code) ? INPUT.createName.block : undefined),
+    extra: (code) =>
+      code === 'PLAN.NO_FREE_SLOT' ? ` \`${deps.config.slack.command} list --idle ${deps.ctx.idleAfterDays}\` shows accounts nobody used for ${deps.ctx.idleAfterDays} days.` : '',
+    async run(s) {
+      const name = s.input(INPUT.createName.block, INPUT.createName.action)?.value ?? '';
+      const issued = await createAccount(deps.ctx, s.resolved.actor, s.resolved.workspace.id, name);
+      return handOver(s, issued, 'created', 'New SMTP account');
+    },
   });
 
   onSubmit(app, deps, VIEW.rotate, {
-      op: 'rotate',
-      title: 'Rotate password',
-      fieldFor: (code) => (code === 'INPUT.INVALID' ? INPUT.rotateKeepOld.block : undefined),
-      async run(s) {
-        const keepOldMs = Number(s.input(INPUT.rotateKeepOld.block, INPUT.rotateKeepOld.action)?.selected_option?.value ?? 0) || 0;
-        const issued = await rotateAccountPassword(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', undefined, { keepOldMs });
-        return handOver(s, issued, 'rotated', 'Rotate password');
-      },
+    op: 'rotate',
+    title: 'Rotate password',
+    fieldFor: (code) => (code === 'INPUT.INVALID' ? INPUT.rotateKeepOld.block : undefined),
+    async run(s) {
+      const keepOldMs = Number(s.input(INPUT.rotateKeepOld.block, INPUT.rotateKeepOld.action)?.selected_option?.value ?? 0) || 0;
+      const issued = await rotateAccountPassword(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', undefined, { keepOldMs });
+      return handOver(s, issued, 'rotated', 'Rotate password');
+    },
   });
 }
 
@@ -56,7 +54,10 @@ function handOver(s: Submission, issued: IssuedCredentials, verb: 'created' | 'r
   const kept = issued.account.previousPassword ? ` The old password keeps working until ${formatDateTime(issued.account.previousPassword.validUntil)}.` : '';
   const undelivered = `:warning: ${done}, but the password could not be delivered to you (code SLACK_PRIVATE_REPLY_FAILED): your direct messages with this app could not be opened. It is not stored or posted anywhere: rotate the account to get a new one.`;
   return {
-    view: noticeModal(title, `:white_check_mark: ${done} (username \`${issued.username}\`).\nThe password is in a message only you can see, in your messages with this app. Store it in your secrets manager now: it is not shown again.${kept}`),
+    view: noticeModal(
+      title,
+      `:white_check_mark: ${done} (username \`${issued.username}\`).\nThe password is in a message only you can see, in your messages with this app. Store it in your secrets manager now: it is not shown again.${kept}`,
+    ),
     async after(viewId) {
       let dm: string;
       try {

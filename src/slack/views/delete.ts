@@ -9,26 +9,26 @@ import { onSubmit } from './submit.ts';
 
 export function registerDeleteView(app: App, deps: SlackDeps): void {
   onSubmit(app, deps, VIEW.delete, {
-      op: 'delete',
-      title: 'Delete account',
-      fieldFor(code, s) {
-        if (code === 'ACCOUNT.CONFIRMATION_MISMATCH') return INPUT.deleteConfirm.block;
-        if (code === 'ACCOUNT.HAS_QUEUED_MAIL') {
-          // Mail may have been queued after the modal opened, when it had no checkbox yet.
-          return s.body.view.state?.values?.[INPUT.deleteForce.block] ? INPUT.deleteForce.block : INPUT.deleteConfirm.block;
-        }
-        return undefined;
-      },
-      async run(s) {
-        const confirmName = (s.input(INPUT.deleteConfirm.block, INPUT.deleteConfirm.action)?.value ?? '').trim();
-        const force = (s.input(INPUT.deleteForce.block, INPUT.deleteForce.action)?.selected_options ?? []).some((o) => o.value === FORCE_DELETE_VALUE);
-        const account = await deleteAccount(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', { confirmName, force });
-        return {
-          close: true,
-          after: async () => {
-            await sendPrivately(deps, s.client, s.target, { text: `:wastebasket: Deleted *${esc(account.name)}* (\`${account.username}\`). Its username is never reused.` });
-          },
-        };
-      },
+    op: 'delete',
+    title: 'Delete account',
+    fieldFor(code, s) {
+      if (code === 'ACCOUNT.CONFIRMATION_MISMATCH') return INPUT.deleteConfirm.block;
+      if (code === 'ACCOUNT.HAS_QUEUED_MAIL') {
+        // Mail may have been queued after the modal opened, when it had no checkbox yet.
+        return s.body.view.state?.values?.[INPUT.deleteForce.block] ? INPUT.deleteForce.block : INPUT.deleteConfirm.block;
+      }
+      return undefined;
+    },
+    async run(s) {
+      const confirmName = (s.input(INPUT.deleteConfirm.block, INPUT.deleteConfirm.action)?.value ?? '').trim();
+      const force = (s.input(INPUT.deleteForce.block, INPUT.deleteForce.action)?.selected_options ?? []).some((o) => o.value === FORCE_DELETE_VALUE);
+      const account = await deleteAccount(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', { confirmName, force });
+      return {
+        close: true,
+        after: async () => {
+          await sendPrivately(deps, s.client, s.target, { text: `:wastebasket: Deleted *${esc(account.name)}* (\`${account.username}\`). Its username is never reused.` });
+        },
+      };
+    },
   });
 }

@@ -28,7 +28,10 @@ export function registerLimitsView(app: App, deps: SlackDeps): void {
       const allowedSenders = parse(INPUT.limitsSenders.block, () => parseAllowedSenders(sendersText));
       const rateLimit = parse(INPUT.limitsRate.block, () => parseRateLimit(rateText));
       if (Object.keys(errors).length) return { errors };
-      const a = await setSendingPolicy(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', { allowedSenders: allowedSenders ?? null, rateLimit: rateLimit ?? null });
+      const a = await setSendingPolicy(deps.ctx, s.resolved.actor, s.resolved.workspace.id, s.meta.n ?? '', {
+        allowedSenders: allowedSenders ?? null,
+        rateLimit: rateLimit ?? null,
+      });
       return {
         view: noticeModal(
           'Sending limits',

@@ -25,10 +25,7 @@ export interface Submission {
 }
 
 /** What to answer: close the modal, show inline errors, or replace the view; then work done after the ack. */
-export type SubmitResult =
-  | { close: true; after?: () => Promise<void> }
-  | { errors: Record<string, string> }
-  | { view: ModalView; after?: (viewId: string) => Promise<void> };
+export type SubmitResult = { close: true; after?: () => Promise<void> } | { errors: Record<string, string> } | { view: ModalView; after?: (viewId: string) => Promise<void> };
 
 export interface SubmitSpec {
   op: string;
@@ -45,11 +42,7 @@ export function onSubmit(app: App, deps: SlackDeps, callbackId: string, spec: Su
   app.view<ViewSubmitAction>(callbackId, async ({ ack, body, client }) => runSubmission(deps, { ack, body, client }, spec));
 }
 
-export async function runSubmission(
-  deps: SlackDeps,
-  args: { ack: AckFn<ViewResponseAction>; body: ViewSubmitAction; client: WebClient },
-  spec: SubmitSpec,
-): Promise<void> {
+export async function runSubmission(deps: SlackDeps, args: { ack: AckFn<ViewResponseAction>; body: ViewSubmitAction; client: WebClient }, spec: SubmitSpec): Promise<void> {
   const { ack, body, client } = args;
   const task = settle(deps, body, client, spec);
   let timer: NodeJS.Timeout | undefined;
@@ -124,4 +117,3 @@ async function settle(deps: SlackDeps, body: ViewSubmitAction, client: WebClient
     return { view: noticeModal(spec.title, `:no_entry_sign: ${text}`) };
   }
 }
-

@@ -28,7 +28,10 @@ export function startBatchRecovery(deps: RecoveryDeps, opts: BatchRecoveryOption
         const r = await finishBatch(deps, batch);
         finished++;
         if (r.counted || r.withdrawn || r.released) {
-          opts.log.warn({ code: 'COUNTER_BATCH_RECOVERED', ...r }, `finished counter batch ${batch._id} left open (${r.counted} counted, ${r.withdrawn} withdrawn, ${r.released} emails of quota given back)`);
+          opts.log.warn(
+            { code: 'COUNTER_BATCH_RECOVERED', ...r },
+            `finished counter batch ${batch._id} left open (${r.counted} counted, ${r.withdrawn} withdrawn, ${r.released} emails of quota given back)`,
+          );
         }
       } catch (err) {
         opts.log.warn({ err, code: 'COUNTER_BATCH_RECOVERY_FAILED', batch: batch._id }, 'could not finish a counter batch left open; will retry');

@@ -130,10 +130,7 @@ export async function applyCounterChanges(c: CounterCollections, batchId: string
     if (unset) update.$unset = unset;
     usageOps.push({ id, op: update });
   }
-  await Promise.all([
-    accountOps.length ? c.accounts.bulkWrite(accountOps, { ordered: false }) : null,
-    usageOps.length ? upsertOnce(c.usage, m, usageOps) : null,
-  ]);
+  await Promise.all([accountOps.length ? c.accounts.bulkWrite(accountOps, { ordered: false }) : null, usageOps.length ? upsertOnce(c.usage, m, usageOps) : null]);
 }
 
 /**

@@ -304,19 +304,14 @@ interface RunOptions {
 function run(command: string, args: string[], opts: RunOptions = {}): Promise<{ stdout: string; stderr: string }> {
   if (!opts.onStderrLine) {
     return new Promise((resolve, reject) => {
-      execFile(
-        command,
-        args,
-        { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 },
-        (err, stdout, stderr) => {
-          if (err) {
-            const failure = err as NodeJS.ErrnoException;
-            if (failure.code === 'ENOENT') return reject(failure);
-            return reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${tail(stderr)}`));
-          }
-          resolve({ stdout, stderr });
-        },
-      );
+      execFile(command, args, { env: opts.env, cwd: opts.cwd, timeout: opts.timeoutMs ?? 0, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (err) {
+          const failure = err as NodeJS.ErrnoException;
+          if (failure.code === 'ENOENT') return reject(failure);
+          return reject(new Error(`${command} ${args.join(' ')} failed: ${err.message}\n${tail(stderr)}`));
+        }
+        resolve({ stdout, stderr });
+      });
     });
   }
   const onStderrLine = opts.onStderrLine;
@@ -332,9 +327,7 @@ function run(command: string, args: string[], opts: RunOptions = {}): Promise<{ 
       partial = lines.pop() ?? '';
       for (const line of lines) onStderrLine(line);
     });
-    const timer = opts.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs)
-      : undefined;
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

@@ -77,9 +77,7 @@ function messageDocument(msg: NewQueuedMessage, bodyRef?: { doc: string; part: n
     accountId: msg.accountId,
     username: msg.username,
     envelope: { from: msg.from, to: msg.to },
-    recipients: msg.to.map((address) =>
-      recipientDoc({ address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(), status: 'queued', attempts: 0 }),
-    ),
+    recipients: msg.to.map((address) => recipientDoc({ address, domain: address.slice(address.lastIndexOf('@') + 1).toLowerCase(), status: 'queued', attempts: 0 })),
     size: msg.size ?? msg.head.length + (msg.body?.length ?? 0),
     // With a body part, our headers are the part's start.
     head: bodyRef ? Buffer.alloc(0) : msg.head,

@@ -93,7 +93,12 @@ export function toBuffer(data: unknown): Buffer {
 function recipientOf(r: Document): QueuedRecipient {
   const out: QueuedRecipient = {
     address: String(r.address),
-    domain: String(r.domain ?? String(r.address).slice(String(r.address).lastIndexOf('@') + 1).toLowerCase()),
+    domain: String(
+      r.domain ??
+        String(r.address)
+          .slice(String(r.address).lastIndexOf('@') + 1)
+          .toLowerCase(),
+    ),
     status: r.status as QueuedRecipient['status'],
     attempts: Number(r.attempts ?? 0),
   };

@@ -56,7 +56,11 @@ export function retaining(c: QueueCollections) {
       let after: mongo.ObjectId | null = null;
       for (;;) {
         const filter: Record<string, unknown> = { n: 0, messageId: after ? { $lt: cutoff, $gt: after } : { $lt: cutoff } };
-        const first = await c.chunks.find(filter, { projection: { messageId: 1 } }).sort({ messageId: 1 }).limit(batchSize).toArray();
+        const first = await c.chunks
+          .find(filter, { projection: { messageId: 1 } })
+          .sort({ messageId: 1 })
+          .limit(batchSize)
+          .toArray();
         if (first.length === 0) break;
         const ids = first.map((d) => d.messageId as mongo.ObjectId);
         const existing = await c.messages.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray();
@@ -70,7 +74,11 @@ export function retaining(c: QueueCollections) {
       const orphanBefore = cutoff.toHexString();
       let afterId = '';
       for (;;) {
-        const old = await c.bodies.find({ _id: { $gt: stringId(afterId), $lt: stringId(orphanBefore) } }, { projection: { _id: 1 } }).sort({ _id: 1 }).limit(batchSize).toArray();
+        const old = await c.bodies
+          .find({ _id: { $gt: stringId(afterId), $lt: stringId(orphanBefore) } }, { projection: { _id: 1 } })
+          .sort({ _id: 1 })
+          .limit(batchSize)
+          .toArray();
         for (const d of old) bodyDocs.add(String(d._id));
         if (old.length < batchSize) break;
         afterId = String(old[old.length - 1]!._id);

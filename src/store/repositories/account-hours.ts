@@ -33,16 +33,14 @@ export function accountHourRepository(m: Models): AccountHourRepository {
       const filter: Record<string, unknown> = { hour: { $gte: since } };
       if (workspaceId) filter.workspaceId = workspaceId;
       const rows = await H.find(filter).lean<Row[]>();
-      return rows.map(
-        (r: Row): AccountHour => ({
-          accountId: r.accountId,
-          workspaceId: r.workspaceId,
-          hour: r.hour,
-          recipients: r.recipients ?? 0,
-          refused: r.refused ?? 0,
-          networks: [...(r.networks ?? [])],
-        }),
-      );
+      return rows.map((r: Row): AccountHour => ({
+        accountId: r.accountId,
+        workspaceId: r.workspaceId,
+        hour: r.hour,
+        recipients: r.recipients ?? 0,
+        refused: r.refused ?? 0,
+        networks: [...(r.networks ?? [])],
+      }));
     },
     async prune(before) {
       const res = await H.deleteMany({ hour: { $lt: before } });

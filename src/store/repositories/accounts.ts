@@ -134,9 +134,7 @@ export function accountRepository(m: Models): AccountRepository {
         accountIdOfUsername.set(username, claim.accountId);
       }
       // A claim without accountId: the process stopped between claiming and creating; look the slow way.
-      const row = claim.accountId
-        ? await A.findById(claim.accountId).lean<AccountRow>()
-        : await A.findOne({ username }).lean<AccountRow>();
+      const row = claim.accountId ? await A.findById(claim.accountId).lean<AccountRow>() : await A.findOne({ username }).lean<AccountRow>();
       if (row && row.username !== username) return null;
       if (!row || !row.passwordHash) return null;
       const withSecret: AccountWithSecret = { ...toAccount(row), passwordHash: row.passwordHash };

@@ -98,10 +98,7 @@ export function flagRepository(m: Models): FlagRepository {
       return res.matchedCount === 1;
     },
     async claimPendingAlert(workspaceId, kind, fingerprint) {
-      const res = await F.updateOne(
-        { _id: stateId(kind, workspaceId), fingerprint, 'alert.pending': true },
-        { $set: { 'alert.pending': false } },
-      );
+      const res = await F.updateOne({ _id: stateId(kind, workspaceId), fingerprint, 'alert.pending': true }, { $set: { 'alert.pending': false } });
       return res.matchedCount === 1;
     },
     async recordAlert(workspaceId, kind, fingerprint, alert) {

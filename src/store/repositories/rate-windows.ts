@@ -13,11 +13,7 @@ export function rateWindowRepository(m: Models): RateWindowRepository {
       // document with the same _id and fails with a duplicate key: that failure is the refusal. One command,
       // atomic on every MongoDB-wire server, no read before.
       try {
-        await W.updateOne(
-          { _id: rateWindowId(accountId, windowStart), count: { $lte: limit - n } },
-          { $inc: { count: n }, $setOnInsert: { expiresAt } },
-          { upsert: true },
-        );
+        await W.updateOne({ _id: rateWindowId(accountId, windowStart), count: { $lte: limit - n } }, { $inc: { count: n }, $setOnInsert: { expiresAt } }, { upsert: true });
         return true;
       } catch (err) {
         if (isDuplicateKeyError(err)) return false;

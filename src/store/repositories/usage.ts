@@ -12,11 +12,7 @@ export function usageRepository(m: Models): UsageRepository {
 
   async function ensureWorkspaceMonth(workspaceId: string, month: string) {
     try {
-      await U.updateOne(
-        { _id: workspaceDocId(workspaceId, month) },
-        { $setOnInsert: { scope: 'workspace', workspaceId, month, sent: 0 } },
-        { upsert: true },
-      );
+      await U.updateOne({ _id: workspaceDocId(workspaceId, month) }, { $setOnInsert: { scope: 'workspace', workspaceId, month, sent: 0 } }, { upsert: true });
     } catch (err) {
       // Two first senders of the month may both upsert; one wins, the other's document is there.
       if (!isDuplicateKeyError(err)) throw err;
@@ -31,8 +27,7 @@ export function usageRepository(m: Models): UsageRepository {
     async reserveWorkspaceEmails(workspaceId, month, emails, quota) {
       if (emails > quota) return false;
       // One conditional $inc: the check and the reservation are a single atomic step.
-      const reserve = () =>
-        U.findOneAndUpdate({ _id: workspaceDocId(workspaceId, month), sent: { $lte: quota - emails } }, { $inc: { sent: emails } }, { new: true }).lean();
+      const reserve = () => U.findOneAndUpdate({ _id: workspaceDocId(workspaceId, month), sent: { $lte: quota - emails } }, { $inc: { sent: emails } }, { new: true }).lean();
       if ((await reserve()) !== null) return true;
       // No room, or no document yet for this month (its first message): create it, then try once more.
       // (Creating it only here saves the relay a write on every other message.)
@@ -82,9 +77,7 @@ export function usageRepository(m: Models): UsageRepository {
       return out;
     },
     async accountMonths(workspaceId, month) {
-      const rows = await U.find({ workspaceId, month, scope: 'account' }).lean<
-        (Partial<MonthlyUsage> & { accountId: string; month: string })[]
-      >();
+      const rows = await U.find({ workspaceId, month, scope: 'account' }).lean<(Partial<MonthlyUsage> & { accountId: string; month: string })[]>();
       return new Map(
         rows.map((r) => [
           r.accountId,

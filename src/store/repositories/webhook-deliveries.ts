@@ -11,9 +11,7 @@ export interface DeliveryClaim {
   action: string;
 }
 
-export type ClaimResult =
-  | { claimed: true; id: string }
-  | { claimed: false; firstReceivedAt?: Date; status?: number; code?: string };
+export type ClaimResult = { claimed: true; id: string } | { claimed: false; firstReceivedAt?: Date; status?: number; code?: string };
 
 export interface WebhookDeliveryStore {
   /** Records the delivery; `claimed: false` when its id (or the same signed request) was seen before. */

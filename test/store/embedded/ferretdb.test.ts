@@ -5,13 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedFerretDbBinary, startDedicatedFerretDb, type DedicatedFerretDb } from '../../../src/store/embedded/index.ts';
 import { withDatabaseName } from '../../helpers/database.ts';
 
-const CONNECTION_ERRORS = [
-  'MongoServerSelectionError',
-  'MongoNetworkError',
-  'MongoNetworkTimeoutError',
-  'MongoPoolClearedError',
-  'MongoNotConnectedError',
-];
+const CONNECTION_ERRORS = ['MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoPoolClearedError', 'MongoNotConnectedError'];
 
 // FerretDB needs Go to build the first time; a CI that has only mongod skips these.
 const ferretDbAvailable = (await cachedFerretDbBinary()) !== null || spawnSync('go', ['version']).status === 0;
