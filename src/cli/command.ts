@@ -2,6 +2,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Actor, DomainContext, Workspace } from '../domain/index.ts';
 import type { Runtime } from '../runtime.ts';
+import type { JobLastRun } from '../store/repositories/job-leases.ts';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
@@ -20,15 +21,7 @@ export interface CliContext {
 }
 
 /** A job's last run, as its lease records it. */
-export interface JobLastRunInfo {
-  trigger: 'schedule' | 'manual';
-  owner: string;
-  startedAt: Date;
-  finishedAt?: Date;
-  result: 'running' | 'ok' | 'error';
-  summary?: string;
-  error?: string;
-}
+export type JobLastRunInfo = JobLastRun;
 
 /** What a run found and did: a table for people, details for --json. */
 export interface JobRunReport {
