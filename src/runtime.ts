@@ -8,6 +8,8 @@ import { createLogger, type Logger } from './log.ts';
 import { connectDatabase, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { createQueue, type Queue } from './store/queue/index.ts';
+import { createLedger, type Ledger } from './store/ledger/index.ts';
+import { hostname } from 'node:os';
 import { startEmbeddedDatabase } from './store/embedded/index.ts';
 import { createSecretBox, EventBus, type DomainContext } from './domain/index.ts';
 import { createMetrics, databaseCommandCounter, writeStatsOnSignal, type Metrics } from './metrics.ts';
@@ -19,6 +21,8 @@ export interface Runtime {
   ctx: DomainContext;
   /** The outbound queue, one per process: the relay stores into it, a worker of the same process hears of it. */
   queue: Queue;
+  /** The message ledger, one per process: the relay's commits, the worker's finishes, one recovery loop. */
+  ledger: Ledger;
   events: EventBus;
   metrics: Metrics;
   /** Which database serves us, for the start-up line. */
@@ -56,6 +60,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     : undefined;
   const events = new EventBus((err, event) => log.error({ err, code: 'EVENT_SINK_FAILED', event: event.type }, 'event subscriber failed'));
   const queue = createQueue(db.models);
+  const ledger = createLedger(db.models, queue, { owner: `${hostname()}/${process.pid}`, leaseMs: config.relay.batchStaleMs });
   const ctx = createDomainContext(db, {
     bcryptCost: config.accounts.bcryptCost,
     idleAfterDays: config.jobs.idleAfterDays,
@@ -71,6 +76,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     db,
     ctx,
     queue,
+    ledger,
     events,
     metrics,
     databaseKind: kind,
@@ -83,6 +89,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
     async close() {
       stopStats?.();
       await drain();
+      await ledger.close();
       await db.close().catch(() => undefined);
       await stop();
     },

@@ -1,25 +1,26 @@
-// Group finish: attempts that end while a finish is in flight are written together. One finish = one
-// counter batch ledger document (the outcomes to count), one bulk write of the messages' recipients under
-// their leases, one bulk write per counter collection, and the ledger closed. A worker killed half way leaves
-// the batch to recovery, which counts exactly the outcomes whose write landed.
-import { outcomeChange, type CounterChange } from '../domain/index.ts';
+// Group finish: attempts that end while a finish is in flight are written together, through the ledger
+// (store/ledger, recordOutcomes): one batch document holding the outcomes to count and the delivery status
+// notices owed, one bulk write of the messages' recipients under their leases, the notices stored, one bulk
+// write per counter collection, the batch closed. A worker killed half way leaves the batch to recovery,
+// which counts exactly the outcomes whose write landed and stores their notices: a notice is never lost
+// between the finish and its storing.
+import { outcomeChange } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
-import type { CounterBatches, OutcomeEntry } from '../store/counters/batches.ts';
-import { applyCounterChanges, markDone, type CounterCollections, type MarkerSweeper } from '../store/counters/targets.ts';
+import type { Ledger, OutcomeEntry } from '../store/ledger/index.ts';
+import type { NewQueuedMessage } from '../store/queue/enqueue.ts';
 import type { FinishedAttempt, Queue } from '../store/queue/index.ts';
 import { counterDelta, type RecipientOutcome } from './outcome.ts';
 
 export interface FinishRequest extends FinishedAttempt {
   outcomes: RecipientOutcome[];
+  /** The delivery status notice to store once this outcome is written. */
+  notice?: NewQueuedMessage;
 }
 
 export interface FinisherDeps {
-  queue: Queue;
-  batches: CounterBatches;
-  counters: CounterCollections;
-  sweeper: MarkerSweeper;
+  queue: Pick<Queue, 'finishMany'>;
+  ledger: Pick<Ledger, 'recordOutcomes'>;
   log: Logger;
-  owner: string;
   clock: () => Date;
 }
 
@@ -36,27 +37,19 @@ export function createFinisher(deps: FinisherDeps) {
 
   async function commit(batch: Pending[]): Promise<void> {
     const now = deps.clock();
-    const batchId = deps.batches.newId();
-    const changes: CounterChange[] = [];
-    const outcomes: OutcomeEntry[] = [];
+    const entries: OutcomeEntry[] = [];
     for (const p of batch) {
       const change = outcomeChange(p.lease.message, counterDelta(p.outcomes), now);
-      if (!change) continue;
-      changes.push(change);
-      outcomes.push({ id: p.lease.id, workspaceId: change.workspaceId, accountId: change.accountId, at: now, delta: change.delta });
+      if (change) entries.push({ id: p.lease.id, workspaceId: change.workspaceId, accountId: change.accountId, at: now, delta: change.delta });
     }
-    if (outcomes.length) await deps.batches.open({ _id: batchId, kind: 'outcome', state: 'open', owner: deps.owner, createdAt: now, outcomes });
-    const held = await deps.queue.finishMany(batch, now, batchId);
-    for (const p of batch) p.resolve(held.has(p.lease.id));
-    if (!outcomes.length) return;
-    const counted = changes.filter((_, i) => held.has(outcomes[i]!.id));
-    try {
-      await applyCounterChanges(deps.counters, batchId, counted, deps.sweeper);
-      await deps.batches.close(batchId);
-      markDone(deps.sweeper, batchId, counted);
-    } catch (err) {
-      deps.log.warn({ err, code: 'DELIVERY_COUNTERS_DEFERRED', batchId, messages: counted.length }, 'outcomes written; counting them is left to the batch ledger');
-    }
+    const notices = batch.filter((p) => p.notice).map((p) => ({ forId: p.lease.id, message: p.notice! }));
+    await deps.ledger.recordOutcomes(
+      { kind: 'outcome', entries, notices, write: (batchId) => deps.queue.finishMany(batch, now, batchId) },
+      (held) => {
+        for (const p of batch) p.resolve(held.has(p.lease.id));
+      },
+      deps.log,
+    );
   }
 
   async function drain(): Promise<void> {
@@ -85,3 +78,5 @@ export function createFinisher(deps: FinisherDeps) {
     },
   };
 }
+
+export type Finisher = ReturnType<typeof createFinisher>;

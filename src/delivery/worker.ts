@@ -1,32 +1,34 @@
-// The delivery worker: leases due messages from the shared queue, up to DELIVERY_CONCURRENCY at a time,
-// sends each to its due recipients, records every recipient's own outcome under the lease, counts it
-// for the account, and bounces what will never arrive. Several workers (in one process or many) share
-// one queue; a worker that dies stops renewing its leases and its messages are due again for the others.
+// The delivery worker: takes work from the shared queue, up to DELIVERY_CONCURRENCY messages at a time,
+// sends each to its due recipients and writes every recipient's own outcome under the lease, counted for
+// the account, with a notice to the sender for what will never arrive. Several workers (in one process or
+// many) share one queue; a worker that dies stops renewing its leases and its messages become due again.
+// Made of parts with one job each:
+//   claimer.ts     where work comes from, claimed in bulk
+//   lease-book.ts  every lease held (waiting or in delivery) renewed together; run-out leases never started
+//   slots.ts       how many deliveries run at once (and finishes waiting to be written)
+//   attempt.ts     one attempt: envelope, body, transport, new recipient states, the notice
+//   finisher.ts    outcomes written in groups through the ledger
+// This file wires them and runs the loop.
 //
 // Delivery is at least once: a worker that dies after the receiving server answered 250 but before the
 // outcome is written leaves the message to be sent again by another worker.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime.ts';
-import { counterBatches } from '../store/counters/batches.ts';
-import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts';
-import { quotaCounters } from '../store/counters/quota.ts';
-import { startBatchRecovery } from '../store/counters/recovery-loop.ts';
-import { newQueueId, type FreshMessage, type Lease } from '../store/queue/index.ts';
-import type { QueuedRecipient } from '../domain/queue-model.ts';
-import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
-import { permanentFailure, temporaryFailure } from './classify.ts';
+import type { Lease } from '../store/queue/index.ts';
+import { attemptDelivery, type AttemptDeps } from './attempt.ts';
+import { createClaimer } from './claimer.ts';
 import { createDkimSigner } from './dkim-signer.ts';
-import { createFinisher } from './finisher.ts';
+import { createFinisher, type FinishRequest } from './finisher.ts';
+import { createLeaseBook } from './lease-book.ts';
+import type { RecipientOutcome } from './outcome.ts';
 import { refreshQueueDepth } from './queue-depth.ts';
-import { createSuppressionRecorder } from './suppress.ts';
-import { mailboxProblem } from '../shared/mailbox.ts';
-import { normalizeLineEndings } from './hygiene.ts';
-import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
 import { parseRetryPolicy, type RetryPolicy } from './retry-policy.ts';
+import { Slots } from './slots.ts';
+import { createSuppressionRecorder } from './suppress.ts';
 import { createMxTransport, type MxResolver } from './transport-mx.ts';
 import { createUpstreamTransport } from './transport-upstream.ts';
-import type { RecipientResult, Transport, TransportTimeouts } from './transport.ts';
+import type { Transport, TransportTimeouts } from './transport.ts';
 
 export interface DeliveryWorkerOptions {
   /** Names this worker in leases and logs (default host/pid/random). */
@@ -84,126 +86,69 @@ export interface WorkerStats {
   failed: number;
 }
 
-const CANDIDATES_TTL_MS = 2_000;
+type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics' | 'queue' | 'ledger'>;
 
-function shuffle<T>(items: T[]): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j]!, items[i]!];
-  }
-  return items;
+/** How many finished attempts may wait to be written, per delivery slot. */
+const FINISHING_PER_SLOT = 4;
+
+function createTransport(rt: Rt, options: DeliveryWorkerOptions, concurrency: number, log: Runtime['log']): Transport {
+  const { config } = rt;
+  const upstreamUrl = options.upstreamUrl === undefined ? config.delivery.upstreamUrl : (options.upstreamUrl ?? undefined);
+  const heloName = config.delivery.heloName;
+  if (options.transport) return options.transport;
+  if (upstreamUrl)
+    return createUpstreamTransport({ url: upstreamUrl, tlsVerify: config.delivery.upstreamTlsVerify, heloName, maxConnections: concurrency, timeouts: options.timeouts, log });
+  return createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log });
 }
 
-type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics' | 'queue'>;
-
 export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {}): DeliveryWorker {
-  const { config, db, metrics, queue } = rt;
+  const { config, metrics, queue, ledger } = rt;
   const id = options.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const log = rt.log.child({ component: 'delivery', worker: id });
   const clock = options.clock ?? rt.ctx.clock;
   const concurrency = Math.max(1, options.concurrency ?? config.delivery.concurrency);
   const leaseMs = options.leaseMs ?? config.delivery.leaseMs;
-  const policy = options.policy ?? parseRetryPolicy(config.delivery.retrySchedule, config.delivery.maxAge);
-  const sendBounces = options.sendBounces ?? config.delivery.sendBounces;
   const pollMinMs = options.pollMinMs ?? 50;
   const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 1000);
-  const dueScanIntervalMs = options.dueScanIntervalMs ?? 5_000;
-  const upstreamUrl = options.upstreamUrl === undefined ? config.delivery.upstreamUrl : (options.upstreamUrl ?? undefined);
-  const heloName = config.delivery.heloName;
-  const transport =
-    options.transport ??
-    (upstreamUrl
-      ? createUpstreamTransport({ url: upstreamUrl, tlsVerify: config.delivery.upstreamTlsVerify, heloName, maxConnections: concurrency, timeouts: options.timeouts, log })
-      : createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log }));
-  const sweeper = new MarkerSweeper();
-  const counters = counterCollections(db.models);
-  const batches = counterBatches(db.models);
-  const finisher = createFinisher({ queue, batches, counters, sweeper, log, owner: id, clock });
-  // Batches a killed worker (or relay) left open are finished here too.
-  const recovery = startBatchRecovery({ batches, counters, sweeper, queue, quota: quotaCounters(counters, sweeper) }, { log, staleAfterMs: config.relay.batchStaleMs });
-  const dkim = createDkimSigner({ domains: rt.ctx.domains, secrets: rt.ctx.secrets, ttlMs: config.delivery.dkimCacheMs, log });
+  const transport = createTransport(rt, options, concurrency, log);
+  const book = createLeaseBook({ queue, leaseMs, clock, log });
+  const claimer = createClaimer({ queue, ledger, owner: id, leaseMs, clock, pollMinMs, dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000 });
+  const slots = new Slots(concurrency);
+  const finishing = new Slots(concurrency * FINISHING_PER_SLOT);
+  const finisher = createFinisher({ queue, ledger, log, clock });
+  const attemptDeps: AttemptDeps = {
+    queue,
+    transport,
+    dkim: createDkimSigner({ domains: rt.ctx.domains, secrets: rt.ctx.secrets, ttlMs: config.delivery.dkimCacheMs, log }),
+    policy: options.policy ?? parseRetryPolicy(config.delivery.retrySchedule, config.delivery.maxAge),
+    sendBounces: options.sendBounces ?? config.delivery.sendBounces,
+    heloName: config.delivery.heloName,
+    clock,
+    log,
+    usable: (lease) => book.usable(lease),
+  };
   const suppress = createSuppressionRecorder(rt.ctx, log);
-
+  // Batches a killed worker (or relay) left open: the process's one recovery loop.
+  const stopRecovery = ledger.recovery.use(log);
   const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
-  const slots = new Set<Promise<void>>();
   let stopping = false;
-  let interrupt: (() => void) | null = null;
   let drainWaiters: (() => void)[] = [];
-  let signalStop: () => void = () => {};
-  const stopSignal = new Promise<void>((resolve) => (signalStop = resolve));
 
-  // Due ids read in one query and claimed one by one (see lease.ts); refreshed when used up or stale.
-  let candidates: string[] = [];
-  let candidatesReadAt = 0;
-  const candidateBatch = Math.max(8, concurrency * 4);
-
-  /** New messages: stored by this process's relay (onEnqueued) or taken from the relay's batch notices. */
-  const fresh: FreshMessage[] = [];
-  /** Leased together (one command for a whole batch of new messages), waiting for a free slot. */
-  const ready: Lease[] = [];
-  let nextDueScanAt = 0;
-  let lastEmptyNotices = 0;
-  const freshClaim = Math.max(16, concurrency * 4);
-
-  async function nextLease(): Promise<Lease | null> {
-    for (let round = 0; round < 2; round++) {
-      if (ready.length) return ready.shift()!;
-      while (fresh.length) {
-        ready.push(...(await queue.claimFresh(fresh.splice(0, freshClaim), { owner: id, now: clock(), leaseMs })));
-        if (ready.length) return ready.shift()!;
-      }
-      // Notices are looked for at most every pollMinMs while there are none (each look is a query).
-      if (round === 0 && Date.now() - lastEmptyNotices >= pollMinMs) {
-        const taken = await batches.takeNotices(Math.max(4, concurrency));
-        if (taken.length === 0) lastEmptyNotices = Date.now();
-        fresh.push(...taken);
-      }
-    }
-    // Retries, expired leases and messages whose notice was lost: the query on the due time. On FerretDB it
-    // scans the collection, so it runs only when nothing else is known to be waiting, and at most once per
-    // dueScanIntervalMs (a wake() from this process, as after a bounce notice, does not wait for it).
-    for (let round = 0; round < 2; round++) {
-      if (candidates.length === 0 || Date.now() - candidatesReadAt > CANDIDATES_TTL_MS) {
-        // drain() needs to know that nothing at all is due: while it waits, every look scans.
-        if (Date.now() < nextDueScanAt && !drainWaiters.length) return null;
-        // Shuffled, so that workers reading the same ids at once mostly claim different ones.
-        candidates = shuffle(await queue.findDueIds(clock(), candidateBatch));
-        candidatesReadAt = Date.now();
-        // A full batch says there is a backlog: look again as soon as it is claimed; else wait the interval.
-        nextDueScanAt = candidates.length < candidateBatch ? Date.now() + dueScanIntervalMs : 0;
-        if (candidates.length === 0) return null;
-      }
-      let lostInARow = 0;
-      while (candidates.length) {
-        const lease = await queue.claim(candidates.shift()!, { owner: id, now: clock(), leaseMs });
-        if (lease) return lease;
-        stats.claimsLost++;
-        // Other workers are taking these ids as fast as we are: read a fresh set rather than chase them.
-        if (++lostInARow >= 3) {
-          candidates = [];
-          break;
-        }
-      }
-    }
-    return null;
-  }
-
-  // A wake that comes while the loop is busy (say, in the middle of a poll that will find nothing) is kept, so
-  // the next sleep returns at once instead of waiting a whole idle interval.
+  // A wake that comes while the loop is busy is kept, so the next sleep returns at once.
+  let interrupt: (() => void) | null = null;
   let wakePending = false;
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       if (wakePending) {
         wakePending = false;
-        resolve();
-        return;
+        return resolve();
       }
+      const timer = setTimeout(() => done(), ms);
       const done = () => {
         clearTimeout(timer);
         interrupt = null;
         resolve();
       };
-      const timer = setTimeout(done, ms);
       interrupt = done;
     });
   const wake = () => {
@@ -211,13 +156,23 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     else wakePending = true;
   };
 
+  /** A lease to start: one waiting, else a bulk claim of as many as the free slots and as many again. */
+  async function nextLease(): Promise<Lease | null> {
+    const ready = book.next();
+    if (ready) return ready;
+    const want = slots.free() + concurrency - book.waitingCount();
+    const got = await claimer.claim(want, drainWaiters.length > 0);
+    stats.leased += got.length;
+    book.add(got);
+    return book.next();
+  }
+
   async function loop(): Promise<void> {
     let idleDelay = pollMinMs;
     while (!stopping) {
-      if (slots.size >= concurrency) {
-        await Promise.race([...slots, stopSignal]);
-        continue;
-      }
+      await slots.whenFree();
+      await finishing.whenFree();
+      if (stopping) break;
       let lease: Lease | null;
       try {
         lease = await nextLease();
@@ -227,7 +182,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         continue;
       }
       if (!lease) {
-        if (slots.size === 0 && drainWaiters.length) {
+        if (slots.count() === 0 && finishing.count() === 0 && drainWaiters.length) {
           const waiters = drainWaiters;
           drainWaiters = [];
           waiters.forEach((w) => w());
@@ -237,112 +192,60 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         continue;
       }
       idleDelay = pollMinMs;
-      stats.leased++;
-      if (stopping) {
-        await queue.release(lease, clock()).catch(() => false);
-        break;
-      }
-      const slot: Promise<void> = deliver(lease)
-        .catch((err) => log.error({ err, code: 'DELIVERY_CRASHED', queueId: lease.id }, 'delivery attempt failed unexpectedly; the lease will expire and it will be retried'))
-        .finally(() => {
-          slots.delete(slot);
-          wake();
-        });
-      slots.add(slot);
+      const taken = lease;
+      slots.run(() => deliver(taken));
     }
   }
 
+  /** The attempt in a delivery slot; its finish in a finishing one, so the next delivery can start. */
   async function deliver(lease: Lease): Promise<void> {
-    const renewEvery = Math.max(250, Math.floor(leaseMs / 3));
-    const renewal = setInterval(() => {
-      queue.renew(lease, clock(), leaseMs).then(
-        (held) => {
-          if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: lease.id }, 'lease lost while delivering (another worker may send this message again)');
-        },
-        (err) => log.warn({ err, code: 'DELIVERY_LEASE_RENEW_FAILED', queueId: lease.id }, 'could not renew the lease'),
-      );
-    }, renewEvery);
-    renewal.unref();
+    let req: FinishRequest | null = null;
     try {
-      await attempt(lease);
-    } finally {
-      clearInterval(renewal);
+      req = await attemptDelivery(attemptDeps, lease);
+    } catch (err) {
+      log.error({ err, code: 'DELIVERY_CRASHED', queueId: lease.id }, 'delivery attempt failed unexpectedly; the lease will expire and it will be retried');
     }
-  }
-
-  async function attempt(lease: Lease): Promise<void> {
-    const msg = lease.message;
-    const due = dueRecipients(msg.recipients, clock());
-    if (due.length === 0) {
-      await finish(
-        lease,
-        msg.recipients.map((r) => ({ ...r })),
-        [],
-      );
+    if (!req) {
+      book.done(lease.id);
       return;
     }
-    const from = msg.from;
-    const senderProblem = from === '' ? null : mailboxProblem(from);
-    const results: RecipientResult[] = [];
-    const sendable: string[] = [];
-    for (const r of due) {
-      const problem = senderProblem ? `invalid envelope sender <${from}>: ${senderProblem}` : mailboxProblem(r.address);
-      if (problem) {
-        const reason = senderProblem ? problem : `invalid recipient address: ${problem}`;
-        results.push({ address: r.address, delivered: false, failure: permanentFailure(reason, senderProblem ? '5.1.7' : '5.1.3', 'ENVELOPE_INVALID') });
-        log.warn({ code: 'DELIVERY_ENVELOPE_INVALID', queueId: lease.id, problem: reason }, 'envelope address refused before sending');
-      } else if (!sendable.includes(r.address)) {
-        sendable.push(r.address);
-      }
-    }
-    let body: Buffer | null = null;
-    if (sendable.length) {
-      try {
-        body = await queue.readBody(lease.body);
-      } catch (err) {
-        log.error({ err, code: 'DELIVERY_BODY_READ_FAILED', queueId: lease.id }, 'could not read the message body');
-        const failure = temporaryFailure('could not read the stored message', '4.3.0', 'BODY_READ_FAILED');
-        results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
-      }
-      if (body && body.length !== msg.size) {
-        log.error({ code: 'DELIVERY_BODY_MISSING', queueId: lease.id, expected: msg.size, found: body.length }, 'stored message body is missing or incomplete');
-        const failure = permanentFailure('the stored message body is missing', '5.3.0', 'BODY_MISSING');
-        results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
-        body = null;
-      } else if (body) {
-        results.push(...(await transport.send({ from, to: sendable }, await dkim.sign(msg, normalizeLineEndings(body)))));
-      }
-    }
-    const now = clock();
-    const applied = applyResults(msg, results, now, policy);
-    if (!(await finish(lease, applied.recipients, applied.outcomes))) return;
-
-    report(lease, applied.outcomes);
-    await suppress(msg, applied.outcomes, now);
-    const undeliverable = applied.outcomes.filter((o) => o.outcome === 'bounced' || o.outcome === 'failed');
-    if (undeliverable.length && !senderProblem && shouldSendBounce({ enabled: sendBounces, kind: msg.kind, envelopeFrom: from })) {
-      await sendBounce(lease, undeliverable, body, now);
-    }
+    const finished = req;
+    finishing.run(() =>
+      finish(finished).finally(() => {
+        book.done(lease.id);
+        wake();
+      }),
+    );
   }
 
   /**
-   * Writes the outcome under the lease (and counts it), batched with other attempts ending now; a database
-   * hiccup gets two more tries. False when the lease was lost.
+   * Writes the outcome under the lease (and counts it, and stores the notice), batched with other attempts
+   * ending now; a database hiccup gets two more tries.
    */
-  async function finish(lease: Lease, recipients: QueuedRecipient[], outcomes: RecipientOutcome[]): Promise<boolean> {
+  async function finish(req: FinishRequest): Promise<void> {
     for (let i = 0; ; i++) {
       try {
-        const held = await finisher.finish({ lease, recipients, outcomes });
-        if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: lease.id }, 'lease lost before the outcome was written; the other worker owns the message now');
-        return held;
+        const held = await finisher.finish(req);
+        if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: req.lease.id }, 'lease lost before the outcome was written; the other worker owns the message now');
+        else await afterFinish(req);
+        return;
       } catch (err) {
-        if (i >= 2) {
-          log.error({ err, code: 'DELIVERY_FINISH_FAILED', queueId: lease.id }, 'could not write the delivery outcome; the message will be tried again when its lease expires');
-          return false;
+        if (i >= 2 || stopping) {
+          log.error({ err, code: 'DELIVERY_FINISH_FAILED', queueId: req.lease.id }, 'could not write the delivery outcome; the message will be tried again when its lease expires');
+          return;
         }
         await new Promise((r) => setTimeout(r, 500 * (i + 1)));
       }
     }
+  }
+
+  async function afterFinish(req: FinishRequest): Promise<void> {
+    report(req.lease, req.outcomes);
+    if (req.notice) {
+      log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: req.lease.id, bounceId: req.notice.id, recipients: req.notice.to.length }, 'bounce notice queued for the sender');
+      wake();
+    }
+    await suppress(req.lease.message, req.outcomes, clock());
   }
 
   function report(lease: Lease, outcomes: RecipientOutcome[]) {
@@ -360,46 +263,6 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     }
   }
 
-  async function sendBounce(lease: Lease, outcomes: RecipientOutcome[], body: Buffer | null, now: Date) {
-    const msg = lease.message;
-    const from = msg.from;
-    try {
-      const original = body ?? (await queue.readBody(lease.body).catch(() => Buffer.alloc(0)));
-      const notice = buildBounceMessage({
-        reportingMta: heloName,
-        queueId: lease.id,
-        to: from,
-        originalSubject: msg.subject,
-        arrivalDate: msg.createdAt,
-        originalMessage: original,
-        recipients: outcomes.map((o) => ({ address: o.address, failure: o.failure!, expired: o.expired })),
-        now,
-      });
-      const bounceId = newQueueId();
-      await queue.enqueueMany([
-        {
-          id: bounceId,
-          workspaceId: msg.workspaceId,
-          accountId: msg.accountId,
-          username: msg.username,
-          from: '',
-          to: [from],
-          head: Buffer.alloc(0),
-          body: notice.raw,
-          messageId: notice.messageId,
-          subject: notice.subject,
-          relayHost: heloName,
-          kind: 'bounce',
-          at: now,
-        },
-      ]);
-      log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: lease.id, bounceId, recipients: outcomes.length }, 'bounce notice queued for the sender');
-      wake();
-    } catch (err) {
-      log.error({ err, code: 'DELIVERY_BOUNCE_FAILED', queueId: lease.id }, 'could not queue the bounce notice');
-    }
-  }
-
   const depthEvery = options.queueDepthIntervalMs ?? 15_000;
   const depthTimer =
     depthEvery > 0
@@ -411,12 +274,9 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
 
   // Messages stored by this process (the relay in `npm start`, our own bounce notices): claimed at once.
   const unsubscribe = queue.onEnqueued((msgs) => {
-    if (fresh.length < 10_000) fresh.push(...msgs);
+    claimer.hear(msgs);
     wake();
   });
-  // Markers of counted batches not taken off by a later update of the same document.
-  const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
-  sweepTimer.unref();
 
   let loopAlive = true;
   const loopDone = loop().catch((err) => {
@@ -425,17 +285,42 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
   });
   log.info({ code: 'DELIVERY_WORKER_STARTED', transport: transport.description, concurrency, leaseMs }, 'delivery worker started');
 
+  /** Stops claiming, hands back what waits, lets deliveries end (cut off after the grace), writes their outcomes, hands back the rest. */
+  async function stopAll(): Promise<void> {
+    stopping = true;
+    unsubscribe();
+    wake();
+    slots.wakeWaiters();
+    finishing.wakeWaiters();
+    await loopDone;
+    await book.releaseWaiting();
+    if (!(await slots.idle(options.stopGraceMs ?? 30_000))) {
+      log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.count() }, 'stopped with deliveries in progress: connections closed, their messages handed back');
+      await transport.close();
+      await slots.idle(5_000);
+    }
+    await finishing.idle(30_000);
+    await finisher.idle();
+    await book.close();
+    if (depthTimer) clearInterval(depthTimer);
+    await stopRecovery();
+    await transport.close();
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
   let stopped: Promise<void> | null = null;
   return {
     id,
     description: `delivery worker ${id}: ${transport.description}, ${concurrency} parallel`,
     wake,
-    inFlight: () => slots.size,
+    inFlight: () => slots.count() + finishing.count(),
     alive: () => loopAlive,
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, claimsLost: claimer.stats.claimsLost }),
     drain(timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`queue not drained within ${timeoutMs} ms (${slots.size} in flight)`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`queue not drained within ${timeoutMs} ms (${slots.count()} in flight)`)), timeoutMs);
         drainWaiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -444,29 +329,7 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
       });
     },
     stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        unsubscribe();
-        signalStop();
-        wake();
-        await loopDone;
-        // Leased but not started: handed back, due now, for any worker.
-        await Promise.all(ready.splice(0).map((l) => queue.release(l, clock()).catch(() => false)));
-        const grace = options.stopGraceMs ?? 30_000;
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([Promise.all(slots), new Promise((r) => (timer = setTimeout(r, grace)))]);
-        clearTimeout(timer);
-        if (slots.size) log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.size }, 'stopped with deliveries in progress; their leases will expire');
-        if (depthTimer) clearInterval(depthTimer);
-        await finisher.idle();
-        clearInterval(sweepTimer);
-        await recovery.stop();
-        await sweeper.sweep(counters).catch(() => undefined);
-        await transport.close();
-        const waiters = drainWaiters;
-        drainWaiters = [];
-        waiters.forEach((w) => w());
-      })();
+      stopped ??= stopAll();
       return stopped;
     },
   };

@@ -1,20 +1,18 @@
 // Group commit: messages that finish DATA while a commit is in flight wait for the next one and are written
 // together. One commit = one read of the batch's accounts (a session of an account disabled, deleted or
-// rotated since AUTH sends nothing more), one batch ledger document, one quota reservation per workspace
-// (a conditional $inc; when the batch does not fit, message by message so each gets its own answer), one
+// rotated since AUTH sends nothing more), one ledger batch, one quota reservation per workspace (a
+// conditional $inc; when the batch does not fit, message by message so each gets its own answer), one
 // insertMany of the messages, one bulk write per counter collection. A lone message is written at once: no
 // timer waits for company. Each message still gets its own answer: resolved once its document is durably
 // stored (majority, journaled) and counted, rejected with StoreUnavailable (451) or a DomainError (552 quota).
 //
-// Exactness: the ledger is written first and every counter update carries the batch's marker, so when the
-// store fails or the process dies half way, finishing the batch (now, or by recovery.ts after a restart)
-// leaves the counters equal to what the queue holds, each change counted once.
+// Every write is bounded by the driver (timeoutMS: what is left of RELAY_STORE_TIMEOUT_MS). Exactness is
+// the ledger's (src/store/ledger): its batch is written first, the refusal is recorded in it before a 451
+// is answered whenever the store lets it, and finishing the batch (here once its calls have settled, or by
+// recovery once this process stops holding it) leaves the counters equal to what the queue holds.
 import { checkSmtpSessions, getPlan, monthKey, quotaExceeded, acceptedChange, DomainError, type DomainContext, type SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
-import type { CounterBatches } from '../store/counters/batches.ts';
-import type { QuotaCounters } from '../store/counters/quota.ts';
-import { finishBatch, type RecoveryDeps } from '../store/counters/recover.ts';
-import { applyCounterChanges, markDone, marker, workspaceMonthId, type CounterCollections, type MarkerSweeper } from '../store/counters/targets.ts';
+import type { Ledger } from '../store/ledger/index.ts';
 import { freshMessage, planBodies, type NewQueuedMessage, type Queue } from '../store/queue/index.ts';
 import { remainingOf, withDeadline } from './deadline.ts';
 import type { RepairQueue } from './repairs.ts';
@@ -39,16 +37,11 @@ export interface CommitRequest {
 export interface CommitDeps {
   ctx: DomainContext;
   queue: Queue;
-  batches: CounterBatches;
-  quota: QuotaCounters;
-  counters: CounterCollections;
-  sweeper: MarkerSweeper;
+  ledger: Ledger;
   repairs: RepairQueue;
   log: Logger;
   /** RELAY_STORE_TIMEOUT_MS: how long a message waits for the store before its client gets 451. */
   storeTimeoutMs: number;
-  /** Names this relay in the ledger. */
-  owner: string;
   /** Whether a worker in this process hears of new messages directly (then no notice is left for workers). */
   localWorker: () => boolean;
 }
@@ -64,20 +57,16 @@ const MAX_BATCH_MESSAGES = 256;
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /** Counting after the messages are stored is not worth a 451: a short wait, then the ledger finishes it. */
 const COUNT_WAIT_MS = 2_000;
+/** How long recording a refusal may hold up the 451 (when the store hangs, the 451 goes without it). */
+const REFUSAL_RECORD_MS = 1_000;
 
 export class CommitQueue {
   private pending: Pending[] = [];
   private flushing = false;
-  private readonly inFlight = new Set<string>();
   /** Commits done, and messages in them (for the log and the benchmark). */
   readonly stats = { started: 0, commits: 0, messages: 0 };
 
   constructor(private readonly deps: CommitDeps) {}
-
-  /** Batches whose commit this process has not finished (recovery leaves them alone). */
-  isInFlight(batchId: string): boolean {
-    return this.inFlight.has(batchId);
-  }
 
   submit(req: CommitRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -105,158 +94,176 @@ export class CommitQueue {
 
   private async commit(batch: Pending[]): Promise<void> {
     this.stats.started++;
-    const { ctx, queue, batches, quota, counters, sweeper, log } = this.deps;
     const started = Date.now();
-    const left = () => remainingOf(this.deps.storeTimeoutMs, started);
-    const answered = new Set<Pending>();
-    const refuse = (p: Pending, err: unknown) => {
-      answered.add(p);
-      p.reject(err);
-    };
+    const budget = () => ({ timeoutMS: remainingOf(this.deps.storeTimeoutMs, started) });
+    const { plans, live } = await this.readPlans(batch, budget().timeoutMS);
+    if (!live.length) return;
 
-    // 1. Sessions still allowed, and their workspaces' plans: reads, nothing to undo.
-    let live: Pending[];
-    const plans = new Map<string, string>();
+    // The ledger, before anything it describes.
+    const { ledger, queue } = this.deps;
+    const batchId = ledger.accept.newId();
+    const body = planBodies(live.map((p) => p.message));
     try {
+      await ledger.accept.open(
+        batchId,
+        live.map((p) => freshMessage(p.message, body)),
+        budget(),
+      );
+    } catch (err) {
+      return this.refuse(batchId, live, new StoreUnavailable('store', err));
+    }
+    let accepted: Pending[];
+    try {
+      accepted = await this.reserve(batchId, live, plans, budget);
+    } catch (err) {
+      return this.refuse(batchId, live, new StoreUnavailable('reserve', err));
+    }
+    if (!accepted.length) {
+      await ledger.accept.settle(batchId, { changes: [], months: [], messages: live.length, notice: false }).catch(() => ledger.accept.abandon(batchId));
+      return;
+    }
+
+    // The messages: one insert, majority and journaled. This is the commit point, if it came in time: an
+    // answer later than the budget (a paused process) is a 451 too, since recovery may already have refused it.
+    try {
+      await queue.enqueueMany(
+        accepted.map((p) => ({ ...p.message, batchId })),
+        body,
+        budget(),
+      );
+      if (Date.now() - started > this.deps.storeTimeoutMs) throw new Error(`stored after the ${this.deps.storeTimeoutMs} ms budget`);
+    } catch (err) {
+      return this.refuse(batchId, accepted, new StoreUnavailable('store', err));
+    }
+    await this.count(batchId, accepted, live);
+  }
+
+  /** The sessions still allowed, and their workspaces' plans: reads, nothing to undo (refused ones answered). */
+  private async readPlans(batch: Pending[], ms: number): Promise<{ plans: Map<string, string>; live: Pending[] }> {
+    const { ctx } = this.deps;
+    const plans = new Map<string, string>();
+    const allowed = new Set<Pending>();
+    try {
+      // Domain reads, bounded here: nothing was written, so giving up on them needs no repair.
       const verdicts = await withDeadline(
         checkSmtpSessions(
           ctx,
           batch.map((p) => p.principal),
         ),
-        left(),
+        ms,
         'read accounts',
       );
-      live = batch.filter((p, i) => {
+      batch.forEach((p, i) => {
         const v = verdicts[i]!;
-        if (!v.ok) refuse(p, new DomainError('ACCOUNT.SESSION_REVOKED', `session refused: ${v.reason}`, { reason: v.reason, username: p.principal.username }));
-        return v.ok;
+        if (v.ok) allowed.add(p);
+        else p.reject(new DomainError('ACCOUNT.SESSION_REVOKED', `session refused: ${v.reason}`, { reason: v.reason, username: p.principal.username }));
       });
-      for (const id of new Set(live.map((p) => p.principal.workspaceId))) {
-        const ws = await withDeadline(ctx.workspaces.findById(id), left(), 'read workspace');
+      for (const id of new Set([...allowed].map((p) => p.principal.workspaceId))) {
+        const ws = await withDeadline(ctx.workspaces.findById(id), ms, 'read workspace');
         if (ws) plans.set(id, ws.planId);
       }
     } catch (err) {
       throw new StoreUnavailable('workspace', err);
     }
-    live = live.filter((p) => plans.has(p.principal.workspaceId) || (refuse(p, new DomainError('WORKSPACE.NOT_FOUND', `No workspace with id ${p.principal.workspaceId}.`)), false));
-    if (!live.length) return;
+    for (const p of allowed) if (!plans.has(p.principal.workspaceId)) p.reject(new DomainError('WORKSPACE.NOT_FOUND', `No workspace with id ${p.principal.workspaceId}.`));
+    return { plans, live: batch.filter((p) => allowed.has(p) && plans.has(p.principal.workspaceId)) };
+  }
 
-    // 2. The ledger, before anything it describes.
-    const batchId = batches.newId();
-    const plan = planBodies(live.map((p) => p.message));
-    const entries = live.map((p) => freshMessage(p.message, plan));
-    this.inFlight.add(batchId);
-    const work: Promise<unknown>[] = [];
-    const track = <T>(w: Promise<T>) => (work.push(w.catch(() => undefined)), w);
-    const leaveToRecovery = (stage: StoreUnavailable['stage'], err: unknown, refused: boolean) => {
-      // Whatever may still land late is settled by finishing the batch once every call of it has settled.
-      this.deps.repairs.afterSettled(Promise.all(work), () => ({
-        name: 'finish-batch',
-        details: { batchId, messages: live.length },
-        run: async () => {
-          if (refused) await batches.setState(batchId, 'refused');
-          const open = await batches.get(batchId);
-          if (open) {
-            const r = await finishBatch(this.recoveryDeps(), refused ? { ...open, state: 'refused' } : open);
-            if (refused && r.withdrawn) log.warn({ code: 'RELAY_LATE_COMMIT_REMOVED', batchId, messages: r.withdrawn }, 'messages stored after their 451 were withdrawn');
-            if (refused && r.counted)
-              log.warn({ code: 'RELAY_LATE_COMMIT_KEPT', batchId, messages: r.counted }, 'messages stored after their 451 were already in delivery; kept and counted');
-          }
-          this.inFlight.delete(batchId);
-        },
-      }));
-      for (const p of live) if (!answered.has(p)) refuse(p, new StoreUnavailable(stage, err));
-    };
-    try {
-      await withDeadline(
-        track(batches.open({ _id: batchId, kind: 'accept', state: 'open', owner: this.deps.owner, createdAt: new Date(), messages: entries })),
-        left(),
-        'open batch',
-      );
-    } catch (err) {
-      return leaveToRecovery('store', err, true);
-    }
-
-    // 3. Quota: the whole batch per workspace in one step; when it does not fit, message by message.
+  /** Quota: the whole batch per workspace month in one step; when it does not fit, message by message. */
+  private async reserve(batchId: string, live: Pending[], plans: Map<string, string>, budget: () => { timeoutMS: number }): Promise<Pending[]> {
+    const { ledger } = this.deps;
     const accepted: Pending[] = [];
-    try {
-      for (const group of groupBy(live, (p) => `${p.principal.workspaceId} ${monthKey(p.message.at)}`).values()) {
-        const ws = group[0]!.principal.workspaceId;
-        const month = monthKey(group[0]!.message.at);
-        const plan = getPlan(plans.get(ws)!);
-        const emails = group.reduce((n, p) => n + p.message.to.length, 0);
-        if (await withDeadline(track(quota.reserve(ws, month, emails, plan.monthlyEmails, marker(batchId))), left(), 'reserve quota')) {
-          accepted.push(...group);
-          continue;
-        }
-        for (const p of group) {
-          const field = marker(`${batchId}m${live.indexOf(p)}`);
-          if (await withDeadline(track(quota.reserve(ws, month, p.message.to.length, plan.monthlyEmails, field)), left(), 'reserve quota')) accepted.push(p);
-          else refuse(p, quotaExceeded(plan, (await quota.read(ws, month)).sent, p.message.to.length));
+    let narrowed = false;
+    for (const group of groupBy(live, (p) => `${p.principal.workspaceId} ${monthKey(p.message.at)}`).values()) {
+      const ws = group[0]!.principal.workspaceId;
+      const month = monthKey(group[0]!.message.at);
+      const plan = getPlan(plans.get(ws)!);
+      const emails = group.reduce((n, p) => n + p.message.to.length, 0);
+      if (await ledger.accept.reserveWhole(batchId, ws, month, emails, plan.monthlyEmails, budget())) {
+        accepted.push(...group);
+        continue;
+      }
+      for (const p of group) {
+        if (await ledger.accept.reserveOne(batchId, live.indexOf(p), ws, month, p.message.to.length, plan.monthlyEmails, budget())) accepted.push(p);
+        else {
+          narrowed = true;
+          p.reject(quotaExceeded(plan, await ledger.accept.quotaUsed(ws, month, budget()), p.message.to.length));
         }
       }
-    } catch (err) {
-      return leaveToRecovery('reserve', err, true);
     }
-    if (!accepted.length) {
-      await track(this.settle(batchId, [], live)).catch(() => undefined);
-      return;
-    }
-
-    // 4. The messages: one insert, majority and journaled. This is the commit point.
-    try {
-      await withDeadline(
-        track(
-          queue.enqueueMany(
-            accepted.map((p) => ({ ...p.message, batchId })),
-            plan,
-          ),
-        ),
-        left(),
-        'store messages',
+    // Recovery must know which messages were meant to be stored: the others were answered 552.
+    if (narrowed && accepted.length)
+      await ledger.accept.narrow(
+        batchId,
+        accepted.map((p) => p.message.id),
+        budget(),
       );
-    } catch (err) {
-      return leaveToRecovery('store', err, true);
-    }
+    return accepted;
+  }
 
-    // 5. Count them; then every client hears 250.
+  /** Stored: count them (briefly; the ledger finishes it otherwise), then every client hears 250. */
+  private async count(batchId: string, accepted: Pending[], live: Pending[]): Promise<void> {
+    const { ledger, log } = this.deps;
     const changes = accepted.map((p) => acceptedChange({ id: p.principal.accountId, workspaceId: p.principal.workspaceId }, p.message.to.length, p.message.at));
-    const counting = applyCounterChanges(counters, batchId, changes, sweeper);
     try {
-      await withDeadline(counting, Math.min(left(), COUNT_WAIT_MS), 'count messages');
-      for (const p of accepted) p.resolve();
-      this.stats.commits++;
-      this.stats.messages += accepted.length;
-      await this.settle(batchId, changes, live).catch((err: unknown) =>
-        log.warn({ err, code: 'RELAY_BATCH_CLOSE_DEFERRED', batchId }, 'batch stored and counted; closing its ledger entry is left to recovery'),
-      );
+      await ledger.accept.count(batchId, changes, { timeoutMS: COUNT_WAIT_MS });
     } catch (err) {
       log.warn({ err, code: 'RELAY_USAGE_DEFERRED', batchId, messages: accepted.length }, 'messages stored; counting them is left to the batch ledger');
       for (const p of accepted) p.resolve();
-      void track(counting);
-      leaveToRecovery('store', err, false);
+      // Open and every message stored: recovery counts it once this process stops holding it.
+      ledger.accept.abandon(batchId);
+      return;
     }
+    for (const p of accepted) p.resolve();
+    this.stats.commits++;
+    this.stats.messages += accepted.length;
+    const months = live.map((p) => ({ workspaceId: p.principal.workspaceId, month: monthKey(p.message.at) }));
+    await ledger.accept.settle(batchId, { changes, months, messages: live.length, notice: !this.deps.localWorker() }).catch((err: unknown) => {
+      ledger.accept.abandon(batchId);
+      log.warn({ err, code: 'RELAY_BATCH_CLOSE_DEFERRED', batchId }, 'batch stored and counted; closing its ledger entry is left to recovery');
+    });
   }
 
-  /** Closes a counted batch: a notice of new work for other processes' workers, or gone when ours heard. */
-  private async settle(batchId: string, changes: ReturnType<typeof acceptedChange>[], live: Pending[]): Promise<void> {
-    const { batches, sweeper } = this.deps;
-    if (changes.length && !this.deps.localWorker()) await batches.setState(batchId, 'stored');
-    else await batches.close(batchId);
-    this.inFlight.delete(batchId);
-    const months = [...new Set(live.map((p) => workspaceMonthId(p.principal.workspaceId, monthKey(p.message.at))))];
-    markDone(
-      sweeper,
-      batchId,
-      changes,
-      months,
-      live.map((_, i) => marker(`${batchId}m${i}`)),
-    );
+  /**
+   * The batch's clients hear 451. The refusal goes into the ledger first when the store takes it in time;
+   * then, in the background, the batch is finished as refused: what landed is withdrawn, the quota given back.
+   */
+  private async refuse(batchId: string, clients: Pending[], err: StoreUnavailable): Promise<void> {
+    const { ledger, log } = this.deps;
+    const recorded = await ledger.accept.refuse(batchId, { timeoutMS: REFUSAL_RECORD_MS }).catch(() => false);
+    for (const p of clients) p.reject(err);
+    this.deps.repairs.schedule({
+      name: 'finish-batch',
+      details: { batchId, messages: clients.length, refusalRecorded: recorded },
+      run: async () => {
+        if (!recorded && !(await ledger.accept.refuse(batchId))) {
+          log.error({ code: 'RELAY_REFUSAL_NOT_RECORDED', batchId }, 'a batch answered 451 was decided by recovery before its refusal could be recorded');
+        }
+        const r = await ledger.accept.finish(batchId);
+        if (r?.withdrawn) log.warn({ code: 'RELAY_LATE_COMMIT_REMOVED', batchId, messages: r.withdrawn }, 'messages stored after their 451 were withdrawn');
+        if (r?.counted) log.warn({ code: 'RELAY_LATE_COMMIT_KEPT', batchId, messages: r.counted }, 'messages stored after their 451 were already in delivery; kept and counted');
+      },
+    });
   }
+}
 
-  recoveryDeps(): RecoveryDeps {
-    return { batches: this.deps.batches, quota: this.deps.quota, counters: this.deps.counters, sweeper: this.deps.sweeper, queue: this.deps.queue };
-  }
+/** The group commit of this process's relay (and of tests that drive it directly), over the process's ledger. */
+export function createCommitQueue(
+  rt: { ctx: DomainContext; queue: Queue; ledger: Ledger },
+  opts: { queue?: Queue; repairs: RepairQueue; log: Logger; storeTimeoutMs: number },
+): { commits: CommitQueue } {
+  const queue = opts.queue ?? rt.queue;
+  return {
+    commits: new CommitQueue({
+      ctx: rt.ctx,
+      queue,
+      ledger: rt.ledger,
+      repairs: opts.repairs,
+      log: opts.log,
+      storeTimeoutMs: opts.storeTimeoutMs,
+      localWorker: () => queue.hasLocalWorker(),
+    }),
+  };
 }
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {

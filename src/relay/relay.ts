@@ -7,11 +7,7 @@ import type { Clock } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Queue } from '../store/queue/index.ts';
-import { counterBatches } from '../store/counters/batches.ts';
-import { quotaCounters } from '../store/counters/quota.ts';
-import { startBatchRecovery } from '../store/counters/recovery-loop.ts';
-import { counterCollections, MarkerSweeper } from '../store/counters/targets.ts';
-import { CommitQueue } from './commit.ts';
+import { createCommitQueue } from './commit.ts';
 import { createSessionChecker } from './session-check.ts';
 import { BruteForceGuard } from './brute-force.ts';
 import { SharedLockouts } from './shared-lockouts.ts';
@@ -46,28 +42,7 @@ export interface RelayOverrides extends Partial<RelaySettings> {
   clock?: Clock;
 }
 
-/** The group commit with its store parts (the relay's, and tests that drive it directly). */
-export function createCommitQueue(rt: Pick<Runtime, 'ctx' | 'db' | 'queue'>, opts: { queue?: Queue; repairs: RepairQueue; log: Logger; storeTimeoutMs: number; owner: string }) {
-  const queue = opts.queue ?? rt.queue;
-  const sweeper = new MarkerSweeper();
-  const counters = counterCollections(rt.db.models);
-  const batches = counterBatches(rt.db.models);
-  const quota = quotaCounters(counters, sweeper);
-  const commits = new CommitQueue({
-    ctx: rt.ctx,
-    queue,
-    batches,
-    quota,
-    counters,
-    sweeper,
-    repairs: opts.repairs,
-    log: opts.log,
-    storeTimeoutMs: opts.storeTimeoutMs,
-    owner: opts.owner,
-    localWorker: () => queue.hasLocalWorker(),
-  });
-  return { commits, sweeper, counters, batches, quota };
-}
+export { createCommitQueue } from './commit.ts';
 
 export interface RunningRelay {
   /** Undefined: every address. */
@@ -109,10 +84,9 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   const repairs = new RepairQueue(log, repairOptions);
   const relayHost = osHostname();
   const queueStore = queue ?? rt.queue;
-  const { commits, sweeper, counters } = createCommitQueue(rt, { queue: queueStore, repairs, log, storeTimeoutMs: settings.storeTimeoutMs, owner: `${relayHost}/${process.pid}` });
-  const recovery = startBatchRecovery(commits.recoveryDeps(), { log, isInFlight: (id) => commits.isInFlight(id), staleAfterMs: settings.batchStaleMs });
-  const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
-  sweepTimer.unref();
+  const { commits } = createCommitQueue(rt, { queue: queueStore, repairs, log, storeTimeoutMs: settings.storeTimeoutMs });
+  // One recovery loop per process (src/store/ledger), shared with a worker of the same process.
+  const stopRecovery = rt.ledger.recovery.use(log);
   const sessionCheck = createSessionChecker(ctx, { ttlMs: settings.sessionCheckCacheMs, timeoutMs: settings.storeTimeoutMs });
   // A change made in this process is seen at the next MAIL FROM, not after the cache's time.
   const stopHearing = rt.events.subscribe({ publish: (e) => (e.account ? sessionCheck.invalidate(e.account.id) : undefined) });
@@ -223,10 +197,8 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     close() {
       lineDeadline.stop();
       closing ??= shutdown(deps, servers, repairs).finally(async () => {
-        clearInterval(sweepTimer);
         stopHearing();
-        await recovery.stop();
-        await sweeper.sweep(counters).catch(() => undefined);
+        await stopRecovery();
       });
       return closing;
     },

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, it } from 'vitest';
 import { startDeliveryWorker } from '../../src/delivery/worker.ts';
 import { createCommitQueue } from '../../src/relay/relay.ts';
 import { RepairQueue } from '../../src/relay/repairs.ts';
-import { counterBatches } from '../../src/store/counters/batches.ts';
 import { createQueue, newQueueId } from '../../src/store/queue/index.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
 import { eventually } from '../helpers/relay.ts';
@@ -25,7 +24,7 @@ it('delivers what a relay of another process stored, found through its batch not
   const worker = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 50, dueScanIntervalMs: 60_000, queueDepthIntervalMs: 0 });
   // The relay's own queue object: no worker listens to it, as in a relay-only process.
   const relayQueue = createQueue(h.rt.db.models);
-  const { commits } = createCommitQueue(h.rt, { queue: relayQueue, repairs: new RepairQueue(h.rt.log), log: h.rt.log, storeTimeoutMs: 5_000, owner: 'relay-elsewhere' });
+  const { commits } = createCommitQueue(h.rt, { queue: relayQueue, repairs: new RepairQueue(h.rt.log), log: h.rt.log, storeTimeoutMs: 5_000 });
   try {
     // Let the worker make its first (start-up) scan of the queue: from then on only notices can tell it.
     await new Promise((r) => setTimeout(r, 200));
@@ -52,7 +51,7 @@ it('delivers what a relay of another process stored, found through its batch not
     await eventually(() => sink.messages.filter((m) => m.messageId?.startsWith('<notice-')).length === 5, 20_000, 'the five messages at the sink');
     await eventually(async () => (await Promise.all(ids.map((id) => h.message(id)))).every((m) => m.state === 'done'), 10_000, 'the messages to be done');
     // Every notice was taken.
-    await eventually(async () => (await counterBatches(h.rt.db.models).stale(new Date(Date.now() + 60_000))).length === 0, 5_000, 'the notices to be taken');
+    await eventually(async () => (await h.rt.ledger.batches()).length === 0, 5_000, 'the notices to be taken');
   } finally {
     await worker.stop();
   }

@@ -5,10 +5,7 @@ import { monthKey, readUsage, showAccount } from '../../src/domain/index.ts';
 import { createCommitQueue } from '../../src/relay/relay.ts';
 import { RepairQueue } from '../../src/relay/repairs.ts';
 import { StoreUnavailable, type CommitRequest } from '../../src/relay/commit.ts';
-import { counterBatches } from '../../src/store/counters/batches.ts';
-import { counterCollections, MarkerSweeper, workspaceMonthId } from '../../src/store/counters/targets.ts';
-import { quotaCounters } from '../../src/store/counters/quota.ts';
-import { startBatchRecovery } from '../../src/store/counters/recovery-loop.ts';
+import { createLedger, workspaceMonthId, type Ledger } from '../../src/store/ledger/index.ts';
 import { newQueueId, type Queue } from '../../src/store/queue/index.ts';
 import { createAccount } from '../../src/domain/index.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
@@ -48,7 +45,7 @@ function request(recipients: number, n = 0): CommitRequest {
 
 function commitQueue(queue?: Queue) {
   const repairs = new RepairQueue(h.rt.log, { firstDelayMs: 20, maxDelayMs: 100 });
-  return { ...createCommitQueue(h.rt, { queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000, owner: 'test' }), repairs };
+  return { ...createCommitQueue(h.rt, { queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000 }), repairs };
 }
 
 const settle = <T>(p: Promise<T>) =>
@@ -61,8 +58,9 @@ async function queuedFor(accountId: string): Promise<number> {
   return (await h.rt.queue.listMessages({ workspaceId: h.workspace.id, accountId, limit: 1000 })).length;
 }
 
+/** Batches neither counted (a notice) nor refused (a tombstone). */
 async function openBatches() {
-  return (await counterBatches(h.rt.db.models).stale(new Date(Date.now() + 60_000))).filter((b) => b.state !== 'stored');
+  return (await h.rt.ledger.batches()).filter((b) => b.state === 'open');
 }
 
 async function setQuotaUsed(sent: number) {
@@ -153,27 +151,23 @@ it('a store failure in the middle of a batch: every message of it gets 451, noth
 });
 
 describe('a relay that dies half way through a commit (its repairs never run): recovery makes the counters exact', () => {
-  async function deadCommitQueue(overrides: { queue?: Queue; failCounters?: boolean }) {
+  // The dead relay's ledger: a short lease, never renewed once the commit is over (the process is gone).
+  let dead: Ledger;
+  async function deadCommitQueue(overrides: { queue?: Queue; failCounters?: boolean; refusalLost?: boolean }) {
     const repairs = new RepairQueue(h.rt.log);
     await repairs.close(0); // a dead process repairs nothing
-    const made = createCommitQueue(h.rt, { queue: overrides.queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000, owner: 'dead' });
-    if (overrides.failCounters) {
-      // The counter writes never reach the database (the process died before sending them).
-      const accounts = made.counters.accounts;
-      made.counters.accounts = new Proxy(accounts, {
-        get: (target, prop, receiver) => (prop === 'bulkWrite' ? () => Promise.reject(new Error('killed')) : (Reflect.get(target, prop, receiver) as unknown)),
-      });
-    }
-    return made;
+    dead = createLedger(h.rt.db.models, h.rt.queue, { owner: 'dead', leaseMs: 60_000 });
+    // The counter writes (or the refusal) never reach the database: the process died before sending them.
+    if (overrides.failCounters) dead.accept.count = () => Promise.reject(new Error('killed'));
+    if (overrides.refusalLost) dead.accept.refuse = () => Promise.reject(new Error('killed'));
+    return createCommitQueue({ ...h.rt, ledger: dead }, { queue: overrides.queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000 });
   }
 
+  /** Another process's recovery, once the dead relay's leases have run out. */
   async function recover() {
-    const sweeper = new MarkerSweeper();
-    const counters = counterCollections(h.rt.db.models);
-    const batches = counterBatches(h.rt.db.models);
-    const r = startBatchRecovery({ batches, counters, sweeper, quota: quotaCounters(counters, sweeper), queue: h.rt.queue }, { log: h.rt.log, staleAfterMs: 0 });
-    await r.runOnce();
-    await r.stop();
+    await dead.close();
+    const later = () => new Date(Date.now() + 120_000);
+    await createLedger(h.rt.db.models, h.rt.queue, { owner: 'recoverer', leaseMs: 60_000, clock: later }).recovery.runOnce(h.rt.log);
   }
 
   async function state() {
@@ -209,16 +203,25 @@ describe('a relay that dies half way through a commit (its repairs never run): r
     expect(await state()).toEqual({ queuedEmails: 6, sent: 6, quota: 56 });
   });
 
-  it('after the insert landed but its answer was lost (the clients heard nothing): what landed is counted', async () => {
+  const lostAnswer = (): Queue => ({
+    ...h.rt.queue,
+    async enqueueMany(msgs) {
+      await h.rt.queue.enqueueMany(msgs);
+      throw new Error('killed');
+    },
+  });
+
+  it('after the insert landed but its answer was lost, the 451 recorded: what landed is withdrawn, the quota given back', async () => {
     await setQuotaUsed(50);
-    const lostAnswer: Queue = {
-      ...h.rt.queue,
-      async enqueueMany(msgs) {
-        await h.rt.queue.enqueueMany(msgs);
-        throw new Error('killed');
-      },
-    };
-    const { commits } = await deadCommitQueue({ queue: lostAnswer });
+    const { commits } = await deadCommitQueue({ queue: lostAnswer() });
+    expect(await Promise.all([request(1, 1), request(2, 2)].map((r) => settle(commits.submit(r))))).toEqual(['RELAY_STORE_UNAVAILABLE', 'RELAY_STORE_UNAVAILABLE']);
+    await recover();
+    expect(await state()).toEqual({ queuedEmails: 0, sent: 0, quota: 50 });
+  });
+
+  it('after the insert landed but its answer was lost, the process dead before recording the 451: what landed is counted (the one window left)', async () => {
+    await setQuotaUsed(50);
+    const { commits } = await deadCommitQueue({ queue: lostAnswer(), refusalLost: true });
     await Promise.all([request(1, 1), request(2, 2)].map((r) => settle(commits.submit(r))));
     await recover();
     expect(await state()).toEqual({ queuedEmails: 3, sent: 3, quota: 53 });

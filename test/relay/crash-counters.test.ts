@@ -4,10 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { createAccount, createWorkspace, monthKey, readUsage, showAccount } from '../../src/domain/index.ts';
-import { counterBatches } from '../../src/store/counters/batches.ts';
-import { quotaCounters } from '../../src/store/counters/quota.ts';
-import { startBatchRecovery } from '../../src/store/counters/recovery-loop.ts';
-import { counterCollections, MarkerSweeper, accountMonthId } from '../../src/store/counters/targets.ts';
+import { accountMonthId, createLedger } from '../../src/store/ledger/index.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
 import { admin } from '../helpers/domain.ts';
 import { eventually } from '../helpers/relay.ts';
@@ -82,9 +79,10 @@ it('counters equal the queue after a SIGKILL mid-commit, once the open batches a
     })(),
   );
   await eventually(() => accepted >= 30, 60_000, 'some messages to be accepted');
-  const batches = counterBatches(h.rt.db.models);
-  const openOfThisAccount = async () =>
-    (await batches.stale(new Date(Date.now() + 60_000))).filter((b) => b.state !== 'stored' && b.messages?.some((m) => m.accountId === issued.account.id));
+  const openOfThisAccount = async () => (await h.rt.ledger.batches()).filter((b) => b.state === 'open' && b.messages?.some((m) => m.accountId === issued.account.id));
+  // Another process's recovery, once the killed relay's leases have run out (COUNTER_BATCH_STALE_SECONDS).
+  const recoverLater = () =>
+    createLedger(h.rt.db.models, h.rt.queue, { owner: 'recoverer', leaseMs: 60_000, clock: () => new Date(Date.now() + 600_000) }).recovery.runOnce(h.rt.log);
   // Freeze the database link at the next commit's counter write (an update of the accounts collection, after
   // its messages are stored), then kill: the quota is reserved and the messages stored, but not counted.
   proxy!.holdFrom = (chunk) => chunk.includes('update\0') && chunk.includes('accounts\0');
@@ -101,11 +99,7 @@ it('counters equal the queue after a SIGKILL mid-commit, once the open batches a
   const storedBefore = (await h.rt.queue.listMessages({ workspaceId: ws.id, limit: 10_000 })).reduce((n, m) => n + m.recipients.length, 0);
   expect((await showAccount(h.rt.ctx, admin, ws.id, 'crash-test')).counters.sent).toBeLessThan(storedBefore);
 
-  const sweeper = new MarkerSweeper();
-  const counters = counterCollections(h.rt.db.models);
-  const recovery = startBatchRecovery({ batches, counters, sweeper, quota: quotaCounters(counters, sweeper), queue: h.rt.queue }, { log: h.rt.log, staleAfterMs: 0 });
-  await recovery.runOnce();
-  await recovery.stop();
+  await recoverLater();
 
   const queued = await h.rt.queue.listMessages({ workspaceId: ws.id, limit: 10_000 });
   const emails = queued.reduce((n, m) => n + m.recipients.length, 0);
@@ -116,9 +110,7 @@ it('counters equal the queue after a SIGKILL mid-commit, once the open batches a
   expect(month?.sent).toBe(emails);
   expect((await readUsage(h.rt.ctx, ws.id)).emailsThisMonth).toBe(emails);
   // Nothing left open for this account, and a second pass changes nothing.
-  const again = startBatchRecovery({ batches, counters, sweeper, quota: quotaCounters(counters, sweeper), queue: h.rt.queue }, { log: h.rt.log, staleAfterMs: 0 });
-  await again.runOnce();
-  await again.stop();
+  await recoverLater();
   expect((await showAccount(h.rt.ctx, admin, ws.id, 'crash-test')).counters.sent).toBe(emails);
   expect((await readUsage(h.rt.ctx, ws.id)).emailsThisMonth).toBe(emails);
 }, 120_000);

@@ -104,13 +104,74 @@ export function claiming(c: QueueCollections) {
       let won = msgs;
       if (res.matchedCount !== msgs.length) {
         // Another worker (or a due-time scan) was first for some: keep the ones that carry our token.
-        won = [];
-        for (const m of msgs) {
-          const doc = await c.messages.findOne({ _id: oid(m.id) }, { projection: { leaseOwner: 1 } });
-          if (doc?.leaseOwner === token) won.push(m);
-        }
+        const ours = await c.messages.find({ _id: { $in: msgs.map((m) => oid(m.id)) }, leaseOwner: token }, { projection: { _id: 1 } }).toArray();
+        const ids = new Set(ours.map((d) => String(d._id)));
+        won = msgs.filter((m) => ids.has(m.id));
       }
       return won.map((m) => ({ id: m.id, token, until, message: freshRecord(m, until), body: freshBody(m) }));
+    },
+
+    /**
+     * Leases up to `limit` due messages (retries, expired leases, messages whose notice was lost) in two
+     * commands: one query on the due time returns the documents, one bulk write claims each guarded by what
+     * was read (queued, the same due time and lease count: nobody leased or changed it since). Only when some
+     * were taken by another worker first, a third command finds out which are ours. On FerretDB the query
+     * scans the collection, so the worker runs it sparingly (see delivery/claimer.ts).
+     */
+    async claimDue(opts: ClaimOptions & { limit: number }): Promise<{ leases: Lease[]; seen: number }> {
+      const rows = await c.messages.find({ state: 'queued', nextAttemptAt: { $lte: opts.now } }, { projection: { outcomeBatches: 0 }, limit: opts.limit }).toArray();
+      if (rows.length === 0) return { leases: [], seen: 0 };
+      const token = leaseToken(opts.owner);
+      const until = new Date(opts.now.getTime() + opts.leaseMs);
+      const ops = rows.map((d) => ({
+        updateOne: {
+          filter: { _id: d._id, state: 'queued', nextAttemptAt: d.nextAttemptAt as Date, leaseCount: Number(d.leaseCount ?? 0) },
+          update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
+        },
+      }));
+      const res = await c.messages.bulkWrite(ops, { ordered: false });
+      let won = rows;
+      if (res.matchedCount !== rows.length) {
+        const ours = await c.messages.find({ _id: { $in: rows.map((d) => d._id) }, leaseOwner: token }, { projection: { _id: 1 } }).toArray();
+        const ids = new Set(ours.map((d) => String(d._id)));
+        won = rows.filter((d) => ids.has(String(d._id)));
+      }
+      const leases = won.map((d) => {
+        const message = { ...recordOf(d), nextAttemptAt: until, leaseOwner: token, leaseUntil: until, leaseCount: Number(d.leaseCount ?? 0) + 1 };
+        return { id: message.id, token, until, message, body: bodyLocationOf(d) };
+      });
+      return { leases, seen: rows.length };
+    },
+
+    /**
+     * Extends every lease still held, in one command; returns the ids held. A lease not among them was lost
+     * (it ran out and another worker took the message, or an admin change did).
+     */
+    async renewMany(leases: Lease[], now: Date, leaseMs: number): Promise<Set<string>> {
+      if (leases.length === 0) return new Set();
+      const until = new Date(now.getTime() + leaseMs);
+      const ops = leases.map((l) => ({ updateOne: { filter: { _id: oid(l.id), leaseOwner: l.token }, update: { $set: { leaseUntil: until, nextAttemptAt: until } } } }));
+      const res = await c.messages.bulkWrite(ops, { ordered: false });
+      let held = leases;
+      if (res.matchedCount !== leases.length) {
+        const rows = await c.messages.find({ _id: { $in: leases.map((l) => oid(l.id)) } }, { projection: { leaseOwner: 1 } }).toArray();
+        const owner = new Map(rows.map((r) => [String(r._id), r.leaseOwner as string | undefined]));
+        held = leases.filter((l) => owner.get(l.id) === l.token);
+      }
+      for (const l of held) l.until = until;
+      return new Set(held.map((l) => l.id));
+    },
+
+    /** Hands several leased messages back untouched, due now, in one command (a stopping worker's). */
+    async releaseMany(leases: Lease[], now: Date): Promise<void> {
+      if (leases.length === 0) return;
+      const ops = leases.map((l) => ({
+        updateOne: {
+          filter: { _id: oid(l.id), leaseOwner: l.token },
+          update: { $set: { nextAttemptAt: nextDue(l.message.recipients, now) ?? now }, $unset: { leaseOwner: '', leaseUntil: '' } },
+        },
+      }));
+      await c.messages.bulkWrite(ops, { ordered: false });
     },
 
     /** Extends a lease still held; false when it was lost (expired and taken by another worker). */
@@ -138,13 +199,9 @@ export function claiming(c: QueueCollections) {
       });
       const res = await c.messages.bulkWrite(ops as unknown as mongo.AnyBulkWriteOperation<mongo.Document>[], { ordered: false });
       if (res.matchedCount === items.length) return new Set(items.map((i) => i.lease.id));
-      // Some lease was lost meanwhile (rare): find out which writes landed, one lookup by _id each.
-      const held = new Set<string>();
-      for (const { lease } of items) {
-        const doc = await c.messages.findOne({ _id: oid(lease.id) }, { projection: { outcomeBatches: 1 } });
-        if ((doc?.outcomeBatches as string[] | undefined)?.includes(batch)) held.add(lease.id);
-      }
-      return held;
+      // Some lease was lost meanwhile (rare): find out which writes landed, one lookup.
+      const rows = await c.messages.find({ _id: { $in: items.map((i) => oid(i.lease.id)) } }, { projection: { outcomeBatches: 1 } }).toArray();
+      return new Set(rows.filter((r) => ((r.outcomeBatches as string[] | undefined) ?? []).includes(batch)).map((r) => String(r._id)));
     },
 
     /** Hands a leased message back untouched, due now (a stopping worker that had not started it). */

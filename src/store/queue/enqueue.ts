@@ -156,14 +156,17 @@ export function enqueueing(c: QueueCollections) {
      * Stores the messages (majority, journaled): their small bodies in one insert (by `plan`, when the caller
      * made one, which may hold the bodies of more messages than are stored), then the documents in one.
      */
-    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs)): Promise<FreshMessage[]> {
+    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs), opts: { timeoutMS?: number } = {}): Promise<FreshMessage[]> {
       if (msgs.length === 0) return [];
       const used = new Set(msgs.map((m) => plan.refs.get(m.id)?.doc).filter((d): d is string => d !== undefined));
       const docs = plan.docs.filter((d) => used.has(d._id));
-      if (docs.length) await c.bodies.insertMany(docs as unknown as Document[], { ordered: false, ...DURABLE });
+      const started = Date.now();
+      if (docs.length) await c.bodies.insertMany(docs as unknown as Document[], { ordered: false, ...DURABLE, ...opts });
+      // The two inserts share the caller's budget.
+      const left = opts.timeoutMS === undefined ? {} : { timeoutMS: Math.max(1, opts.timeoutMS - (Date.now() - started)) };
       await c.messages.insertMany(
         msgs.map((m) => messageDocument(m, plan.refs.get(m.id))),
-        { ordered: false, ...DURABLE },
+        { ordered: false, ...DURABLE, ...left },
       );
       return msgs.map((m) => freshMessage(m, plan));
     },
@@ -193,6 +196,23 @@ export function enqueueing(c: QueueCollections) {
       if (res.deletedCount !== 1 && (await c.messages.findOne({ _id }, { projection: { _id: 1 } }))) return 'in_delivery';
       await c.chunks.deleteMany({ messageId: _id });
       return res.deletedCount === 1 ? 'removed' : 'absent';
+    },
+    /** withdraw() for many: one delete, one lookup of what stayed, one delete of their chunks. */
+    async withdrawMany(ids: string[]): Promise<{ removed: string[]; inDelivery: string[] }> {
+      if (ids.length === 0) return { removed: [], inDelivery: [] };
+      const _ids = ids.map(oid);
+      await c.messages.deleteMany({
+        _id: { $in: _ids },
+        state: 'queued',
+        leaseOwner: null,
+        leaseCount: { $not: { $gt: 0 } },
+        'recipients.attempts': { $not: { $gt: 0 } },
+        'recipients.status': { $nin: ['delivered', 'bounced', 'failed'] },
+      });
+      const stayed = new Set((await c.messages.find({ _id: { $in: _ids } }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
+      const removed = ids.filter((id) => !stayed.has(id));
+      if (removed.length) await c.chunks.deleteMany({ messageId: { $in: removed.map(oid) } });
+      return { removed, inDelivery: [...stayed] };
     },
     /** The stored message: our headers, then its part of a batch body document and its chunks, in order. */
     async readBody(message: { id: string } | BodyLocation): Promise<Buffer> {

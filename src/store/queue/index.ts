@@ -23,8 +23,8 @@ export function createQueue(models: Models) {
   return {
     ...store,
     /** Stores the messages in one command, then tells this process's workers. */
-    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs)): Promise<FreshMessage[]> {
-      const fresh = await store.enqueueMany(msgs, plan);
+    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs), opts: { timeoutMS?: number } = {}): Promise<FreshMessage[]> {
+      const fresh = await store.enqueueMany(msgs, plan, opts);
       if (fresh.length) for (const l of listeners) l(fresh);
       return fresh;
     },
@@ -40,10 +40,28 @@ export function createQueue(models: Models) {
     async exists(id: string): Promise<boolean> {
       return (await c.messages.findOne({ _id: oid(id) }, { projection: { _id: 1 } })) !== null;
     },
-    /** Whether the outcome write of counter batch `batchId` landed on the message. */
-    async outcomeLanded(id: string, batchId: string): Promise<boolean> {
-      const doc = await c.messages.findOne({ _id: oid(id) }, { projection: { outcomeBatches: 1 } });
-      return ((doc?.outcomeBatches as string[] | undefined) ?? []).includes(batchId);
+    /** The ids among `ids` that are stored: one lookup. */
+    async presentIds(ids: string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await c.messages.find({ _id: { $in: ids.map(oid) } }, { projection: { _id: 1 } }).toArray();
+      return new Set(rows.map((r) => String(r._id)));
+    },
+    /** The ids among `ids` on which the outcome write of ledger batch `batchId` landed: one lookup. */
+    async outcomesLanded(ids: string[], batchId: string): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await c.messages.find({ _id: { $in: ids.map(oid) } }, { projection: { outcomeBatches: 1 } }).toArray();
+      return new Set(rows.filter((r) => ((r.outcomeBatches as string[] | undefined) ?? []).includes(batchId)).map((r) => String(r._id)));
+    },
+    /** Stores notices (DSNs) whose ids were chosen before: one stored already is not stored twice. */
+    async storeNotices(msgs: NewQueuedMessage[]): Promise<void> {
+      const present = await this.presentIds(msgs.map((m) => m.id));
+      const missing = msgs.filter((m) => !present.has(m.id));
+      if (missing.length === 0) return;
+      try {
+        await this.enqueueMany(missing);
+      } catch (err) {
+        if (!onlyDuplicates(err)) throw err;
+      }
     },
     ...claiming(c),
     ...administering(c),
@@ -52,3 +70,11 @@ export function createQueue(models: Models) {
 }
 
 export type Queue = ReturnType<typeof createQueue>;
+
+/** Whether a failed insert failed only because some documents were there already. */
+function onlyDuplicates(err: unknown): boolean {
+  const e = err as { code?: number; writeErrors?: { code?: number }[] | { code?: number } };
+  if (e.code === 11000) return true;
+  const list = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
+  return list.length > 0 && list.every((w) => w.code === 11000);
+}

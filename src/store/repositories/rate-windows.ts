@@ -9,16 +9,19 @@ export function rateWindowRepository(m: Models): RateWindowRepository {
   return {
     async take(accountId, windowStart, n, limit, expiresAt) {
       if (n > limit) return false;
-      // Matches only while the count leaves room for n. When it does not, the upsert tries to insert a second
-      // document with the same _id and fails with a duplicate key: that failure is the refusal. One command,
-      // atomic on every MongoDB-wire server, no read before.
+      // Matches only while the count leaves room for n; a window's first recipient creates the document. An
+      // upsert that does not match tries to insert a second document with the same _id and fails with a
+      // duplicate key: either the window is full, or two first recipients raced to create it (MongoDB runs
+      // them side by side; the loser's insert collides). A plain conditional update tells the two apart.
+      const filter = { _id: rateWindowId(accountId, windowStart), count: { $lte: limit - n } };
       try {
-        await W.updateOne({ _id: rateWindowId(accountId, windowStart), count: { $lte: limit - n } }, { $inc: { count: n }, $setOnInsert: { expiresAt } }, { upsert: true });
+        await W.updateOne(filter, { $inc: { count: n }, $setOnInsert: { expiresAt } }, { upsert: true });
         return true;
       } catch (err) {
-        if (isDuplicateKeyError(err)) return false;
-        throw err;
+        if (!isDuplicateKeyError(err)) throw err;
       }
+      const res = await W.updateOne(filter, { $inc: { count: n } });
+      return res.matchedCount === 1;
     },
     async prune(before) {
       const res = await W.deleteMany({ expiresAt: { $lt: before } });

@@ -8,16 +8,11 @@
 import { mongo } from 'mongoose';
 import { dayKey, monthKey, type CounterChange } from '../../domain/index.ts';
 import type { Models } from '../models/index.ts';
+import { accountDayId, accountMonthId, batchMarker } from './markers.ts';
 
 type Doc = mongo.Document;
 type Coll = mongo.Collection<Doc>;
 type AnyBulkOp = mongo.AnyBulkWriteOperation<Doc>;
-
-export const workspaceMonthId = (workspaceId: string, month: string) => `${month}:ws:${workspaceId}`;
-export const accountMonthId = (accountId: string, month: string) => `${month}:acct:${accountId}`;
-export const accountDayId = (accountId: string, day: string) => `${day}:day:${accountId}`;
-
-export const marker = (batchId: string) => `cb.${batchId}`;
 
 export interface CounterCollections {
   accounts: Coll;
@@ -108,9 +103,15 @@ function merge(changes: readonly CounterChange[]) {
  * Applies the batch's changes at most once per document. Resolves when every document has it (now or
  * before); throws when the store failed (the caller's batch stays open for recovery).
  */
-export async function applyCounterChanges(c: CounterCollections, batchId: string, changes: readonly CounterChange[], sweeper?: MarkerSweeper): Promise<void> {
+export async function applyCounterChanges(
+  c: CounterCollections,
+  batchId: string,
+  changes: readonly CounterChange[],
+  sweeper?: MarkerSweeper,
+  t: { timeoutMS?: number } = {},
+): Promise<void> {
   const { accounts, usage } = merge(changes);
-  const m = marker(batchId);
+  const m = batchMarker(batchId);
   const accountOps: AnyBulkOp[] = [];
   for (const a of accounts.values()) {
     if (!Object.keys(a.inc).length && !a.lastUsedAt) continue;
@@ -130,7 +131,7 @@ export async function applyCounterChanges(c: CounterCollections, batchId: string
     if (unset) update.$unset = unset;
     usageOps.push({ id, op: update });
   }
-  await Promise.all([accountOps.length ? c.accounts.bulkWrite(accountOps, { ordered: false }) : null, usageOps.length ? upsertOnce(c.usage, m, usageOps) : null]);
+  await Promise.all([accountOps.length ? c.accounts.bulkWrite(accountOps, { ordered: false, ...t }) : null, usageOps.length ? upsertOnce(c.usage, m, usageOps, t) : null]);
 }
 
 /**
@@ -138,10 +139,10 @@ export async function applyCounterChanges(c: CounterCollections, batchId: string
  * (the marker is there: applied before) tries to insert and meets a duplicate key; so can the loser of two
  * first upserts of a new month. A plain conditional update of those tells the two apart.
  */
-async function upsertOnce(coll: Coll, m: string, ops: { id: string; op: Doc }[]): Promise<void> {
+async function upsertOnce(coll: Coll, m: string, ops: { id: string; op: Doc }[], t: { timeoutMS?: number }): Promise<void> {
   const bulk = ops.map(({ id, op }) => ({ updateOne: { filter: { _id: id, [m]: { $exists: false } }, update: op, upsert: true } }));
   try {
-    await coll.bulkWrite(bulk as unknown as AnyBulkOp[], { ordered: false });
+    await coll.bulkWrite(bulk as unknown as AnyBulkOp[], { ordered: false, ...t });
   } catch (err) {
     const duplicates = bulkErrors(err).filter((e) => e.code === 11000);
     if (!duplicates.length || duplicates.length !== bulkErrors(err).length) throw err;
@@ -165,10 +166,10 @@ function bulkErrors(err: unknown): { index: number; code: number }[] {
 
 /** Queues the batch's markers to be taken off the documents it touched (after it can no longer be recovered). */
 export function markDone(sweeper: MarkerSweeper, batchId: string, changes: readonly CounterChange[], workspaceMonths: string[] = [], extraFields: string[] = []): void {
-  const fields = [marker(batchId), ...extraFields];
+  const fields = [batchMarker(batchId), ...extraFields];
   const { accounts, usage } = merge(changes);
 
-  for (const id of accounts.keys()) sweeper.add('accounts', id, [marker(batchId)]);
-  for (const id of usage.keys()) sweeper.add('usage', id, [marker(batchId)]);
+  for (const id of accounts.keys()) sweeper.add('accounts', id, [batchMarker(batchId)]);
+  for (const id of usage.keys()) sweeper.add('usage', id, [batchMarker(batchId)]);
   for (const id of workspaceMonths) sweeper.add('usage', id, fields);
 }

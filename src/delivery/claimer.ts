@@ -1,0 +1,66 @@
+// Where a worker's work comes from, each claimed in bulk (one command for many messages):
+//   1. new messages this process's relay stored (onEnqueued), or that a relay of another process announced
+//      in the ledger (notices): claimFresh, guarded by "never leased", without reading the documents;
+//   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
+//      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
+//      last one came back full (a backlog: then again at once), or someone waits for the queue to drain.
+import type { Ledger } from '../store/ledger/index.ts';
+import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';
+
+export interface ClaimerDeps {
+  queue: Pick<Queue, 'claimFresh' | 'claimDue'>;
+  ledger: Pick<Ledger, 'takeNotices'>;
+  owner: string;
+  leaseMs: number;
+  clock: () => Date;
+  /** Notices are looked for at most this often while there are none. */
+  pollMinMs: number;
+  dueScanIntervalMs: number;
+}
+
+/** New messages kept in memory at most (more are found later by their due time). */
+const MAX_FRESH = 10_000;
+
+export function createClaimer(deps: ClaimerDeps) {
+  const fresh: FreshMessage[] = [];
+  let nextDueScanAt = 0;
+  let lastEmptyNotices = 0;
+  const stats = { claimsLost: 0 };
+
+  async function claimFresh(want: number, out: Lease[]): Promise<void> {
+    while (fresh.length && out.length < want) {
+      out.push(...(await deps.queue.claimFresh(fresh.splice(0, want - out.length), { owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs })));
+    }
+  }
+
+  return {
+    stats,
+    /** Messages this process stored: claimed before anything else. */
+    hear(msgs: FreshMessage[]): void {
+      if (fresh.length < MAX_FRESH) fresh.push(...msgs);
+    },
+    /** Up to `want` leases. `mustScan`: look for due messages now (someone waits for the queue to drain). */
+    async claim(want: number, mustScan = false): Promise<Lease[]> {
+      const out: Lease[] = [];
+      if (want <= 0) return out;
+      await claimFresh(want, out);
+      if (out.length < want && Date.now() - lastEmptyNotices >= deps.pollMinMs) {
+        const taken = await deps.ledger.takeNotices(Math.max(4, want));
+        if (taken.length === 0) lastEmptyNotices = Date.now();
+        fresh.push(...taken);
+        await claimFresh(want, out);
+      }
+      if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
+        const limit = want - out.length;
+        const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit });
+        stats.claimsLost += seen - leases.length;
+        // A full answer says there is a backlog: look again as soon as these are started.
+        nextDueScanAt = seen < limit ? Date.now() + deps.dueScanIntervalMs : 0;
+        out.push(...leases);
+      }
+      return out;
+    },
+  };
+}
+
+export type Claimer = ReturnType<typeof createClaimer>;
