@@ -7,6 +7,9 @@ export class SlowProxy {
   holdFrom?: (chunk: Buffer) => boolean;
   /** Whether holdFrom has matched (the link is frozen from then on). */
   holding = false;
+  /** What the connection that matched holdFrom sent from then on (see deliverHeld). */
+  private held: Buffer[] = [];
+  private heldFrom?: object;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -23,6 +26,8 @@ export class SlowProxy {
       let releaseAt = 0;
       client.on('data', (chunk: Buffer) => {
         if (this.holding || this.holdFrom?.(chunk)) {
+          this.heldFrom ??= client;
+          if (this.heldFrom === client) this.held.push(chunk);
           this.holding = true;
           return;
         }
@@ -45,6 +50,27 @@ export class SlowProxy {
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.port = (this.server.address() as { port: number }).port;
     return this;
+  }
+
+  /**
+   * The held command reaches the server after all (a late write), on a connection of its own since the
+   * client may have given up on its own; the link then flows again. Resolves once the server answered.
+   */
+  async deliverHeld(): Promise<void> {
+    const data = Buffer.concat(this.held);
+    this.held = [];
+    this.heldFrom = undefined;
+    this.holdFrom = undefined;
+    this.holding = false;
+    if (!data.length) return;
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(this.targetPort, this.targetHost, () => s.write(data));
+      s.once('data', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', reject);
+    });
   }
 
   async close(): Promise<void> {

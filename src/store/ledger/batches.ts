@@ -84,9 +84,9 @@ export function ledgerBatches(models: Models) {
     async renew(ids: string[], leaseUntil: Date): Promise<void> {
       if (ids.length) await coll.updateMany({ _id: { $in: ids.map(stringId) } }, { $set: { leaseUntil } });
     },
-    /** A tombstone looked at again later: `checks` counts the looks. */
+    /** A refused batch kept as a tombstone, looked at again later: `checks` counts the looks. */
     async recheckLater(id: string, leaseUntil: Date): Promise<void> {
-      await coll.updateOne({ _id: stringId(id) }, { $set: { leaseUntil }, $inc: { checks: 1 } });
+      await coll.updateOne({ _id: stringId(id) }, { $set: { state: 'refused', leaseUntil }, $inc: { checks: 1 } });
     },
     async close(id: string): Promise<void> {
       await coll.deleteOne({ _id: stringId(id) });

@@ -1,0 +1,69 @@
+// A relay whose database link freezes in the middle of storing a message: its client gets 451 (and sends
+// again), so that message must never be kept, counted or delivered, however late its insert reaches the
+// database and whoever finishes the batch. The link is a real TCP proxy that stops forwarding the insert of
+// the message documents, for longer than the batch's stale time, then lets it land.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import nodemailer from 'nodemailer';
+import { readUsage, showAccount } from '../../src/domain/index.ts';
+import { admin } from '../helpers/domain.ts';
+import { testDatabaseUri } from '../helpers/database.ts';
+import { openDeliveryHarness, type DeliveryHarness } from '../helpers/delivery.ts';
+import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.ts';
+import { SlowProxy, singleHostOf } from '../helpers/slow-proxy.ts';
+
+let elsewhere: DeliveryHarness;
+let proxy: SlowProxy;
+let t: TestRelay;
+const STALE = { COUNTER_BATCH_STALE_SECONDS: '1' };
+
+beforeAll(async () => {
+  const uri = testDatabaseUri();
+  const target = singleHostOf(uri)!;
+  proxy = await new SlowProxy(target.host, target.port).start();
+  // Another smtpdesk process on the same database, with a link that works.
+  elsewhere = await openDeliveryHarness({ uri, env: { LOG_LEVEL: 'warn', ...STALE } });
+  t = await startTestRelay({ uri: `mongodb://127.0.0.1:${proxy.port}${target.rest}`, dropDatabase: false, env: { RELAY_STORE_TIMEOUT_MS: '600', LOG_LEVEL: 'warn', ...STALE } });
+}, 60_000);
+afterAll(async () => {
+  await t?.close();
+  await proxy?.close();
+  await elsewhere?.close();
+});
+
+/** The other process's recovery loop, one pass. */
+const recoverElsewhere = () => elsewhere.rt.ledger.recovery.runOnce(elsewhere.rt.log);
+
+it('a batch whose insert hangs past the stale time is not finished as accepted while its client got 451', async () => {
+  const a = await t.newAccount();
+  const queued = () => elsewhere.rt.db.models.queuedMessages.countDocuments({ accountId: a.accountId });
+  proxy.holdFrom = (chunk) => chunk.includes('insert\0') && chunk.includes('queued_messages\0');
+  const reply = await nodemailer
+    .createTransport({ host: '127.0.0.1', port: t.port, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: a.username, pass: a.password } })
+    .sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: 'hung', text: 'hung' })
+    .then(
+      (info) => info.response,
+      (err: { response?: string; message: string }) => err.response ?? err.message,
+    );
+  expect(reply).toMatch(/^451 /);
+  expect(proxy.holding).toBe(true);
+
+  // Past the stale time the other process finishes the batch its owner no longer holds (the owner's
+  // heartbeat is frozen too); only then does the insert reach the database.
+  await new Promise((r) => setTimeout(r, 1_500));
+  await recoverElsewhere();
+  await proxy.deliverHeld();
+  expect(await queued()).toBe(1);
+
+  // What landed under a refused batch is withdrawn, by whoever looks next, and never counted.
+  await eventually(
+    async () => {
+      await recoverElsewhere();
+      return (await queued()) === 0;
+    },
+    15_000,
+    'the late message to be withdrawn',
+  );
+  await t.relay.repaired(10_000);
+  expect((await showAccount(elsewhere.rt.ctx, admin, t.workspace.id, a.name)).counters.sent).toBe(0);
+  expect((await readUsage(elsewhere.rt.ctx, t.workspace.id)).emailsThisMonth).toBe(0);
+}, 60_000);
