@@ -83,9 +83,14 @@ export function retaining(c: QueueCollections) {
         if (old.length < batchSize) break;
         afterId = String(old[old.length - 1]!._id);
       }
-      for (const doc of bodyDocs) {
-        if (await c.messages.findOne({ 'bodyRef.doc': doc, bodyRemovedAt: null }, { projection: { _id: 1 } })) continue;
-        result.bodyDocuments += (await c.bodies.deleteOne({ _id: stringId(doc) })).deletedCount;
+      // Which of them a message still needs: one lookup and one delete per `batchSize` documents, not a read each.
+      const candidates = [...bodyDocs];
+      for (let i = 0; i < candidates.length; i += batchSize) {
+        const slice = candidates.slice(i, i + batchSize);
+        const needing = await c.messages.find({ 'bodyRef.doc': { $in: slice }, bodyRemovedAt: null }, { projection: { bodyRef: 1 } }).toArray();
+        const needed = new Set(needing.map((d) => String((d.bodyRef as { doc?: string } | undefined)?.doc)));
+        const free = slice.filter((d) => !needed.has(d));
+        if (free.length) result.bodyDocuments += (await c.bodies.deleteMany({ _id: { $in: free.map(stringId) } })).deletedCount;
       }
       return result;
     },
