@@ -53,6 +53,7 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   SMTPDESK_ROLES: z.string().default('all'),
 
+  DATABASE_TIMEOUT_MS: positiveInt.default(30_000),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
@@ -160,7 +161,7 @@ export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
   roles: RoleName[];
-  database: { uri?: string; dataDir: string };
+  database: { uri?: string; dataDir: string; /** DATABASE_TIMEOUT_MS: the driver's bound on every database call. */ timeoutMs: number };
   accounts: { bcryptCost: number; defaultPlan: string };
   /** SMTPDESK_SECRET_KEY, decoded (32 bytes); undefined when not set. */
   secretKey?: Buffer;
@@ -316,7 +317,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
     roles,
-    database: { uri: e.MONGODB_URI, dataDir: e.SMTPDESK_DATA_DIR },
+    database: { uri: e.MONGODB_URI, dataDir: e.SMTPDESK_DATA_DIR, timeoutMs: e.DATABASE_TIMEOUT_MS },
     accounts: { bcryptCost: e.BCRYPT_COST, defaultPlan: e.DEFAULT_PLAN },
     ...(secretKey ? { secretKey } : {}),
     relay: {

@@ -48,7 +48,7 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
   const countCommands = !/^(0|false|no|off)$/i.test(process.env.SMTPDESK_DB_COMMAND_METRICS ?? '');
   let db: Database;
   try {
-    db = await connectDatabase(uri, countCommands ? { onCommand: databaseCommandCounter(metrics) } : {});
+    db = await connectDatabase(uri, { operationTimeoutMs: config.database.timeoutMs, ...(countCommands ? { onCommand: databaseCommandCounter(metrics) } : {}) });
   } catch (err) {
     await stop();
     throw err;
