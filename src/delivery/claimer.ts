@@ -16,6 +16,8 @@ export interface ClaimerDeps {
   /** Notices are looked for at most this often while there are none. */
   pollMinMs: number;
   dueScanIntervalMs: number;
+  /** At least this many due messages per scan (they wait renewed until a slot frees). */
+  minDueClaim: number;
 }
 
 /** New messages kept in memory at most (more are found later by their due time). */
@@ -51,7 +53,8 @@ export function createClaimer(deps: ClaimerDeps) {
         await claimFresh(want, out);
       }
       if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
-        const limit = want - out.length;
+        // A scan costs the same for one message or many (on FerretDB it reads the queue): take a slot-full.
+        const limit = Math.max(want - out.length, deps.minDueClaim);
         const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit });
         stats.claimsLost += seen - leases.length;
         // A full answer says there is a backlog: look again as soon as these are started.

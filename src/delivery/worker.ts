@@ -101,22 +101,18 @@ function createTransport(rt: Rt, options: DeliveryWorkerOptions, concurrency: nu
   return createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log });
 }
 
-export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {}): DeliveryWorker {
-  const { config, metrics, queue, ledger } = rt;
+/** The worker's parts, wired from the runtime and the options. */
+function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
+  const { config, queue, ledger } = rt;
   const id = options.workerId ?? `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const log = rt.log.child({ component: 'delivery', worker: id });
   const clock = options.clock ?? rt.ctx.clock;
   const concurrency = Math.max(1, options.concurrency ?? config.delivery.concurrency);
   const leaseMs = options.leaseMs ?? config.delivery.leaseMs;
   const pollMinMs = options.pollMinMs ?? 50;
-  const pollMaxMs = Math.max(pollMinMs, options.pollMaxMs ?? 1000);
   const transport = createTransport(rt, options, concurrency, log);
   const book = createLeaseBook({ queue, leaseMs, clock, log });
-  const claimer = createClaimer({ queue, ledger, owner: id, leaseMs, clock, pollMinMs, dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000 });
-  const slots = new Slots(concurrency);
-  const finishing = new Slots(concurrency * FINISHING_PER_SLOT);
-  const finisher = createFinisher({ queue, ledger, log, clock });
-  const attemptDeps: AttemptDeps = {
+  const attempt: AttemptDeps = {
     queue,
     transport,
     dkim: createDkimSigner({ domains: rt.ctx.domains, secrets: rt.ctx.secrets, ttlMs: config.delivery.dkimCacheMs, log }),
@@ -127,110 +123,137 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     log,
     usable: (lease) => book.usable(lease),
   };
-  const suppress = createSuppressionRecorder(rt.ctx, log);
-  // Batches a killed worker (or relay) left open: the process's one recovery loop.
-  const stopRecovery = ledger.recovery.use(log);
-  const stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
-  let stopping = false;
-  let drainWaiters: (() => void)[] = [];
+  return {
+    id,
+    log,
+    clock,
+    concurrency,
+    leaseMs,
+    pollMinMs,
+    pollMaxMs: Math.max(pollMinMs, options.pollMaxMs ?? 1000),
+    stopGraceMs: options.stopGraceMs ?? 30_000,
+    transport,
+    book,
+    attempt,
+    claimer: createClaimer({ queue, ledger, owner: id, leaseMs, clock, pollMinMs, dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000, minDueClaim: 2 * concurrency }),
+    slots: new Slots(concurrency),
+    finishing: new Slots(concurrency * FINISHING_PER_SLOT),
+    finisher: createFinisher({ queue, ledger, log, clock }),
+    suppress: createSuppressionRecorder(rt.ctx, log),
+    metrics: rt.metrics,
+  };
+}
 
+type Parts = ReturnType<typeof workerParts>;
+
+/** The loop: a free slot, a lease (claimed in bulk when none waits), a delivery; its finish beside the next. */
+class WorkerLoop {
+  stopping = false;
+  drainWaiters: (() => void)[] = [];
+  readonly stats: WorkerStats = { leased: 0, claimsLost: 0, delivered: 0, deferred: 0, bounced: 0, failed: 0 };
   // A wake that comes while the loop is busy is kept, so the next sleep returns at once.
-  let interrupt: (() => void) | null = null;
-  let wakePending = false;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (wakePending) {
-        wakePending = false;
+  private interrupt: (() => void) | null = null;
+  private wakePending = false;
+
+  constructor(private readonly p: Parts) {}
+
+  wake = (): void => {
+    if (this.interrupt) this.interrupt();
+    else this.wakePending = true;
+  };
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.wakePending) {
+        this.wakePending = false;
         return resolve();
       }
       const timer = setTimeout(() => done(), ms);
       const done = () => {
         clearTimeout(timer);
-        interrupt = null;
+        this.interrupt = null;
         resolve();
       };
-      interrupt = done;
+      this.interrupt = done;
     });
-  const wake = () => {
-    if (interrupt) interrupt();
-    else wakePending = true;
-  };
+  }
+
+  async run(): Promise<void> {
+    const { slots, finishing, log } = this.p;
+    let idleDelay = this.p.pollMinMs;
+    while (!this.stopping) {
+      await slots.whenFree();
+      await finishing.whenFree();
+      if (this.stopping) break;
+      let lease: Lease | null;
+      try {
+        lease = await this.nextLease();
+      } catch (err) {
+        log.error({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease queued messages; retrying');
+        await this.sleep(this.p.pollMaxMs);
+        continue;
+      }
+      if (!lease) {
+        if (slots.count() === 0 && finishing.count() === 0) this.releaseDrainWaiters();
+        await this.sleep(idleDelay);
+        idleDelay = Math.min(idleDelay * 2, this.p.pollMaxMs);
+        continue;
+      }
+      idleDelay = this.p.pollMinMs;
+      const taken = lease;
+      slots.run(() => this.deliver(taken));
+    }
+  }
+
+  releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    waiters.forEach((w) => w());
+  }
 
   /** A lease to start: one waiting, else a bulk claim of as many as the free slots and as many again. */
-  async function nextLease(): Promise<Lease | null> {
+  private async nextLease(): Promise<Lease | null> {
+    const { book, slots, claimer, concurrency } = this.p;
     const ready = book.next();
     if (ready) return ready;
-    const want = slots.free() + concurrency - book.waitingCount();
-    const got = await claimer.claim(want, drainWaiters.length > 0);
-    stats.leased += got.length;
+    const got = await claimer.claim(slots.free() + concurrency - book.waitingCount(), this.drainWaiters.length > 0);
+    this.stats.leased += got.length;
     book.add(got);
     return book.next();
   }
 
-  async function loop(): Promise<void> {
-    let idleDelay = pollMinMs;
-    while (!stopping) {
-      await slots.whenFree();
-      await finishing.whenFree();
-      if (stopping) break;
-      let lease: Lease | null;
-      try {
-        lease = await nextLease();
-      } catch (err) {
-        log.error({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease queued messages; retrying');
-        await sleep(pollMaxMs);
-        continue;
-      }
-      if (!lease) {
-        if (slots.count() === 0 && finishing.count() === 0 && drainWaiters.length) {
-          const waiters = drainWaiters;
-          drainWaiters = [];
-          waiters.forEach((w) => w());
-        }
-        await sleep(idleDelay);
-        idleDelay = Math.min(idleDelay * 2, pollMaxMs);
-        continue;
-      }
-      idleDelay = pollMinMs;
-      const taken = lease;
-      slots.run(() => deliver(taken));
-    }
-  }
-
   /** The attempt in a delivery slot; its finish in a finishing one, so the next delivery can start. */
-  async function deliver(lease: Lease): Promise<void> {
+  private async deliver(lease: Lease): Promise<void> {
     let req: FinishRequest | null = null;
     try {
-      req = await attemptDelivery(attemptDeps, lease);
+      req = await attemptDelivery(this.p.attempt, lease);
     } catch (err) {
-      log.error({ err, code: 'DELIVERY_CRASHED', queueId: lease.id }, 'delivery attempt failed unexpectedly; the lease will expire and it will be retried');
+      this.p.log.error({ err, code: 'DELIVERY_CRASHED', queueId: lease.id }, 'delivery attempt failed unexpectedly; the lease will expire and it will be retried');
     }
     if (!req) {
-      book.done(lease.id);
+      this.p.book.done(lease.id);
       return;
     }
     const finished = req;
-    finishing.run(() =>
-      finish(finished).finally(() => {
-        book.done(lease.id);
-        wake();
+    this.p.finishing.run(() =>
+      this.finish(finished).finally(() => {
+        this.p.book.done(lease.id);
+        this.wake();
       }),
     );
   }
 
-  /**
-   * Writes the outcome under the lease (and counts it, and stores the notice), batched with other attempts
-   * ending now; a database hiccup gets two more tries.
-   */
-  async function finish(req: FinishRequest): Promise<void> {
+  /** Writes the outcome under the lease (counted, its notice stored) with others ending now; two more tries. */
+  private async finish(req: FinishRequest): Promise<void> {
+    const { finisher, log } = this.p;
     for (let i = 0; ; i++) {
       try {
         const held = await finisher.finish(req);
         if (!held) log.warn({ code: 'DELIVERY_LEASE_LOST', queueId: req.lease.id }, 'lease lost before the outcome was written; the other worker owns the message now');
-        else await afterFinish(req);
+        else await this.afterFinish(req);
         return;
       } catch (err) {
-        if (i >= 2 || stopping) {
+        if (i >= 2 || this.stopping) {
           log.error({ err, code: 'DELIVERY_FINISH_FAILED', queueId: req.lease.id }, 'could not write the delivery outcome; the message will be tried again when its lease expires');
           return;
         }
@@ -239,21 +262,22 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     }
   }
 
-  async function afterFinish(req: FinishRequest): Promise<void> {
-    report(req.lease, req.outcomes);
+  private async afterFinish(req: FinishRequest): Promise<void> {
+    this.report(req.lease, req.outcomes);
     if (req.notice) {
-      log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: req.lease.id, bounceId: req.notice.id, recipients: req.notice.to.length }, 'bounce notice queued for the sender');
-      wake();
+      this.p.log.info({ code: 'DELIVERY_BOUNCE_QUEUED', queueId: req.lease.id, bounceId: req.notice.id, recipients: req.notice.to.length }, 'bounce notice queued for the sender');
+      this.wake();
     }
-    await suppress(req.lease.message, req.outcomes, clock());
+    await this.p.suppress(req.lease.message, req.outcomes, this.p.clock());
   }
 
-  function report(lease: Lease, outcomes: RecipientOutcome[]) {
+  private report(lease: Lease, outcomes: RecipientOutcome[]): void {
+    const { log, metrics } = this.p;
     const delivered = outcomes.filter((o) => o.outcome === 'delivered').length;
     if (delivered) log.info({ code: 'DELIVERY_DELIVERED', queueId: lease.id, recipients: delivered }, `delivered to ${delivered} recipient(s)`);
     for (const o of outcomes) {
       metrics.deliveries.inc({ outcome: o.outcome });
-      stats[o.outcome]++;
+      this.stats[o.outcome]++;
       if (o.outcome === 'delivered') continue;
       const code = o.outcome === 'deferred' ? 'DELIVERY_DEFERRED' : o.outcome === 'bounced' ? 'DELIVERY_BOUNCED' : 'DELIVERY_FAILED';
       log.warn(
@@ -263,6 +287,32 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
     }
   }
 
+  /** Stops claiming, hands back what waits, lets deliveries end (cut off after the grace), writes their outcomes, hands back the rest. */
+  async stop(loopDone: Promise<void>): Promise<void> {
+    const { slots, finishing, book, transport, finisher, log } = this.p;
+    this.stopping = true;
+    this.wake();
+    slots.wakeWaiters();
+    finishing.wakeWaiters();
+    await loopDone;
+    await book.releaseWaiting();
+    if (!(await slots.idle(this.p.stopGraceMs))) {
+      log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.count() }, 'stopped with deliveries in progress: connections closed, their messages handed back');
+      await transport.close();
+      await slots.idle(5_000);
+    }
+    await finishing.idle(30_000);
+    await finisher.idle();
+    await book.close();
+  }
+}
+
+export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {}): DeliveryWorker {
+  const parts = workerParts(rt, options);
+  const { id, log, transport, claimer, slots, finishing } = parts;
+  const loop = new WorkerLoop(parts);
+  // Batches a killed worker (or relay) left open: the process's one recovery loop.
+  const stopRecovery = rt.ledger.recovery.use(log);
   const depthEvery = options.queueDepthIntervalMs ?? 15_000;
   const depthTimer =
     depthEvery > 0
@@ -271,65 +321,45 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         }, depthEvery)
       : null;
   depthTimer?.unref();
-
   // Messages stored by this process (the relay in `npm start`, our own bounce notices): claimed at once.
-  const unsubscribe = queue.onEnqueued((msgs) => {
+  const unsubscribe = rt.queue.onEnqueued((msgs) => {
     claimer.hear(msgs);
-    wake();
+    loop.wake();
   });
-
   let loopAlive = true;
-  const loopDone = loop().catch((err) => {
+  const loopDone = loop.run().catch((err) => {
     loopAlive = false;
     log.error({ err, code: 'DELIVERY_LOOP_CRASHED' }, 'delivery loop stopped');
   });
-  log.info({ code: 'DELIVERY_WORKER_STARTED', transport: transport.description, concurrency, leaseMs }, 'delivery worker started');
-
-  /** Stops claiming, hands back what waits, lets deliveries end (cut off after the grace), writes their outcomes, hands back the rest. */
-  async function stopAll(): Promise<void> {
-    stopping = true;
-    unsubscribe();
-    wake();
-    slots.wakeWaiters();
-    finishing.wakeWaiters();
-    await loopDone;
-    await book.releaseWaiting();
-    if (!(await slots.idle(options.stopGraceMs ?? 30_000))) {
-      log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.count() }, 'stopped with deliveries in progress: connections closed, their messages handed back');
-      await transport.close();
-      await slots.idle(5_000);
-    }
-    await finishing.idle(30_000);
-    await finisher.idle();
-    await book.close();
-    if (depthTimer) clearInterval(depthTimer);
-    await stopRecovery();
-    await transport.close();
-    const waiters = drainWaiters;
-    drainWaiters = [];
-    waiters.forEach((w) => w());
-  }
+  log.info({ code: 'DELIVERY_WORKER_STARTED', transport: transport.description, concurrency: parts.concurrency, leaseMs: parts.leaseMs }, 'delivery worker started');
 
   let stopped: Promise<void> | null = null;
   return {
     id,
-    description: `delivery worker ${id}: ${transport.description}, ${concurrency} parallel`,
-    wake,
+    description: `delivery worker ${id}: ${transport.description}, ${parts.concurrency} parallel`,
+    wake: loop.wake,
     inFlight: () => slots.count() + finishing.count(),
     alive: () => loopAlive,
-    stats: () => ({ ...stats, claimsLost: claimer.stats.claimsLost }),
+    stats: () => ({ ...loop.stats, claimsLost: claimer.stats.claimsLost }),
     drain(timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`queue not drained within ${timeoutMs} ms (${slots.count()} in flight)`)), timeoutMs);
-        drainWaiters.push(() => {
+        loop.drainWaiters.push(() => {
           clearTimeout(timer);
           resolve();
         });
-        wake();
+        loop.wake();
       });
     },
     stop() {
-      stopped ??= stopAll();
+      stopped ??= (async () => {
+        unsubscribe();
+        await loop.stop(loopDone);
+        if (depthTimer) clearInterval(depthTimer);
+        await stopRecovery();
+        await transport.close();
+        loop.releaseDrainWaiters();
+      })();
       return stopped;
     },
   };

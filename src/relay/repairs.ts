@@ -1,7 +1,7 @@
 // Catch-up work the relay owes the store after it answered a client without it: finishing a commit batch
 // whose store calls failed or ran late (withdraw what landed after a 451, give the quota back, count what
 // stays). Each task is retried with backoff until it succeeds or gives up (logged with a stable code). In
-// memory: a crash loses pending tasks, and then the batch ledger's recovery (src/store/counters) does the
+// memory: a crash loses pending tasks, and then the message ledger's recovery (src/store/ledger) does the
 // same work from the database, so nothing is lost or counted twice either way.
 import type { Logger } from '../log.ts';
 

@@ -23,19 +23,17 @@
 //                  batchId: applied exactly once, recovered like an outcome (recover.ts, finishOutcomes).
 //   takeNotices    a worker takes the relay's notices of new messages.
 //   recovery.use   one recovery loop per process, whoever uses it.
-import type { CounterChange } from '../../domain/index.ts';
 import type { Logger } from '../../log.ts';
 import type { Models } from '../models/index.ts';
-import type { NewQueuedMessage } from '../queue/enqueue.ts';
-import { ledgerBatches, type AcceptedEntry, type BatchKind, type OutcomeEntry } from './batches.ts';
-import { applyCounterChanges, counterCollections, markDone, MarkerSweeper } from './counters.ts';
-import { batchMarker, messageMarker, quotaMarkers, workspaceMonthId } from './markers.ts';
-import { quotaCounters } from './quota.ts';
-import { finishBatch, type LedgerQueue, type RecoveryDeps, type RecoveryResult } from './recover.ts';
+import { acceptSide } from './accept.ts';
+import { ledgerContext } from './context.ts';
+import { outcomeSide } from './outcomes.ts';
+import type { LedgerQueue } from './recover.ts';
 import { recoveryLoop } from './recovery-loop.ts';
 
 export type { AcceptedEntry, OutcomeEntry, LedgerBatch } from './batches.ts';
 export type { LedgerQueue, RecoveryResult } from './recover.ts';
+export type { OutcomeRecord } from './outcomes.ts';
 export { accountDayId, accountMonthId, workspaceMonthId } from './markers.ts';
 
 export interface LedgerOptions {
@@ -50,140 +48,33 @@ export interface LedgerOptions {
   tombstoneLooks?: number;
 }
 
-type Timeout = { timeoutMS?: number };
-
-export interface OutcomeRecord {
-  kind: Exclude<BatchKind, 'accept'>;
-  entries: OutcomeEntry[];
-  notices?: { forId: string; message: NewQueuedMessage }[];
-  write(batchId: string): Promise<Set<string>>;
-}
-
 export function createLedger(models: Models, queue: LedgerQueue, opts: LedgerOptions) {
-  const clock = opts.clock ?? (() => new Date());
-  const batches = ledgerBatches(models);
-  const counters = counterCollections(models);
-  const sweeper = new MarkerSweeper();
-  const quota = quotaCounters(counters, sweeper);
-  const leaseEnd = () => new Date(clock().getTime() + opts.leaseMs);
-  const deps: RecoveryDeps = { batches, quota, counters, sweeper, queue, clock, tombstone: { everyMs: opts.leaseMs, looks: opts.tombstoneLooks ?? 5 } };
-  const recovery = recoveryLoop(deps, {
+  const c = ledgerContext(models, queue, opts);
+  const recovery = recoveryLoop(c.recovery, {
     owner: `${opts.owner}/recovery`,
     leaseMs: opts.leaseMs,
     everyMs: opts.recoveryEveryMs ?? Math.min(30_000, Math.max(50, opts.leaseMs / 4)),
   });
-
-  // The batches this process holds, renewed together (one command) while any is held.
-  const held = new Set<string>();
-  let heartbeat: NodeJS.Timeout | null = null;
-  const hold = (id: string) => {
-    held.add(id);
-    heartbeat ??= setInterval(
-      () => {
-        if (held.size === 0) {
-          clearInterval(heartbeat!);
-          heartbeat = null;
-          return;
-        }
-        void batches.renew([...held], leaseEnd()).catch(() => undefined);
-      },
-      Math.max(50, opts.leaseMs / 3),
-    );
-    heartbeat.unref();
-  };
-  const letGo = (id: string) => held.delete(id);
-  const sweepTimer = setInterval(() => void sweeper.sweep(counters), 30_000);
+  // Markers of finished batches not taken off by a later update of the same document.
+  const sweepTimer = setInterval(() => void c.sweeper.sweep(c.counters), 30_000);
   sweepTimer.unref();
-
-  const accept = {
-    newId: () => batches.newId(),
-    async open(batchId: string, entries: AcceptedEntry[], t: Timeout = {}): Promise<void> {
-      hold(batchId);
-      await batches.open({ _id: batchId, kind: 'accept', state: 'open', owner: opts.owner, createdAt: clock(), leaseUntil: leaseEnd(), messages: entries }, t);
-    },
-    /** The whole batch's emails of one workspace month, in one step. */
-    reserveWhole: (batchId: string, ws: string, month: string, emails: number, limit: number, t: Timeout = {}) => quota.reserve(ws, month, emails, limit, batchMarker(batchId), t),
-    /** One message's emails (`index` in the batch), when the batch did not fit whole. */
-    reserveOne: (batchId: string, index: number, ws: string, month: string, emails: number, limit: number, t: Timeout = {}) =>
-      quota.reserve(ws, month, emails, limit, messageMarker(batchId, index), t),
-    quotaUsed: async (ws: string, month: string, t: Timeout = {}) => (await quota.read(ws, month, t)).sent,
-    narrow: (batchId: string, ids: string[], t: Timeout = {}) => batches.narrow(batchId, ids, t),
-    count: (batchId: string, changes: readonly CounterChange[], t: Timeout = {}) => applyCounterChanges(counters, batchId, changes, sweeper, t),
-    /** Counted: a notice of new work for other processes' workers, or closed when ours heard already. */
-    async settle(batchId: string, s: { changes: CounterChange[]; months: { workspaceId: string; month: string }[]; messages: number; notice: boolean }): Promise<void> {
-      if (s.changes.length && s.notice) await batches.setState(batchId, 'stored', leaseEnd());
-      else await batches.close(batchId);
-      letGo(batchId);
-      const months = [...new Set(s.months.map((m) => workspaceMonthId(m.workspaceId, m.month)))];
-      markDone(sweeper, batchId, s.changes, months, quotaMarkers(batchId, s.messages).slice(1));
-    },
-    /** Records that the batch's clients hear 451; false when it could not (or recovery had decided it). */
-    refuse: (batchId: string, t: Timeout = {}) => batches.refuse(batchId, leaseEnd(), t),
-    /** Finishes the batch by its state in the store (after its calls settled); let go of once done. */
-    async finish(batchId: string): Promise<RecoveryResult | null> {
-      const open = await batches.get(batchId);
-      const r = open ? await finishBatch(deps, open) : null;
-      letGo(batchId);
-      return r;
-    },
-    /** Stops holding the batch (the store cannot be reached): recovery finishes it once its lease runs out. */
-    abandon: letGo,
-  };
-
-  async function recordOutcomes(rec: OutcomeRecord, onWritten: (landed: Set<string>) => void, log: Logger): Promise<void> {
-    const batchId = batches.newId();
-    const notices = rec.notices ?? [];
-    const needsBatch = rec.entries.length > 0 || notices.length > 0;
-    if (needsBatch) {
-      hold(batchId);
-      await batches
-        .open({ _id: batchId, kind: rec.kind, state: 'open', owner: opts.owner, createdAt: clock(), leaseUntil: leaseEnd(), outcomes: rec.entries, notices })
-        .catch((err: unknown) => {
-          letGo(batchId);
-          throw err;
-        });
-    }
-    let landed: Set<string>;
-    try {
-      landed = await rec.write(batchId);
-    } catch (err) {
-      letGo(batchId);
-      throw err;
-    }
-    onWritten(landed);
-    if (!needsBatch) return;
-    const changes: CounterChange[] = rec.entries.filter((o) => landed.has(o.id)).map((o) => ({ accountId: o.accountId, workspaceId: o.workspaceId, at: o.at, delta: o.delta }));
-    try {
-      const owed = notices.filter((n) => landed.has(n.forId)).map((n) => n.message);
-      if (owed.length) await queue.storeNotices(owed);
-      await applyCounterChanges(counters, batchId, changes, sweeper);
-      await batches.close(batchId);
-      markDone(sweeper, batchId, changes);
-    } catch (err) {
-      log.warn({ err, code: 'DELIVERY_COUNTERS_DEFERRED', batchId, messages: changes.length }, 'outcomes written; counting them is left to the ledger');
-    } finally {
-      letGo(batchId);
-    }
-  }
-
   return {
     owner: opts.owner,
-    accept,
-    recordOutcomes,
-    takeNotices: (limit: number) => batches.takeNotices(limit),
+    accept: acceptSide(c),
+    recordOutcomes: outcomeSide(c),
+    takeNotices: (limit: number) => c.batches.takeNotices(limit),
     recovery: {
       use: (log: Logger) => recovery.use(log),
       runOnce: (log: Logger) => recovery.runOnce(log),
       users: () => recovery.users(),
     },
     /** Batches in the store (tests, the CLI). */
-    batches: () => batches.all(),
-    /** Takes waiting markers off now (shutdown). */
+    batches: () => c.batches.all(),
+    /** Stops the heartbeat and takes waiting markers off now (shutdown). */
     async close(): Promise<void> {
       clearInterval(sweepTimer);
-      if (heartbeat) clearInterval(heartbeat);
-      heartbeat = null;
-      await sweeper.sweep(counters).catch(() => undefined);
+      c.holdings.stop();
+      await c.sweeper.sweep(c.counters).catch(() => undefined);
     },
   };
 }

@@ -57,7 +57,7 @@ export const queuedMessageSchema = new Schema(
     createdAt: { type: Date, required: true },
     finishedAt: { type: Date },
     bodyRemovedAt: { type: Date },
-    /** Counter batches (src/store/counters) whose outcome write landed here: what a ledger recovery counts. */
+    /** Ledger batches (src/store/ledger) whose outcome write landed here: what a ledger recovery counts. */
     outcomeBatches: { type: [String], default: undefined },
     /** The relay's commit batch that stored this message. */
     batchId: { type: String },

@@ -1,16 +1,12 @@
-// Claiming queued work. Each claim is one atomic findOneAndUpdate by _id guarded by "still queued and due":
-// of several workers trying the same id, exactly one wins, and the winner gets the whole document (inline
-// body included) in the same round trip. The lease sets nextAttemptAt to the lease's end, so a message whose
-// worker died (lease not renewed) becomes due again by itself. Every later write is guarded by the lease
-// token, so a worker that lost its lease changes nothing.
-//
-// Ids come from the batch notices the relay leaves (batches.ts) and, as a safety net for retries and
-// expired leases, from a query on {state, nextAttemptAt}. On MongoDB that query is an index range; FerretDB
-// v1 scans the collection for it, so the worker runs it only when notices run dry.
+// Claiming queued work, in bulk: each claim is guarded so that of several workers trying the same message
+// exactly one wins. New messages (from the relay's notices in the ledger, or this process's relay) are
+// claimed by one bulk write guarded by "never leased", without reading them; due messages (retries, expired
+// leases, lost notices) by one query on {state, nextAttemptAt} and one bulk write guarded by what was read.
+// The lease sets nextAttemptAt to the lease's end, so a message whose worker died (lease not renewed) becomes
+// due again by itself. Renewing, finishing and handing back: leases.ts.
 import { randomBytes } from 'node:crypto';
-import { mongo } from 'mongoose';
 import type { QueuedMessage, QueuedRecipient } from '../../domain/queue-model.ts';
-import { bodyLocationOf, nextDue, oid, recipientDoc, recordOf, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
+import { bodyLocationOf, oid, recordOf, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
 
 export interface Lease {
   id: string;
@@ -58,6 +54,17 @@ function freshBody(m: FreshMessage): BodyLocation {
   const loc: BodyLocation = { id: m.id, head: m.head, chunks: m.chunks };
   if (m.bodyRef) loc.bodyRef = m.bodyRef;
   return loc;
+}
+
+/** How many more due messages a claim reads than it takes (see claimDue). */
+const SPREAD = 3;
+
+function shuffle<T>(items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }
 
 let sequence = 0;
@@ -119,8 +126,11 @@ export function claiming(c: QueueCollections) {
      * scans the collection, so the worker runs it sparingly (see delivery/claimer.ts).
      */
     async claimDue(opts: ClaimOptions & { limit: number }): Promise<{ leases: Lease[]; seen: number }> {
-      const rows = await c.messages.find({ state: 'queued', nextAttemptAt: { $lte: opts.now } }, { projection: { outcomeBatches: 0 }, limit: opts.limit }).toArray();
-      if (rows.length === 0) return { leases: [], seen: 0 };
+      // Read a few times more than wanted and claim a random part: workers scanning at the same moment then
+      // mostly claim different messages instead of all racing for the first ones.
+      const found = await c.messages.find({ state: 'queued', nextAttemptAt: { $lte: opts.now } }, { projection: { outcomeBatches: 0 }, limit: opts.limit * SPREAD }).toArray();
+      if (found.length === 0) return { leases: [], seen: 0 };
+      const rows = shuffle(found).slice(0, opts.limit);
       const token = leaseToken(opts.owner);
       const until = new Date(opts.now.getTime() + opts.leaseMs);
       const ops = rows.map((d) => ({
@@ -140,77 +150,7 @@ export function claiming(c: QueueCollections) {
         const message = { ...recordOf(d), nextAttemptAt: until, leaseOwner: token, leaseUntil: until, leaseCount: Number(d.leaseCount ?? 0) + 1 };
         return { id: message.id, token, until, message, body: bodyLocationOf(d) };
       });
-      return { leases, seen: rows.length };
-    },
-
-    /**
-     * Extends every lease still held, in one command; returns the ids held. A lease not among them was lost
-     * (it ran out and another worker took the message, or an admin change did).
-     */
-    async renewMany(leases: Lease[], now: Date, leaseMs: number): Promise<Set<string>> {
-      if (leases.length === 0) return new Set();
-      const until = new Date(now.getTime() + leaseMs);
-      const ops = leases.map((l) => ({ updateOne: { filter: { _id: oid(l.id), leaseOwner: l.token }, update: { $set: { leaseUntil: until, nextAttemptAt: until } } } }));
-      const res = await c.messages.bulkWrite(ops, { ordered: false });
-      let held = leases;
-      if (res.matchedCount !== leases.length) {
-        const rows = await c.messages.find({ _id: { $in: leases.map((l) => oid(l.id)) } }, { projection: { leaseOwner: 1 } }).toArray();
-        const owner = new Map(rows.map((r) => [String(r._id), r.leaseOwner as string | undefined]));
-        held = leases.filter((l) => owner.get(l.id) === l.token);
-      }
-      for (const l of held) l.until = until;
-      return new Set(held.map((l) => l.id));
-    },
-
-    /** Hands several leased messages back untouched, due now, in one command (a stopping worker's). */
-    async releaseMany(leases: Lease[], now: Date): Promise<void> {
-      if (leases.length === 0) return;
-      const ops = leases.map((l) => ({
-        updateOne: {
-          filter: { _id: oid(l.id), leaseOwner: l.token },
-          update: { $set: { nextAttemptAt: nextDue(l.message.recipients, now) ?? now }, $unset: { leaseOwner: '', leaseUntil: '' } },
-        },
-      }));
-      await c.messages.bulkWrite(ops, { ordered: false });
-    },
-
-    /** Extends a lease still held; false when it was lost (expired and taken by another worker). */
-    async renew(lease: Lease, now: Date, leaseMs: number): Promise<boolean> {
-      const until = new Date(now.getTime() + leaseMs);
-      const res = await c.messages.updateOne({ _id: oid(lease.id), leaseOwner: lease.token }, { $set: { leaseUntil: until, nextAttemptAt: until } });
-      if (res.matchedCount === 1) lease.until = until;
-      return res.matchedCount === 1;
-    },
-
-    /**
-     * Writes several attempts' recipients and gives their leases up, in one command: a message is done when
-     * every recipient is finished, else due again at its earliest queued recipient. `batch` names the counter
-     * batch these outcomes are counted in (recorded on each message, for a ledger recovery). Returns the ids
-     * whose lease was still held (the others changed nothing).
-     */
-    async finishMany(items: FinishedAttempt[], now: Date, batch: string): Promise<Set<string>> {
-      if (items.length === 0) return new Set();
-      const ops = items.map(({ lease, recipients }) => {
-        const next = nextDue(recipients, now);
-        const set: Record<string, unknown> = { recipients: recipients.map(recipientDoc), nextAttemptAt: next ?? now };
-        if (next === null) Object.assign(set, { state: 'done', finishedAt: now });
-        const update = { $set: set, $unset: { leaseOwner: '', leaseUntil: '' }, $push: { outcomeBatches: batch } };
-        return { updateOne: { filter: { _id: oid(lease.id), leaseOwner: lease.token }, update } };
-      });
-      const res = await c.messages.bulkWrite(ops as unknown as mongo.AnyBulkWriteOperation<mongo.Document>[], { ordered: false });
-      if (res.matchedCount === items.length) return new Set(items.map((i) => i.lease.id));
-      // Some lease was lost meanwhile (rare): find out which writes landed, one lookup.
-      const rows = await c.messages.find({ _id: { $in: items.map((i) => oid(i.lease.id)) } }, { projection: { outcomeBatches: 1 } }).toArray();
-      return new Set(rows.filter((r) => ((r.outcomeBatches as string[] | undefined) ?? []).includes(batch)).map((r) => String(r._id)));
-    },
-
-    /** Hands a leased message back untouched, due now (a stopping worker that had not started it). */
-    async release(lease: Lease, now: Date): Promise<boolean> {
-      const res = await c.messages.updateOne(
-        { _id: oid(lease.id), leaseOwner: lease.token },
-        { $set: { nextAttemptAt: nextDue(lease.message.recipients, now) ?? now }, $unset: { leaseOwner: '', leaseUntil: '' } },
-      );
-      return res.matchedCount === 1;
+      return { leases, seen: Math.min(found.length, opts.limit) };
     },
   };
 }

@@ -5,6 +5,7 @@
 import type { Models } from '../models/index.ts';
 import { administering } from './admin.ts';
 import { claiming } from './claims.ts';
+import { leasing } from './leases.ts';
 import { enqueueing, planBodies, type BodyPlan, type NewQueuedMessage } from './enqueue.ts';
 import type { FreshMessage } from './record.ts';
 import { oid, queueCollections } from './record.ts';
@@ -64,6 +65,7 @@ export function createQueue(models: Models) {
       }
     },
     ...claiming(c),
+    ...leasing(c),
     ...administering(c),
     ...retaining(c),
   };
