@@ -59,3 +59,24 @@ it('removes the bodies of finished messages older than the cut-off and orphan ch
   // Nothing left to do the second time.
   expect(await h.rt.queue.removeFinishedBodies({ olderThan: new Date(now.getTime() - 7 * DAY), now })).toEqual({ messages: 0, chunks: 0, orphanChunks: 0, bodyDocuments: 0 });
 });
+
+it('finds which body documents are still needed with one lookup per batch, not one read per body', async () => {
+  const { connectDatabase } = await import('../../src/store/connection.ts');
+  const { createQueue } = await import('../../src/store/queue/index.ts');
+  const finds: string[] = [];
+  const db = await connectDatabase(h.uri, { appName: 'retention-count', ensureIndexes: false, onCommand: (name) => name === 'find' && finds.push(name) });
+  try {
+    const now = new Date();
+    // Thirty finished messages, each stored alone (so each has its own body document).
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await h.enqueue({ to: [`r${i}@example.test`] }));
+    for (const id of ids) await finish(id, new Date(now.getTime() - 10 * DAY));
+    finds.length = 0;
+    const result = await createQueue(db.models).removeFinishedBodies({ olderThan: new Date(now.getTime() - 7 * DAY), now, batchSize: 500 });
+    expect(result.messages).toBeGreaterThanOrEqual(30);
+    expect(result.bodyDocuments).toBeGreaterThanOrEqual(30);
+    expect(finds.length).toBeLessThanOrEqual(6);
+  } finally {
+    await db.close();
+  }
+});
