@@ -9,27 +9,22 @@ const LF = 0x0a;
 
 /** Every bare LF and bare CR becomes CRLF; CRLF pairs are kept. Returns the same buffer when nothing changes. */
 export function normalizeLineEndings(body: Buffer): Buffer {
-  let bare = 0;
-  for (let i = 0; i < body.length; i++) {
-    const b = body[i];
-    if (b === LF && (i === 0 || body[i - 1] !== CR)) bare++;
-    else if (b === CR && body[i + 1] !== LF) bare++;
-  }
-  if (bare === 0) return body;
-  const out = Buffer.allocUnsafe(body.length + bare);
+  // Found with indexOf (native), so a well-formed message costs one look per line, not a JS step per byte.
+  const bare: number[] = [];
+  for (let i = body.indexOf(LF); i !== -1; i = body.indexOf(LF, i + 1)) if (i === 0 || body[i - 1] !== CR) bare.push(i);
+  for (let i = body.indexOf(CR); i !== -1; i = body.indexOf(CR, i + 1)) if (body[i + 1] !== LF) bare.push(i);
+  if (bare.length === 0) return body;
+  bare.sort((a, b) => a - b);
+  const out = Buffer.allocUnsafe(body.length + bare.length);
   let o = 0;
-  for (let i = 0; i < body.length; i++) {
-    const b = body[i]!;
-    if (b === LF && (i === 0 || body[i - 1] !== CR)) {
-      out[o++] = CR;
-      out[o++] = LF;
-    } else if (b === CR && body[i + 1] !== LF) {
-      out[o++] = CR;
-      out[o++] = LF;
-    } else {
-      out[o++] = b;
-    }
+  let from = 0;
+  for (const at of bare) {
+    o += body.copy(out, o, from, at);
+    out[o++] = CR;
+    out[o++] = LF;
+    from = at + 1;
   }
+  o += body.copy(out, o, from);
   return out.subarray(0, o);
 }
 

@@ -13,8 +13,31 @@ describe('normalizeLineEndings', () => {
     ['a\r\r\nb', 'a\r\n\r\nb'],
     ['\r\n\n\r', '\r\n\r\n\r\n'],
     ['', ''],
+    ['\n', '\r\n'],
+    ['\r', '\r\n'],
+    ['\r\r\r', '\r\n\r\n\r\n'],
+    ['\n\n\n', '\r\n\r\n\r\n'],
+    ['x\n\r\ny\r', 'x\r\n\r\ny\r\n'],
+    ['\r\n\r\n.\r\n', '\r\n\r\n.\r\n'],
+    ['\u00e9\n\u00e9', '\u00e9\r\n\u00e9'],
   ])('%j -> %j', (input, output) => {
     expect(normalizeLineEndings(Buffer.from(input)).toString()).toBe(output);
+  });
+
+  it('matches a byte-by-byte rewrite on random bytes full of CR and LF', () => {
+    const slow = (b: Buffer) => {
+      const out: number[] = [];
+      b.forEach((c, i) => {
+        if (c === 10 && b[i - 1] !== 13) out.push(13, 10);
+        else if (c === 13 && b[i + 1] !== 10) out.push(13, 10);
+        else out.push(c);
+      });
+      return Buffer.from(out);
+    };
+    for (let n = 0; n < 200; n++) {
+      const b = Buffer.from(Array.from({ length: 1 + (n % 40) }, () => [10, 13, 46, 97][Math.floor(Math.random() * 4)]!));
+      expect(normalizeLineEndings(b).equals(slow(b))).toBe(true);
+    }
   });
 
   it('returns the same buffer when there is nothing to fix', () => {
