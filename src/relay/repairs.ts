@@ -1,8 +1,9 @@
 // Catch-up work the relay owes the store after it answered a client without it: finishing a commit batch
-// whose store calls failed or ran late (withdraw what landed after a 451, give the quota back, count what
-// stays). Each task is retried with backoff until it succeeds or gives up (logged with a stable code). In
-// memory: a crash loses pending tasks, and then the message ledger's recovery (src/store/ledger) does the
-// same work from the database, so nothing is lost or counted twice either way.
+// it refused (record the refusal if the 451 went without it, withdraw what landed, give the quota back).
+// The store calls themselves are bounded by the driver (timeoutMS), so the task runs once they have failed.
+// Each task is retried with backoff until it succeeds or gives up (logged with a stable code). In memory: a
+// crash loses pending tasks, and then the message ledger's recovery (src/store/ledger) does the same work
+// from the database, so nothing is lost or counted twice either way.
 import type { Logger } from '../log.ts';
 
 export interface RepairTask {
@@ -19,11 +20,8 @@ export interface RepairQueueOptions {
   maxAgeMs?: number;
 }
 
-export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
 export class RepairQueue {
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly waiting = new Set<Promise<unknown>>();
   private readonly active = new Map<RepairTask, number>();
   private closed = false;
   private readonly first: number;
@@ -45,26 +43,9 @@ export class RepairQueue {
     void this.attempt(task, 0);
   }
 
-  /**
-   * For a store call the relay stopped waiting for: once it settles (the driver always settles it, within
-   * its own server-selection and socket timeouts), `decide` says what repair its outcome needs, if any.
-   */
-  afterSettled<T>(work: Promise<T>, decide: (outcome: Settled<T>) => RepairTask | null): void {
-    const watched = work.then(
-      (value) => ({ ok: true as const, value }),
-      (error: unknown) => ({ ok: false as const, error }),
-    );
-    const tracked = watched.then((outcome) => {
-      this.waiting.delete(tracked);
-      const task = decide(outcome);
-      if (task) this.schedule(task);
-    });
-    this.waiting.add(tracked);
-  }
-
-  /** Tasks not yet done, including store calls still being waited for. */
+  /** Tasks not yet done. */
   pending(): number {
-    return this.active.size + this.waiting.size;
+    return this.active.size;
   }
 
   /** Resolves true when nothing is pending, false at the timeout. */
@@ -85,9 +66,6 @@ export class RepairQueue {
     this.timers.clear();
     for (const task of this.active.keys()) {
       this.log.error({ code: 'RELAY_REPAIR_ABANDONED', repair: task.name, ...task.details }, `repair ${task.name} abandoned at shutdown`);
-    }
-    if (this.waiting.size) {
-      this.log.error({ code: 'RELAY_REPAIR_ABANDONED', waiting: this.waiting.size }, 'store calls still unsettled at shutdown');
     }
   }
 
