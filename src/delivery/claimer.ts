@@ -4,12 +4,14 @@
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
 //      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
 //      last one came back full (a backlog: then again at once), or someone waits for the queue to drain.
+import type { Logger } from '../log.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';
 
 export interface ClaimerDeps {
-  queue: Pick<Queue, 'claimFresh' | 'claimDue'>;
-  ledger: Pick<Ledger, 'takeNotices'>;
+  queue: Pick<Queue, 'claimFresh' | 'claimDue' | 'withdrawLeased'>;
+  ledger: Pick<Ledger, 'takeNotices' | 'refusedAmong'>;
+  log: Logger;
   owner: string;
   leaseMs: number;
   clock: () => Date;
@@ -33,6 +35,21 @@ export function createClaimer(deps: ClaimerDeps) {
     while (fresh.length && out.length < want) {
       out.push(...(await deps.queue.claimFresh(fresh.splice(0, want - out.length), { owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs })));
     }
+  }
+
+  /**
+   * A message found by its due time that no worker ever leased may have landed late under a batch whose
+   * clients heard 451: those are withdrawn, not delivered (one lookup in the ledger for all of them).
+   */
+  async function withoutRefused(leases: Lease[]): Promise<Lease[]> {
+    const batches = [...new Set(leases.map((l) => l.firstFromBatch).filter((b): b is string => b !== undefined))];
+    if (batches.length === 0) return leases;
+    const refused = await deps.ledger.refusedAmong(batches);
+    if (refused.size === 0) return leases;
+    const late = leases.filter((l) => l.firstFromBatch !== undefined && refused.has(l.firstFromBatch));
+    const removed = await deps.queue.withdrawLeased(late);
+    if (removed.length) deps.log.warn({ code: 'RELAY_LATE_COMMIT_REMOVED', queueIds: removed }, 'messages stored after their 451 were withdrawn');
+    return leases.filter((l) => !late.includes(l));
   }
 
   return {
@@ -59,7 +76,7 @@ export function createClaimer(deps: ClaimerDeps) {
         stats.claimsLost += seen - leases.length;
         // A full answer says there is a backlog: look again as soon as these are started.
         nextDueScanAt = seen < limit ? Date.now() + deps.dueScanIntervalMs : 0;
-        out.push(...leases);
+        out.push(...(await withoutRefused(leases)));
       }
       return out;
     },

@@ -135,7 +135,7 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
     transport,
     book,
     attempt,
-    claimer: createClaimer({ queue, ledger, owner: id, leaseMs, clock, pollMinMs, dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000, minDueClaim: 2 * concurrency }),
+    claimer: createClaimer({ queue, ledger, log, owner: id, leaseMs, clock, pollMinMs, dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000, minDueClaim: 2 * concurrency }),
     slots: new Slots(concurrency),
     finishing: new Slots(concurrency * FINISHING_PER_SLOT),
     finisher: createFinisher({ queue, ledger, log, clock }),

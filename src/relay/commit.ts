@@ -125,16 +125,19 @@ export class CommitQueue {
 
     // The messages: one insert, majority and journaled. This is the commit point, if it came in time: an
     // answer later than the budget (a paused process) is a 451 too, since recovery may already have refused it.
+    let fresh;
     try {
-      await queue.enqueueMany(
+      fresh = await queue.enqueueMany(
         accepted.map((p) => ({ ...p.message, batchId })),
         body,
-        budget(),
+        { ...budget(), announce: false },
       );
       if (Date.now() - started > this.deps.storeTimeoutMs) throw new Error(`stored after the ${this.deps.storeTimeoutMs} ms budget`);
     } catch (err) {
       return this.refuse(batchId, accepted, new StoreUnavailable('store', err));
     }
+    // Accepted: a worker of this process may take them now.
+    queue.announce(fresh);
     await this.count(batchId, accepted, live);
   }
 

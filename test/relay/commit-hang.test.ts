@@ -10,16 +10,20 @@ import { testDatabaseUri } from '../helpers/database.ts';
 import { openDeliveryHarness, type DeliveryHarness } from '../helpers/delivery.ts';
 import { eventually, startTestRelay, type TestRelay } from '../helpers/relay.ts';
 import { SlowProxy, singleHostOf } from '../helpers/slow-proxy.ts';
+import { startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
+import { startDeliveryWorker } from '../../src/delivery/worker.ts';
 
 let elsewhere: DeliveryHarness;
 let proxy: SlowProxy;
 let t: TestRelay;
+let sink: TestSink;
 const STALE = { COUNTER_BATCH_STALE_SECONDS: '1' };
 
 beforeAll(async () => {
   const uri = testDatabaseUri();
   const target = singleHostOf(uri)!;
   proxy = await new SlowProxy(target.host, target.port).start();
+  sink = await startTestSink();
   // Another smtpdesk process on the same database, with a link that works.
   elsewhere = await openDeliveryHarness({ uri, env: { LOG_LEVEL: 'warn', ...STALE } });
   t = await startTestRelay({ uri: `mongodb://127.0.0.1:${proxy.port}${target.rest}`, dropDatabase: false, env: { RELAY_STORE_TIMEOUT_MS: '600', LOG_LEVEL: 'warn', ...STALE } });
@@ -28,6 +32,7 @@ afterAll(async () => {
   await t?.close();
   await proxy?.close();
   await elsewhere?.close();
+  await sink?.close();
 });
 
 /** The other process's recovery loop, one pass. */
@@ -51,8 +56,9 @@ it('a batch whose insert hangs past the stale time is not finished as accepted w
   // heartbeat is frozen too); only then does the insert reach the database.
   await new Promise((r) => setTimeout(r, 1_500));
   await recoverElsewhere();
+  // A worker of the other process looks for due mail all the time: it must not deliver what lands now.
+  const worker = startDeliveryWorker(elsewhere.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 50, dueScanIntervalMs: 50, queueDepthIntervalMs: 0 });
   await proxy.deliverHeld();
-  expect(await queued()).toBe(1);
 
   // What landed under a refused batch is withdrawn, by whoever looks next, and never counted.
   await eventually(
@@ -63,6 +69,8 @@ it('a batch whose insert hangs past the stale time is not finished as accepted w
     15_000,
     'the late message to be withdrawn',
   );
+  await worker.stop();
+  expect(sink.messages.filter((m) => m.raw.includes('Subject: hung'))).toEqual([]);
   await t.relay.repaired(10_000);
   expect((await showAccount(elsewhere.rt.ctx, admin, t.workspace.id, a.name)).counters.sent).toBe(0);
   expect((await readUsage(elsewhere.rt.ctx, t.workspace.id)).emailsThisMonth).toBe(0);

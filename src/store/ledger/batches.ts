@@ -110,6 +110,12 @@ export function ledgerBatches(models: Models) {
       const rows = await coll.find({ leaseUntil: { $lt: now } }, { limit }).toArray();
       return rows.map((d) => revive(d)!);
     },
+    /** The ids among `ids` of refused batches (tombstones). */
+    async refusedAmong(ids: string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows = await coll.find({ _id: { $in: ids.map(stringId) }, state: 'refused' }, { projection: { _id: 1 } }).toArray();
+      return new Set(rows.map((r) => String(r._id)));
+    },
     /** Every batch (tests and the CLI). */
     async all(): Promise<LedgerBatch[]> {
       return (await coll.find({}).toArray()).map((d) => revive(d)!);

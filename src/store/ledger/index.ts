@@ -63,6 +63,8 @@ export function createLedger(models: Models, queue: LedgerQueue, opts: LedgerOpt
     accept: acceptSide(c),
     recordOutcomes: outcomeSide(c),
     takeNotices: (limit: number) => c.batches.takeNotices(limit),
+    /** Of these relay batches, the ones refused (their clients heard 451): what lands under them is not delivered. */
+    refusedAmong: (batchIds: string[]) => c.batches.refusedAmong(batchIds),
     recovery: {
       use: (log: Logger) => recovery.use(log),
       runOnce: (log: Logger) => recovery.runOnce(log),

@@ -16,6 +16,8 @@ export interface Lease {
   message: QueuedMessage;
   /** Where its bytes are (queue.readBody reads them). */
   body: BodyLocation;
+  /** Set when no worker had leased the message before: the relay's ledger batch that stored it. */
+  firstFromBatch?: string;
 }
 
 export interface ClaimOptions {
@@ -148,7 +150,9 @@ export function claiming(c: QueueCollections) {
       }
       const leases = won.map((d) => {
         const message = { ...recordOf(d), nextAttemptAt: until, leaseOwner: token, leaseUntil: until, leaseCount: Number(d.leaseCount ?? 0) + 1 };
-        return { id: message.id, token, until, message, body: bodyLocationOf(d) };
+        const lease: Lease = { id: message.id, token, until, message, body: bodyLocationOf(d) };
+        if (!d.leaseCount && typeof d.batchId === 'string') lease.firstFromBatch = d.batchId;
+        return lease;
       });
       return { leases, seen: Math.min(found.length, opts.limit) };
     },

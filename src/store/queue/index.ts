@@ -24,10 +24,19 @@ export function createQueue(models: Models) {
   return {
     ...store,
     /** Stores the messages in one command, then tells this process's workers. */
-    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs), opts: { timeoutMS?: number } = {}): Promise<FreshMessage[]> {
-      const fresh = await store.enqueueMany(msgs, plan, opts);
-      if (fresh.length) for (const l of listeners) l(fresh);
+    /**
+     * Stores the messages in one command, then tells this process's workers, unless `announce: false` (the
+     * relay's commit announces them itself, once it knows they count as accepted).
+     */
+    async enqueueMany(msgs: NewQueuedMessage[], plan: BodyPlan = planBodies(msgs), opts: { timeoutMS?: number; announce?: boolean } = {}): Promise<FreshMessage[]> {
+      const { announce, ...t } = opts;
+      const fresh = await store.enqueueMany(msgs, plan, t);
+      if (announce !== false && fresh.length) for (const l of listeners) l(fresh);
       return fresh;
+    },
+    /** Tells this process's workers of stored messages. */
+    announce(fresh: FreshMessage[]): void {
+      if (fresh.length) for (const l of listeners) l(fresh);
     },
     /** A worker of this process subscribes to messages this process stores; returns the unsubscribe. */
     onEnqueued(listener: (msgs: FreshMessage[]) => void): () => void {

@@ -67,6 +67,20 @@ export function leasing(c: QueueCollections) {
       return new Set(rows.filter((r) => ((r.outcomeBatches as string[] | undefined) ?? []).includes(batch)).map((r) => String(r._id)));
     },
 
+    /**
+     * Removes messages this worker has just leased for the first time and not tried: their relay refused
+     * them (a 451) and their insert landed late. Returns the ids removed.
+     */
+    async withdrawLeased(leases: Lease[]): Promise<string[]> {
+      if (leases.length === 0) return [];
+      const ops = leases.map((l) => ({ deleteOne: { filter: { _id: oid(l.id), leaseOwner: l.token, leaseCount: 1, 'recipients.attempts': { $not: { $gt: 0 } } } } }));
+      await c.messages.bulkWrite(ops, { ordered: false });
+      const stayed = new Set((await c.messages.find({ _id: { $in: leases.map((l) => oid(l.id)) } }, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
+      const removed = leases.filter((l) => !stayed.has(l.id)).map((l) => l.id);
+      if (removed.length) await c.chunks.deleteMany({ messageId: { $in: removed.map(oid) } });
+      return removed;
+    },
+
     /** Hands a leased message back untouched, due now (a stopping worker that had not started it). */
     async release(lease: Lease, now: Date): Promise<boolean> {
       const res = await c.messages.updateOne(
