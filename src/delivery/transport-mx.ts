@@ -2,13 +2,15 @@
 // (falling back to the domain's own A/AAAA records when it has no MX, RFC 5321 5.1), one SMTP transaction
 // per domain, our HELO name, STARTTLS when offered (opportunistic: MX certificates are not verified, as
 // is the norm between MTAs). A host that cannot be reached, or that turns us away before the envelope
-// (a 421 or 554 greeting), hands over to the next one.
+// (a 421 or 554 greeting), hands over to the next one. Internal addresses (loopback, private, link-local…)
+// are never connected to unless the operator allows them (mx-address-policy.ts, DELIVERY_ALLOW_PRIVATE_MX).
 import { promises as dns } from 'node:dns';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Logger } from '../log.ts';
 import { classifyError, oneLine, permanentFailure, temporaryFailure, type DeliveryFailure } from './classify.ts';
 import { domainOf } from './hygiene.ts';
+import { internalAddressReason } from './mx-address-policy.ts';
 import { DEFAULT_TIMEOUTS, noDelaySocket, resultsOf, sendEnvelope, type RecipientResult, type Transport, type TransportTimeouts } from './transport.ts';
 
 export interface MxRecord {
@@ -42,6 +44,11 @@ export interface MxOptions {
   timeouts?: Partial<TransportTimeouts>;
   /** Hosts tried per domain at most (MX hosts, then their addresses). */
   maxHostsPerDomain?: number;
+  /**
+   * Connect to loopback, private, link-local and other internal addresses too (DELIVERY_ALLOW_PRIVATE_MX):
+   * tests and closed networks. Default false: such an MX is refused.
+   */
+  allowPrivateAddresses?: boolean;
   log?: Logger;
 }
 
@@ -104,6 +111,8 @@ export function createMxTransport(opts: MxOptions): Transport {
     if ('kind' in route) return all(route);
     let last: DeliveryFailure | undefined;
     let tried = 0;
+    /** Internal addresses skipped, as "mx.example.test 10.0.0.1 (private network)". */
+    const refused: string[] = [];
     for (const exchange of route.exchanges) {
       let addresses: string[];
       try {
@@ -117,6 +126,12 @@ export function createMxTransport(opts: MxOptions): Transport {
         continue;
       }
       for (const address of addresses) {
+        const internal = opts.allowPrivateAddresses ? null : internalAddressReason(address);
+        if (internal) {
+          refused.push(`${exchange} ${address} (${internal})`);
+          opts.log?.warn({ code: 'MX_INTERNAL_ADDRESS_REFUSED', domain, exchange, address, reason: internal }, 'MX resolves to an internal address: not connecting');
+          continue;
+        }
         if (tried++ >= maxHosts) break;
         const results = await sendVia(exchange, address, from, to, raw);
         const failures = results.filter((r): r is Extract<RecipientResult, { delivered: false }> => !r.delivered);
@@ -128,6 +143,13 @@ export function createMxTransport(opts: MxOptions): Transport {
         }
         return results;
       }
+    }
+    // Every address there was is internal (and nothing failed for a reason that may pass): this will not change
+    // by retrying, and the sender should hear why.
+    if (!last && tried === 0 && refused.length) {
+      return all(
+        permanentFailure(`MX of ${domain} resolves only to internal addresses, which are not delivered to: ${refused.slice(0, 3).join(', ')}`, '5.4.4', 'MX_INTERNAL_ADDRESS'),
+      );
     }
     return all(
       last
