@@ -5,6 +5,7 @@
 import DKIM from 'nodemailer/lib/dkim/index.js';
 import { openPrivateKey, signingDomainCandidates, signingKey, type SecretBox, type SendingDomainRepository } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
+import { authorAddress, headerFields } from '../shared/mail-headers.ts';
 import { domainOf } from './hygiene.ts';
 
 export interface DkimSigner {
@@ -124,17 +125,13 @@ function signWith(entry: SigningEntry, raw: Buffer): Promise<Buffer> {
   });
 }
 
-/** The domain of the (first) address in the header From:, lower case and ASCII; undefined when there is none. */
+/**
+ * The domain of the header From: address, lower case and ASCII (punycode), read by shared/mail-headers.ts as the
+ * relay's sender guard reads it; undefined when there is no From:, more than one, or no valid first address.
+ */
 export function headerFromDomain(raw: Buffer): string | undefined {
-  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('utf8');
-  const end = head.search(/\r?\n\r?\n/);
-  const block = (end >= 0 ? head.slice(0, end) : head).replace(/\r?\n[ \t]+/g, ' ');
-  const line = /^from:(.*)$/im.exec(block)?.[1];
-  if (!line) return undefined;
-  // "Name <a@b>", "a@b (comment)", "\"Quoted, name\" <a@b>": the angle address when there is one.
-  const angle = /<([^<>]*@[^<>]*)>/.exec(line)?.[1];
-  const address = angle ?? /[^\s<>(),;"]+@[^\s<>(),;"]+/.exec(line)?.[0];
+  const address = authorAddress(headerFields(raw));
   if (!address) return undefined;
-  const domain = domainOf(address.trim()).replace(/[>\].]+$/, '');
+  const domain = domainOf(address);
   return /^[a-z0-9.-]+$/.test(domain) ? domain : undefined;
 }
