@@ -32,8 +32,11 @@ MX['loopback.test'] = [{ exchange: 'mx.loopback.test', priority: 10 }];
 MX['private.test'] = [{ exchange: 'mx.private.test', priority: 10 }];
 MX['v6.test'] = [{ exchange: 'mx.v6.test', priority: 10 }];
 const dnsError = (code: string) => Object.assign(new Error(`DNS ${code}`), { code });
+/** MX queries per domain, to show what the transport's DNS cache saves. */
+const mxQueries = new Map<string, number>();
 const resolver: MxResolver = {
   async resolveMx(domain) {
+    mxQueries.set(domain, (mxQueries.get(domain) ?? 0) + 1);
     if (DNS_ERRORS[domain]) throw dnsError(DNS_ERRORS[domain]);
     if (MX[domain]) return MX[domain];
     throw dnsError('ENOTFOUND');
@@ -165,5 +168,14 @@ describe('direct delivery to each domain MX', () => {
     await deliverAll(true);
     expect((await h.message(id)).recipients[0]!.status).toBe('delivered');
     expect(sink.countsByMessageId().get('<allowed@sender.test>')).toBe(1);
+  });
+
+  it('asks DNS once per domain for many messages, but asks again after a DNS failure', async () => {
+    mxQueries.clear();
+    const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => h.enqueue({ to: [`m${i}@other.test`, `s${i}@servfail.test`], body: testMessage() })));
+    await deliverAll();
+    for (const id of ids) expect((await h.message(id)).recipients.map((r) => r.status)).toEqual(['delivered', 'queued']);
+    expect(mxQueries.get('other.test')).toBe(1);
+    expect(mxQueries.get('servfail.test')).toBe(5);
   });
 });
