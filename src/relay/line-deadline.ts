@@ -3,6 +3,10 @@
 // does with smtpd_per_record_deadline, a command line must arrive whole within the socket timeout: a sweep
 // over the open connections answers 421 (which closes the connection) when the partial line in the
 // command parser is older than that. The message body (DATA) is not covered: its size limit bounds it.
+//
+// smtp-server has no per-line deadline and no hook that sees a partial line, so this reads its command parser's
+// `_parser._remainder` and `_parser._dataMode`; package.json pins smtp-server to an exact version, and
+// test/relay/smtp-server-contract.test.ts fails when an upgrade moves them.
 import type { SMTPServer } from 'smtp-server';
 
 type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;

@@ -28,6 +28,7 @@ import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { hookConnections } from './connection-hooks.ts';
+import { BusySessions } from './busy-sessions.ts';
 import { AcceptedHourCounter, RefusalCounter } from './hourly-counts.ts';
 import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
@@ -142,6 +143,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     relayHost,
   };
 
+  const busy = new BusySessions();
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
@@ -162,10 +164,10 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     disableReverseLookup: true,
     logger: false,
     onConnect: onConnect(deps),
-    onAuth: onAuth(deps),
-    onMailFrom: onMailFrom(deps),
-    onRcptTo: onRcptTo(deps),
-    onData: onData(deps),
+    onAuth: busy.track(onAuth(deps)),
+    onMailFrom: busy.track(onMailFrom(deps)),
+    onRcptTo: busy.track(onRcptTo(deps)),
+    onData: busy.track(onData(deps)),
     onClose: onClose(deps),
   });
 
@@ -222,7 +224,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     repaired: (ms) => repairs.idle(ms),
     close() {
       lineDeadline.stop();
-      closing ??= shutdown(deps, servers, repairs).finally(async () => {
+      closing ??= shutdown(deps, servers, repairs, busy).finally(async () => {
         clearInterval(sweepTimer);
         stopHearing();
         await recovery.stop();
@@ -233,7 +235,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   };
 }
 
-async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQueue): Promise<void> {
+async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQueue, busy: BusySessions): Promise<void> {
   const { log, state, settings } = deps;
   state.stopping = true;
   const open = servers.reduce((n, s) => n + s.connections.size, 0);
@@ -245,7 +247,7 @@ async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQ
   const closeIdle = () => {
     for (const server of servers) {
       for (const c of server.connections) {
-        if (!c._handlerPending && !c._dataStream && !c.session.envelope.mailFrom) c.send(421, `${settings.hostname} is shutting down, try again later`);
+        if (!busy.has(c.session.id) && !c.session.envelope.mailFrom) c.send(421, `${settings.hostname} is shutting down, try again later`);
       }
     }
   };
