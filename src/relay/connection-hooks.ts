@@ -1,5 +1,5 @@
 // Two things smtp-server does not let a handler decide, fixed per connection as it is created (the
-// server's `connections.add`), never by patching smtp-server's prototypes:
+// server's public `connections.add`), never by patching smtp-server's prototypes:
 //
 // 1. Strict base64 in AUTH (RFC 4954 section 4: a response that is not valid base64 gets 501 5.5.2).
 //    smtp-server decodes with Buffer.from(…, 'base64'), which skips characters outside the alphabet: a

@@ -144,6 +144,12 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   };
 
   const busy = new BusySessions();
+  const servers: SMTPServer[] = [];
+  const lineDeadline = startLineDeadline(servers, settings.socketTimeoutMs, (c, socket) => {
+    log.info({ code: 'RELAY_LINE_DEADLINE', session: c?.session.id, ip: c?.remoteAddress ?? socket.remoteAddress }, 'line not completed within the socket timeout: 421');
+    if (c) c.send(421, 'Timeout - line not completed in time');
+    else socket.destroy();
+  });
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
@@ -169,11 +175,12 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     onRcptTo: busy.track(onRcptTo(deps)),
     onData: busy.track(onData(deps)),
     onClose: onClose(deps),
+    onSecure: lineDeadline.onSecure,
   });
 
-  const servers: SMTPServer[] = [];
   const listen = async (secure: boolean, port: number) => {
     const server = new SMTPServer(options(secure));
+    if (!secure) lineDeadline.watchCleartext(server);
     hookConnections(server, {
       allowInsecureAuth: settings.allowInsecureAuthOnLoopback,
       onBadBase64: (session) => {
@@ -204,14 +211,10 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     if (settings.implicitTlsPort !== undefined) implicitTlsPort = await listen(true, settings.implicitTlsPort);
   } catch (err) {
     for (const s of servers) s.close();
+    lineDeadline.stop();
     log.error({ code: 'RELAY_LISTEN_FAILED', reason: (err as Error).message }, 'relay could not start listening');
     throw err;
   }
-
-  const lineDeadline = startLineDeadline(servers, settings.socketTimeoutMs, (c) => {
-    log.info({ code: 'RELAY_LINE_DEADLINE', session: c.session.id, ip: c.session.remoteAddress }, 'command line not completed within the socket timeout: 421');
-    c.send(421, 'Timeout - command line not completed in time');
-  });
 
   let closing: Promise<void> | undefined;
   return {
