@@ -10,7 +10,7 @@ import { DomainError, resolveWorkspace, type Actor, type Workspace } from '../do
 import { UsageError, type CliCommand, type CliContext } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { describeFailure, EXIT } from './errors.ts';
-import { terminalText } from './terminal-text.ts';
+import { jsonText, terminalText } from './terminal-text.ts';
 
 const ALIASES: Record<string, string> = { account: 'accounts', workspaces: 'workspace', job: 'jobs', domain: 'domains', suppression: 'suppressions' };
 const GLOBAL_OPTIONS = {
@@ -150,11 +150,11 @@ export async function runCli(
       print: (s) => io.out(terminalText(s)),
     };
     const result = await command.run(cli, positionals, parsed.values);
-    if (cli.json) io.out(JSON.stringify(result ?? { ok: true }, null, 2));
+    if (cli.json) io.out(jsonText(result ?? { ok: true }));
     return EXIT.ok;
   } catch (err) {
     const f = describeFailure(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? new UsageError(err.message) : err);
-    if (wantsJson) io.out(JSON.stringify({ error: { code: f.code, message: f.message } }, null, 2));
+    if (wantsJson) io.out(jsonText({ error: { code: f.code, message: f.message } }));
     io.err(`smtpdesk: ${terminalText(f.message)}`);
     if (f.exitCode === EXIT.usage && !(err instanceof UsageError && err.message.includes('\n'))) io.err(usageOf(command));
     return f.exitCode;

@@ -178,9 +178,10 @@ describe('smtpdesk queue with hostile header values', () => {
       const list = await runSmtpdesk(['queue', 'list'], here);
       expect(list.code).toBe(0);
       expect(list.stdout).not.toMatch(CONTROL);
-      // --json stays exact (JSON escapes control characters itself).
+      // --json stays exact, every control character escaped (C1 and DEL too, which JSON.stringify leaves raw).
       const json = await runSmtpdesk(['queue', 'show', id, '--json'], here);
       expect(json.json<{ subject: string }>().subject).toBe(subject);
+      expect(json.stdout).not.toMatch(CONTROL);
     } finally {
       await t.close();
     }

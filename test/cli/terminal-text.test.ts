@@ -1,6 +1,6 @@
 // What reaches an operator's terminal from stored values: no control character, whatever was stored.
 import { describe, expect, it } from 'vitest';
-import { terminalCell, terminalText } from '../../src/cli/terminal-text.ts';
+import { jsonText, terminalCell, terminalText } from '../../src/cli/terminal-text.ts';
 
 describe('terminal text', () => {
   it.each([
@@ -16,5 +16,13 @@ describe('terminal text', () => {
   ])('%j', (input, text, cell) => {
     expect(terminalText(input)).toBe(text);
     expect(terminalCell(input)).toBe(cell);
+  });
+
+  it('JSON keeps every value exact and carries no raw control character', () => {
+    const value = { subject: '\x1b]0;x\x07 \u009b31m \x7f Grüße' };
+    const text = jsonText(value);
+    // eslint-disable-next-line no-control-regex -- control characters are what must not be printed
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(JSON.parse(text)).toEqual(value);
   });
 });
