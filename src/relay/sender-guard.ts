@@ -49,7 +49,7 @@ export function assertHeaderSenderAllowed(deps: SenderGuardDeps, session: SMTPSe
   const malformed = from.mailboxes.length === 0 ? { address: '', name: '', problem: 'no address' } : from.mailboxes.find((m) => m.problem !== null);
   // What was written where an address should be ("undisclosed"), so the client sees what was refused.
   const refused = malformed
-    ? { address: malformed.address || malformed.name, problem: malformed.problem }
+    ? { address: (malformed.address || malformed.name).slice(0, 254), problem: malformed.problem }
     : checkedAgainstRules(
         principal,
         from.mailboxes.map((m) => m.address),
