@@ -107,6 +107,7 @@ const envSchema = z.object({
   DELIVERY_SEND_BOUNCES: bool.default(true),
   DELIVERY_RETENTION_DAYS: positiveInt.default(7),
   DELIVERY_DKIM_CACHE_SECONDS: positiveInt.default(30),
+  DELIVERY_ALLOW_PRIVATE_MX: bool.default(false),
   DKIM_VERIFY_DNS_SERVERS: list.default([]),
 
   SLACK_BOT_TOKEN: z.string().optional(),
@@ -206,6 +207,8 @@ export interface Config {
     dkimCacheMs: number;
     /** DNS servers `domains verify` asks ('ip' or 'ip:port'); empty: the system's resolver. */
     dkimVerifyDnsServers: string[];
+    /** Direct MX delivery may connect to loopback, private and other internal addresses (tests, closed networks). */
+    allowPrivateMx: boolean;
   };
   slack: {
     enabled: boolean;
@@ -359,6 +362,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sendBounces: e.DELIVERY_SEND_BOUNCES,
       retentionDays: e.DELIVERY_RETENTION_DAYS,
       dkimCacheMs: e.DELIVERY_DKIM_CACHE_SECONDS * 1000,
+      allowPrivateMx: e.DELIVERY_ALLOW_PRIVATE_MX,
       dkimVerifyDnsServers: e.DKIM_VERIFY_DNS_SERVERS,
     },
     slack: {

@@ -10,6 +10,7 @@ import { DomainError, resolveWorkspace, type Actor, type Workspace } from '../do
 import { UsageError, type CliCommand, type CliContext } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { describeFailure, EXIT } from './errors.ts';
+import { jsonText, terminalText } from './terminal-text.ts';
 
 const ALIASES: Record<string, string> = { account: 'accounts', workspaces: 'workspace', job: 'jobs', domain: 'domains', suppression: 'suppressions' };
 const GLOBAL_OPTIONS = {
@@ -146,15 +147,15 @@ export async function runCli(
       async jobs() {
         return openJobsConsole(await this.runtime(), `cli@${hostname()}:${process.pid}`);
       },
-      print: (s) => io.out(s),
+      print: (s) => io.out(terminalText(s)),
     };
     const result = await command.run(cli, positionals, parsed.values);
-    if (cli.json) io.out(JSON.stringify(result ?? { ok: true }, null, 2));
+    if (cli.json) io.out(jsonText(result ?? { ok: true }));
     return EXIT.ok;
   } catch (err) {
     const f = describeFailure(err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? new UsageError(err.message) : err);
-    if (wantsJson) io.out(JSON.stringify({ error: { code: f.code, message: f.message } }, null, 2));
-    io.err(`smtpdesk: ${f.message}`);
+    if (wantsJson) io.out(jsonText({ error: { code: f.code, message: f.message } }));
+    io.err(`smtpdesk: ${terminalText(f.message)}`);
     if (f.exitCode === EXIT.usage && !(err instanceof UsageError && err.message.includes('\n'))) io.err(usageOf(command));
     return f.exitCode;
   } finally {

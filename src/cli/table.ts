@@ -1,4 +1,5 @@
-// Aligned text tables for terminals.
+// Aligned text tables for terminals. Cells are stored values: no control character reaches the terminal.
+import { terminalCell } from './terminal-text.ts';
 
 export interface Column<T> {
   header: string;
@@ -7,7 +8,7 @@ export interface Column<T> {
 }
 
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((r) => columns.map((c) => c.value(r)));
+  const cells = rows.map((r) => columns.map((c) => terminalCell(c.value(r))));
   const widths = columns.map((c, i) => Math.max(width(c.header), ...cells.map((row) => width(row[i]!))));
   const line = (values: string[]) =>
     values
@@ -22,7 +23,7 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
 /** Key/value block for one record. */
 export function renderFields(fields: [string, string][]): string {
   const w = Math.max(...fields.map(([k]) => width(k)));
-  return fields.map(([k, v]) => `${pad(k, w, false)}  ${v}`).join('\n');
+  return fields.map(([k, v]) => `${pad(k, w, false)}  ${terminalCell(v)}`).join('\n');
 }
 
 function width(s: string): number {

@@ -3,6 +3,7 @@
 // It carries a readable explanation, the machine-readable status per recipient, and the original headers
 // (not the body: the sender has it, and it may be large).
 import { randomBytes } from 'node:crypto';
+import { headerBlockOf, headerFields, headerValues } from '../shared/mail-headers.ts';
 import { oneLine, type DeliveryFailure } from './classify.ts';
 
 export interface BounceRecipient {
@@ -31,13 +32,9 @@ export function shouldSendBounce(opts: { enabled: boolean; kind?: string | null;
   return opts.enabled && opts.kind !== 'bounce' && opts.envelopeFrom !== '';
 }
 
-const MAX_QUOTED_HEADERS = 64 * 1024;
-
+/** The original's header block, with CRLF line endings, as the notice quotes it (at most 64 KiB). */
 export function headerBlock(message: Buffer): string {
-  const text = message.subarray(0, MAX_QUOTED_HEADERS + 4).toString('utf8');
-  const end = text.indexOf('\r\n\r\n');
-  const block = end >= 0 ? text.slice(0, end) : text.slice(0, MAX_QUOTED_HEADERS);
-  return block.replace(/\r?\n/g, '\r\n');
+  return headerBlockOf(message).replace(/\r?\n/g, '\r\n');
 }
 
 /** RFC 2047 for a header value that is not plain ASCII. */
@@ -55,7 +52,7 @@ export function buildBounceMessage(input: BounceInput): { raw: Buffer; subject: 
   const boundary = `smtpdesk-dsn-${randomBytes(12).toString('hex')}`;
   const messageId = `<dsn.${input.queueId}.${input.now.getTime().toString(36)}.${randomBytes(4).toString('hex')}@${input.reportingMta}>`;
   const headers = headerBlock(input.originalMessage);
-  const subjectLine = input.originalSubject ?? /^subject:[ \t]*(.*(?:\r\n[ \t].*)*)/im.exec(headers)?.[1];
+  const subjectLine = input.originalSubject ?? headerValues(headerFields(input.originalMessage), 'subject')[0];
   const original = subjectLine ? oneLine(subjectLine, 200) : '';
   const subject = original ? `Undelivered Mail Returned to Sender: ${original}` : 'Undelivered Mail Returned to Sender';
   const expiredOnly = input.recipients.every((r) => r.expired);

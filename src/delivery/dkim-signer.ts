@@ -1,10 +1,13 @@
 // Signs outgoing messages with the DKIM key of their header From: domain (or of a parent domain), with
-// nodemailer's own signer (relaxed/relaxed, rsa-sha256, the usual headers). Keys come through a small cache
-// keyed by domain (DELIVERY_DKIM_CACHE_SECONDS, default 30 s), so the worker pays no database round trip per
-// message: a domain without a key is cached as such too. Decrypted keys live in this cache only, never in logs.
+// nodemailer's own signer (relaxed/relaxed, rsa-sha256, the usual headers). Keys come through an lru-cache keyed
+// by domain (DELIVERY_DKIM_CACHE_SECONDS, default 30 s; at most 10,000 domains), so the worker pays no database
+// round trip per message: a domain without a key is cached as such too. Decrypted keys live in this cache only, never in logs.
+import { LRUCache } from 'lru-cache';
 import DKIM from 'nodemailer/lib/dkim/index.js';
 import { openPrivateKey, signingDomainCandidates, signingKey, type SecretBox, type SendingDomainRepository } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
+import { lruClock } from '../shared/lru-clock.ts';
+import { authorAddress, headerFields } from '../shared/mail-headers.ts';
 import { domainOf } from './hygiene.ts';
 
 export interface DkimSigner {
@@ -23,9 +26,9 @@ interface SigningEntry {
   privateKey: string;
 }
 
+/** A domain's key, or null when it has none (lru-cache holds no null, so it is boxed). */
 interface Cached {
   entry: SigningEntry | null;
-  expiresAt: number;
 }
 
 export interface DkimSignerOptions {
@@ -39,8 +42,10 @@ export interface DkimSignerOptions {
 const MAX_CACHED = 10_000;
 
 export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
-  const now = opts.now ?? Date.now;
-  const cache = new Map<string, Cached>();
+  // Past its TTL an entry is reloaded, but kept until then: a store that does not answer leaves the stale key in use.
+  const cache = new LRUCache<string, Cached>({ max: MAX_CACHED, ttl: opts.ttlMs, noDeleteOnStaleGet: true, ...lruClock(opts.now) });
+  // Loads under way, by domain: one message's candidates (a.b.acme.test, b.acme.test, acme.test) are read with one
+  // query, and a message that needs a domain being loaded waits for that load. Each entry leaves when its load ends.
   const loading = new Map<string, Promise<void>>();
 
   async function load(domains: string[]): Promise<void> {
@@ -52,9 +57,7 @@ export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
       opts.log.warn({ code: 'DKIM_LOOKUP_FAILED', domains, err: { message: (err as Error).message } }, 'could not read DKIM keys; using the cached ones');
       return;
     }
-    const expiresAt = now() + opts.ttlMs;
-    if (cache.size > MAX_CACHED) cache.clear();
-    for (const d of domains) cache.set(d, { entry: null, expiresAt });
+    for (const d of domains) cache.set(d, { entry: null });
     for (const d of found) {
       const key = signingKey(d);
       if (!key) continue;
@@ -67,7 +70,7 @@ export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
       }
       try {
         const privateKey = openPrivateKey(opts.secrets, d.domain, key);
-        cache.set(d.domain, { entry: { domain: d.domain, workspaceId: d.workspaceId, selector: key.selector, privateKey }, expiresAt });
+        cache.set(d.domain, { entry: { domain: d.domain, workspaceId: d.workspaceId, selector: key.selector, privateKey } });
       } catch {
         opts.log.error(
           { code: 'DKIM_KEY_UNAVAILABLE', domain: d.domain, selector: key.selector, reason: 'the key does not open with SMTPDESK_SECRET_KEY' },
@@ -78,8 +81,8 @@ export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
   }
 
   async function entriesFor(candidates: string[]): Promise<(SigningEntry | null)[]> {
-    const t = now();
-    const stale = candidates.filter((d) => !((cache.get(d)?.expiresAt ?? 0) > t));
+    // has() is false for a missing or stale entry (and keeps the stale one for the read below).
+    const stale = candidates.filter((d) => !cache.has(d));
     if (stale.length) {
       const waits = stale.map((d) => loading.get(d)).filter((p): p is Promise<void> => p !== undefined);
       const missing = stale.filter((d) => !loading.has(d));
@@ -90,7 +93,7 @@ export function createDkimSigner(opts: DkimSignerOptions): DkimSigner {
       }
       await Promise.all(waits);
     }
-    return candidates.map((d) => cache.get(d)?.entry ?? null);
+    return candidates.map((d) => cache.get(d, { allowStale: true })?.entry ?? null);
   }
 
   return {
@@ -124,17 +127,13 @@ function signWith(entry: SigningEntry, raw: Buffer): Promise<Buffer> {
   });
 }
 
-/** The domain of the (first) address in the header From:, lower case and ASCII; undefined when there is none. */
+/**
+ * The domain of the header From: address, lower case and ASCII (punycode), read by shared/mail-headers.ts as the
+ * relay's sender guard reads it; undefined when there is no From:, more than one, or no valid first address.
+ */
 export function headerFromDomain(raw: Buffer): string | undefined {
-  const head = raw.subarray(0, Math.min(raw.length, 64 * 1024)).toString('utf8');
-  const end = head.search(/\r?\n\r?\n/);
-  const block = (end >= 0 ? head.slice(0, end) : head).replace(/\r?\n[ \t]+/g, ' ');
-  const line = /^from:(.*)$/im.exec(block)?.[1];
-  if (!line) return undefined;
-  // "Name <a@b>", "a@b (comment)", "\"Quoted, name\" <a@b>": the angle address when there is one.
-  const angle = /<([^<>]*@[^<>]*)>/.exec(line)?.[1];
-  const address = angle ?? /[^\s<>(),;"]+@[^\s<>(),;"]+/.exec(line)?.[0];
+  const address = authorAddress(headerFields(raw));
   if (!address) return undefined;
-  const domain = domainOf(address.trim()).replace(/[>\].]+$/, '');
+  const domain = domainOf(address);
   return /^[a-z0-9.-]+$/.test(domain) ? domain : undefined;
 }

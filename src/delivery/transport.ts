@@ -34,18 +34,18 @@ export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectionMs: 30_000, greet
 /**
  * nodemailer's `getSocket`: the TCP connection with Nagle's algorithm off. nodemailer writes the end of DATA
  * as a small separate packet; with Nagle on it waited for the peer's delayed ACK, about 40 ms per message.
- * nodemailer still does STARTTLS or implicit TLS on this socket itself.
+ * nodemailer still does STARTTLS or implicit TLS on this socket itself. It expects the socket connected, so the
+ * connect is bounded here, by the socket's own inactivity timeout (then cleared: nodemailer sets its own).
  */
 export function noDelaySocket(timeoutMs: number) {
   return (options: { host?: string; port?: number }, callback: (err: Error | null, socketOptions?: { connection: Socket }) => void): void => {
-    const socket = connect({ host: options.host, port: options.port ?? 25 });
+    const socket = connect({ host: options.host, port: options.port ?? 25, timeout: timeoutMs });
     socket.setNoDelay(true);
-    let done = false;
     const finish = (err: Error | null) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
       socket.removeListener('error', finish);
+      socket.removeListener('timeout', timedOut);
+      socket.removeListener('connect', connected);
+      socket.setTimeout(0);
       if (err) {
         socket.destroy();
         callback(err);
@@ -53,8 +53,10 @@ export function noDelaySocket(timeoutMs: number) {
         callback(null, { connection: socket });
       }
     };
-    const timer = setTimeout(() => finish(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: 'ETIMEDOUT' })), timeoutMs);
-    socket.once('connect', () => finish(null));
+    const timedOut = () => finish(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: 'ETIMEDOUT' }));
+    const connected = () => finish(null);
+    socket.once('connect', connected);
+    socket.once('timeout', timedOut);
     socket.once('error', finish);
   };
 }

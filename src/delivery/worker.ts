@@ -98,7 +98,14 @@ function createTransport(rt: Rt, options: DeliveryWorkerOptions, concurrency: nu
   if (options.transport) return options.transport;
   if (upstreamUrl)
     return createUpstreamTransport({ url: upstreamUrl, tlsVerify: config.delivery.upstreamTlsVerify, heloName, maxConnections: concurrency, timeouts: options.timeouts, log });
-  return createMxTransport({ heloName, resolver: options.mx?.resolver, port: options.mx?.port, timeouts: options.timeouts, log });
+  return createMxTransport({
+    heloName,
+    resolver: options.mx?.resolver,
+    port: options.mx?.port,
+    timeouts: options.timeouts,
+    allowPrivateAddresses: config.delivery.allowPrivateMx,
+    log,
+  });
 }
 
 /** The worker's parts, wired from the runtime and the options. */

@@ -1,5 +1,5 @@
 // Two things smtp-server does not let a handler decide, fixed per connection as it is created (the
-// server's `connections.add`), never by patching smtp-server's prototypes:
+// server's public `connections.add`), never by patching smtp-server's prototypes:
 //
 // 1. Strict base64 in AUTH (RFC 4954 section 4: a response that is not valid base64 gets 501 5.5.2).
 //    smtp-server decodes with Buffer.from(…, 'base64'), which skips characters outside the alphabet: a
@@ -7,6 +7,11 @@
 // 2. An enhanced status code chosen by the reply (550 5.7.1 for a sender policy, 451 4.7.1 for a rate
 //    limit): smtp-server derives it from the reply code alone (550 -> 5.1.1). A reply whose text starts with
 //    an enhanced code of its own class ("5.7.1 …", see smtpError's `enhanced`) is sent with that one.
+//
+// smtp-server has no public hook for either: onAuth only sees the username and password already decoded (junk
+// and all), and no option sees a reply before it is sent. So this wraps two of the connection's internals,
+// `_onCommand` and `send`, and reads the SASL step from `_nextHandler`'s name. package.json pins smtp-server to
+// an exact version, and test/relay/smtp-server-contract.test.ts fails when an upgrade moves any of them.
 import type { SMTPServer } from 'smtp-server';
 
 type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;

@@ -7,7 +7,9 @@
 // rule (domain/smtp-auth.ts) reads the account on every AUTH and ignores an entry whose version or status
 // no longer matches, so rotate, disable, enable and delete invalidate it at once, on every instance.
 import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { VerifiedCredential, VerifiedCredentialCache } from '../domain/index.ts';
+import { lruClock } from '../shared/lru-clock.ts';
 
 export interface CredentialCacheOptions {
   ttlMs: number;
@@ -26,27 +28,20 @@ export const DEFAULT_CREDENTIAL_CACHE_ENTRIES = 10_000;
 export function createCredentialCache(opts: CredentialCacheOptions): CredentialCache {
   const hmacKey = randomBytes(32);
   const maxEntries = opts.maxEntries ?? DEFAULT_CREDENTIAL_CACHE_ENTRIES;
-  const now = opts.now ?? Date.now;
-  const entries = new Map<string, VerifiedCredential & { expiresAt: number }>();
+  const entries = new LRUCache<string, VerifiedCredential>({ max: maxEntries, ttl: opts.ttlMs, ...lruClock(opts.now) });
+  // Checks in progress, so that a burst of connections with the same credentials pays one bcrypt; each entry
+  // leaves when its check ends, so this holds at most one per credential being checked right now.
   const checking = new Map<string, Promise<boolean>>();
 
   const keyOf = (username: string, password: string) => createHmac('sha256', hmacKey).update(`${username.length}:${username}:`).update(password).digest('base64');
 
   return {
     get(username, password) {
-      const key = keyOf(username, password);
-      const hit = entries.get(key);
-      if (!hit) return undefined;
-      entries.delete(key);
-      if (hit.expiresAt <= now()) return undefined;
-      entries.set(key, hit); // most recently used last
-      return { accountId: hit.accountId, credentialVersion: hit.credentialVersion };
+      const hit = entries.get(keyOf(username, password));
+      return hit && { accountId: hit.accountId, credentialVersion: hit.credentialVersion };
     },
     set(username, password, entry) {
-      const key = keyOf(username, password);
-      entries.delete(key);
-      entries.set(key, { accountId: entry.accountId, credentialVersion: entry.credentialVersion, expiresAt: now() + opts.ttlMs });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      entries.set(keyOf(username, password), { accountId: entry.accountId, credentialVersion: entry.credentialVersion });
     },
     shareCheck(username, password, version, check) {
       const key = `${keyOf(username, password)}:${version.accountId}:${version.credentialVersion}`;
@@ -57,7 +52,8 @@ export function createCredentialCache(opts: CredentialCacheOptions): CredentialC
       }
       return running;
     },
-    size: () => entries.size,
+    // Entries past their TTL are dropped as they are met; purgeStale() makes the count exact.
+    size: () => (entries.purgeStale(), entries.size),
     clear: () => entries.clear(),
   };
 }

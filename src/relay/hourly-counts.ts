@@ -3,6 +3,7 @@
 // only blunts an alert, so nothing here waits or fails a client. Both are summed in memory and written on a
 // timer, one upsert per account and hour: the history adds no database command to a message, and an attacker
 // hammering a rate limit costs a write per interval, not one per refused recipient.
+import { LRUCache } from 'lru-cache';
 import { hourOf, networkOf, type SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { DomainContext } from '../domain/index.ts';
@@ -17,43 +18,63 @@ interface HourTally {
 
 type CountDeps = { ctx: DomainContext; log: Logger };
 
-/** Sums per account and hour; `write` stores one tally. */
+/** Tallies summed at most at once: past this, the least recently counted is written early (never dropped). */
+const MAX_PENDING_TALLIES = 10_000;
+
+/**
+ * Sums per account and hour; `write` stores one tally. The sums are an lru-cache whose TTL is the flush interval:
+ * a tally is written when it expires (flushMs after its first count), when it is pushed out by
+ * MAX_PENDING_TALLIES newer ones, or by flush().
+ */
 class HourlyTallies {
-  private readonly pending = new Map<string, HourTally>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly pending: LRUCache<string, HourTally>;
+  private readonly writing = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: CountDeps,
     private readonly kind: 'accepted' | 'refused',
     private readonly write: (t: HourTally) => Promise<void>,
-    private readonly flushMs: number,
-  ) {}
+    flushMs: number,
+  ) {
+    this.pending = new LRUCache<string, HourTally>({
+      max: MAX_PENDING_TALLIES,
+      ttl: flushMs,
+      ttlAutopurge: true,
+      // Counting into a tally does not postpone its write.
+      noUpdateTTL: true,
+      dispose: (tally, _key, reason) => {
+        if (reason === 'expire' || reason === 'evict') this.store(tally);
+      },
+    });
+  }
 
   add(p: SmtpPrincipal, n: number, at: Date, network?: string | null): void {
     const hour = hourOf(at);
     const key = `${p.accountId}:${hour.toISOString()}`;
-    const entry = this.pending.get(key) ?? { accountId: p.accountId, workspaceId: p.workspaceId, hour, n: 0, networks: new Set<string>() };
+    let entry = this.pending.get(key);
+    if (!entry) {
+      entry = { accountId: p.accountId, workspaceId: p.workspaceId, hour, n: 0, networks: new Set<string>() };
+      this.pending.set(key, entry);
+    }
     entry.n += n;
     if (network && entry.networks.size < 200) entry.networks.add(network);
-    this.pending.set(key, entry);
-    if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), this.flushMs);
-      this.timer.unref();
-    }
   }
 
+  /** Writes every pending tally now and waits for every write under way (shutdown). */
   async flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const batch = [...this.pending.values()];
-    this.pending.clear();
-    await Promise.all(
-      batch.map((t) =>
-        this.write(t).catch((err: unknown) => {
-          this.deps.log.warn({ err, code: 'RELAY_HOURLY_COUNT_FAILED', accountId: t.accountId, kind: this.kind }, 'hourly count not recorded (surge history)');
-        }),
-      ),
-    );
+    this.pending.clear(); // dispose reason 'delete': not written twice
+    for (const t of batch) this.store(t);
+    await Promise.all([...this.writing]);
+  }
+
+  private store(t: HourTally): void {
+    const w = this.write(t)
+      .catch((err: unknown) => {
+        this.deps.log.warn({ err, code: 'RELAY_HOURLY_COUNT_FAILED', accountId: t.accountId, kind: this.kind }, 'hourly count not recorded (surge history)');
+      })
+      .finally(() => this.writing.delete(w));
+    this.writing.add(w);
   }
 }
 

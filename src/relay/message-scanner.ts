@@ -8,6 +8,9 @@
 //
 // A NUL byte is refused the same way (RFC 5322 2.3 and RFC 5321 4.1.1.4 forbid it in a message): receivers
 // truncate at it or drop it, so what they show differs from what was checked and stored.
+import { headerFields, headerSummary as summarize, type HeaderSummary } from '../shared/mail-headers.ts';
+
+export type { HeaderSummary };
 export type BodyProblem = 'bare_lf' | 'bare_cr' | 'nul' | 'line_too_long';
 
 const CR = 0x0d;
@@ -62,87 +65,7 @@ export class MessageScanner {
   }
 }
 
-export interface HeaderSummary {
-  messageId?: string;
-  subject?: string;
-  /** Whether the message has a Date header (the relay adds one when it has none). */
-  hasDate: boolean;
-}
-
-/** Message-ID, Subject and whether there is a Date, from the header block. */
+/** Message-ID, Subject and whether there is a Date, from the header block (read by shared/mail-headers.ts). */
 export function headerSummary(body: Buffer): HeaderSummary {
-  const out: HeaderSummary = { hasDate: false };
-  for (const [name, value] of headerFields(body)) {
-    if (name === 'message-id' && out.messageId === undefined) out.messageId = value;
-    if (name === 'subject' && out.subject === undefined) out.subject = value;
-    if (name === 'date') out.hasDate = true;
-  }
-  return out;
-}
-
-/**
- * The addresses of every From: header (a list and several headers included, display names and comments
- * dropped); null when the message has no From: at all. For the allowed-senders check at the end of DATA.
- */
-export function headerFromAddresses(body: Buffer): string[] | null {
-  let found = false;
-  const out: string[] = [];
-  for (const [name, value] of headerFields(body)) {
-    if (name !== 'from') continue;
-    found = true;
-    out.push(...mailboxesOf(value));
-  }
-  return found ? out : null;
-}
-
-/** Unfolded header fields of the header block (first 64 KiB): [lower-cased name, value]. */
-function headerFields(body: Buffer): [string, string][] {
-  const limit = Math.min(body.length, 64 * 1024);
-  // A message that starts with an empty line has no header block at all.
-  let end = body.subarray(0, 2).toString('latin1') === '\r\n' ? 0 : body.indexOf('\r\n\r\n', 0, 'latin1');
-  if (end === -1 || end > limit) end = limit;
-  const lines = body.subarray(0, end).toString('utf8').split('\r\n');
-  const fields: [string, string][] = [];
-  let current = '';
-  const take = (line: string) => {
-    const i = line.indexOf(':');
-    if (i <= 0) return;
-    fields.push([
-      line.slice(0, i).trim().toLowerCase(),
-      line
-        .slice(i + 1)
-        .trim()
-        .slice(0, 998),
-    ]);
-  };
-  for (const line of lines) {
-    if (/^[ \t]/.test(line)) current += ` ${line.trim()}`;
-    else {
-      take(current);
-      current = line;
-    }
-  }
-  take(current);
-  return fields;
-}
-
-/**
- * Addresses of an RFC 5322 mailbox-list: "Name <a@x>, b@y (comment), \"q, uoted\" <c@z>". Quoted strings and
- * comments are removed first so their commas and angle brackets cannot hide an address; anything that is not
- * an address is returned as it is, so the caller refuses it rather than skip it.
- */
-function mailboxesOf(value: string): string[] {
-  const cleaned = value.replace(/"(?:[^"\\]|\\.)*"/g, '""').replace(/\((?:[^()\\]|\\.)*\)/g, ' ');
-  const out: string[] = [];
-  // Group syntax "team: a@x, b@y;" keeps only the members.
-  for (const part of cleaned
-    .replace(/^[^:<>@,]*:/, '')
-    .replace(/;\s*$/, '')
-    .split(',')) {
-    const p = part.trim();
-    if (!p) continue;
-    const angle = /<([^<>]*)>/.exec(p);
-    out.push((angle ? angle[1]! : p).trim());
-  }
-  return out;
+  return summarize(headerFields(body));
 }

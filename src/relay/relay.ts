@@ -24,6 +24,7 @@ import { onRcptTo } from './handlers/on-rcpt-to.ts';
 import { RepairQueue, type RepairQueueOptions } from './repairs.ts';
 import { startLineDeadline } from './line-deadline.ts';
 import { hookConnections } from './connection-hooks.ts';
+import { BusySessions } from './busy-sessions.ts';
 import { AcceptedHourCounter, RefusalCounter } from './hourly-counts.ts';
 import { createSuppressionCache } from './suppression-cache.ts';
 import { loadTlsCredentials, type TlsCredentials } from './tls.ts';
@@ -116,6 +117,13 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     relayHost,
   };
 
+  const busy = new BusySessions();
+  const servers: SMTPServer[] = [];
+  const lineDeadline = startLineDeadline(servers, settings.socketTimeoutMs, (c, socket) => {
+    log.info({ code: 'RELAY_LINE_DEADLINE', session: c?.session.id, ip: c?.remoteAddress ?? socket.remoteAddress }, 'line not completed within the socket timeout: 421');
+    if (c) c.send(421, 'Timeout - line not completed in time');
+    else socket.destroy();
+  });
   const options = (secure: boolean): SMTPServerOptions => ({
     secure,
     key: tls.key,
@@ -136,16 +144,17 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     disableReverseLookup: true,
     logger: false,
     onConnect: onConnect(deps),
-    onAuth: onAuth(deps),
-    onMailFrom: onMailFrom(deps),
-    onRcptTo: onRcptTo(deps),
-    onData: onData(deps),
+    onAuth: busy.track(onAuth(deps)),
+    onMailFrom: busy.track(onMailFrom(deps)),
+    onRcptTo: busy.track(onRcptTo(deps)),
+    onData: busy.track(onData(deps)),
     onClose: onClose(deps),
+    onSecure: lineDeadline.onSecure,
   });
 
-  const servers: SMTPServer[] = [];
   const listen = async (secure: boolean, port: number) => {
     const server = new SMTPServer(options(secure));
+    if (!secure) lineDeadline.watchCleartext(server);
     hookConnections(server, {
       allowInsecureAuth: settings.allowInsecureAuthOnLoopback,
       onBadBase64: (session) => {
@@ -176,14 +185,10 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     if (settings.implicitTlsPort !== undefined) implicitTlsPort = await listen(true, settings.implicitTlsPort);
   } catch (err) {
     for (const s of servers) s.close();
+    lineDeadline.stop();
     log.error({ code: 'RELAY_LISTEN_FAILED', reason: (err as Error).message }, 'relay could not start listening');
     throw err;
   }
-
-  const lineDeadline = startLineDeadline(servers, settings.socketTimeoutMs, (c) => {
-    log.info({ code: 'RELAY_LINE_DEADLINE', session: c.session.id, ip: c.session.remoteAddress }, 'command line not completed within the socket timeout: 421');
-    c.send(421, 'Timeout - command line not completed in time');
-  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -196,7 +201,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
     repaired: (ms) => repairs.idle(ms),
     close() {
       lineDeadline.stop();
-      closing ??= shutdown(deps, servers, repairs).finally(async () => {
+      closing ??= shutdown(deps, servers, repairs, busy).finally(async () => {
         stopHearing();
         await stopRecovery();
       });
@@ -205,7 +210,7 @@ export async function startRelay(rt: Runtime, overrides: RelayOverrides = {}): P
   };
 }
 
-async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQueue): Promise<void> {
+async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQueue, busy: BusySessions): Promise<void> {
   const { log, state, settings } = deps;
   state.stopping = true;
   const open = servers.reduce((n, s) => n + s.connections.size, 0);
@@ -217,7 +222,7 @@ async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQ
   const closeIdle = () => {
     for (const server of servers) {
       for (const c of server.connections) {
-        if (!c._handlerPending && !c._dataStream && !c.session.envelope.mailFrom) c.send(421, `${settings.hostname} is shutting down, try again later`);
+        if (!busy.has(c.session.id) && !c.session.envelope.mailFrom) c.send(421, `${settings.hostname} is shutting down, try again later`);
       }
     }
   };

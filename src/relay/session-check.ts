@@ -3,7 +3,9 @@
 // (default 1 s) unless a change in this process says otherwise: a disable made on another instance is seen at
 // MAIL FROM within that time, and the group commit re-reads the accounts of every batch, so no message of a
 // disabled account is accepted once the commit has read the disable.
+import { LRUCache } from 'lru-cache';
 import { sessionVerdict, type DomainContext, type SessionAccountState, type SmtpPrincipal, type SmtpSessionCheck } from '../domain/index.ts';
+import { lruClock } from '../shared/lru-clock.ts';
 import { withDeadline } from './deadline.ts';
 
 type AccountState = SessionAccountState | null;
@@ -14,10 +16,23 @@ export interface SessionChecker {
   invalidate(accountId: string): void;
 }
 
-export function createSessionChecker(ctx: DomainContext, opts: { ttlMs: number; timeoutMs: number; now?: () => number }): SessionChecker {
-  const now = opts.now ?? Date.now;
-  const known = new Map<string, { state: AccountState; at: number; generation: number }>();
-  const generations = new Map<string, number>();
+export interface SessionCheckerOptions {
+  ttlMs: number;
+  timeoutMs: number;
+  /** Accounts remembered at most (least recently used go first). */
+  maxAccounts?: number;
+  now?: () => number;
+}
+
+export function createSessionChecker(ctx: DomainContext, opts: SessionCheckerOptions): SessionChecker {
+  const max = opts.maxAccounts ?? 50_000;
+  // An account's state is boxed: lru-cache holds no null, and a deleted account is known as null.
+  const known = new LRUCache<string, { state: AccountState; generation: number }>({ max, ttl: Math.max(1, opts.ttlMs), ...lruClock(opts.now) });
+  // The last invalidation of each account, as a number from one counter (never reused): a read compares it before
+  // and after, so an answer that raced a change is not kept. Needed only while such a read can be in flight, so it
+  // lives twice the read's deadline; an entry dropped early reads as 0, which differs from any change it raced.
+  const generations = new LRUCache<string, number>({ max, ttl: Math.max(opts.timeoutMs, opts.ttlMs) * 2, ...lruClock(opts.now) });
+  let lastGeneration = 0;
   let waiting = new Map<string, ((state: AccountState | Error) => void)[]>();
   let reading = false;
 
@@ -38,7 +53,8 @@ export function createSessionChecker(ctx: DomainContext, opts: { ttlMs: number; 
               ? { status: a.status, credentialVersion: a.credentialVersion, previousPassword: a.previousPassword, allowedSenders: a.allowedSenders, rateLimit: a.rateLimit }
               : null;
             // A change heard while this read was in flight makes its answer too old to keep.
-            if ((generations.get(id) ?? 0) === started.get(id)) known.set(id, { state, at: now(), generation: started.get(id)! });
+            // RELAY_SESSION_CHECK_CACHE_MS=0: every MAIL FROM reads (lru-cache would read a TTL of 0 as "for ever").
+            if (opts.ttlMs > 0 && (generations.get(id) ?? 0) === started.get(id)) known.set(id, { state, generation: started.get(id)! });
             for (const cb of batch.get(id)!) cb(state);
           }
         } catch (err) {
@@ -62,11 +78,11 @@ export function createSessionChecker(ctx: DomainContext, opts: { ttlMs: number; 
   return {
     async check(principal) {
       const hit = known.get(principal.accountId);
-      const fresh = hit && now() - hit.at < opts.ttlMs && hit.generation === (generations.get(principal.accountId) ?? 0);
+      const fresh = hit && hit.generation === (generations.get(principal.accountId) ?? 0);
       return sessionVerdict(fresh ? hit.state : await load(principal.accountId), principal, ctx.clock());
     },
     invalidate(accountId) {
-      generations.set(accountId, (generations.get(accountId) ?? 0) + 1);
+      generations.set(accountId, ++lastGeneration);
       known.delete(accountId);
     },
   };

@@ -2,9 +2,11 @@
 // Roles come from configuration (SLACK_ADMIN_USERS…, SLACK_ADMIN_GROUP…) and from the workspace's own
 // settings (workspace.roles); user group membership is read with usergroups.users.list and cached briefly.
 import type { WebClient } from '@slack/web-api';
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.ts';
 import { ensureWorkspaceForSlackTeam, type Actor, type DomainContext, type Role, type Workspace } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
+import { lruClock } from '../shared/lru-clock.ts';
 
 export interface SlackUserRef {
   teamId: string;
@@ -19,22 +21,22 @@ export interface ResolvedActor {
   actor: Actor;
 }
 
-interface Cached<T> {
-  value: T;
-  until: number;
-}
-
 /** The people and groups who hold a role, as Slack mentions: "<@U1>, <!subteam^S2>". */
 export interface RoleHolders {
   users: string[];
   groups: string[];
 }
 
+/** User groups and user names remembered at most (least recently used go first). */
+const MAX_GROUPS = 1_000;
+const MAX_NAMES = 10_000;
+
 export class SlackDirectory {
-  private readonly groups = new Map<string, Cached<ReadonlySet<string>>>();
-  private readonly names = new Map<string, Cached<string>>();
+  /** Group id -> members. Kept past the TTL (until pushed out) so a failed refresh can fall back on it. */
+  private readonly groups: LRUCache<string, ReadonlySet<string>>;
+  /** User id -> name, for audit lines. */
+  private readonly names: LRUCache<string, string>;
   private readonly ttlMs: number;
-  private readonly now: () => number;
 
   constructor(
     private readonly opts: {
@@ -48,7 +50,8 @@ export class SlackDirectory {
     },
   ) {
     this.ttlMs = opts.cacheTtlMs ?? 60_000;
-    this.now = opts.now ?? Date.now;
+    this.groups = new LRUCache({ max: MAX_GROUPS, ttl: this.ttlMs, noDeleteOnStaleGet: true, ...lruClock(opts.now) });
+    this.names = new LRUCache({ max: MAX_NAMES, ttl: this.ttlMs * 10, ...lruClock(opts.now) });
   }
 
   /** The workspace of a Slack team; created with the default plan on first use. */
@@ -88,18 +91,19 @@ export class SlackDirectory {
   }
 
   async groupMembers(client: WebClient, groupId: string): Promise<ReadonlySet<string>> {
-    const hit = this.groups.get(groupId);
-    if (hit && hit.until > this.now()) return hit.value;
+    const fresh = this.groups.has(groupId);
+    const hit = this.groups.get(groupId, { allowStale: true });
+    if (fresh && hit) return hit;
     try {
       const res = await client.usergroups.users.list({ usergroup: groupId });
       const members = new Set(res.users ?? []);
-      this.groups.set(groupId, { value: members, until: this.now() + this.ttlMs });
+      this.groups.set(groupId, members);
       return members;
     } catch (err) {
       // Without the list nobody gets the group's role (fail closed); retry sooner than a normal expiry.
       this.opts.log.warn({ code: 'SLACK_GROUP_LOOKUP_FAILED', group: groupId, err: slackErrorSummary(err) }, 'could not read user group members');
-      const members = hit?.value ?? new Set<string>();
-      this.groups.set(groupId, { value: members, until: this.now() + Math.min(this.ttlMs, 10_000) });
+      const members = hit ?? new Set<string>();
+      this.groups.set(groupId, members, { ttl: Math.min(this.ttlMs, 10_000) });
       return members;
     }
   }
@@ -107,11 +111,11 @@ export class SlackDirectory {
   private async nameOf(client: WebClient, ref: SlackUserRef): Promise<string> {
     if (ref.userName) return ref.userName;
     const hit = this.names.get(ref.userId);
-    if (hit && hit.until > this.now()) return hit.value;
+    if (hit !== undefined) return hit;
     try {
       const res = await client.users.info({ user: ref.userId });
       const name = res.user?.name || res.user?.real_name || ref.userId;
-      this.names.set(ref.userId, { value: name, until: this.now() + this.ttlMs * 10 });
+      this.names.set(ref.userId, name);
       return name;
     } catch (err) {
       this.opts.log.warn({ code: 'SLACK_USER_LOOKUP_FAILED', user: ref.userId, err: slackErrorSummary(err) }, 'could not read user name');

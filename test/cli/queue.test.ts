@@ -1,10 +1,12 @@
 // `smtpdesk queue`, run as the real binary against a queue a real worker has been through.
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeliveryWorker } from '../../src/delivery/worker.ts';
 import type { QueuedMessageView } from '../../src/domain/index.ts';
 import { runCli } from '../../src/cli/index.ts';
 import { runSmtpdesk } from '../helpers/cli.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
+import { startTestRelay } from '../helpers/relay.ts';
 import { startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
 
 let h: DeliveryHarness;
@@ -59,6 +61,8 @@ afterAll(async () => {
 });
 
 const cli = (...args: string[]) => runSmtpdesk(args, env);
+// eslint-disable-next-line no-control-regex -- control characters (C0 but tab and newline, DEL, C1) are what must not be printed
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 /** The same CLI in this process (no process start-up): for the many small refusals. */
 async function cliHere(...args: string[]) {
@@ -140,5 +144,46 @@ describe('smtpdesk queue', () => {
     expect([r.code, r.stderr.trim()]).toEqual([1, 'smtpdesk: Type the account\'s exact name, "production-transactional", to purge its queued mail.']);
     r = await cliHere('queue', 'retry', '--account', 'nope');
     expect([r.code, r.stderr.trim()]).toEqual([1, 'smtpdesk: No account named "nope".']);
+  });
+});
+
+describe('smtpdesk queue with hostile header values', () => {
+  it('shows a Subject and Message-ID planted with terminal escape sequences through the relay as visible text, never raw', async () => {
+    const t = await startTestRelay({ uri: h.uri, dropDatabase: false });
+    try {
+      const account = await t.newAccount();
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port: t.port,
+        requireTLS: true,
+        tls: { rejectUnauthorized: false },
+        auth: { user: account.username, pass: account.password },
+      });
+      // Set the window title, clear the screen, a one-byte CSI (U+009B) and a BEL: what an attacker would plant.
+      const subject = '\x1b]0;pwned\x07\x1b[2J\x1b[1;1HInvoice \u009b31m due';
+      const raw = [`From: App <app@sender.test>`, `To: <x@example.test>`, `Subject: ${subject}`, 'Message-ID: <\x1b[8mhidden@sender.test>', '', 'hi', ''].join('\r\n');
+      await transport.sendMail({ envelope: { from: 'app@sender.test', to: ['x@example.test'] }, raw });
+      transport.close();
+      const doc = await t.rt.db.models.queuedMessages.findOne({ accountId: account.accountId }).lean();
+      // Stored as sent: what a sender put there is evidence; only what reaches a terminal is made harmless.
+      expect(doc?.subject).toBe(subject);
+      const id = String(doc!._id);
+      const here = { MONGODB_URI: h.uri, SMTPDESK_WORKSPACE: t.workspace.name };
+
+      const show = await runSmtpdesk(['queue', 'show', id], here);
+      expect(show.code).toBe(0);
+      expect(show.stdout).not.toMatch(CONTROL);
+      expect(show.stdout).toMatch(/^Subject\s+\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[1;1HInvoice \\x9b31m due$/m);
+      expect(show.stdout).toMatch(/^Message-ID\s+<\\x1b\[8mhidden@sender\.test>$/m);
+      const list = await runSmtpdesk(['queue', 'list'], here);
+      expect(list.code).toBe(0);
+      expect(list.stdout).not.toMatch(CONTROL);
+      // --json stays exact, every control character escaped (C1 and DEL too, which JSON.stringify leaves raw).
+      const json = await runSmtpdesk(['queue', 'show', id, '--json'], here);
+      expect(json.json<{ subject: string }>().subject).toBe(subject);
+      expect(json.stdout).not.toMatch(CONTROL);
+    } finally {
+      await t.close();
+    }
   });
 });

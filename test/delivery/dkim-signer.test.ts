@@ -21,7 +21,7 @@ const domain = (name: string, workspaceId = 'w1'): SendingDomain => ({
   keys: [{ selector: 'sd202612', state: 'active', publicKey: 'x', sealedPrivateKey: box.seal(privateKey, sealContext(name, 'sd202612')), createdAt: new Date() }],
 });
 
-function signer(domains: SendingDomain[], opts: { fail?: boolean; secrets?: boolean } = {}) {
+function signer(domains: SendingDomain[], opts: { fail?: boolean | (() => boolean); secrets?: boolean } = {}) {
   const reads: string[][] = [];
   let clock = 0;
   const logs = captureLogs();
@@ -29,7 +29,7 @@ function signer(domains: SendingDomain[], opts: { fail?: boolean; secrets?: bool
     domains: {
       async findByNames(names) {
         reads.push([...names]);
-        if (opts.fail) throw new Error('database down');
+        if (typeof opts.fail === 'function' ? opts.fail() : opts.fail) throw new Error('database down');
         return domains.filter((d) => names.includes(d.domain));
       },
     },
@@ -54,6 +54,21 @@ describe('dkim signer', () => {
     tick(30_001);
     await s.sign({ workspaceId: 'w1' }, msg('app@acme.test'));
     expect(reads).toHaveLength(3);
+  });
+
+  it('keeps signing with the key it has when the store does not answer past the TTL, and reads again at the next message', async () => {
+    let down = false;
+    const { s, reads, tick } = signer([domain('acme.test')], { fail: () => down });
+    expect(signedBy(await s.sign({ workspaceId: 'w1' }, msg('app@acme.test')))).toBe('acme.test');
+    down = true;
+    tick(30_001);
+    expect(signedBy(await s.sign({ workspaceId: 'w1' }, msg('app@acme.test')))).toBe('acme.test');
+    expect(signedBy(await s.sign({ workspaceId: 'w1' }, msg('app@acme.test')))).toBe('acme.test');
+    expect(reads).toHaveLength(3);
+    down = false;
+    await s.sign({ workspaceId: 'w1' }, msg('app@acme.test'));
+    await s.sign({ workspaceId: 'w1' }, msg('app@acme.test'));
+    expect(reads).toHaveLength(4);
   });
 
   it("signs only with a domain of the message's workspace, except for the worker's own bounces", async () => {

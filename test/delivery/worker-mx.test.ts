@@ -1,9 +1,10 @@
 // Direct MX delivery (no RELAY_UPSTREAM_URL), with DNS answered by an injected resolver that routes test
-// domains to a real SMTP server on loopback.
+// domains to a real SMTP server on loopback. Loopback is an internal address, so the harness allows those
+// (DELIVERY_ALLOW_PRIVATE_MX=true) except where a test shows that they are refused.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeliveryWorker } from '../../src/delivery/worker.ts';
-import type { MxRecord, MxResolver } from '../../src/delivery/transport-mx.ts';
+import { createMxTransport, type MxRecord, type MxResolver } from '../../src/delivery/transport-mx.ts';
 import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpers/delivery.ts';
 import { closedPort, startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
 
@@ -23,10 +24,19 @@ const HOSTS: Record<string, string[]> = {
   'a-only.test': ['127.0.0.1'],
   'dead.two-mx.test': ['127.0.0.1'],
   'live.two-mx.test': ['127.0.0.1'],
+  'mx.loopback.test': ['127.0.0.1'],
+  'mx.private.test': ['10.0.0.1'],
+  'mx.v6.test': ['::1', 'fe80::1', '::ffff:127.0.0.1'],
 };
+MX['loopback.test'] = [{ exchange: 'mx.loopback.test', priority: 10 }];
+MX['private.test'] = [{ exchange: 'mx.private.test', priority: 10 }];
+MX['v6.test'] = [{ exchange: 'mx.v6.test', priority: 10 }];
 const dnsError = (code: string) => Object.assign(new Error(`DNS ${code}`), { code });
+/** MX queries per domain, to show what the transport's DNS cache saves. */
+const mxQueries = new Map<string, number>();
 const resolver: MxResolver = {
   async resolveMx(domain) {
+    mxQueries.set(domain, (mxQueries.get(domain) ?? 0) + 1);
     if (DNS_ERRORS[domain]) throw dnsError(DNS_ERRORS[domain]);
     if (MX[domain]) return MX[domain];
     throw dnsError('ENOTFOUND');
@@ -46,7 +56,7 @@ let hangUpPort: number;
 let hangUps = 0;
 
 beforeAll(async () => {
-  h = await openDeliveryHarness();
+  h = await openDeliveryHarness({ env: { DELIVERY_ALLOW_PRIVATE_MX: 'true' } });
   // STARTTLS offered with smtp-server's self-signed certificate: MX delivery uses it without verifying.
   sink = await startTestSink({ starttls: true });
   deadPort = await closedPort();
@@ -63,12 +73,21 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function deliverAll() {
+/** `allowPrivateMx` stands for DELIVERY_ALLOW_PRIVATE_MX (the harness's config sets it). */
+async function deliverAll(allowPrivateMx = h.rt.config.delivery.allowPrivateMx) {
+  const timeouts = { connectionMs: 2_000, greetingMs: 2_000, socketMs: 5_000 };
+  const transport = createMxTransport({
+    heloName: h.rt.config.delivery.heloName,
+    resolver,
+    port: (exchange) => (exchange === 'dead.two-mx.test' ? hangUpPort : exchange === 'down.test.mx' ? deadPort : sink.port),
+    timeouts,
+    allowPrivateAddresses: allowPrivateMx,
+  });
   const w = startDeliveryWorker(h.rt, {
     upstreamUrl: null,
-    mx: { resolver, port: (exchange) => (exchange === 'dead.two-mx.test' ? hangUpPort : exchange === 'down.test.mx' ? deadPort : sink.port) },
+    transport,
     policy: { delaysMs: [60_000], maxAgeMs: 4 * 86_400_000 },
-    timeouts: { connectionMs: 2_000, greetingMs: 2_000, socketMs: 5_000 },
+    timeouts,
     sendBounces: false,
     pollMinMs: 20,
     pollMaxMs: 100,
@@ -126,5 +145,37 @@ describe('direct delivery to each domain MX', () => {
     expect(r.status).toBe('queued');
     expect(r.attempts).toBe(1);
     expect(r.lastError).toMatch(/^no MX host of down\.test could be reached: .*ECONNREFUSED/);
+  });
+
+  it('never connects to an MX that resolves to loopback, a private network or another internal address, and says why', async () => {
+    const before = sink.messages.length;
+    const id = await h.enqueue({ to: ['a@loopback.test', 'b@private.test', 'c@v6.test'], body: testMessage({ messageId: '<internal@sender.test>' }) });
+    await deliverAll(false);
+    const doc = await h.message(id);
+    expect(doc.recipients.map((r) => [r.address, r.status])).toEqual([
+      ['a@loopback.test', 'bounced'],
+      ['b@private.test', 'bounced'],
+      ['c@v6.test', 'bounced'],
+    ]);
+    expect(doc.recipients[0]!.lastError).toBe('MX of loopback.test resolves only to internal addresses, which are not delivered to: mx.loopback.test 127.0.0.1 (loopback)');
+    expect(doc.recipients[1]!.lastError).toBe('MX of private.test resolves only to internal addresses, which are not delivered to: mx.private.test 10.0.0.1 (private network)');
+    expect(doc.recipients[2]!.lastError).toMatch(/::1 \(loopback\), mx\.v6\.test fe80::1 \(link-local\), mx\.v6\.test ::ffff:127\.0\.0\.1 \(loopback\)$/);
+    expect(sink.messages.length).toBe(before);
+  });
+
+  it('delivers to the same loopback MX when DELIVERY_ALLOW_PRIVATE_MX is on', async () => {
+    const id = await h.enqueue({ to: ['a@loopback.test'], body: testMessage({ messageId: '<allowed@sender.test>' }) });
+    await deliverAll(true);
+    expect((await h.message(id)).recipients[0]!.status).toBe('delivered');
+    expect(sink.countsByMessageId().get('<allowed@sender.test>')).toBe(1);
+  });
+
+  it('asks DNS once per domain for many messages, but asks again after a DNS failure', async () => {
+    mxQueries.clear();
+    const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => h.enqueue({ to: [`m${i}@other.test`, `s${i}@servfail.test`], body: testMessage() })));
+    await deliverAll();
+    for (const id of ids) expect((await h.message(id)).recipients.map((r) => r.status)).toEqual(['delivered', 'queued']);
+    expect(mxQueries.get('other.test')).toBe(1);
+    expect(mxQueries.get('servfail.test')).toBe(5);
   });
 });

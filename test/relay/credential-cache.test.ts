@@ -10,7 +10,18 @@ describe('credential cache', () => {
     expect(cache.get('smtp-a', 'secret-2')).toBeUndefined();
     expect(cache.get('smtp-a2', 'secret-1')).toBeUndefined();
     now += 600_000;
+    expect(cache.get('smtp-a', 'secret-1')).toBeDefined();
+    now += 1;
     expect(cache.get('smtp-a', 'secret-1')).toBeUndefined();
+    expect(cache.size()).toBe(0);
+  });
+
+  it('forgets entries past the TTL even when they are never asked for again', () => {
+    let now = 0;
+    const cache = createCredentialCache({ ttlMs: 1_000, now: () => now });
+    for (let i = 0; i < 50; i++) cache.set(`u${i}`, 'p', { accountId: String(i), credentialVersion: 1 });
+    expect(cache.size()).toBe(50);
+    now += 1_001;
     expect(cache.size()).toBe(0);
   });
 
