@@ -76,13 +76,23 @@ export function createMxTransport(opts: MxOptions): Transport {
   const routes = new LRUCache<string, Route>({ max: MAX_DNS_ANSWERS, ttl: dnsTtl });
   const hosts = new LRUCache<string, string[]>({ max: MAX_DNS_ANSWERS, ttl: dnsTtl });
 
-  async function routeOf(domain: string): Promise<Route> {
+  // Lookups in flight, shared by the slots that need the same domain at once (entries leave when they settle).
+  const routesInFlight = new Map<string, Promise<Route>>();
+
+  function routeOf(domain: string): Promise<Route> {
     const hit = routes.get(domain);
-    if (hit) return hit;
-    const route = await exchangesOf(domain);
-    // A temporary failure is asked again at the next attempt.
-    if (!('kind' in route) || route.kind === 'permanent') routes.set(domain, route);
-    return route;
+    if (hit) return Promise.resolve(hit);
+    const pending = routesInFlight.get(domain);
+    if (pending) return pending;
+    const lookup = exchangesOf(domain)
+      .then((route) => {
+        // A temporary failure is asked again at the next attempt.
+        if (!('kind' in route) || route.kind === 'permanent') routes.set(domain, route);
+        return route;
+      })
+      .finally(() => routesInFlight.delete(domain));
+    routesInFlight.set(domain, lookup);
+    return lookup;
   }
 
   async function addressesOf(host: string): Promise<string[]> {
