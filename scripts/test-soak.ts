@@ -73,7 +73,7 @@ const KILL_WINDOW_MS = 2000;
 /** The drain gives up this long after the last sign of progress (nothing delivered, nothing left the queue). */
 const STALL_MS = Math.max(90, 6 * LEASE_S) * 1000;
 const MAX_DRAIN_S = 1200;
-/** When the bursts of a capped load start, as fractions of the run: clear of the faults' usual times. */
+/** When the bursts of a capped load start, as fractions of the run (each waits for the fault before it to end). */
 const BURSTS = [0.02, 0.3, 0.7];
 const WORKSPACE = 'soak';
 const ACCOUNTS = ['soak-a', 'soak-b', 'soak-c'];
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
   const fault = async (what: string, run: () => Promise<string | void>) => {
     const at = Date.now() - t0;
     const s = Date.now();
-    say(`fault: ${what}`);
+    say(what);
     try {
       const note = await run();
       faults.push({ at, what, tookMs: Date.now() - s, ...(note ? { note } : {}) });
@@ -180,6 +180,32 @@ async function main(): Promise<void> {
     await Promise.all(which.map((w) => w.kill()));
   };
 
+  // Half the clients open a connection per message, half keep one open (nodemailer pool). A capped load comes
+  // in bursts that take turns with the faults (a burst and a fault never overlap): a worker then holds more
+  // claimed messages than it has slots, and the faults meet deliveries in progress.
+  const perMessage = Math.ceil(CLIENTS / 2);
+  const capped = Number.isFinite(MESSAGES);
+  const accounts = loadCreds.map((c) => ({ user: c.username, pass: c.password }));
+  const common = {
+    host: '127.0.0.1',
+    port: relayPort,
+    accounts,
+    timeoutMs: 20_000,
+    pauseMs: 20,
+    errorPauseMs: 250,
+    onResult: (r: MessageResult) => results.push(r),
+  };
+  const loadProgress = ticker(10_000, () => {
+    const ok = results.filter((r) => r.outcome === 'accepted').length;
+    return `[soak] load ${duration(Date.now() - t0)}: ${fmt(results.length)} sent, ${fmt(ok)} got 250, sink ${fmt(sink.total())}`;
+  });
+  const bothHalves = (runId: string, durationMs: number, messages?: number) => {
+    const cap = (n: number) => (messages === undefined ? {} : { maxMessages: Math.ceil((messages * n) / CLIENTS) });
+    return Promise.all([
+      runLoad({ ...common, ...cap(perMessage), durationMs, clients: perMessage, mode: 'per-message', runId: `${runId}p` }),
+      runLoad({ ...common, ...cap(CLIENTS - perMessage), durationMs, clients: CLIENTS - perMessage, mode: 'pooled', runId: `${runId}q` }),
+    ]);
+  };
   const schedule: [number, string, () => Promise<string | void>][] = [
     [0.12, 'SIGKILL relay, restart', async () => (await relay.kill(), await restart(relay))],
     [0.24, `SIGKILL worker${WORKERS > 1 ? ' 1' : ''}, restart`, async () => (await killWorkers([workers[0]!]), await restart(workers[0]!))],
@@ -263,6 +289,21 @@ async function main(): Promise<void> {
     ],
   ];
 
+  if (capped)
+    for (const [i, frac] of BURSTS.entries()) {
+      const n = Math.ceil(MESSAGES / BURSTS.length);
+      schedule.push([
+        frac,
+        `load burst: ${n} messages from ${CLIENTS} clients`,
+        async () => {
+          const before = results.filter((r) => r.outcome === 'accepted').length;
+          await bothHalves(`soak-${t0}-b${i}`, SECONDS * 1000, n);
+          return `${results.filter((r) => r.outcome === 'accepted').length - before} got 250`;
+        },
+      ]);
+    }
+  schedule.sort((a, b) => a[0] - b[0]);
+
   const faultsDone = (async () => {
     for (const [frac, what, run] of schedule) {
       const due = t0 + frac * SECONDS * 1000;
@@ -271,37 +312,7 @@ async function main(): Promise<void> {
     }
   })();
 
-  // Half the clients open a connection per message, half keep one open (nodemailer pool). A capped load comes
-  // in bursts, between the faults: a worker then holds more claimed messages than it has slots.
-  const perMessage = Math.ceil(CLIENTS / 2);
-  const accounts = loadCreds.map((c) => ({ user: c.username, pass: c.password }));
-  const common = {
-    host: '127.0.0.1',
-    port: relayPort,
-    accounts,
-    timeoutMs: 20_000,
-    pauseMs: 20,
-    errorPauseMs: 250,
-    onResult: (r: MessageResult) => results.push(r),
-  };
-  const loadProgress = ticker(10_000, () => {
-    const ok = results.filter((r) => r.outcome === 'accepted').length;
-    return `[soak] load ${duration(Date.now() - t0)}: ${fmt(results.length)} sent, ${fmt(ok)} got 250, sink ${fmt(sink.total())}`;
-  });
-  const bothHalves = (runId: string, durationMs: number, messages?: number) => {
-    const cap = (n: number) => (messages === undefined ? {} : { maxMessages: Math.ceil((messages * n) / CLIENTS) });
-    return Promise.all([
-      runLoad({ ...common, ...cap(perMessage), durationMs, clients: perMessage, mode: 'per-message', runId: `${runId}p` }),
-      runLoad({ ...common, ...cap(CLIENTS - perMessage), durationMs, clients: CLIENTS - perMessage, mode: 'pooled', runId: `${runId}q` }),
-    ]);
-  };
-  if (!Number.isFinite(MESSAGES)) await bothHalves(`soak-${t0}`, SECONDS * 1000);
-  else
-    for (const [i, frac] of BURSTS.entries()) {
-      const due = t0 + frac * SECONDS * 1000;
-      if (due > Date.now()) await sleep(due - Date.now());
-      await bothHalves(`soak-${t0}-b${i}`, SECONDS * 1000, Math.ceil(MESSAGES / BURSTS.length));
-    }
+  if (!capped) await bothHalves(`soak-${t0}`, SECONDS * 1000);
   await faultsDone;
   loadProgress.stop();
   const loadMs = Date.now() - t0;
@@ -441,7 +452,7 @@ async function main(): Promise<void> {
   out.push(
     table(faults, [
       { header: 'at s', value: (f) => fmt(f.at / 1000, 1), align: 'right' },
-      { header: 'fault', value: (f) => f.what },
+      { header: 'fault (or load burst)', value: (f) => f.what },
       { header: 'took s', value: (f) => fmt(f.tookMs / 1000, 1), align: 'right' },
       { header: 'note', value: (f) => f.note ?? '' },
     ]),

@@ -165,7 +165,11 @@ export async function startSinkProcess(opts: { port: number; dataDelayMs?: numbe
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => (clearTimeout(t), resolve()));
+        // 'close', not 'exit': by then every line it printed has been read.
+        child.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
@@ -198,7 +202,11 @@ if (isMain) {
       : {}),
   });
   process.stdout.write(`listening ${sink.port}\n`);
-  const stop = () => void sink.close().then(() => (flush(), process.exit(0)));
+  // At once, open connections and all: a stopped next hop refuses from this moment (bench:drain needs that).
+  const stop = () => {
+    flush();
+    process.exit(0);
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
