@@ -290,7 +290,10 @@ export async function startHaraka(o: HarakaOptions): Promise<RunningServer> {
     // Order matters: auth first; relay needs an authenticated user (auth sets connection.relaying).
     plugins: 'auth/flat_file\nqueue/smtp_forward\n',
     'auth_flat_file.ini': `[core]\nmethods=PLAIN,LOGIN\n[users]\n${o.user}=${o.pass}\n`,
-    'smtp_forward.ini': `host=127.0.0.1\nport=${o.relayPort}\nenable_tls=false\nenable_outbound=false\nmax_connections=100\n`,
+    // enable_outbound=true: authenticated (relaying) mail goes through smtp_forward to the sink too. With false it
+    // goes to Haraka's own outbound queue on disk, for MX delivery to the recipient's domain: bench:compare's
+    // delivered column showed the sink receiving nothing from Haraka until this was set.
+    'smtp_forward.ini': `host=127.0.0.1\nport=${o.relayPort}\nenable_tls=false\nenable_outbound=true\nmax_connections=100\n`,
     me: 'bench-haraka.localhost\n',
     'log.ini': '[main]\nlevel=error\ntimestamps=false\nformat=default\n',
     loglevel: 'LOGERROR\n',
