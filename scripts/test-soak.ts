@@ -14,7 +14,8 @@
 //                     (DELIVERY_LEASE_SECONDS=5, DELIVERY_CONCURRENCY=2) and a bounded load sent in three bursts
 //                     (default 24 clients, 144 messages): claimed messages wait in a worker longer than a lease
 //   --hang-db         a proxy between smtpdesk and the database stops forwarding for --hang-seconds (10, longer
-//                     than RELAY_STORE_TIMEOUT_MS and COUNTER_BATCH_STALE_SECONDS) without closing a socket
+//                     than RELAY_STORE_TIMEOUT_MS and COUNTER_BATCH_STALE_SECONDS) without closing a socket: the
+//                     relay's link alone at 42 % of the run, every process's link at 86 %
 //   --workers N       N worker processes (default 1)
 //
 // Flags (or env): --clients N (SOAK_CLIENTS, 50)  --seconds S (SOAK_SECONDS, 120)  --drain S (SOAK_DRAIN_SECONDS, 180:
@@ -99,7 +100,7 @@ function say(msg: string): void {
 function modeLine(): string {
   const parts = [`${WORKERS} worker${WORKERS > 1 ? 's' : ''} (concurrency ${CONCURRENCY}, lease ${LEASE_S} s)`];
   if (SLOW) parts.push(`next hop answers DATA after ${UPSTREAM_DELAY_MS / 1000} s`);
-  if (HANG) parts.push(`database link hung ${HANG_S} s (store timeout ${STORE_TIMEOUT_MS / 1000} s)`);
+  if (HANG) parts.push(`database links hung ${HANG_S} s, the relay's then all (store timeout ${STORE_TIMEOUT_MS / 1000} s)`);
   if (Number.isFinite(MESSAGES)) parts.push(`load capped at ${fmt(MESSAGES)} messages in bursts`);
   return parts.join(', ');
 }
@@ -113,8 +114,9 @@ async function main(): Promise<void> {
 
   const db = await openDatabase(`soak${Date.now()}`, join(work, 'ferretdb'));
   if (HANG && !db.ferret) throw new Error('--hang-db needs the dedicated FerretDB (run without MONGODB_URI)');
-  // smtpdesk reaches the database through the proxy; the harness (CLI, reconciliation) goes straight to it.
-  const proxy: HangProxy | null = HANG ? await startHangProxy(db.uri) : null;
+  // smtpdesk reaches the database through two proxies, the relay's and the other processes'; the harness (CLI,
+  // reconciliation) goes straight to it.
+  const proxies: { relay: HangProxy; others: HangProxy } | null = HANG ? { relay: await startHangProxy(db.uri), others: await startHangProxy(db.uri) } : null;
   const sink = await startSinkProcess({ port: await freePort(), dataDelayMs: UPSTREAM_DELAY_MS });
   const creds = await bootstrap(db.uri, WORKSPACE, [...ACCOUNTS, WEBHOOK_DISABLED]);
   const loadCreds = creds.filter((c) => c.name !== WEBHOOK_DISABLED);
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   const relayPort = await freePort();
   const httpPort = await freePort();
   const env = {
-    MONGODB_URI: proxy?.uri ?? db.uri,
+    MONGODB_URI: proxies?.others.uri ?? db.uri,
     SMTPDESK_DATA_DIR: join(work, 'data'),
     LOG_LEVEL: 'info',
     RELAY_HOST: '127.0.0.1',
@@ -140,14 +142,14 @@ async function main(): Promise<void> {
     HTTP_PORT: String(httpPort),
     ADMIN_WEBHOOK_SECRETS: `soak:${WEBHOOK_SECRET}`,
   };
-  const relay = roleProcess({ role: 'relay', env, logDir, port: relayPort });
+  const relay = roleProcess({ role: 'relay', env: { ...env, MONGODB_URI: proxies?.relay.uri ?? db.uri }, logDir, port: relayPort });
   const workers = Array.from({ length: WORKERS }, (_, i) => roleProcess({ role: 'worker', name: i ? `worker-${i + 1}` : 'worker', env, logDir }));
   const http = roleProcess({ role: 'http', env, logDir, port: httpPort });
   const roles = [relay, ...workers, http];
   for (const p of roles) await p.start();
   say(
     `relay on 127.0.0.1:${relayPort}, ${WORKERS} worker(s) running, sink on 127.0.0.1:${sink.port}, database ${db.ferret ? `FerretDB ${db.uri}` : 'MONGODB_URI'}` +
-      (proxy ? ` (smtpdesk through the proxy on ${proxy.port})` : ''),
+      (proxies ? ` (the relay through the proxy on ${proxies.relay.port}, the others through ${proxies.others.port})` : ''),
   );
 
   const results: MessageResult[] = [];
@@ -174,6 +176,11 @@ async function main(): Promise<void> {
   const restart = async (p: RoleProcess) => {
     await sleep(1500);
     await p.start();
+  };
+  const hangFor = async (links: HangProxy[]) => {
+    for (const p of links) p.hang();
+    await sleep(HANG_S * 1000);
+    for (const p of links) p.resume();
   };
   const killWorkers = async (which: RoleProcess[]) => {
     workerKills.push(Date.now());
@@ -219,17 +226,13 @@ async function main(): Promise<void> {
         await db.ferret.restart();
       },
     ],
-    ...(proxy
+    ...(proxies
       ? ([
-          [
-            0.42,
-            `hang the database link ${HANG_S} s (sockets open), resume`,
-            async () => {
-              proxy.hang();
-              await sleep(HANG_S * 1000);
-              proxy.resume();
-            },
-          ],
+          // The relay alone: its commits hang past the store timeout (its clients get 451) and past the stale
+          // time, while the worker's recovery runs; then what it sent lands.
+          [0.42, `hang the relay's database link ${HANG_S} s (sockets open), resume`, () => hangFor([proxies.relay])],
+          // Everyone: the worker's claims, renewals and finishes hang too.
+          [0.86, `hang every database link ${HANG_S} s (sockets open), resume`, () => hangFor([proxies.relay, proxies.others])],
         ] as [number, string, () => Promise<string | void>][])
       : []),
     [
@@ -521,7 +524,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${out.join('\n')}\n`);
 
   await sink.close();
-  await proxy?.close();
+  await proxies?.relay.close();
+  await proxies?.others.close();
   await db.dispose();
   if (flags.keep || failed) process.stdout.write(`server logs: ${logDir}\n`);
   else rmSync(work, { recursive: true, force: true });
