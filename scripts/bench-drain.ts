@@ -62,36 +62,13 @@ interface RssPoint {
   relayMb: number;
 }
 
-/** The next hop: a recording sink on a fixed port, stopped (connections refused) and started again. */
-class NextHop {
-  private sink: SinkProcess | null = null;
-  /** Messages the sinks stopped before this one received. */
-  private before = 0;
-  constructor(readonly port: number) {}
-  async start(): Promise<SinkProcess> {
-    this.sink = await startSinkProcess({ port: this.port });
-    return this.sink;
-  }
-  async stop(): Promise<void> {
-    const s = this.sink;
-    if (!s) return;
-    await s.close();
-    this.before += s.total();
-    this.sink = null;
-  }
-  /** Messages received since the start of the run, all sinks together. */
-  deliveries(): number {
-    return this.before + (this.sink?.total() ?? 0);
-  }
-}
-
 /** Reads the relay's and the worker's RSS each time the deliveries pass a checkpoint. */
-function watchRss(hop: NextHop, relay: RoleProcess, worker: RoleProcess, phase: () => string): { points: RssPoint[]; stop(): void } {
+function watchRss(sink: SinkProcess, relay: RoleProcess, worker: RoleProcess, phase: () => string): { points: RssPoint[]; stop(): void } {
   const points: RssPoint[] = [];
   let next = CHECKPOINT;
   const mb = (p: RoleProcess) => vmRssKb(p.pid() ?? -1) / 1024;
   const t = setInterval(() => {
-    if (hop.deliveries() < next || next > DELIVERIES) return;
+    if (sink.total() < next || next > DELIVERIES) return;
     points.push({ deliveries: next, phase: phase(), workerMb: mb(worker), relayMb: mb(relay) });
     next += CHECKPOINT;
   }, 250);
@@ -108,10 +85,10 @@ interface SteadyResult {
  * Pooled clients send until the run has `until` deliveries (and for MIN_STEADY_MS at least). The rates are taken
  * from the end of the warm-up to the moment the count is reached.
  */
-async function steady(port: number, accounts: Credentials[], hop: NextHop, until: number, runId: string): Promise<SteadyResult> {
+async function steady(port: number, accounts: Credentials[], sink: SinkProcess, until: number, runId: string): Promise<SteadyResult> {
   const start = Date.now();
   let accepted = 0;
-  const progress = ticker(5000, () => `[bench:drain] ${runId}: ${fmt(accepted)} accepted, ${fmt(hop.deliveries())} of ${fmt(until)} delivered`);
+  const progress = ticker(5000, () => `[bench:drain] ${runId}: ${fmt(accepted)} accepted, ${fmt(sink.total())} of ${fmt(until)} delivered`);
   const stop = new AbortController();
   const load = runLoad({
     host: '127.0.0.1',
@@ -127,22 +104,22 @@ async function steady(port: number, accounts: Credentials[], hop: NextHop, until
       if (r.outcome === 'accepted') accepted++;
     },
   });
-  let from = { at: start, delivered: hop.deliveries(), accepted: 0 };
+  let from = { at: start, delivered: sink.total(), accepted: 0 };
   let warm = false;
-  let moved = { at: start, delivered: hop.deliveries() };
-  while (hop.deliveries() < until || Date.now() - start < MIN_STEADY_MS) {
-    if (hop.deliveries() !== moved.delivered) moved = { at: Date.now(), delivered: hop.deliveries() };
+  let moved = { at: start, delivered: sink.total() };
+  while (sink.total() < until || Date.now() - start < MIN_STEADY_MS) {
+    if (sink.total() !== moved.delivered) moved = { at: Date.now(), delivered: sink.total() };
     if (Date.now() - start > PHASE_LIMIT_MS || Date.now() - moved.at > STALL_MS) {
       stop.abort();
       await load;
       progress.stop();
-      throw new Error(`${runId}: nothing delivered for ${duration(Date.now() - moved.at)}, ${fmt(hop.deliveries())} of ${fmt(until)} in all`);
+      throw new Error(`${runId}: nothing delivered for ${duration(Date.now() - moved.at)}, ${fmt(sink.total())} of ${fmt(until)} in all`);
     }
-    if (!warm && Date.now() - start >= WARMUP_MS) [warm, from] = [true, { at: Date.now(), delivered: hop.deliveries(), accepted }];
+    if (!warm && Date.now() - start >= WARMUP_MS) [warm, from] = [true, { at: Date.now(), delivered: sink.total(), accepted }];
     await sleep(200);
   }
   const s = (Date.now() - from.at) / 1000;
-  const rates = { acceptedPerS: (accepted - from.accepted) / s, deliveredPerS: (hop.deliveries() - from.delivered) / s };
+  const rates = { acceptedPerS: (accepted - from.accepted) / s, deliveredPerS: (sink.total() - from.delivered) / s };
   stop.abort();
   const summary = await load;
   progress.stop();
@@ -157,7 +134,8 @@ async function main(): Promise<void> {
   const workspaces = Math.ceil((DELIVERIES + BACKLOG) / (PLAN_EMAILS * 0.8));
   const accounts: Credentials[] = [];
   for (let i = 0; i < workspaces; i++) accounts.push(...(await bootstrap(db.uri, `drain-${i}`, [`drain-${i}`])));
-  const hop = new NextHop(await freePort());
+  // The next hop, on a fixed port: stopped, the port refuses connections; its counts go on across restarts.
+  const sink = await startSinkProcess({ port: await freePort() });
   const relayPort = await freePort();
   const env = {
     MONGODB_URI: db.uri,
@@ -167,7 +145,7 @@ async function main(): Promise<void> {
     RELAY_HOST: '127.0.0.1',
     RELAY_PORT: String(relayPort),
     RELAY_ALLOW_INSECURE_AUTH_ON_LOOPBACK: 'true',
-    RELAY_UPSTREAM_URL: `smtp://127.0.0.1:${hop.port}`,
+    RELAY_UPSTREAM_URL: `smtp://127.0.0.1:${sink.port}`,
     DELIVERY_RETRY_SCHEDULE: `${RETRY_DELAY}*1000`,
     DELIVERY_SEND_BOUNCES: 'false',
   };
@@ -175,20 +153,19 @@ async function main(): Promise<void> {
   const worker = roleProcess({ role: 'worker', env, logDir });
   await relay.start();
   await worker.start();
-  let sink = await hop.start();
   let phase = 'steady 1';
-  const rss = watchRss(hop, relay, worker, () => phase);
+  const rss = watchRss(sink, relay, worker, () => phase);
   let failed = false;
   try {
     // 1. steady
     say(`steady 1: until ${fmt(CHECKPOINT)} deliveries`);
-    const s1 = await steady(relayPort, accounts, hop, CHECKPOINT, 'steady-1');
+    const s1 = await steady(relayPort, accounts, sink, CHECKPOINT, 'steady-1');
     say(`steady 1: accepted ${fmt(s1.acceptedPerS, 1)}/s, delivered ${fmt(s1.deliveredPerS, 1)}/s; waiting for the queue to empty`);
     await waitForSink(sink, s1.load.accepted, 'steady 1, the rest of the queue');
 
     // 2. fill, the next hop refusing
     phase = 'fill';
-    await hop.stop();
+    await sink.stop();
     say(`fill: the next hop is down (connections refused); sending ${fmt(BACKLOG)} messages`);
     let filled = 0;
     const fillProgress = ticker(5000, () => `[bench:drain] fill: ${fmt(filled)} of ${fmt(BACKLOG)} accepted`);
@@ -211,11 +188,12 @@ async function main(): Promise<void> {
 
     // 3. drain
     phase = 'drain';
-    sink = await hop.start();
+    await sink.start();
     const back = Date.now();
     say(`drain: the next hop is back; waiting for ${fmt(fill.accepted)} messages`);
-    const drained = await waitForSink(sink, fill.accepted, 'drain');
-    const arrivals = [...sink.firstAt.values()];
+    const before = sink.received.size;
+    const drained = (await waitForSink(sink, before + fill.accepted, 'drain')) - before;
+    const arrivals = [...sink.firstAt].filter(([id]) => id.startsWith('fill.')).map(([, at]) => at);
     const firstAt = arrivals.length ? Math.min(...arrivals) : back;
     const lastAt = arrivals.length ? Math.max(...arrivals) : back;
     const drainPerS = arrivals.length > 1 ? drained / ((lastAt - firstAt) / 1000) : 0;
@@ -226,10 +204,10 @@ async function main(): Promise<void> {
     phase = 'steady 2';
     let s2: SteadyResult | null = null;
     if (stalled) say(`drain stalled at ${fmt(drained)} of ${fmt(fill.accepted)}: no second steady phase`);
-    else if (hop.deliveries() < DELIVERIES) {
+    else if (sink.total() < DELIVERIES) {
       say(`steady 2: until ${fmt(DELIVERIES)} deliveries`);
-      s2 = await steady(relayPort, accounts, hop, DELIVERIES, 'steady-2');
-      await waitForSink(sink, drained + s2.load.accepted, 'steady 2, the rest of the queue');
+      s2 = await steady(relayPort, accounts, sink, DELIVERIES, 'steady-2');
+      await waitForSink(sink, before + drained + s2.load.accepted, 'steady 2, the rest of the queue');
     }
     await sleep(500);
     rss.stop();
@@ -281,7 +259,7 @@ async function main(): Promise<void> {
     rss.stop();
     await worker.stop();
     await relay.stop();
-    await hop.stop();
+    await sink.close();
     await db.dispose();
   }
   if (flags.keep || failed) process.stdout.write(`server logs: ${logDir}\n`);

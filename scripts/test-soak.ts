@@ -1,6 +1,6 @@
 // npm run test:soak — a bounded load through smtpdesk while the harness breaks it: SIGKILL the relay and
-// the worker (and restart them as child processes), stop and restart the database, SIGKILL the database,
-// disable an account mid-stream with the CLI. Then reconcile against a sink that records Message-IDs:
+// the worker (and restart them as child processes), stop the next hop for a while, stop and restart the database,
+// SIGKILL the database, disable an account mid-stream with the CLI. Then reconcile against a sink that records Message-IDs:
 //   - every message that got 250 reached the sink, and none reached it twice;
 //   - no message that got a 4xx/5xx reached it;
 //   - nothing was accepted for the disabled account after the disable command returned;
@@ -216,6 +216,16 @@ async function main(): Promise<void> {
   const schedule: [number, string, () => Promise<string | void>][] = [
     [0.12, 'SIGKILL relay, restart', async () => (await relay.kill(), await restart(relay))],
     [0.24, `SIGKILL worker${WORKERS > 1 ? ' 1' : ''}, restart`, async () => (await killWorkers([workers[0]!]), await restart(workers[0]!))],
+    // After the last SIGKILL of the workers: a worker that wedges when the next hop goes away is not rescued by a restart.
+    [
+      0.7,
+      'next hop down 5 s (connections refused), back',
+      async () => {
+        await sink.stop();
+        await sleep(5000);
+        await sink.start();
+      },
+    ],
     [
       0.36,
       'stop database 5 s, restart',

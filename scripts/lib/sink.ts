@@ -125,6 +125,10 @@ export async function startRecordingSink(opts: SinkOptions = {}): Promise<Record
 
 export interface SinkProcess extends RecordingSink {
   pid(): number | undefined;
+  /** Stops the process at once: the port refuses connections from now on (a next hop that went down). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port; the counts go on from where they were. */
+  start(): Promise<void>;
 }
 
 /**
@@ -134,44 +138,55 @@ export interface SinkProcess extends RecordingSink {
 export async function startSinkProcess(opts: { port: number; dataDelayMs?: number }): Promise<SinkProcess> {
   const args = ['--import', 'tsx', join(ROOT, 'scripts', 'lib', 'sink.ts'), String(opts.port), '--record'];
   if (opts.dataDelayMs) args.push('--delay-ms', String(opts.dataDelayMs));
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   const received = new Map<string, number>();
   const firstAt = new Map<string, number>();
   let total = 0;
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('sink process did not start in 20 s')), 20_000);
-    child.once('exit', (c) => reject(new Error(`sink process exited (${c})`)));
-    lines.on('line', (line) => {
-      if (line.startsWith('listening')) {
-        clearTimeout(t);
-        return resolve();
-      }
-      const m = /^\+ (\d+) (.+)$/.exec(line);
-      if (!m) return;
-      total++;
-      const id = m[2]!;
-      received.set(id, (received.get(id) ?? 0) + 1);
-      if (!firstAt.has(id)) firstAt.set(id, Number(m[1]));
+  let child: ChildProcess | null = null;
+  const running = (c: ChildProcess | null): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null;
+  const start = async () => {
+    if (running(child)) return;
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
+    child = c;
+    const lines = createInterface({ input: c.stdout });
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('sink process did not start in 20 s')), 20_000);
+      c.once('exit', (code) => reject(new Error(`sink process exited (${code})`)));
+      lines.on('line', (line) => {
+        if (line.startsWith('listening')) {
+          clearTimeout(t);
+          return resolve();
+        }
+        const m = /^\+ (\d+) (.+)$/.exec(line);
+        if (!m) return;
+        total++;
+        const id = m[2]!;
+        received.set(id, (received.get(id) ?? 0) + 1);
+        if (!firstAt.has(id)) firstAt.set(id, Number(m[1]));
+      });
     });
-  });
+  };
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const c = child;
+      if (!running(c)) return resolve();
+      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      // 'close', not 'exit': by then every line it printed has been read.
+      c.once('close', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      c.kill('SIGTERM');
+    });
+  await start();
   return {
     port: opts.port,
     received,
     firstAt,
     total: () => total,
-    pid: () => child.pid,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        // 'close', not 'exit': by then every line it printed has been read.
-        child.once('close', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
+    pid: () => child?.pid,
+    stop,
+    start,
+    close: stop,
   };
 }
 
