@@ -459,7 +459,8 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`soak: ${CLIENTS} clients (${perMessage} per-message, ${CLIENTS - perMessage} pooled), ${modeLine()}`);
   out.push(
-    `${fmt(loadMs / 1000)} s of load; drain: ${fmt(drain.queuedAtStart)} queued when the load ended, empty after ${duration(drain.waitedMs)} (waited up to ${duration(drain.budgetMs)}: ${drain.why})`,
+    `${fmt(loadMs / 1000)} s of load; drain: ${fmt(drain.queuedAtStart)} queued when the load ended, ` +
+      `${drain.queued === 0 ? 'empty' : `${fmt(drain.queued)} still queued`} after ${duration(drain.waitedMs)} (waited up to ${duration(drain.budgetMs)}: ${drain.why})`,
   );
   out.push('');
   out.push(
