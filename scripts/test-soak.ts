@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { connectDatabase } from '../src/store/connection.ts';
 import { signatureHeader } from '../src/shared/signing.ts';
 import { positiveInt } from './lib/args.ts';
+import { findDuplicates } from './lib/duplicates.ts';
 import { startHangProxy, type HangProxy } from './lib/hang-proxy.ts';
 import { runLoad, type MessageResult } from './lib/load.ts';
 import { freePort, sleep } from './lib/peers.ts';
@@ -374,12 +375,7 @@ async function main(): Promise<void> {
   const noAnswer = results.filter((r) => r.outcome === 'no-answer');
   const lost = accepted.filter((r) => !received.has(r.messageId));
   const refusedDelivered = refused.filter((r) => received.has(r.messageId));
-  const duplicates = [...received.entries()].filter(([, n]) => n > 1);
-  // SMTP's own window (RFC 1047): a worker killed between the next hop's 250 and recording it sends again.
-  const inKillWindow = duplicates.filter(([id]) => {
-    const first = sink.firstAt.get(id) ?? NaN;
-    return workerKills.some((k) => first <= k && first >= k - KILL_WINDOW_MS);
-  });
+  const { all: duplicates, inKillWindow } = findDuplicates(received, sink.firstAt, workerKills, KILL_WINDOW_MS);
   const unknownDelivered = noAnswer.filter((r) => received.has(r.messageId)).length;
   const sentIds = new Set(results.map((r) => r.messageId));
   const strangers = [...received.keys()].filter((id) => !sentIds.has(id));

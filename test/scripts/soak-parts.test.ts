@@ -2,9 +2,11 @@
 //   - the hang proxy holds every byte, both ways, open sockets and new ones, without closing anything, then
 //     lets it all through in order;
 //   - the recording sink counts a message when it answers 250, and with a delay (a slow next hop) does not count
-//     one whose sender hung up before the answer (that sender never saw a 250 and will send it again).
+//     one whose sender hung up before the answer (that sender never saw a 250 and will send it again);
+//   - a duplicate is excused only when its first copy was answered just before a worker's SIGKILL.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { findDuplicates } from '../../scripts/lib/duplicates.ts';
 import { startHangProxy, type HangProxy } from '../../scripts/lib/hang-proxy.ts';
 import { startRecordingSink, type RecordingSink } from '../../scripts/lib/sink.ts';
 import { RawSmtpClient } from '../helpers/smtp-client.ts';
@@ -109,5 +111,41 @@ describe('recording sink', () => {
     await settle(700);
     expect(Object.fromEntries(s.received)).toEqual({ 'patient@test': 1 });
     expect(s.total()).toBe(1);
+  });
+});
+
+describe('duplicates at the sink', () => {
+  const KILL = 1_000_000;
+  const WINDOW = 2000;
+  // [case, copies, first copy answered at (ms relative to the kill; undefined: never recorded), excused]
+  const cases: [string, number, number | undefined, boolean][] = [
+    ['once is not a duplicate', 1, -500, false],
+    ['answered 500 ms before the kill', 2, -500, true],
+    ['answered exactly at the kill', 2, 0, true],
+    ['answered exactly 2 s before the kill', 3, -WINDOW, true],
+    ['answered 1 ms too early', 2, -WINDOW - 1, false],
+    ['answered after the kill (the killed worker never sent it)', 2, 1, false],
+    ['no arrival time', 2, undefined, false],
+  ];
+  it.each(cases)('%s', (_name, copies, at, excused) => {
+    const received = new Map([['m@test', copies]]);
+    const firstAt = new Map(at === undefined ? [] : [['m@test', KILL + at]]);
+    const d = findDuplicates(received, firstAt, [KILL - 60_000, KILL], WINDOW);
+    expect(d.all.length).toBe(copies > 1 ? 1 : 0);
+    expect(d.inKillWindow.length).toBe(excused && copies > 1 ? 1 : 0);
+  });
+
+  it('without any kill, every duplicate counts', () => {
+    const received = new Map([
+      ['a', 2],
+      ['b', 1],
+      ['c', 4],
+    ]);
+    const d = findDuplicates(received, new Map([['a', 5]]), [], WINDOW);
+    expect(d.all).toEqual([
+      ['a', 2],
+      ['c', 4],
+    ]);
+    expect(d.inKillWindow).toEqual([]);
   });
 });
