@@ -7,6 +7,11 @@
 //   haraka     Haraka from npm, auth/flat_file + queue/smtp_forward to smtp-sink
 //   node-sink  a bare smtp-server that accepts and discards: Node's ceiling for this client
 //
+// Accepted and delivered, side by side: each relay forwards to one sink that counts what it receives (Postfix's
+// smtp-sink -c, or the recording Node sink), and the messages that reached it during a measurement are that
+// server's deliveries in the same window as its 250s. delivered ÷ accepted is its sustained relaying: below 1 its
+// queue grows for as long as the load lasts (smtpdesk's target is ≥ 0.9). node-sink delivers nothing.
+//
 // For smtpdesk it also counts the database commands per accepted message, by process and command name, from
 // the processes' own smtpdesk_db_commands_total (SMTPDESK_STATS_FILE + SIGUSR2 at the start and end of each
 // measurement; see docs/performance.md, Counting database commands).
@@ -19,6 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLoad, percentile, SMALL_SIZE, LARGE_SIZE, type LoadMode } from './lib/load.ts';
 import { TreeMonitor, processTree } from './lib/proc-stats.ts';
+import { startSinkProcess } from './lib/sink.ts';
 import { DEFAULT_SCRATCH, ROOT, freePort, installPeers, log, startHaraka, startNodeSink, startPostfix, startSmtpSink, type RunningServer } from './lib/peers.ts';
 import { bootstrap, openDatabase, roleProcess, type Database, type RoleProcess } from './lib/smtpdesk.ts';
 import { fmt, median, ratio, table } from './lib/report.ts';
@@ -50,6 +56,8 @@ const MODES = (flags.modes ?? process.env.BENCH_MODES ?? 'per-message,pooled').s
 const SERVERS = (flags.servers ?? process.env.BENCH_SERVERS ?? 'smtpdesk,postfix,haraka,node-sink').split(',');
 const SCRATCH = flags.scratch ?? process.env.BENCH_SCRATCH ?? DEFAULT_SCRATCH;
 const LARGE_SHARE = 0.2;
+/** smtpdesk's delivered ÷ accepted over a measurement: the worker keeps up with the relay. */
+const SUSTAINED_TARGET = 0.9;
 const USER = 'bench';
 const PASS = 'bench-Secret-0123456789';
 
@@ -58,6 +66,8 @@ interface Sample {
   mode: LoadMode;
   round: number;
   rate: number;
+  /** Messages that reached the sink per second, in the same window (undefined: the server delivers nowhere). */
+  deliveredRate?: number;
   p50: number;
   p99: number;
   cpu: number;
@@ -88,6 +98,8 @@ interface Contender {
     stats?: () => Promise<Record<string, StatsSnapshot>>;
     /** smtpdesk: the worker's first error or warning line (code and message), if any. */
     workerProblem?: () => string | undefined;
+    /** Whether it relays to the sink (node-sink does not): its deliveries are the sink's count. */
+    delivers: boolean;
     stop(): Promise<void>;
   }>;
   note: string;
@@ -111,8 +123,10 @@ async function main(): Promise<void> {
     sink = await startSmtpSink(sinkPort);
   } catch (err) {
     log(`smtp-sink unavailable (${(err as Error).message.split('\n')[0]}); relays forward to a Node sink instead`);
-    sink = await startNodeSink(sinkPort);
+    const node = await startSinkProcess({ port: sinkPort });
+    sink = { name: 'node-sink', port: sinkPort, pids: () => [node.pid() ?? -1], stop: () => node.close(), received: () => node.total() };
   }
+  const sinkCount = () => sink.received?.() ?? NaN;
 
   const work = join(tmpdir(), `smtpdesk-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
@@ -155,6 +169,7 @@ async function main(): Promise<void> {
             auth: { user: cred!.username, pass: cred!.password },
             roots: () => procs.map((p) => p.pid()).filter((x): x is number => x !== undefined),
             dbRoots: () => database.pids(),
+            delivers: workerAvailable,
             workerProblem: () => firstProblem(join(logDir, 'worker.log')),
             async stats() {
               const snaps = await Promise.all(procs.map(async (p) => [p.role, await p.stats()] as const));
@@ -181,7 +196,7 @@ async function main(): Promise<void> {
         const port = await freePort();
         const pf = await startPostfix({ dir: join(SCRATCH, 'postfix-instance'), port, relayPort: sinkPort, user: USER, pass: PASS });
         if (!pf.sasl) saslNote = 'WITHOUT AUTH (Cyrus SASL setup failed)';
-        return { port, auth: { user: USER, pass: PASS }, roots: pf.pids, stop: pf.stop };
+        return { port, auth: { user: USER, pass: PASS }, roots: pf.pids, stop: pf.stop, delivers: true };
       },
     });
   }
@@ -192,7 +207,7 @@ async function main(): Promise<void> {
       async start() {
         const port = await freePort();
         const h = await startHaraka({ scratch: SCRATCH, dir: join(work, 'haraka'), port, relayPort: sinkPort, user: USER, pass: PASS });
-        return { port, auth: { user: USER, pass: PASS }, roots: h.pids, stop: h.stop };
+        return { port, auth: { user: USER, pass: PASS }, roots: h.pids, stop: h.stop, delivers: true };
       },
     });
   }
@@ -203,7 +218,7 @@ async function main(): Promise<void> {
       async start() {
         const port = await freePort();
         const s = await startNodeSink(port, { user: USER, pass: PASS });
-        return { port, auth: { user: USER, pass: PASS }, roots: s.pids, stop: s.stop };
+        return { port, auth: { user: USER, pass: PASS }, roots: s.pids, stop: s.stop, delivers: false };
       },
     });
   }
@@ -243,6 +258,7 @@ async function main(): Promise<void> {
             const dbMon = running.dbRoots ? new TreeMonitor(running.dbRoots) : null;
             mon.start();
             dbMon?.start();
+            const sinkBefore = sinkCount();
             const r = await runLoad({
               host: '127.0.0.1',
               port: running.port,
@@ -253,6 +269,7 @@ async function main(): Promise<void> {
               largeShare: LARGE_SHARE,
               runId: `bench-${c.name}-${round}-${mode}-${Date.now().toString(36)}`,
             });
+            const sinkAfter = sinkCount();
             const usage = mon.stop();
             const dbUsage = dbMon?.stop();
             const statsAfter = await running.stats?.();
@@ -264,6 +281,7 @@ async function main(): Promise<void> {
               mode,
               round,
               rate: r.accepted / (r.elapsedMs / 1000),
+              ...(running.delivers ? { deliveredRate: (sinkAfter - sinkBefore) / (r.elapsedMs / 1000) } : {}),
               p50: percentile(r.latenciesMs, 50),
               p99: percentile(r.latenciesMs, 99),
               cpu: usage.cpuSeconds,
@@ -286,7 +304,7 @@ async function main(): Promise<void> {
             }
             samples.push(s);
             log(
-              `round ${round} ${c.name.padEnd(9)} ${mode.padEnd(11)} ${fmt(s.rate).padStart(5)} msg/s  p50 ${fmt(s.p50, 1)} ms  p99 ${fmt(s.p99, 1)} ms  ` +
+              `round ${round} ${c.name.padEnd(9)} ${mode.padEnd(11)} ${fmt(s.rate).padStart(5)} msg/s accepted${s.deliveredRate !== undefined ? `, ${fmt(s.deliveredRate).padStart(5)} delivered` : ''}  p50 ${fmt(s.p50, 1)} ms  p99 ${fmt(s.p99, 1)} ms  ` +
                 `cpu ${fmt(s.cpu, 1)} s${s.dbCpu !== undefined ? ` (db ${fmt(s.dbCpu, 1)}, rest ${fmt(((s.cpu - s.dbCpu) * 1000) / s.accepted, 2)} ms/msg)` : ''}  peak ${fmt(s.peakMb)} MB${s.dbPerMsg ? `  db ${dbLine(s.dbPerMsg, s.dbWorkerPerDelivered)} cmd/msg` : ''}${s.failed ? `  failed ${s.failed} (${s.firstError})` : ''}`,
             );
           }
@@ -344,6 +362,9 @@ function resetPeaks(roots: number[]): void {
 interface Row {
   server: string;
   rate: number;
+  /** Median over rounds of delivered per second, and of each round's delivered ÷ accepted. */
+  deliveredRate?: number;
+  sustained?: number;
   p50: number;
   p99: number;
   cpu: number;
@@ -427,6 +448,9 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
         return {
           server: c.name,
           rate: median(ss.map((s) => s.rate)),
+          ...(ss.some((s) => s.deliveredRate !== undefined)
+            ? { deliveredRate: median(ss.map((s) => s.deliveredRate ?? NaN)), sustained: median(ss.map((s) => (s.deliveredRate ?? NaN) / s.rate)) }
+            : {}),
           p50: median(ss.map((s) => s.p50)),
           p99: median(ss.map((s) => s.p99)),
           cpu: median(ss.map((s) => s.cpu)),
@@ -446,7 +470,9 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
     const desk = rows.find((r) => r.server === 'smtpdesk');
     const cols = [
       { header: 'server', value: (r: Row) => r.server },
-      { header: 'msg/s', value: (r: Row) => fmt(r.rate), align: 'right' as const },
+      { header: 'accepted/s', value: (r: Row) => fmt(r.rate), align: 'right' as const },
+      { header: 'delivered/s', value: (r: Row) => (r.deliveredRate === undefined ? '' : fmt(r.deliveredRate)), align: 'right' as const },
+      { header: 'delivered ÷ accepted', value: (r: Row) => (r.sustained === undefined ? '' : fmt(r.sustained, 2)), align: 'right' as const },
       { header: 'p50 ms', value: (r: Row) => fmt(r.p50, 1), align: 'right' as const },
       { header: 'p99 ms', value: (r: Row) => fmt(r.p99, 1), align: 'right' as const },
       { header: 'CPU s', value: (r: Row) => fmt(r.cpu, 1) + (r.dbCpu !== undefined ? ` (db ${fmt(r.dbCpu, 1)})` : ''), align: 'right' as const },
@@ -455,7 +481,7 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
       { header: 'DB cmd/msg', value: (r: Row) => (r.dbPerMsg ? fmt(dbTotal(r.dbPerMsg), 1) : ''), align: 'right' as const },
       { header: 'failed', value: (r: Row) => fmt(r.failed), align: 'right' as const },
       {
-        header: 'smtpdesk ÷ this (msg/s)',
+        header: 'smtpdesk ÷ this (accepted/s)',
         value: (r: Row) => (desk && r.server !== 'smtpdesk' ? ratio(desk.rate, r.rate) : ''),
         align: 'right' as const,
       },
@@ -473,6 +499,11 @@ function render(samples: Sample[], contenders: Contender[], missing: Record<stri
     const title = mode === 'per-message' ? 'one connection per message (connect, EHLO, AUTH, MAIL, RCPT, DATA, QUIT)' : 'pooled (one connection per client, AUTH once)';
     text.push('', `${mode}: ${title}`, table(rows, cols));
     md.push(`**${mode}**: ${title}`, '', table(rows, cols, { markdown: true }), '');
+    if (desk?.sustained !== undefined) {
+      const line = `smtpdesk sustained relaying, ${mode}: delivered ${fmt(desk.deliveredRate ?? NaN)}/s ÷ accepted ${fmt(desk.rate)}/s = ${fmt(desk.sustained, 2)} (target ≥ ${SUSTAINED_TARGET}: ${desk.sustained >= SUSTAINED_TARGET ? 'met' : 'MISSED'})`;
+      text.push(line);
+      md.push(`${line}.`, '');
+    }
     if (desk?.dbPerMsg) {
       const caption =
         `smtpdesk database commands per message, ${mode}, by process and command (driver command monitoring; in the window ` +
@@ -515,6 +546,14 @@ function trackedRatios(tracked: { mode: LoadMode; rows: Row[] }[]): { text: stri
   };
   const cols = [
     { header: 'mode', value: (t: T) => t.mode },
+    {
+      header: 'smtpdesk delivered ÷ accepted',
+      value: (t: T) => {
+        const d = get(t, 'smtpdesk');
+        return d?.sustained === undefined ? '–' : fmt(d.sustained, 2);
+      },
+      align: 'right' as const,
+    },
     { header: 'msg/s ÷ postfix', value: rate('postfix'), align: 'right' as const },
     { header: 'msg/s ÷ haraka', value: rate('haraka'), align: 'right' as const },
     { header: 'msg/s ÷ node-sink', value: rate('node-sink'), align: 'right' as const },

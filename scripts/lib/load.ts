@@ -28,6 +28,8 @@ export interface LoadOptions {
   pauseMs?: number;
   /** Pause after a message that got no answer (server down: do not spin), ms (default 0). */
   errorPauseMs?: number;
+  /** Stops the clients (after the message each is sending) when aborted: a load that ends on a condition. */
+  signal?: AbortSignal;
 }
 
 export type Outcome = 'accepted' | 'rejected' | 'no-answer';
@@ -125,7 +127,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadSummary> {
     const transport =
       o.mode === 'pooled' ? nodemailer.createTransport({ ...base, pool: true, maxConnections: 1, maxMessages: Number.POSITIVE_INFINITY }) : nodemailer.createTransport(base);
     try {
-      while (Date.now() < deadline && next < max) {
+      while (Date.now() < deadline && next < max && !o.signal?.aborted) {
         const n = next++;
         const large = (n * 7919) % 100 < largeShare * 100;
         const size = large ? LARGE_SIZE : SMALL_SIZE;

@@ -16,6 +16,8 @@ export interface RunningServer {
   /** Root pids of the server's process tree, for CPU and memory. */
   pids: () => number[];
   stop: () => Promise<void>;
+  /** A sink's count of the messages it has received so far (what was delivered to it). */
+  received?: () => number;
 }
 
 export function log(msg: string): void {
@@ -83,17 +85,26 @@ async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
 
 export async function startSmtpSink(port: number): Promise<RunningServer> {
   // -u is required when run as root; the backlog (last argument) is generous for 50+ clients.
-  const args = [...(process.getuid?.() === 0 ? ['-u', 'postfix'] : []), `127.0.0.1:${port}`, '1024'];
-  const child = spawn('/usr/sbin/smtp-sink', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // -c prints running counters ("sess=3 quit=3 mesg=5", CR-separated) as they change: mesg counts the messages
+  // it received, which is what a relay delivered to it.
+  const args = [...(process.getuid?.() === 0 ? ['-u', 'postfix'] : []), '-c', `127.0.0.1:${port}`, '1024'];
+  const child = spawn('/usr/sbin/smtp-sink', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  let received = 0;
+  let tail = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-200);
+    const all = [...tail.matchAll(/mesg=(\d+)\r/g)];
+    if (all.length) received = Number(all.at(-1)![1]);
+  });
   try {
     await waitForPort(port, 10_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`smtp-sink did not start: ${(err as Error).message}\n${stderr}`);
   }
-  return { name: 'smtp-sink', port, pids: () => (child.pid ? [child.pid] : []), stop: () => stopChild(child) };
+  return { name: 'smtp-sink', port, pids: () => (child.pid ? [child.pid] : []), stop: () => stopChild(child), received: () => received };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -279,7 +290,10 @@ export async function startHaraka(o: HarakaOptions): Promise<RunningServer> {
     // Order matters: auth first; relay needs an authenticated user (auth sets connection.relaying).
     plugins: 'auth/flat_file\nqueue/smtp_forward\n',
     'auth_flat_file.ini': `[core]\nmethods=PLAIN,LOGIN\n[users]\n${o.user}=${o.pass}\n`,
-    'smtp_forward.ini': `host=127.0.0.1\nport=${o.relayPort}\nenable_tls=false\nenable_outbound=false\nmax_connections=100\n`,
+    // enable_outbound=true: authenticated (relaying) mail goes through smtp_forward to the sink too. With false it
+    // goes to Haraka's own outbound queue on disk, for MX delivery to the recipient's domain: bench:compare's
+    // delivered column showed the sink receiving nothing from Haraka until this was set.
+    'smtp_forward.ini': `host=127.0.0.1\nport=${o.relayPort}\nenable_tls=false\nenable_outbound=true\nmax_connections=100\n`,
     me: 'bench-haraka.localhost\n',
     'log.ini': '[main]\nlevel=error\ntimestamps=false\nformat=default\n',
     loglevel: 'LOGERROR\n',

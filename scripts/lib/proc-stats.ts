@@ -114,3 +114,13 @@ export class TreeMonitor {
     return { cpuSeconds: Math.max(0, cpu), peakMb: this.peakKb / 1024 };
   }
 }
+
+/** A process's resident set now (VmRSS), in kB; 0 when it is gone. */
+export function vmRssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -36,3 +36,16 @@ export function table<T>(rows: T[], cols: Column<T>[], opts: { markdown?: boolea
   const line = (vals: string[]) => vals.map(pad).join('  ').trimEnd();
   return [line(cols.map((c) => c.header)), ...cells.map(line)].join('\n');
 }
+
+/** Writes `line()` to stderr every `everyMs` until stopped: progress for the long phases of a harness. */
+export function ticker(everyMs: number, line: () => string): { stop(): void } {
+  const t = setInterval(() => process.stderr.write(`${line()}\n`), everyMs);
+  t.unref();
+  return { stop: () => clearInterval(t) };
+}
+
+/** "1 min 05 s" / "42 s": durations a reader takes in at a glance. */
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}

@@ -137,6 +137,8 @@ function baseEnv(): NodeJS.ProcessEnv {
 
 export interface RoleProcess {
   role: string;
+  /** The role, or RoleOptions.name when several processes run it. */
+  name: string;
   pid(): number | undefined;
   /** Starts (or starts again after a kill); resolves when the role serves. */
   start(): Promise<void>;
@@ -153,6 +155,8 @@ export interface RoleProcess {
 
 export interface RoleOptions {
   role: 'relay' | 'worker' | 'http' | 'jobs' | 'slack' | (string & {});
+  /** Names the process's log file and messages when several run the same role (default: the role). */
+  name?: string;
   env: Record<string, string>;
   logDir: string;
   /** Port to wait for (relay, http); else wait for the ROLE_STARTED log line. */
@@ -164,11 +168,13 @@ export interface RoleOptions {
 
 export function roleProcess(o: RoleOptions): RoleProcess {
   mkdirSync(o.logDir, { recursive: true });
-  const log: WriteStream = createWriteStream(join(o.logDir, `${o.role}.log`), { flags: 'a' });
+  const name = o.name ?? o.role;
+  const log: WriteStream = createWriteStream(join(o.logDir, `${name}.log`), { flags: 'a' });
   let child: ChildProcess | null = null;
   let expectedExit = false;
   const self: RoleProcess = {
     role: o.role,
+    name,
     crashes: 0,
     pid: () => child?.pid,
     running: () => child !== null && child.exitCode === null && child.signalCode === null,
@@ -191,12 +197,12 @@ export function roleProcess(o: RoleOptions): RoleProcess {
       c.stdout.on('data', onData);
       c.stderr.on('data', onData);
       c.on('exit', (code, signal) => {
-        log.write(`\n[harness] ${o.role} exited (${signal ?? code})\n`);
+        log.write(`\n[harness] ${name} exited (${signal ?? code})\n`);
         if (!expectedExit) self.crashes++;
       });
       const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
       for (;;) {
-        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${o.role} exited during start (${c.signalCode ?? c.exitCode}):\n${tail.slice(-3000)}`);
+        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`${name} exited during start (${c.signalCode ?? c.exitCode}):\n${tail.slice(-3000)}`);
         if (o.port !== undefined) {
           if (started) {
             try {
@@ -207,7 +213,7 @@ export function roleProcess(o: RoleOptions): RoleProcess {
             }
           }
         } else if (started) return;
-        if (Date.now() > deadline) throw new Error(`${o.role} did not start within ${(o.readyTimeoutMs ?? 60_000) / 1000} s:\n${tail.slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`${name} did not start within ${(o.readyTimeoutMs ?? 60_000) / 1000} s:\n${tail.slice(-3000)}`);
         await sleep(100);
       }
     },
