@@ -46,7 +46,7 @@ export async function createAccount(ctx: DomainContext, actor: Actor, workspaceI
 
   try {
     const username = await claimNewUsername(ctx, workspaceId);
-    const password = generatePassword();
+    const password = generatePassword(username);
     const passwordHash = await hashPassword(password, ctx.bcryptCost);
     const account = await ctx.accounts.insert({
       workspaceId,
@@ -93,7 +93,7 @@ export async function rotateAccountPassword(
     throw new DomainError('INPUT.INVALID', 'Only an admin rotating from Slack or the CLI may keep the old password; this rotate ends it at once.', { keepOldMs });
   }
   const account = await findAccountOrThrow(ctx, workspaceId, name);
-  const password = generatePassword();
+  const password = generatePassword(account.username);
   const validUntil = keepOldMs > 0 ? new Date(ctx.clock().getTime() + keepOldMs) : undefined;
   // Keeping the old password needs an active account: a disable ended every password, and must stay final.
   if (validUntil && account.status !== 'active') {
