@@ -150,6 +150,10 @@ const envSchema = z.object({
   OUTBOUND_WEBHOOK_SECRET: z.string().optional(),
   OUTBOUND_WEBHOOK_RETRY_SCHEDULE: z.string().default('10s, 1m, 5m, 30m, 2h, 6h*4'),
   OUTBOUND_WEBHOOK_TIMEOUT_SECONDS: positiveInt.default(10),
+  // Leak reports (issue 18, docs/secret-scanning.md): the signers' public keys, from a file or a URL.
+  SECRET_SCANNING_KEYS_FILE: z.string().min(1).optional(),
+  SECRET_SCANNING_KEYS_URL: z.string().url().default('https://api.github.com/meta/public_keys/secret_scanning'),
+  SECRET_SCANNING_KEYS_REFRESH_SECONDS: z.coerce.number().int().min(0).default(60),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -164,6 +168,8 @@ export interface Config {
   accounts: { bcryptCost: number; defaultPlan: string };
   /** SMTPDESK_SECRET_KEY, decoded (32 bytes); undefined when not set. */
   secretKey?: Buffer;
+  /** POST /webhooks/secret-scanning: where the signers' public keys are read; an unknown key id re-reads them at most every refreshMs. */
+  secretScanning: { keysFile?: string; keysUrl: string; refreshMs: number };
   relay: {
     /** Undefined: every address. */
     host?: string;
@@ -319,6 +325,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     database: { uri: e.MONGODB_URI, dataDir: e.SMTPDESK_DATA_DIR },
     accounts: { bcryptCost: e.BCRYPT_COST, defaultPlan: e.DEFAULT_PLAN },
     ...(secretKey ? { secretKey } : {}),
+    secretScanning: { keysFile: e.SECRET_SCANNING_KEYS_FILE, keysUrl: e.SECRET_SCANNING_KEYS_URL, refreshMs: e.SECRET_SCANNING_KEYS_REFRESH_SECONDS * 1000 },
     relay: {
       host: e.RELAY_HOST,
       port: e.RELAY_PORT ?? (e.NODE_ENV === 'production' ? 587 : 2525),

@@ -99,8 +99,12 @@ export async function rotateAccountPassword(
   if (validUntil && account.status !== 'active') {
     throw new DomainError('INPUT.INVALID', `"${account.name}" is disabled: its old password cannot be kept.`, { name: account.name });
   }
+  // A leaked password is never kept alive (src/domain/leaks.ts).
+  if (validUntil && account.passwordLeak) {
+    throw new DomainError('ACCOUNT.PASSWORD_LEAKED', `The password of "${account.name}" was reported leaked: it cannot be kept.`, { name: account.name });
+  }
   const hash = await hashPassword(password, ctx.bcryptCost);
-  const updated = await ctx.accounts.setPasswordHash(account.id, hash, validUntil ? { validUntil } : undefined);
+  const updated = await ctx.accounts.setPasswordHash(account.id, hash, validUntil ? { validUntil } : undefined, ctx.clock());
   if (!updated) throw notFound(name);
   await recordChange(ctx, actor, 'account.rotated', workspaceId, {
     account: updated,
@@ -131,6 +135,13 @@ export async function enableAccount(ctx: DomainContext, actor: Actor, workspaceI
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   if (account.status === 'active') {
     throw new DomainError('ACCOUNT.ALREADY_ACTIVE', `"${account.name}" is already active.`, { name: account.name });
+  }
+  if (account.passwordLeak) {
+    // Enabling would bring the leaked password back to life: a rotate first (src/domain/leaks.ts).
+    throw new DomainError('ACCOUNT.PASSWORD_LEAKED', `The password of "${account.name}" was reported leaked: rotate it before enabling the account.`, {
+      name: account.name,
+      leakedAt: account.passwordLeak.at.toISOString(),
+    });
   }
   const updated = await ctx.accounts.setStatus(account.id, 'active', null);
   if (!updated) throw notFound(name);

@@ -31,3 +31,7 @@ export * from './sending-policy.ts';
 export * from './sender-policy.ts';
 export * from './rate-limit.ts';
 export * from './surge.ts';
+export * from './password-format.ts';
+export * from './allowed-networks.ts';
+export * from './credential-policy.ts';
+export * from './leaks.ts';

@@ -141,6 +141,7 @@ const REASON_LABEL: Record<DisableReason, string> = {
   suspected_compromise: 'Suspected compromise',
   decommissioning: 'Decommissioning',
   other: 'Other (explain below)',
+  leaked: 'Password leaked (enable only after a rotate)',
 };
 
 export function disableModal(a: AccountView, now: Date, opts: { reason?: DisableReason; note?: string; privateMetadata: string }): ModalView {
