@@ -35,3 +35,5 @@ export * from './password-format.ts';
 export * from './allowed-networks.ts';
 export * from './credential-policy.ts';
 export * from './leaks.ts';
+export * from './network-refusals.ts';
+export * from './credential-report.ts';

@@ -203,11 +203,14 @@ export function accountRepository(m: Models): AccountRepository {
         if (patch.rateLimit === null) unset.rateLimit = 1;
         else set.rateLimit = { limit: patch.rateLimit.limit, per: patch.rateLimit.per };
       }
+      const update: Record<string, unknown> = {};
       if (patch.allowedNetworks !== undefined) {
         if (patch.allowedNetworks === null || patch.allowedNetworks.length === 0) unset.allowedNetworks = 1;
         else set.allowedNetworks = patch.allowedNetworks;
+        // Where a password is valid is part of the credential: sessions opened under the old networks
+        // re-authenticate (the session check sees the new version at MAIL FROM on every instance).
+        update.$inc = { credentialVersion: 1 };
       }
-      const update: Record<string, unknown> = {};
       if (Object.keys(set).length) update.$set = set;
       if (Object.keys(unset).length) update.$unset = unset;
       return Object.keys(update).length ? updateAndRead(id, update) : this.findById(id);
