@@ -128,6 +128,7 @@ const envSchema = z.object({
   JOB_PLAN_LIMITS_SCHEDULE: z.string().default('0 * * * *'),
   JOB_RETENTION_SCHEDULE: z.string().default('30 3 * * *'),
   JOB_SURGE_SCHEDULE: z.string().default('*/5 * * * *'),
+  JOB_CREDENTIAL_HYGIENE_SCHEDULE: z.string().default('15 9 * * *'),
   SURGE_FACTOR: z.coerce.number().min(1).default(5),
   SURGE_MIN_RECIPIENTS: positiveInt.default(50),
   SURGE_MIN_REFUSED: positiveInt.default(20),
@@ -233,6 +234,8 @@ export interface Config {
     planLimitsSchedule: string;
     retentionSchedule: string;
     surgeSchedule: string;
+    /** The daily credential-hygiene digest (src/jobs/credential-hygiene.ts). */
+    credentialHygieneSchedule: string;
     /** Surge thresholds (src/domain/surge.ts) and how long *Expected* snoozes a signal. */
     surge: { factor: number; minRecipients: number; minRefused: number; historyDays: number; snoozeHours: number };
     idleAfterDays: number;
@@ -286,7 +289,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (quotaPercents.some((n) => !Number.isFinite(n) || n <= 0 || n > 1000)) {
     problems.push('QUOTA_NEAR_LIMIT_PERCENTS: expected numbers such as 80,100');
   }
-  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE', 'JOB_SURGE_SCHEDULE'] as const) {
+  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE', 'JOB_SURGE_SCHEDULE', 'JOB_CREDENTIAL_HYGIENE_SCHEDULE'] as const) {
     if (!isCronExpression(e[key])) problems.push(`${key}: not a cron expression ("minute hour day month weekday", e.g. "0 9 * * *")`);
   }
   if (!isTimeZone(e.JOBS_TIMEZONE)) problems.push(`JOBS_TIMEZONE: unknown time zone "${e.JOBS_TIMEZONE}" (an IANA name such as Europe/Paris)`);
@@ -387,6 +390,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       planLimitsSchedule: e.JOB_PLAN_LIMITS_SCHEDULE,
       retentionSchedule: e.JOB_RETENTION_SCHEDULE,
       surgeSchedule: e.JOB_SURGE_SCHEDULE,
+      credentialHygieneSchedule: e.JOB_CREDENTIAL_HYGIENE_SCHEDULE,
       surge: {
         factor: e.SURGE_FACTOR,
         minRecipients: e.SURGE_MIN_RECIPIENTS,

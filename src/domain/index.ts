@@ -37,3 +37,4 @@ export * from './credential-policy.ts';
 export * from './leaks.ts';
 export * from './network-refusals.ts';
 export * from './credential-report.ts';
+export * from './credential-hygiene.ts';

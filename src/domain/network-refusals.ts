@@ -7,6 +7,7 @@ import type { Actor } from './actor.ts';
 import { findAccountOrThrow } from './account-lookup.ts';
 import { recordChange } from './audit.ts';
 import type { DomainContext } from './context.ts';
+import { DomainError } from './errors.ts';
 import type { Account } from './model.ts';
 import { authorize } from './permissions.ts';
 
@@ -29,20 +30,16 @@ export async function raiseNetworkRefusals(ctx: DomainContext, account: Account,
 }
 
 /**
- * "Expected" on a network-refusal alert: `hold(accountId, until)` stops alerts for the account until then
- * (the counters live in the store; the adapter passes the hold). Admins and responders, like surge's Expected.
+ * "Expected" on a network-refusal alert: no alert for the account until NETWORK_REFUSALS_EXPECTED_MS from now
+ * (the refusals themselves go on: the password still does not work from there). Admins and responders, like
+ * surge's Expected.
  */
-export async function expectNetworkRefusals(
-  ctx: DomainContext,
-  actor: Actor,
-  workspaceId: string,
-  name: string,
-  hold: (accountId: string, until: Date) => Promise<void>,
-): Promise<{ account: Account; until: Date }> {
+export async function expectNetworkRefusals(ctx: DomainContext, actor: Actor, workspaceId: string, name: string): Promise<{ account: Account; until: Date }> {
   authorize(actor, 'account.surge_snooze');
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   const until = new Date(ctx.clock().getTime() + NETWORK_REFUSALS_EXPECTED_MS);
-  await hold(account.id, until);
+  if (!ctx.holdNetworkRefusalAlerts) throw new DomainError('INPUT.INVALID', 'Network-refusal alerts cannot be held from this process.');
+  await ctx.holdNetworkRefusalAlerts(account.id, until);
   await recordChange(ctx, actor, 'account.surge_snoozed', workspaceId, { account, details: { signals: ['network_refused'], until: until.toISOString() } });
   return { account, until };
 }
