@@ -18,9 +18,10 @@ export function runSmtpdesk(args: string[], env: Record<string, string | undefin
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: merged,
-      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
-    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
+    // Without input: closed at once (end of input), as 'ignore' was.
+    child.stdin.end(opts.stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
