@@ -14,7 +14,7 @@ import { LEAK_ACTION, LEAK_BLOCK } from '../../src/slack/blocks/leak-alerts.ts';
 import { ACTION } from '../../src/slack/ids.ts';
 import { eventually, testCertificate } from '../helpers/relay.ts';
 import { RawSmtpClient } from '../helpers/smtp-client.ts';
-import { ALERT_CHANNEL, RESPONDER, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
+import { ADMIN, ALERT_CHANNEL, RESPONDER, startSlackHarness, textOf, type RecordedCall, type SlackHarness } from '../helpers/slack.ts';
 
 type AnyBlock = { type: string; block_id?: string; elements?: { action_id?: string; value?: string }[] };
 const operator: Actor = { source: 'cli', id: 'op', name: 'op (cli)', roles: ['admin'] };
@@ -99,5 +99,32 @@ describe('leak alerts in Slack', () => {
     expect(textOf(update.args)).toContain(`<@${RESPONDER.id}>`);
     const hold = await h.rt.db.models.authLockouts.findById(`network:${issued.account.id}`).lean<{ blockedUntil: Date }>();
     expect(hold!.blockedUntil.getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+  });
+});
+
+describe('allowed networks in the sending-limits modal and /smtp show', () => {
+  it('the modal has the field; a bad network is shown inline; a good list is saved, audited and shown', async () => {
+    await createAccount(h.rt.ctx, operator, workspaceId, 'modal-app');
+    const click = await h.click(ACTION.limits, 'modal-app', ADMIN);
+    const view = await h.api.modal(click.triggerId);
+    expect(JSON.stringify(view)).toContain('smtpdesk_limits_networks');
+    const values = (networks: string) => ({
+      smtpdesk_limits_senders: { smtpdesk_limits_senders_input: { type: 'plain_text_input', value: '' } },
+      smtpdesk_limits_rate: { smtpdesk_limits_rate_input: { type: 'plain_text_input', value: '' } },
+      smtpdesk_limits_networks: { smtpdesk_limits_networks_input: { type: 'plain_text_input', value: networks } },
+    });
+    const bad = JSON.parse((await h.submit(view, values('10.0.0.0/8, not-a-net'), ADMIN)).body) as { response_action: string; errors: Record<string, string> };
+    expect(bad.response_action).toBe('errors');
+    expect(bad.errors.smtpdesk_limits_networks).toContain('"not-a-net" is not a network');
+
+    const good = await h.submit(view, values('10.1.2.3/16\n2001:db8::/32'), ADMIN);
+    expect(textOf(JSON.parse(good.body))).toContain('10.1.0.0/16, 2001:db8::/32');
+    expect((await h.rt.ctx.accounts.findByName(workspaceId, 'modal-app'))?.allowedNetworks).toEqual(['10.1.0.0/16', '2001:db8::/32']);
+    const audit = (await h.rt.ctx.audit.list(workspaceId, { limit: 20 })).find((e) => e.action === 'account.limits_changed' && e.accountName === 'modal-app');
+    expect(audit?.details).toMatchObject({ allowedNetworks: { to: ['10.1.0.0/16', '2001:db8::/32'] } });
+
+    const r = await h.command('show modal-app', ADMIN);
+    const [answer] = await h.responses(r.responseUrl);
+    expect(textOf(answer!.args)).toMatch(/Allowed networks\*?\n10\.1\.0\.0\/16, 2001:db8::\/32/);
   });
 });
