@@ -42,7 +42,9 @@ export class SharedLockouts {
   ) {}
 
   async check(address: string, username: string): Promise<BruteForceVerdict> {
-    if (this.repo && this.local.known(address, username)) {
+    let verdict = this.local.check(address, username);
+    // A lock this instance knows of answers without a round trip (a guesser's every try would cost one).
+    if (!verdict.blocked && this.repo && this.local.known(address, username)) {
       try {
         const shared = await withDeadline(this.repo.read(keysOf(address, username)), this.timeoutMs, 'read shared lockouts');
         for (const { kind, key } of keysOf(address, username)) {
@@ -52,8 +54,8 @@ export class SharedLockouts {
       } catch (err) {
         this.log.warn({ err, code: 'RELAY_LOCKOUT_STORE_FAILED', op: 'read' }, "shared lockouts unreadable: using this instance's counters");
       }
+      verdict = this.local.check(address, username);
     }
-    const verdict = this.local.check(address, username);
     // Only a username-wide lock asks whether the address is familiar: the owner's application is not held by it.
     if (verdict.blocked && verdict.by === 'username' && (await this.isFamiliar(username, address))) return this.local.check(address, username, { familiar: true });
     return verdict;
