@@ -5,7 +5,7 @@
 // leak policy (disable, the default, or rotate), is marked so that enabling waits for a rotate, is audited and
 // published as `account.leaked` (the alert channel with Rotate and Disable buttons, outbound webhooks).
 import type { Actor } from './actor.ts';
-import { disableAccount, rotateAccountPassword } from './accounts.ts';
+import { disableAccountWithReason, rotateAccountPassword } from './accounts.ts';
 import { recordChange } from './audit.ts';
 import type { DomainContext } from './context.ts';
 import { effectiveCredentialPolicy, type LeakPolicy } from './credential-policy.ts';
@@ -83,7 +83,7 @@ export async function handleLeakReport(ctx: DomainContext, reporter: Actor, repo
     after = (await ctx.accounts.markPasswordLeaked(account.id, leak)) ?? account;
     if (after.status === 'active') {
       try {
-        after = await disableAccount(ctx, policyActor, workspace.id, account.name, 'leaked', `password leaked: ${where}`);
+        after = await disableAccountWithReason(ctx, policyActor, workspace.id, account.name, 'leaked', `password leaked: ${where}`);
         action = 'disabled';
       } catch (err) {
         // Two reports of one token at once: the other one disabled it.

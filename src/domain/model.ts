@@ -7,9 +7,11 @@ export const SURGE_SIGNALS = ['volume', 'network', 'refused'] as const;
 export type SurgeSignal = (typeof SURGE_SIGNALS)[number];
 
 export type AccountStatus = 'active' | 'disabled';
-// 'leaked': set by a leak report (src/domain/leaks.ts); enabling again waits for a rotate.
-export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other', 'leaked'] as const;
-export type DisableReason = (typeof DISABLE_REASONS)[number];
+/** The reasons people choose from (Slack's disable modal, the CLI's --reason, the admin webhook). */
+export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other'] as const;
+/** Reasons smtpdesk sets itself: 'leaked' by a leak report (src/domain/leaks.ts); enabling again waits for a rotate. */
+export const SYSTEM_DISABLE_REASONS = ['leaked'] as const;
+export type DisableReason = (typeof DISABLE_REASONS)[number] | (typeof SYSTEM_DISABLE_REASONS)[number];
 
 export interface DeliveryCounters {
   sent: number;
