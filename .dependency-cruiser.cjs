@@ -17,10 +17,10 @@ module.exports = {
       severity: 'error',
       comment:
         'The domain knows nothing of Slack, SMTP, HTTP, mongoose or the rest of src/: adapters depend on it, never the reverse. ' +
-        'Exception: a few pure libraries the rules are written with (crypto, url, util; bcrypt for password hashes).',
+        'Exception: a few pure libraries the rules are written with (crypto, url, util, zlib for the CRC32 of passwords; bcrypt for password hashes; ipaddr.js for allowed networks).',
       from: { path: '^src/domain/' },
       to: {
-        pathNot: ['^src/domain/', '^(node:)?(crypto|url|util)$', '^node_modules/bcrypt/'],
+        pathNot: ['^src/domain/', '^(node:)?(crypto|url|util|zlib)$', '(^|/)node_modules/(bcrypt|ipaddr[.]js)/'],
       },
     },
     {

@@ -35,5 +35,10 @@ async function wireEventSinks(rt: Runtime): Promise<void> {
     const slackAlerts = slackAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
     events.subscribe(slackAlerts);
     rt.attach(slackAlerts);
+    // Leaked-credential alerts, with their buttons (issue 18).
+    const { leakAlertSink } = await import('./slack/leak-alert-sink.ts');
+    const leakAlerts = leakAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
+    events.subscribe(leakAlerts);
+    rt.attach(leakAlerts);
   }
 }

@@ -130,6 +130,7 @@ const envSchema = z.object({
   JOB_PLAN_LIMITS_SCHEDULE: z.string().default('0 * * * *'),
   JOB_RETENTION_SCHEDULE: z.string().default('30 3 * * *'),
   JOB_SURGE_SCHEDULE: z.string().default('*/5 * * * *'),
+  JOB_CREDENTIAL_HYGIENE_SCHEDULE: z.string().default('15 9 * * *'),
   SURGE_FACTOR: z.coerce.number().min(1).default(5),
   SURGE_MIN_RECIPIENTS: positiveInt.default(50),
   SURGE_MIN_REFUSED: positiveInt.default(20),
@@ -152,6 +153,10 @@ const envSchema = z.object({
   OUTBOUND_WEBHOOK_SECRET: z.string().optional(),
   OUTBOUND_WEBHOOK_RETRY_SCHEDULE: z.string().default('10s, 1m, 5m, 30m, 2h, 6h*4'),
   OUTBOUND_WEBHOOK_TIMEOUT_SECONDS: positiveInt.default(10),
+  // Leak reports (issue 18, docs/secret-scanning.md): the signers' public keys, from a file or a URL.
+  SECRET_SCANNING_KEYS_FILE: z.string().min(1).optional(),
+  SECRET_SCANNING_KEYS_URL: z.string().url().default('https://api.github.com/meta/public_keys/secret_scanning'),
+  SECRET_SCANNING_KEYS_REFRESH_SECONDS: z.coerce.number().int().min(0).default(60),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -166,6 +171,8 @@ export interface Config {
   accounts: { bcryptCost: number; defaultPlan: string };
   /** SMTPDESK_SECRET_KEY, decoded (32 bytes); undefined when not set. */
   secretKey?: Buffer;
+  /** POST /webhooks/secret-scanning: where the signers' public keys are read; an unknown key id re-reads them at most every refreshMs. */
+  secretScanning: { keysFile?: string; keysUrl: string; refreshMs: number };
   relay: {
     /** Undefined: every address. */
     host?: string;
@@ -231,6 +238,8 @@ export interface Config {
     planLimitsSchedule: string;
     retentionSchedule: string;
     surgeSchedule: string;
+    /** The daily credential-hygiene digest (src/jobs/credential-hygiene.ts). */
+    credentialHygieneSchedule: string;
     /** Surge thresholds (src/domain/surge.ts) and how long *Expected* snoozes a signal. */
     surge: { factor: number; minRecipients: number; minRefused: number; historyDays: number; snoozeHours: number };
     idleAfterDays: number;
@@ -284,7 +293,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (quotaPercents.some((n) => !Number.isFinite(n) || n <= 0 || n > 1000)) {
     problems.push('QUOTA_NEAR_LIMIT_PERCENTS: expected numbers such as 80,100');
   }
-  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE', 'JOB_SURGE_SCHEDULE'] as const) {
+  for (const key of ['JOB_IDLE_ACCOUNTS_SCHEDULE', 'JOB_PLAN_LIMITS_SCHEDULE', 'JOB_RETENTION_SCHEDULE', 'JOB_SURGE_SCHEDULE', 'JOB_CREDENTIAL_HYGIENE_SCHEDULE'] as const) {
     if (!isCronExpression(e[key])) problems.push(`${key}: not a cron expression ("minute hour day month weekday", e.g. "0 9 * * *")`);
   }
   if (!isTimeZone(e.JOBS_TIMEZONE)) problems.push(`JOBS_TIMEZONE: unknown time zone "${e.JOBS_TIMEZONE}" (an IANA name such as Europe/Paris)`);
@@ -323,6 +332,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     database: { uri: e.MONGODB_URI, dataDir: e.SMTPDESK_DATA_DIR, timeoutMs: e.DATABASE_TIMEOUT_MS },
     accounts: { bcryptCost: e.BCRYPT_COST, defaultPlan: e.DEFAULT_PLAN },
     ...(secretKey ? { secretKey } : {}),
+    secretScanning: { keysFile: e.SECRET_SCANNING_KEYS_FILE, keysUrl: e.SECRET_SCANNING_KEYS_URL, refreshMs: e.SECRET_SCANNING_KEYS_REFRESH_SECONDS * 1000 },
     relay: {
       host: e.RELAY_HOST,
       port: e.RELAY_PORT ?? (e.NODE_ENV === 'production' ? 587 : 2525),
@@ -385,6 +395,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       planLimitsSchedule: e.JOB_PLAN_LIMITS_SCHEDULE,
       retentionSchedule: e.JOB_RETENTION_SCHEDULE,
       surgeSchedule: e.JOB_SURGE_SCHEDULE,
+      credentialHygieneSchedule: e.JOB_CREDENTIAL_HYGIENE_SCHEDULE,
       surge: {
         factor: e.SURGE_FACTOR,
         minRecipients: e.SURGE_MIN_RECIPIENTS,

@@ -15,7 +15,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     smtpAuth: new Counter({
       name: 'smtpdesk_smtp_auth_total',
-      help: 'SMTP AUTH attempts by result (success, failure) and reason (ok, cached, bad_credentials, disabled, locked, not_tls, malformed, unavailable)',
+      help: 'SMTP AUTH attempts by result (success, failure) and reason (ok, cached, bad_credentials, disabled, network, locked, not_tls, malformed, unavailable)',
       labelNames: ['result', 'reason'] as const,
       registers: [registry],
     }),

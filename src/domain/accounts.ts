@@ -46,7 +46,7 @@ export async function createAccount(ctx: DomainContext, actor: Actor, workspaceI
 
   try {
     const username = await claimNewUsername(ctx, workspaceId);
-    const password = generatePassword();
+    const password = generatePassword(username);
     const passwordHash = await hashPassword(password, ctx.bcryptCost);
     const account = await ctx.accounts.insert({
       workspaceId,
@@ -93,14 +93,18 @@ export async function rotateAccountPassword(
     throw new DomainError('INPUT.INVALID', 'Only an admin rotating from Slack or the CLI may keep the old password; this rotate ends it at once.', { keepOldMs });
   }
   const account = await findAccountOrThrow(ctx, workspaceId, name);
-  const password = generatePassword();
+  const password = generatePassword(account.username);
   const validUntil = keepOldMs > 0 ? new Date(ctx.clock().getTime() + keepOldMs) : undefined;
   // Keeping the old password needs an active account: a disable ended every password, and must stay final.
   if (validUntil && account.status !== 'active') {
     throw new DomainError('INPUT.INVALID', `"${account.name}" is disabled: its old password cannot be kept.`, { name: account.name });
   }
+  // A leaked password is never kept alive (src/domain/leaks.ts).
+  if (validUntil && account.passwordLeak) {
+    throw new DomainError('ACCOUNT.PASSWORD_LEAKED', `The password of "${account.name}" was reported leaked: it cannot be kept.`, { name: account.name });
+  }
   const hash = await hashPassword(password, ctx.bcryptCost);
-  const updated = await ctx.accounts.setPasswordHash(account.id, hash, validUntil ? { validUntil } : undefined);
+  const updated = await ctx.accounts.setPasswordHash(account.id, hash, validUntil ? { validUntil } : undefined, ctx.clock());
   if (!updated) throw notFound(name);
   await recordChange(ctx, actor, 'account.rotated', workspaceId, {
     account: updated,
@@ -111,8 +115,12 @@ export async function rotateAccountPassword(
 }
 
 export async function disableAccount(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, reason: string, note?: string): Promise<Account> {
+  return disableAccountWithReason(ctx, actor, workspaceId, name, parseDisableReason(reason), note);
+}
+
+/** The disable itself, with a reason already parsed: also one people cannot choose ('leaked', by src/domain/leaks.ts). */
+export async function disableAccountWithReason(ctx: DomainContext, actor: Actor, workspaceId: string, name: string, why: DisableReason, note?: string): Promise<Account> {
   authorize(actor, 'account.disable');
-  const why = parseDisableReason(reason);
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   if (account.status === 'disabled') {
     throw new DomainError('ACCOUNT.ALREADY_DISABLED', `"${account.name}" is already disabled.`, { name: account.name });
@@ -131,6 +139,13 @@ export async function enableAccount(ctx: DomainContext, actor: Actor, workspaceI
   const account = await findAccountOrThrow(ctx, workspaceId, name);
   if (account.status === 'active') {
     throw new DomainError('ACCOUNT.ALREADY_ACTIVE', `"${account.name}" is already active.`, { name: account.name });
+  }
+  if (account.passwordLeak) {
+    // Enabling would bring the leaked password back to life: a rotate first (src/domain/leaks.ts).
+    throw new DomainError('ACCOUNT.PASSWORD_LEAKED', `The password of "${account.name}" was reported leaked: rotate it before enabling the account.`, {
+      name: account.name,
+      leakedAt: account.passwordLeak.at.toISOString(),
+    });
   }
   const updated = await ctx.accounts.setStatus(account.id, 'active', null);
   if (!updated) throw notFound(name);

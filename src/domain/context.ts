@@ -23,6 +23,8 @@ export interface DomainContext {
   /** Seals DKIM private keys (SMTPDESK_SECRET_KEY); absent when the key is not configured. */
   secrets?: SecretBox;
   events: EventSink;
+  /** Holds the network-refusal alerts of an account until a time ("Expected"; src/domain/network-refusals.ts). */
+  holdNetworkRefusalAlerts?: (accountId: string, until: Date) => Promise<void>;
   clock: Clock;
   bcryptCost: number;
   /** Accounts with no send for this many days are "idle" (and worth a warning before delete). */

@@ -1,27 +1,31 @@
 // Generated usernames and passwords, and the bcrypt hashing of passwords.
 import { randomInt } from 'node:crypto';
 import bcrypt from 'bcrypt';
-
-const USERNAME_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
-
-/** e.g. "smtp-k7q2m9x4rt": 10 characters of a 31-letter alphabet (~49 bits), unique forever by registry. */
-export function generateUsername(): string {
-  let s = '';
-  for (let i = 0; i < 10; i++) s += USERNAME_ALPHABET[randomInt(USERNAME_ALPHABET.length)];
-  return `smtp-${s}`;
-}
-
-const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const PASSWORD_LENGTH = 32;
+import { formatPassword, USERNAME_ID_ALPHABET, USERNAME_ID_LENGTH, USERNAME_PREFIX, usernameId } from './password-format.ts';
 
 /**
- * 32 letters and digits, each uniform (randomInt rejects biased draws): about 190 bits. Letters and digits
- * only, so the password survives every place it is pasted: a `-` first is read as an option by command-line
- * tools (swaks, curl), and `-` or `_` stop a double-click selection.
+ * e.g. "smtp-k7q2m9x4rt": 10 characters of a 31-letter alphabet (~49 bits), unique forever by registry. The 10
+ * characters are the account's public id inside its passwords (password-format.ts).
  */
-export function generatePassword(): string {
+export function generateUsername(): string {
   let s = '';
-  for (let i = 0; i < PASSWORD_LENGTH; i++) s += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
+  for (let i = 0; i < USERNAME_ID_LENGTH; i++) s += USERNAME_ID_ALPHABET[randomInt(USERNAME_ID_ALPHABET.length)];
+  return `${USERNAME_PREFIX}${s}`;
+}
+
+const LEGACY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const LEGACY_LENGTH = 32;
+
+/**
+ * A new password for the account with this username: the scanner-friendly format of password-format.ts
+ * (`smtpd_…`, about 190 random bits and a checksum). Without a generated username (the dummy hash), the old
+ * format: 32 letters and digits, each uniform (randomInt rejects biased draws), about 190 bits. Passwords of
+ * the old format keep working: only the hash is stored, and a rotate gives the new format.
+ */
+export function generatePassword(username?: string): string {
+  if (username !== undefined && usernameId(username)) return formatPassword(username);
+  let s = '';
+  for (let i = 0; i < LEGACY_LENGTH; i++) s += LEGACY_ALPHABET[randomInt(LEGACY_ALPHABET.length)];
   return s;
 }
 

@@ -14,6 +14,8 @@ export type EventType =
   | 'account.limits_changed'
   | 'account.surge'
   | 'account.surge_snoozed'
+  | 'account.leaked'
+  | 'account.network_refused'
   | 'plan.changed'
   | 'plan.near_limit'
   | 'workspace.created'

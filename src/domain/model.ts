@@ -7,8 +7,11 @@ export const SURGE_SIGNALS = ['volume', 'network', 'refused'] as const;
 export type SurgeSignal = (typeof SURGE_SIGNALS)[number];
 
 export type AccountStatus = 'active' | 'disabled';
+/** The reasons people choose from (Slack's disable modal, the CLI's --reason, the admin webhook). */
 export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other'] as const;
-export type DisableReason = (typeof DISABLE_REASONS)[number];
+/** Reasons smtpdesk sets itself: 'leaked' by a leak report (src/domain/leaks.ts); enabling again waits for a rotate. */
+export const SYSTEM_DISABLE_REASONS = ['leaked'] as const;
+export type DisableReason = (typeof DISABLE_REASONS)[number] | (typeof SYSTEM_DISABLE_REASONS)[number];
 
 export interface DeliveryCounters {
   sent: number;
@@ -30,6 +33,18 @@ export interface Workspace {
   /** Accounts that exist now; kept with atomic $inc so parallel creates cannot pass the plan's slots. */
   slotsUsed: number;
   createdAt: Date;
+  /** Leak reports, credential hygiene and allowed networks (issue 18): src/domain/credential-policy.ts. */
+  credentialPolicy?: CredentialPolicy;
+}
+
+/** What a workspace does about leaked and stale passwords; every field optional (defaults in credential-policy.ts). */
+export interface CredentialPolicy {
+  /** What a leak report of a live password does: disable the account (default) or rotate its password. */
+  onLeak?: 'disable' | 'rotate';
+  /** The hygiene digest lists passwords older than this. */
+  maxPasswordAgeDays?: number;
+  /** The hygiene digest lists accounts not used for this long. */
+  unusedAfterDays?: number;
 }
 
 export interface Account {
@@ -58,6 +73,19 @@ export interface Account {
   previousPassword?: { validUntil: Date; credentialVersion: number; lastUsedAt?: Date };
   /** Surge signals marked "Expected", each until a time. */
   surgeSnoozes?: Partial<Record<SurgeSignal, Date>>;
+  /** CIDR ranges AUTH is accepted from (src/domain/allowed-networks.ts); absent or empty: anywhere. */
+  allowedNetworks?: string[];
+  /** When the current password was set by a rotate (absent: at creation). */
+  passwordChangedAt?: Date;
+  /** The current password was reported leaked: enabling the account waits for a rotate, which clears this. */
+  passwordLeak?: PasswordLeak;
+}
+
+export interface PasswordLeak {
+  at: Date;
+  /** Where it was found (a leak report's url and source), for people. */
+  url?: string;
+  source?: string;
 }
 
 export interface AccountWithSecret extends Account {

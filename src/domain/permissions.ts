@@ -14,6 +14,7 @@ export type Action =
   | 'account.keep'
   | 'account.limits'
   | 'account.surge_snooze'
+  | 'account.report_leak'
   | 'usage.show'
   | 'plan.show'
   | 'plan.change'
@@ -42,6 +43,8 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   'account.limits': ['admin'],
   // "Expected" on a surge alert: the people who watch the alert channel and would otherwise click Disable.
   'account.surge_snooze': ['admin', 'responder'],
+  // A leaked password is contained at once (issue 18): the people who would otherwise click Disable.
+  'account.report_leak': ['admin', 'responder'],
   'plan.change': ['admin'],
   'audit.show': ['admin', 'responder'],
   'workspace.manage': ['admin'],
@@ -75,6 +78,7 @@ const VERB: Record<Action, string> = {
   'account.keep': 'keep idle accounts',
   'account.limits': 'change sending limits',
   'account.surge_snooze': 'mark a surge as expected',
+  'account.report_leak': 'report a leaked password',
   'usage.show': 'see usage',
   'plan.show': 'see the plan',
   'plan.change': 'change the plan',

@@ -1,5 +1,5 @@
 // What the domain needs from the store. Implemented with mongoose in src/store/repositories.
-import type { Account, AccountStatus, AccountWithSecret, AuditEntry, DeliveryCounters, MonthlyUsage, SurgeSignal, Workspace } from './model.ts';
+import type { Account, AccountStatus, AccountWithSecret, AuditEntry, DeliveryCounters, MonthlyUsage, PasswordLeak, SurgeSignal, Workspace } from './model.ts';
 import type { RateLimit } from './rate-limit.ts';
 import type { QueueChange, QueueListFilter, QueuedMessageView } from './queue-model.ts';
 
@@ -11,7 +11,7 @@ export interface NewWorkspace {
   createdAt: Date;
 }
 
-export type WorkspacePatch = Partial<Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable'>>;
+export type WorkspacePatch = Partial<Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable' | 'credentialPolicy'>>;
 
 export interface WorkspaceRepository {
   /** Throws DomainError WORKSPACE.EXISTS when the name or Slack team is taken. */
@@ -52,11 +52,13 @@ export interface AccountRepository {
    * stays valid until then (one previous password at most); without, any previous password ends too.
    * Null when the account is gone or changed meanwhile.
    */
-  setPasswordHash(id: string, passwordHash: string, keepPrevious?: { validUntil: Date }): Promise<Account | null>;
+  setPasswordHash(id: string, passwordHash: string, keepPrevious?: { validUntil: Date }, at?: Date): Promise<Account | null>;
+  /** Marks the current password leaked (a rotate clears it). Null when the account is gone. */
+  markPasswordLeaked(id: string, leak: PasswordLeak): Promise<Account | null>;
   /** A disable also ends a previous password kept by a rotate. */
   setStatus(id: string, status: AccountStatus, disabled: Account['disabled'] | null): Promise<Account | null>;
   /** Allowed senders and rate limit; a field left undefined is kept, null clears it. */
-  setSendingPolicy(id: string, patch: { allowedSenders?: string[] | null; rateLimit?: RateLimit | null }): Promise<Account | null>;
+  setSendingPolicy(id: string, patch: { allowedSenders?: string[] | null; rateLimit?: RateLimit | null; allowedNetworks?: string[] | null }): Promise<Account | null>;
   /** Notes that the previous password authenticated at `at` (shown by accounts show). */
   markPreviousPasswordUsed(id: string, at: Date): Promise<void>;
   setSurgeSnooze(id: string, signal: SurgeSignal, until: Date): Promise<Account | null>;

@@ -1,7 +1,8 @@
 // The relay's authentication rule: who may send, checked on every AUTH and again before every message.
 import type { DomainContext } from './context.ts';
+import { addressAllowed } from './allowed-networks.ts';
 import { dummyPasswordHash, verifyPassword } from './credentials.ts';
-import type { Account, SendingPolicy } from './model.ts';
+import type { Account, AccountWithSecret, SendingPolicy } from './model.ts';
 import type { AccountRepository } from './ports.ts';
 
 /** What AUTH reads and writes: the account by username, and the previous password's last use. */
@@ -29,9 +30,11 @@ export interface SmtpPrincipal {
  * Why an AUTH failed. For logs and metrics only: the client gets the same answer, after the same work
  * (one account read and one bcrypt check), whatever the reason.
  */
-export type SmtpAuthFailure = 'unknown_user' | 'bad_password' | 'disabled' | 'malformed';
+export type SmtpAuthFailure = 'unknown_user' | 'bad_password' | 'disabled' | 'malformed' | 'network';
 
-export type SmtpAuthResult = { ok: true; principal: SmtpPrincipal; cached: boolean } | { ok: false; reason: SmtpAuthFailure; username: string };
+export type SmtpAuthResult =
+  | { ok: true; principal: SmtpPrincipal; cached: boolean }
+  | { ok: false; reason: SmtpAuthFailure; username: string; /** 'network': the right password from outside the allowed networks. */ account?: Account };
 
 /** A credential verified earlier: the account it belongs to and the credential version of that password. */
 export interface VerifiedCredential {
@@ -75,7 +78,14 @@ const MAX_PASSWORD_LENGTH = 1024;
  * so a wrong password, an unknown username, a disabled and a deleted account cannot be told apart by timing.
  * Store errors are thrown (the adapter answers with a temporary failure).
  */
-export async function authenticateSmtpAccount(ctx: SmtpAuthContext, username: string, password: string, cache?: VerifiedCredentialCache): Promise<SmtpAuthResult> {
+export async function authenticateSmtpAccount(
+  ctx: SmtpAuthContext,
+  username: string,
+  password: string,
+  cache?: VerifiedCredentialCache,
+  /** The client's address, checked against the account's allowed networks once the password matched. */
+  opts: { clientAddress?: string } = {},
+): Promise<SmtpAuthResult> {
   if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     await verifyPassword(password.slice(0, MAX_PASSWORD_LENGTH), await dummyPasswordHash(ctx.bcryptCost));
     return { ok: false, reason: 'malformed', username };
@@ -85,6 +95,7 @@ export async function authenticateSmtpAccount(ctx: SmtpAuthContext, username: st
   if (account && account.status === 'active' && cache) {
     const known = cache.get(username, password);
     if (known && known.accountId === account.id && credentialVersionValid(account, known.credentialVersion, now)) {
+      if (!networkAllowed(account, opts)) return refusedNetwork(account, username);
       if (known.credentialVersion !== account.credentialVersion) await notePreviousPasswordUse(ctx, account, now);
       return { ok: true, principal: principalOf(account, known.credentialVersion), cached: true };
     }
@@ -110,9 +121,20 @@ export async function authenticateSmtpAccount(ctx: SmtpAuthContext, username: st
     version = prev.credentialVersion;
   }
   if (account.status !== 'active') return { ok: false, reason: 'disabled', username };
+  // After the password, with the same answer to the client as a wrong one: no oracle for where it is valid.
+  if (!networkAllowed(account, opts)) return refusedNetwork(account, username);
   if (version !== account.credentialVersion) await notePreviousPasswordUse(ctx, account, now);
   cache?.set(username, password, { accountId: account.id, credentialVersion: version });
   return { ok: true, principal: principalOf(account, version), cached: false };
+}
+
+function networkAllowed(account: Pick<Account, 'allowedNetworks'>, opts: { clientAddress?: string }): boolean {
+  return opts.clientAddress === undefined || addressAllowed(account.allowedNetworks, opts.clientAddress);
+}
+
+function refusedNetwork(account: AccountWithSecret, username: string): SmtpAuthResult {
+  const { passwordHash: _h, previousPasswordHash: _p, ...rest } = account;
+  return { ok: false, reason: 'network', username, account: rest };
 }
 
 /** At most one write a minute per account: "last used" of the old password is for people, not to the second. */

@@ -10,6 +10,7 @@ import { HttpError, toErrorAnswer } from './errors.ts';
 import { adminWebhookRoutes } from './admin-webhook.ts';
 import { healthRoutes, type ReadinessProbe } from './health.ts';
 import { metricsRoutes } from './metrics-route.ts';
+import { secretScanningRoutes } from './secret-scanning-webhook.ts';
 import { listenError } from '../shared/startup-errors.ts';
 
 export interface HttpServerOptions {
@@ -46,7 +47,12 @@ export async function startHttpServer(rt: Runtime, overrides: HttpServerOptions 
   };
   const headersTimeoutMs = Math.min(overrides.headersTimeoutMs ?? 10_000, opts.requestTimeoutMs);
 
-  const routes: Route[] = [...healthRoutes(rt, { readiness: overrides.readiness }), ...metricsRoutes(rt), ...adminWebhookRoutes(rt, { clock: opts.clock })];
+  const routes: Route[] = [
+    ...healthRoutes(rt, { readiness: overrides.readiness }),
+    ...metricsRoutes(rt),
+    ...adminWebhookRoutes(rt, { clock: opts.clock }),
+    ...secretScanningRoutes(rt),
+  ];
   const byPath = new Map<string, Map<Method, Route>>();
   for (const r of routes) {
     if (!byPath.has(r.path)) byPath.set(r.path, new Map());

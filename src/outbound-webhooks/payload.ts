@@ -11,6 +11,7 @@ export const OUTBOUND_EVENT_TYPES: readonly EventType[] = [
   'account.rotated',
   'account.idle',
   'account.surge',
+  'account.leaked',
   'plan.near_limit',
 ];
 

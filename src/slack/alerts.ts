@@ -64,6 +64,8 @@ export function alertText(event: DomainEvent): string {
       const rate = d.rateLimit as { to?: string } | undefined;
       if (senders?.text) parts.push(`allowed senders: ${esc(senders.text)}`);
       if (rate?.to) parts.push(`rate limit: ${esc(rate.to)}`);
+      const networks = d.allowedNetworks as { text?: string } | undefined;
+      if (networks?.text) parts.push(`allowed networks: ${esc(networks.text)}`);
       return `:shield: ${by} changed the sending limits of ${what(event)}${parts.length ? ` (${parts.join('; ')})` : ''}.`;
     }
     case 'account.surge_snoozed': {

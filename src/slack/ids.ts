@@ -96,6 +96,7 @@ export const INPUT = {
   deleteForce: { block: 'smtpdesk_delete_force', action: 'smtpdesk_delete_force_checkbox' },
   limitsSenders: { block: 'smtpdesk_limits_senders', action: 'smtpdesk_limits_senders_input' },
   limitsRate: { block: 'smtpdesk_limits_rate', action: 'smtpdesk_limits_rate_input' },
+  limitsNetworks: { block: 'smtpdesk_limits_networks', action: 'smtpdesk_limits_networks_input' },
   rotateKeepOld: { block: 'smtpdesk_rotate_keep_old', action: 'smtpdesk_rotate_keep_old_select' },
   domainName: { block: 'smtpdesk_domain_name', action: 'smtpdesk_domain_name_input' },
 } as const;

@@ -12,6 +12,7 @@ import { usageRepository } from './repositories/usage.ts';
 import { workspaceRepository } from './repositories/workspaces.ts';
 import { sendingDomainRepository } from './repositories/sending-domains.ts';
 import { suppressionRepository } from './repositories/suppressions.ts';
+import { lockoutRepository } from './repositories/lockouts.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 
 export function createDomainContext(
@@ -30,6 +31,7 @@ export function createDomainContext(
     suppressions: suppressionRepository(db.models),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
     events: opts.events ?? new EventBus(),
+    holdNetworkRefusalAlerts: (accountId, until) => lockoutRepository(db.models).holdUntil('network', accountId, until, new Date()),
     clock: opts.clock ?? systemClock,
     bcryptCost: opts.bcryptCost,
     idleAfterDays: opts.idleAfterDays ?? 60,

@@ -127,7 +127,7 @@ describe('credentials', () => {
   it('the password is returned once, has 128+ bits, and is stored only as a bcrypt hash', async () => {
     const ws = await newWorkspace(t);
     const issued = await createAccount(t.ctx, admin, ws.id, 'secret-check');
-    expect(issued.password).toMatch(/^[A-Za-z0-9]{32}$/); // 32 × log2(62) ≈ 190 bits
+    expect(issued.password).toMatch(/^smtpd_[a-z2-9]{10}[A-Za-z0-9]{38}$/); // 32 random × log2(62) ≈ 190 bits (password-format.ts)
     expect(issued.username).toMatch(/^smtp-[a-z0-9]{10}$/);
     const raw = await t.db.connection.db!.collection('accounts').findOne({ username: issued.username });
     expect(raw!.passwordHash).toMatch(/^\$2[aby]\$04\$/);

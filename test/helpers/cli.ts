@@ -11,15 +11,17 @@ export interface CliRun {
   json<T = unknown>(): T;
 }
 
-/** `env` is laid over this process's environment; a variable given as undefined is removed. */
-export function runSmtpdesk(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000): Promise<CliRun> {
+/** `env` is laid over this process's environment; a variable given as undefined is removed. `stdin`: written, then closed. */
+export function runSmtpdesk(args: string[], env: Record<string, string | undefined>, timeoutMs = 30_000, opts: { stdin?: string } = {}): Promise<CliRun> {
   const merged: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'warn', BCRYPT_COST: '4', ...env };
   for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: merged,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // Without input: closed at once (end of input), as 'ignore' was.
+    child.stdin.end(opts.stdin ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -90,7 +90,7 @@ describe('actions', () => {
     expect(byUsername.headers['cache-control']).toBe('no-store');
     expect(byUsername.json).toMatchObject({ ok: true, action: 'rotate', username: old.username, account: { status: 'active' } });
     const first = byUsername.json.password as string;
-    expect(first).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(first).toMatch(/^smtpd_[A-Za-z0-9]{48}$/);
     expect(first).not.toBe(old.password);
 
     const byName = await postAdminWebhook(url, { body: { action: 'rotate', workspace: workspace.name, name: 'billing-mailer' } });

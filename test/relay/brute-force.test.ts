@@ -19,17 +19,26 @@ describe('brute-force guard', () => {
     expect(g.check('10.0.0.1', 'smtp-a')).toEqual({ blocked: false });
   });
 
-  it('counts a failure that is no guess (a disabled account) against the username only', () => {
+  it('counts a failure that is no guess (a disabled account) against the username and pair only', () => {
     const g = new BruteForceGuard(settings, () => 0);
     for (let i = 0; i < 6; i++) g.recordFailure('10.0.0.1', 'disabled-app', { address: false });
     expect(g.check('10.0.0.1', 'other-app')).toEqual({ blocked: false });
-    expect(g.check('10.0.0.1', 'disabled-app')).toEqual({ blocked: true, by: 'username', retryAfterMs: 30_000 });
+    expect(g.check('10.0.0.1', 'disabled-app')).toEqual({ blocked: true, by: 'pair', retryAfterMs: 30_000 });
+    expect(g.check('10.0.0.2', 'disabled-app')).toEqual({ blocked: true, by: 'username', retryAfterMs: 30_000 });
+  });
+
+  it('a username lock spares a familiar address; a pair lock and an address lock do not', () => {
+    const g = new BruteForceGuard(settings, () => 0);
+    for (let i = 0; i < 4; i++) g.recordFailure('10.0.0.3', 'smtp-a');
+    expect(g.check('10.0.0.1', 'smtp-a')).toEqual({ blocked: true, by: 'username', retryAfterMs: 30_000 });
+    expect(g.check('10.0.0.1', 'smtp-a', { familiar: true })).toEqual({ blocked: false });
+    expect(g.check('10.0.0.3', 'smtp-a', { familiar: true })).toMatchObject({ blocked: true, by: 'address' });
   });
 
   it('reports a lockout once, when it starts', () => {
     const g = new BruteForceGuard(settings, () => 0);
     const locked = [1, 2, 3, 4, 5].map(() => g.recordFailure('10.0.0.1', 'smtp-a').lockedNow);
-    expect(locked).toEqual([[], [], [], ['address', 'username'], []]);
+    expect(locked).toEqual([[], [], [], ['address', 'pair', 'username'], []]);
   });
 
   it('forgets failures after the window', () => {
@@ -38,13 +47,13 @@ describe('brute-force guard', () => {
     g.recordFailure('10.0.0.1', 'smtp-a');
     g.recordFailure('10.0.0.1', 'smtp-a');
     now += 60_001;
-    expect(g.recordFailure('10.0.0.1', 'smtp-a').failures).toEqual({ address: 1, username: 1 });
+    expect(g.recordFailure('10.0.0.1', 'smtp-a').failures).toEqual({ address: 1, pair: 1, username: 1 });
   });
 
   it('stays bounded in memory', () => {
     const g = new BruteForceGuard({ ...settings, maxEntries: 100 }, () => 0);
     for (let i = 0; i < 1000; i++) g.recordFailure(`10.0.${i >> 8}.${i & 255}`, `user-${i}`);
-    expect(g.size()).toEqual({ addresses: 100, usernames: 100 });
+    expect(g.size()).toEqual({ addresses: 100, usernames: 100, pairs: 100 });
   });
 });
 
@@ -88,11 +97,11 @@ describe('lockout on a real relay', () => {
 
     // The lockout is logged once, for the address and for the username, with a stable code; refusals too.
     const lockLines = t.logs.filter((l) => l.code === 'RELAY_AUTH_LOCKED');
-    expect(lockLines.map((l) => l.lockedBy).sort()).toEqual(['address', 'username']);
+    expect(lockLines.map((l) => l.lockedBy).sort()).toEqual(['address', 'pair', 'username']);
     expect(lockLines.every((l) => l.ip === '127.0.0.2' && l.username === a.username)).toBe(true);
     expect(t.logs.some((l) => l.code === 'RELAY_AUTH_THROTTLED' && l.ip === '127.0.0.2')).toBe(true);
 
-    // The username is locked from any address; the address is locked for any username.
+    // The username is locked from any address that never authenticated as it; the address is locked for any username.
     expect((await attempt(a.username, a.password, '127.0.0.3')).reply).toMatch(/^454 /);
     const other = await t.newAccount();
     expect((await attempt(other.username, other.password, '127.0.0.2')).reply).toMatch(/^454 /);

@@ -16,7 +16,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const PASSWORD = /`([A-Za-z0-9]{32})`/;
+const PASSWORD = /`(smtpd_[A-Za-z0-9]{48})`/;
 
 function passwordIn(call: RecordedCall): string {
   const m = PASSWORD.exec(textOf(call.args).split('*Password*')[1] ?? '');

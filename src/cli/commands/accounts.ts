@@ -13,6 +13,8 @@ import {
   showAccount,
   parseAllowedSenders,
   parseRateLimit,
+  parseAllowedNetworks,
+  describeAllowedNetworks,
   describeAllowedSenders,
   describeRateLimit,
   formatRateLimit,
@@ -24,6 +26,7 @@ import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatS
 import { intOption, requireArg, UsageError, type CliCommand } from '../command.ts';
 import { parseDuration } from '../../shared/retry-schedule.ts';
 import { renderFields, renderTable } from '../table.ts';
+import { accountCredentialCommands } from './account-credentials.ts';
 
 export function accountRow(a: AccountView) {
   return {
@@ -51,7 +54,10 @@ export function accountRow(a: AccountView) {
 function limitsRow(a: Account) {
   return {
     allowedSenders: a.allowedSenders,
+    allowedNetworks: a.allowedNetworks ?? [],
     rateLimit: a.rateLimit ? formatRateLimit(a.rateLimit) : null,
+    passwordChangedAt: a.passwordChangedAt?.toISOString() ?? null,
+    passwordLeak: a.passwordLeak ? { at: a.passwordLeak.at.toISOString(), url: a.passwordLeak.url ?? null, source: a.passwordLeak.source ?? null } : null,
     oldPassword: a.previousPassword ? { validUntil: a.previousPassword.validUntil.toISOString(), lastUsedAt: a.previousPassword.lastUsedAt?.toISOString() ?? null } : null,
   };
 }
@@ -60,8 +66,13 @@ function limitsRow(a: Account) {
 function limitFields(a: Account, now = new Date()): [string, string][] {
   const fields: [string, string][] = [
     ['Allowed senders', describeAllowedSenders(a.allowedSenders)],
+    ['Allowed networks', describeAllowedNetworks(a.allowedNetworks)],
     ['Rate limit', describeRateLimit(a.rateLimit)],
   ];
+  if (a.passwordLeak) {
+    const where = [a.passwordLeak.source, a.passwordLeak.url].filter(Boolean).join(' at ');
+    fields.push(['Password leaked', `${formatDateTime(a.passwordLeak.at)}${where ? ` (${where})` : ''}: rotate before enabling`]);
+  }
   const prev = a.previousPassword;
   if (prev && prev.validUntil.getTime() > now.getTime()) {
     fields.push([
@@ -199,10 +210,11 @@ const rotate: CliCommand = {
 
 const set: CliCommand = {
   path: ['accounts', 'set'],
-  summary: 'Set the sending limits of an account: allowed senders and rate limit',
+  summary: 'Set the sending limits of an account: allowed senders, rate limit, allowed networks',
   args: 'NAME',
-  options: { 'allowed-senders': { type: 'string' }, 'rate-limit': { type: 'string' } },
+  options: { 'allowed-senders': { type: 'string' }, 'rate-limit': { type: 'string' }, 'allowed-ips': { type: 'string' } },
   optionHelp: [
+    '--allowed-ips LIST      AUTH only from these networks: "203.0.113.0/24, 2001:db8::/32" (addresses or CIDR); "" clears',
     '--allowed-senders LIST  comma-separated: noreply@acme.test (that address), acme.test or *@acme.test (any mailbox',
     '                        of exactly that domain), *.acme.test (its subdomains); "" clears (any sender)',
     '--rate-limit R          recipients per minute, hour or day: 5/m, 100/h, 20000/d; none clears',
@@ -212,10 +224,12 @@ const set: CliCommand = {
     const name = requireArg(pos, 0, 'NAME');
     const senders = opts['allowed-senders'];
     const rate = opts['rate-limit'];
-    if (senders === undefined && rate === undefined) throw new UsageError('give --allowed-senders, --rate-limit or both');
+    const networks = opts['allowed-ips'];
+    if (senders === undefined && rate === undefined && networks === undefined) throw new UsageError('give --allowed-senders, --rate-limit, --allowed-ips, or several');
     const a = await setSendingPolicy(await cli.domain(), cli.actor, ws.id, name, {
       allowedSenders: typeof senders === 'string' ? parseAllowedSenders(senders) : undefined,
       rateLimit: typeof rate === 'string' ? parseRateLimit(rate) : undefined,
+      allowedNetworks: typeof networks === 'string' ? parseAllowedNetworks(networks) : undefined,
     });
     if (cli.json) return { name: a.name, ...limitsRow(a) };
     cli.print(`Updated "${a.name}".\n\n${renderFields(limitFields(a))}`);
@@ -303,4 +317,4 @@ const stats: CliCommand = {
   },
 };
 
-export const accountCommands: CliCommand[] = [list, show, create, rotate, set, disable, enable, del, stats];
+export const accountCommands: CliCommand[] = [list, show, create, rotate, set, disable, enable, del, stats, ...accountCredentialCommands];

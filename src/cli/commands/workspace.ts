@@ -2,6 +2,7 @@ import { createWorkspace, listWorkspaces, resolveWorkspace, setWorkspacePlan, up
 import { formatDate } from '../../shared/format.ts';
 import { requireArg, UsageError, type CliCommand } from '../command.ts';
 import { renderTable } from '../table.ts';
+import { applyCredentialPolicyOptions, CREDENTIAL_POLICY_HELP, CREDENTIAL_POLICY_OPTIONS, credentialPolicyRow, describeCredentialPolicy } from './credential-policy-options.ts';
 
 export function workspaceRow(w: Workspace) {
   return {
@@ -12,6 +13,7 @@ export function workspaceRow(w: Workspace) {
     alertChannel: w.alertChannel ?? null,
     roles: w.roles,
     surgeAutoDisable: w.surgeAutoDisable === true,
+    credentialPolicy: credentialPolicyRow(w),
     createdAt: w.createdAt.toISOString(),
   };
 }
@@ -83,6 +85,7 @@ const set: CliCommand = {
     'admin-group': { type: 'string' },
     'responder-group': { type: 'string' },
     'surge-auto-disable': { type: 'string' },
+    ...CREDENTIAL_POLICY_OPTIONS,
   },
   optionHelp: [
     '--alert-channel ID        Slack channel for alerts ("" to clear)',
@@ -91,9 +94,12 @@ const set: CliCommand = {
     '--admin-group S1          Slack user group of admins',
     '--responder-group S1      Slack user group of responders',
     '--surge-auto-disable on|off  a surge alert disables the account at once (and says so) instead of waiting for a click',
+    ...CREDENTIAL_POLICY_HELP,
   ],
   async run(cli, _pos, opts) {
-    const ws = await cli.workspace();
+    let ws = await cli.workspace();
+    const policy = await applyCredentialPolicyOptions(cli, ws, opts);
+    if (policy) ws = policy;
     const ids = (v: unknown) =>
       typeof v === 'string'
         ? v
@@ -102,6 +108,7 @@ const set: CliCommand = {
             .filter(Boolean)
         : undefined;
     const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable'].some((k) => opts[k] !== undefined);
+    if (!touched && policy) return cli.json ? workspaceRow(policy) : cli.print(`Updated "${policy.name}". ${describeCredentialPolicy(policy)}`);
     if (!touched) throw new UsageError('nothing to change: give --alert-channel, --admins, --responders, --admin-group, --responder-group or --surge-auto-disable');
     const auto = opts['surge-auto-disable'];
     if (auto !== undefined && auto !== 'on' && auto !== 'off') throw new UsageError('--surge-auto-disable takes on or off');

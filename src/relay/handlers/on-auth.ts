@@ -1,7 +1,17 @@
 // AUTH PLAIN and LOGIN: TLS first (unless allowed on loopback for development), the brute-force gate,
-// then the domain's rule. Every failure answers `535 5.7.8 Authentication failed`, whatever the reason.
+// then the domain's rule (password, status, allowed networks). Every failure answers
+// `535 5.7.8 Authentication failed`, whatever the reason: the right password from outside the account's
+// allowed networks too, so that no one learns where a password would work.
 import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
-import { authenticateSmtpAccount, type SmtpAuthContext } from '../../domain/index.ts';
+import {
+  authenticateSmtpAccount,
+  NETWORK_REFUSALS_ALERT_AFTER,
+  NETWORK_REFUSALS_EPISODE_MS,
+  NETWORK_REFUSALS_WINDOW_MS,
+  raiseNetworkRefusals,
+  type Account,
+  type SmtpAuthContext,
+} from '../../domain/index.ts';
 import { withDeadline } from '../deadline.ts';
 import { isLoopback, type RelayDeps } from '../deps.ts';
 import { reply } from '../smtp-errors.ts';
@@ -61,7 +71,7 @@ async function authenticate(deps: AuthDeps, accounts: SmtpAuthContext, auth: SMT
 
   let result;
   try {
-    result = await authenticateSmtpAccount(accounts, username, auth.password ?? '', deps.credentialCache);
+    result = await authenticateSmtpAccount(accounts, username, auth.password ?? '', deps.credentialCache, { clientAddress: ip });
   } catch (err) {
     metrics.smtpAuth.inc({ result: 'failure', reason: 'unavailable' });
     log.error({ err, code: 'RELAY_AUTH_UNAVAILABLE', ...fields }, 'AUTH could not read the accounts: 454');
@@ -69,7 +79,7 @@ async function authenticate(deps: AuthDeps, accounts: SmtpAuthContext, auth: SMT
   }
 
   if (result.ok) {
-    bruteForce.recordSuccess(username);
+    await bruteForce.recordSuccess(username, ip);
     metrics.smtpAuth.inc({ result: 'success', reason: result.cached ? 'cached' : 'ok' });
     // One info line per message at most: an AUTH served from the credential cache (every connection of an
     // application that connects per message) is a debug line.
@@ -78,10 +88,13 @@ async function authenticate(deps: AuthDeps, accounts: SmtpAuthContext, auth: SMT
     return result.principal;
   }
 
-  // The right password of a disabled account is no guess: it must not lock out the other accounts at this address.
-  const { delayMs, lockedNow, failures } = await bruteForce.recordFailure(ip, username, { address: result.reason !== 'disabled' });
-  metrics.smtpAuth.inc({ result: 'failure', reason: result.reason === 'disabled' ? 'disabled' : result.reason === 'malformed' ? 'malformed' : 'bad_credentials' });
-  log.warn({ code: 'RELAY_AUTH_FAILED', ...fields, reason: result.reason, failures, delayMs }, 'authentication failed');
+  // The right password of a disabled account, or from outside the allowed networks, is no guess: it must not
+  // lock out the other accounts at this address.
+  const guess = result.reason !== 'disabled' && result.reason !== 'network';
+  const { delayMs, lockedNow, failures } = await bruteForce.recordFailure(ip, username, { address: guess });
+  metrics.smtpAuth.inc({ result: 'failure', reason: guess ? (result.reason === 'malformed' ? 'malformed' : 'bad_credentials') : result.reason });
+  if (result.reason === 'network' && result.account) await networkRefused(deps, result.account, ip, fields);
+  else log.warn({ code: 'RELAY_AUTH_FAILED', ...fields, reason: result.reason, failures, delayMs }, 'authentication failed');
   for (const by of lockedNow) {
     log.warn(
       { code: 'RELAY_AUTH_LOCKED', ...fields, lockedBy: by, failures, blockMs: settings.bruteForce.blockMs },
@@ -90,4 +103,24 @@ async function authenticate(deps: AuthDeps, accounts: SmtpAuthContext, auth: SMT
   }
   if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
   throw reply.authFailed();
+}
+
+/** Logs the refusal with its own code, counts it, and raises the episode's alert on the refusal that starts one. */
+async function networkRefused(deps: AuthDeps, account: Account, ip: string, fields: Record<string, unknown>): Promise<void> {
+  const { refusals, alertNow } = await deps.bruteForce.recordNetworkRefusal(account.id, {
+    alertAfter: NETWORK_REFUSALS_ALERT_AFTER,
+    windowMs: NETWORK_REFUSALS_WINDOW_MS,
+    quietMs: NETWORK_REFUSALS_EPISODE_MS,
+  });
+  deps.log.warn(
+    { code: 'RELAY_AUTH_NETWORK_REFUSED', ...fields, accountId: account.id, allowedNetworks: account.allowedNetworks, refusals },
+    'right password from outside the allowed networks: 535',
+  );
+  if (!alertNow) return;
+  try {
+    await raiseNetworkRefusals(deps.ctx, account, { address: ip, refusals });
+    deps.log.warn({ code: 'RELAY_AUTH_NETWORK_ALERT', ...fields, accountId: account.id, refusals }, 'repeated AUTHs from outside the allowed networks: alert raised');
+  } catch (err) {
+    deps.log.error({ err, code: 'RELAY_AUTH_NETWORK_ALERT_FAILED', accountId: account.id }, 'could not raise the network-refusal alert');
+  }
 }

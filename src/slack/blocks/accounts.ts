@@ -1,5 +1,5 @@
 // How accounts look in Slack: the list line (slash command and App Home), the detail view, credentials.
-import { describeAllowedSenders, describeRateLimit, type AccountDailyStats, type AccountView, type IssuedCredentials } from '../../domain/index.ts';
+import { describeAllowedNetworks, describeAllowedSenders, describeRateLimit, type AccountDailyStats, type AccountView, type IssuedCredentials } from '../../domain/index.ts';
 import { ACTION } from '../ids.ts';
 import { button } from './common.ts';
 import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
@@ -59,8 +59,10 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
     ['Activity', a.activity],
     ['Created', `${formatDate(a.createdAt)} by ${esc(a.createdBy)}`],
     ['Allowed senders', esc(describeAllowedSenders(a.allowedSenders))],
+    ['Allowed networks', esc(describeAllowedNetworks(a.allowedNetworks))],
     ['Rate limit', describeRateLimit(a.rateLimit)],
   ];
+  if (a.passwordLeak) pairs.push(['Password leaked', `${formatDateTime(a.passwordLeak.at)}: rotate before enabling`]);
   const prev = a.previousPassword;
   if (prev && prev.validUntil.getTime() > now.getTime()) {
     pairs.push(['Old password', `valid until ${formatDateTime(prev.validUntil)}; last used ${prev.lastUsedAt ? formatAgo(prev.lastUsedAt, now) : 'never since the rotate'}`]);

@@ -119,6 +119,7 @@ export function limitsModal(a: AccountView, now: Date, privateMetadata: string):
         element: rate,
         hint: plain('Per minute, hour or day, shared by every relay: 5/m, 100/h, 20000/d. Empty: no limit. Over it the relay answers 451 4.7.1 with when to retry.'),
       },
+      allowedNetworksInput(a),
     ],
   });
 }
@@ -141,6 +142,7 @@ const REASON_LABEL: Record<DisableReason, string> = {
   suspected_compromise: 'Suspected compromise',
   decommissioning: 'Decommissioning',
   other: 'Other (explain below)',
+  leaked: 'Password leaked (enable only after a rotate)',
 };
 
 export function disableModal(a: AccountView, now: Date, opts: { reason?: DisableReason; note?: string; privateMetadata: string }): ModalView {
@@ -211,4 +213,24 @@ export function deleteModal(p: DeletePreview, opts: { now: Date; idleAfterDays: 
     });
   }
   return modal({ callbackId: VIEW.delete, title: 'Delete account', submit: 'Delete', privateMetadata: opts.privateMetadata, blocks });
+}
+
+/** Allowed networks (issue 18): AUTH only from these CIDR ranges; the relay answers 535 from elsewhere. */
+function allowedNetworksInput(a: AccountView): types.InputBlock {
+  const element: types.PlainTextInput = {
+    type: 'plain_text_input',
+    action_id: INPUT.limitsNetworks.action,
+    multiline: true,
+    max_length: 2500,
+    placeholder: plain('203.0.113.0/24, 2001:db8::/32'),
+  };
+  if (a.allowedNetworks?.length) element.initial_value = a.allowedNetworks.join(', ');
+  return {
+    type: 'input',
+    block_id: INPUT.limitsNetworks.block,
+    label: plain('Allowed networks'),
+    optional: true,
+    element,
+    hint: plain('AUTH is accepted only from these addresses or CIDR ranges (IPv4 and IPv6); from elsewhere the right password gets 535. Empty: anywhere.', 2000),
+  };
 }

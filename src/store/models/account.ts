@@ -36,6 +36,9 @@ export const accountSchema = new Schema(
       default: undefined,
     },
     surgeSnoozes: { type: new Schema({ volume: Date, network: Date, refused: Date }, { _id: false }), default: undefined },
+    allowedNetworks: { type: [String], default: undefined },
+    passwordChangedAt: { type: Date },
+    passwordLeak: { type: new Schema({ at: Date, url: String, source: String }, { _id: false }), default: undefined },
   },
   { collection: 'accounts', versionKey: false },
 );

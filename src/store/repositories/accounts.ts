@@ -25,12 +25,17 @@ type AccountRow = {
   previousPasswordHash?: string | null;
   previousPassword?: { validUntil?: Date | null; credentialVersion?: number | null; lastUsedAt?: Date | null } | null;
   surgeSnoozes?: Partial<Record<SurgeSignal, Date | null>> | null;
+  allowedNetworks?: string[] | null;
+  passwordChangedAt?: Date | null;
+  passwordLeak?: { at?: Date | null; url?: string | null; source?: string | null } | null;
 };
 
 /** Every read that is not AUTH leaves the hashes in the database. */
 const NO_SECRET = { passwordHash: 0, previousPasswordHash: 0 } as const;
 /** What ends a previous password (a rotate without keep, a disable). */
 const NO_PREVIOUS = { previousPasswordHash: 1, previousPassword: 1 } as const;
+/** A new password is not the leaked one: a rotate clears the mark (and so allows an enable again). */
+const rotated = (at: Date | undefined) => (at ? { passwordChangedAt: at } : {});
 
 export function toAccount(row: AccountRow): Account {
   const c = row.counters ?? {};
@@ -62,6 +67,13 @@ export function toAccount(row: AccountRow): Account {
     const snoozes: NonNullable<Account['surgeSnoozes']> = {};
     for (const [k, v] of Object.entries(row.surgeSnoozes)) if (v) snoozes[k as SurgeSignal] = v;
     if (Object.keys(snoozes).length) a.surgeSnoozes = snoozes;
+  }
+  if (row.allowedNetworks?.length) a.allowedNetworks = [...row.allowedNetworks];
+  if (row.passwordChangedAt) a.passwordChangedAt = row.passwordChangedAt;
+  if (row.passwordLeak?.at) {
+    a.passwordLeak = { at: row.passwordLeak.at };
+    if (row.passwordLeak.url) a.passwordLeak.url = row.passwordLeak.url;
+    if (row.passwordLeak.source) a.passwordLeak.source = row.passwordLeak.source;
   }
   if (row.lastUsedAt) a.lastUsedAt = row.lastUsedAt;
   if (row.idleSnoozedUntil) a.idleSnoozedUntil = row.idleSnoozedUntil;
@@ -149,8 +161,8 @@ export function accountRepository(m: Models): AccountRepository {
     countByWorkspace(workspaceId) {
       return A.countDocuments({ workspaceId });
     },
-    async setPasswordHash(id, passwordHash, keepPrevious) {
-      if (!keepPrevious) return updateAndRead(id, { $set: { passwordHash }, $unset: NO_PREVIOUS, $inc: { credentialVersion: 1 } });
+    async setPasswordHash(id, passwordHash, keepPrevious, at) {
+      if (!keepPrevious) return updateAndRead(id, { $set: { passwordHash, ...rotated(at) }, $unset: { ...NO_PREVIOUS, passwordLeak: 1 }, $inc: { credentialVersion: 1 } });
       if (!isObjectId(id)) return null;
       // The hash being replaced becomes the previous one: read it, then write only if nothing changed since
       // (same credential version), so a concurrent rotate or disable is never overwritten.
@@ -163,7 +175,9 @@ export function accountRepository(m: Models): AccountRepository {
             passwordHash,
             previousPasswordHash: current.passwordHash,
             previousPassword: { validUntil: keepPrevious.validUntil, credentialVersion: current.credentialVersion },
+            ...rotated(at),
           },
+          $unset: { passwordLeak: 1 },
           $inc: { credentialVersion: 1 },
         },
         { new: true },
@@ -190,9 +204,19 @@ export function accountRepository(m: Models): AccountRepository {
         else set.rateLimit = { limit: patch.rateLimit.limit, per: patch.rateLimit.per };
       }
       const update: Record<string, unknown> = {};
+      if (patch.allowedNetworks !== undefined) {
+        if (patch.allowedNetworks === null || patch.allowedNetworks.length === 0) unset.allowedNetworks = 1;
+        else set.allowedNetworks = patch.allowedNetworks;
+        // Where a password is valid is part of the credential: sessions opened under the old networks
+        // re-authenticate (the session check sees the new version at MAIL FROM on every instance).
+        update.$inc = { credentialVersion: 1 };
+      }
       if (Object.keys(set).length) update.$set = set;
       if (Object.keys(unset).length) update.$unset = unset;
       return Object.keys(update).length ? updateAndRead(id, update) : this.findById(id);
+    },
+    markPasswordLeaked(id, leak) {
+      return updateAndRead(id, { $set: { passwordLeak: leak } });
     },
     async markPreviousPasswordUsed(id, at) {
       if (!isObjectId(id)) return;

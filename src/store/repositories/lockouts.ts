@@ -1,9 +1,17 @@
-// Shared brute-force counters (see src/relay/shared-lockouts.ts): one document per address or username,
-// changed only by atomic single-document updates, so failures spread over several relay instances add up.
+// Shared brute-force counters (see src/relay/shared-lockouts.ts): one document per address, (username, address)
+// pair, username or account (network refusals), changed only by atomic single-document updates, so failures
+// spread over several relay instances add up; and the familiar addresses of each username.
 import type { Models } from '../models/index.ts';
 import { isDuplicateKeyError } from '../connection.ts';
 
-export type LockoutKind = 'address' | 'username';
+export type LockoutKind = 'address' | 'pair' | 'username' | 'network';
+
+/** A username's last successful AUTH from one address. */
+export interface FamiliarAddress {
+  username: string;
+  address: string;
+  lastSuccessAt: Date;
+}
 
 export interface SharedCounter {
   failures: number;
@@ -23,11 +31,21 @@ export interface LockoutRepository {
   /** Counts one failure in the key's window (a new window when the last one is over) and blocks at `blockAfter`. */
   recordFailure(kind: LockoutKind, key: string, s: { now: number; windowMs: number; blockAfter: number; blockMs: number }): Promise<FailureWrite>;
   prune(before: Date): Promise<number>;
+  /** Notes a successful AUTH (kept until `keepUntil`); one upsert by _id. */
+  recordSuccess(username: string, address: string, at: Date, keepUntil: Date): Promise<void>;
+  /** When this username last authenticated from this address (null: never, or pruned). One read by _id. */
+  lastSuccess(username: string, address: string): Promise<Date | null>;
+  /** The most recent successful AUTH of each of these usernames (the credential report). */
+  lastSuccesses(usernames: readonly string[]): Promise<Map<string, FamiliarAddress>>;
+  /** Holds a key blocked until `until` without counting a failure (an alert marked "Expected"). */
+  holdUntil(kind: LockoutKind, key: string, until: Date, now: Date): Promise<void>;
 }
+
+export const familiarId = (username: string, address: string) => `familiar:${username}|${address}`;
 
 export const lockoutId = (kind: LockoutKind, key: string) => `${kind}:${key}`;
 
-type Row = { _id: string; failures?: number; windowStart?: Date; blockedUntil?: Date };
+type Row = { _id: string; failures?: number; windowStart?: Date; blockedUntil?: Date; username?: string; address?: string; lastSuccessAt?: Date };
 const toCounter = (r: Row): SharedCounter => ({
   failures: r.failures ?? 0,
   windowStart: r.windowStart?.getTime() ?? 0,
@@ -73,6 +91,27 @@ export function lockoutRepository(m: Models): LockoutRepository {
     async prune(before) {
       const res = await L.deleteMany({ expiresAt: { $lt: before } });
       return res.deletedCount ?? 0;
+    },
+    async recordSuccess(username, address, at, keepUntil) {
+      await L.updateOne({ _id: familiarId(username, address) }, { $set: { username, address }, $max: { lastSuccessAt: at, expiresAt: keepUntil } }, { upsert: true });
+    },
+    async lastSuccess(username, address) {
+      const row = await L.findById(familiarId(username, address), { lastSuccessAt: 1 }).lean<Row>();
+      return row?.lastSuccessAt ?? null;
+    },
+    async lastSuccesses(usernames) {
+      const out = new Map<string, FamiliarAddress>();
+      if (!usernames.length) return out;
+      const rows = await L.find({ username: { $in: [...usernames] } }, { username: 1, address: 1, lastSuccessAt: 1 }).lean<Row[]>();
+      for (const r of rows) {
+        if (!r.username || !r.address || !r.lastSuccessAt) continue;
+        const seen = out.get(r.username);
+        if (!seen || seen.lastSuccessAt < r.lastSuccessAt) out.set(r.username, { username: r.username, address: r.address, lastSuccessAt: r.lastSuccessAt });
+      }
+      return out;
+    },
+    async holdUntil(kind, key, until, now) {
+      await L.updateOne({ _id: lockoutId(kind, key) }, { $max: { blockedUntil: until, expiresAt: until }, $setOnInsert: { failures: 0, windowStart: now } }, { upsert: true });
     },
   };
 }

@@ -13,6 +13,7 @@ type WorkspaceRow = {
   roles?: { admins?: string[]; responders?: string[]; adminGroup?: string | null; responderGroup?: string | null } | null;
   slotsUsed?: number | null;
   surgeAutoDisable?: boolean | null;
+  credentialPolicy?: { onLeak?: string | null; maxPasswordAgeDays?: number | null; unusedAfterDays?: number | null } | null;
   createdAt: Date;
 };
 
@@ -33,6 +34,13 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
   if (row.roles?.adminGroup) ws.roles.adminGroup = row.roles.adminGroup;
   if (row.roles?.responderGroup) ws.roles.responderGroup = row.roles.responderGroup;
   if (row.surgeAutoDisable) ws.surgeAutoDisable = true;
+  const cp = row.credentialPolicy;
+  if (cp && (cp.onLeak || cp.maxPasswordAgeDays || cp.unusedAfterDays)) {
+    ws.credentialPolicy = {};
+    if (cp.onLeak === 'disable' || cp.onLeak === 'rotate') ws.credentialPolicy.onLeak = cp.onLeak;
+    if (cp.maxPasswordAgeDays) ws.credentialPolicy.maxPasswordAgeDays = cp.maxPasswordAgeDays;
+    if (cp.unusedAfterDays) ws.credentialPolicy.unusedAfterDays = cp.unusedAfterDays;
+  }
   return ws;
 }
 
