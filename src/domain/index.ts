@@ -31,3 +31,5 @@ export * from './sending-policy.ts';
 export * from './sender-policy.ts';
 export * from './rate-limit.ts';
 export * from './surge.ts';
+export * from './account-requests.ts';
+export * from './trace.ts';

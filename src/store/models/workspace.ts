@@ -15,6 +15,8 @@ export const workspaceSchema = new Schema(
     },
     slotsUsed: { type: Number, required: true, default: 0 },
     surgeAutoDisable: { type: Boolean },
+    approvalsChannel: { type: String },
+    deleteNeedsApproval: { type: Boolean },
     createdAt: { type: Date, required: true },
   },
   { collection: 'workspaces', versionKey: false },

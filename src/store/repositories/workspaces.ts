@@ -13,6 +13,8 @@ type WorkspaceRow = {
   roles?: { admins?: string[]; responders?: string[]; adminGroup?: string | null; responderGroup?: string | null } | null;
   slotsUsed?: number | null;
   surgeAutoDisable?: boolean | null;
+  approvalsChannel?: string | null;
+  deleteNeedsApproval?: boolean | null;
   createdAt: Date;
 };
 
@@ -33,6 +35,8 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
   if (row.roles?.adminGroup) ws.roles.adminGroup = row.roles.adminGroup;
   if (row.roles?.responderGroup) ws.roles.responderGroup = row.roles.responderGroup;
   if (row.surgeAutoDisable) ws.surgeAutoDisable = true;
+  if (row.approvalsChannel) ws.approvalsChannel = row.approvalsChannel;
+  if (row.deleteNeedsApproval) ws.deleteNeedsApproval = true;
   return ws;
 }
 
