@@ -20,6 +20,7 @@ export const WEB_API_METHOD_SCOPES = {
   'views.publish': null,
   'usergroups.users.list': 'usergroups:read', // admin / responder user groups
   'users.info': 'users:read', // names for the audit trail when a payload has none
+  'oauth.v2.access': null, // OAuth distribution: the install's code exchange and token rotation
   'functions.completeSuccess': null, // Workflow Builder steps (src/slack/functions/)
   'functions.completeError': null,
 } as const;

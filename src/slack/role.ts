@@ -6,7 +6,11 @@ import { buildSlackApp, type SlackApp } from './app.ts';
 import { BackgroundTasks, type SlackDeps } from './deps.ts';
 import { homeRefresher } from './home-publisher.ts';
 import { HomeViewers } from './home-viewers.ts';
-import { SLACK_EVENTS_PATH } from './ids.ts';
+import { SLACK_EVENTS_PATH, SLACK_INSTALL_PATH } from './ids.ts';
+import { WebClient } from '@slack/web-api';
+import { webClientOptions } from './client.ts';
+import { mongoInstallationStore, type MongoInstallationStore } from './installations.ts';
+import { slackInstallationRepository } from '../store/repositories/slack-installations.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
   const log = rt.log.child({ component: 'slack' });
@@ -20,7 +24,21 @@ export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 
     // Slack waits 3 s for a modal's answer; leave room for the network.
     submitDeadlineMs: overrides.submitDeadlineMs ?? 2_000,
     background: new BackgroundTasks(),
+    ...(rt.config.slack.oauth ? { installations: installationStoreFor(rt, log) } : {}),
   };
+}
+
+/** OAuth distribution: installations in MongoDB, tokens sealed with SMTPDESK_SECRET_KEY, refreshed with oauth.v2.access. */
+function installationStoreFor(rt: Runtime, log: SlackDeps['log']): MongoInstallationStore {
+  const oauth = rt.config.slack.oauth!;
+  if (!rt.ctx.secrets) throw new Error('SMTPDESK_SECRET_KEY is required for OAuth distribution');
+  const client = new WebClient(undefined, webClientOptions(rt.config, log));
+  return mongoInstallationStore({
+    repo: slackInstallationRepository(rt.db.models),
+    secrets: rt.ctx.secrets,
+    log,
+    refresh: (refreshToken) => client.oauth.v2.access({ client_id: oauth.clientId, client_secret: oauth.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken }),
+  });
 }
 
 export interface RunningSlack {
@@ -49,13 +67,13 @@ export async function runSlack(rt: Runtime, opts: { port?: number; deps?: SlackD
 }
 
 export const startSlackRole: RoleStarter = async (rt) => {
-  if (!rt.config.slack.botToken) {
-    rt.log.info({ code: 'SLACK_DISABLED' }, 'Slack role not started: SLACK_BOT_TOKEN is not set');
+  if (!rt.config.slack.enabled) {
+    rt.log.info({ code: 'SLACK_DISABLED' }, 'Slack role not started: neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID is set');
     return null;
   }
   const running = await runSlack(rt);
   const s = rt.config.slack;
   const description =
-    running.slack.mode === 'socket' ? `Slack app in Socket Mode (${s.command})` : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})`;
+    running.slack.mode === 'socket' ? `Slack app in Socket Mode (${s.command})` : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})${running.slack.oauth ? `, installs at ${SLACK_INSTALL_PATH}` : ''}`;
   return { description, ready: () => true, stop: () => running.stop() };
 };
