@@ -296,12 +296,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && e.BCRYPT_COST < 10) {
     problems.push('BCRYPT_COST: must be at least 10 in production');
   }
-  const slackOAuth = e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, stateSecret: e.SLACK_STATE_SECRET } : undefined;
+  const slackOAuth =
+    e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET
+      ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, stateSecret: e.SLACK_STATE_SECRET }
+      : undefined;
   if ((e.SLACK_CLIENT_ID || e.SLACK_CLIENT_SECRET || e.SLACK_STATE_SECRET) && !slackOAuth) {
     problems.push('SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET: set all three for OAuth distribution (or none)');
   }
   if (slackOAuth && e.SLACK_APP_TOKEN) problems.push('SLACK_CLIENT_ID: OAuth distribution runs in HTTP mode; unset SLACK_APP_TOKEN');
-  if (slackOAuth && !e.SMTPDESK_SECRET_KEY) problems.push('SMTPDESK_SECRET_KEY: required with SLACK_CLIENT_ID, to seal the installations\' tokens at rest');
+  if (slackOAuth && !e.SMTPDESK_SECRET_KEY) problems.push("SMTPDESK_SECRET_KEY: required with SLACK_CLIENT_ID, to seal the installations' tokens at rest");
   const slackEnabled = Boolean(e.SLACK_BOT_TOKEN || slackOAuth);
   if (slackEnabled && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');

@@ -16,7 +16,7 @@ const QUERY_MAX = 320;
  */
 export function parseTraceQuery(input: string): { kind: TraceKind; value: string } | null {
   const q = input.trim();
-  if (!q || q.length > QUERY_MAX || /[\s\u0000-\u001f\u007f]/.test(q)) return null;
+  if (!q || q.length > QUERY_MAX || /\s/.test(q) || [...q].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) return null;
   if (/^[a-f0-9]{24}$/i.test(q)) return { kind: 'queue-id', value: q.toLowerCase() };
   // Slack turns an address into <mailto:a@b|a@b>.
   const mailto = /^<mailto:([^|>]+)(?:\|[^>]*)?>$/i.exec(q);

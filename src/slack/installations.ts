@@ -119,7 +119,7 @@ export function mongoInstallationStore(deps: InstallationStoreDeps): MongoInstal
   }
 
   return {
-    storeInstallation: async (installation) => save(installation as AnyInstallation),
+    storeInstallation: async (installation) => save(installation),
     async fetchInstallation(query) {
       const stored = await find(query);
       if (!stored) throw new Error(`smtpdesk is not installed in this Slack ${query.isEnterpriseInstall ? 'organisation' : 'team'}`);
@@ -144,7 +144,7 @@ export function mongoInstallationStore(deps: InstallationStoreDeps): MongoInstal
 function normalise(i: AnyInstallation): AnyInstallation {
   const out = { ...i } as AnyInstallation & Record<string, unknown>;
   for (const [k, v] of Object.entries(out)) if (v === null) delete out[k];
-  if (!out.user || typeof out.user !== 'object') out.user = { id: '', token: undefined, scopes: undefined } as unknown as AnyInstallation['user'];
+  if (!out.user || typeof out.user !== 'object') out.user = { id: '', token: undefined, scopes: undefined };
   out.authVersion ??= 'v2';
   out.isEnterpriseInstall ??= false;
   return out;

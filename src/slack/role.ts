@@ -74,6 +74,8 @@ export const startSlackRole: RoleStarter = async (rt) => {
   const running = await runSlack(rt);
   const s = rt.config.slack;
   const description =
-    running.slack.mode === 'socket' ? `Slack app in Socket Mode (${s.command})` : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})${running.slack.oauth ? `, installs at ${SLACK_INSTALL_PATH}` : ''}`;
+    running.slack.mode === 'socket'
+      ? `Slack app in Socket Mode (${s.command})`
+      : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})${running.slack.oauth ? `, installs at ${SLACK_INSTALL_PATH}` : ''}`;
   return { description, ready: () => true, stop: () => running.stop() };
 };

@@ -82,7 +82,8 @@ function approvalSettings(opts: OptionValues): { approvalsChannel?: string | nul
   const out: { approvalsChannel?: string | null; deleteNeedsApproval?: boolean } = {};
   const channel = opts['approvals-channel'];
   if (channel !== undefined) {
-    if (typeof channel !== 'string' || (channel !== '' && !/^[CG][A-Z0-9]{2,}$/.test(channel))) throw new UsageError('--approvals-channel takes a Slack channel id such as C0123ABCD ("" to clear)');
+    if (typeof channel !== 'string' || (channel !== '' && !/^[CG][A-Z0-9]{2,}$/.test(channel)))
+      throw new UsageError('--approvals-channel takes a Slack channel id such as C0123ABCD ("" to clear)');
     out.approvalsChannel = channel || null;
   }
   const del = opts['delete-needs-approval'];

@@ -22,7 +22,7 @@ export function registerRequestActions(app: App, deps: SlackDeps): void {
         const decided = await decideRequest(deps.ctx, resolved.actor, resolved.workspace.id, action.value ?? '', decision);
         deps.metrics.slackRequests.inc({ kind: 'action', result: 'ok' });
         deps.log.info({ code: 'SLACK_ACTION', action: `request.${decision}`, user: body.user.id, request: decided.request.id }, `request ${decided.request.status}`);
-        await announceDecision(deps, client, decided, { channel: body.channel?.id, ts: body.message?.ts as string | undefined });
+        await announceDecision(deps, client, decided, { channel: body.channel?.id, ts: body.message?.ts });
       } catch (err) {
         deps.metrics.slackRequests.inc({ kind: 'action', result: 'error' });
         const text = explainFailure(deps, err, { op: `request.${decision}`, user: body.user.id, workspace: resolved?.workspace });

@@ -56,13 +56,7 @@ export function divider(): types.DividerBlock {
  * given) asks first, with a red confirm button: every builder of buttons gets this by using this function,
  * including alert buttons added later. `confirm: false` opts out (a button that only opens a form).
  */
-export function button(
-  text: string,
-  actionId: string,
-  value: string,
-  style?: 'primary' | 'danger',
-  confirm?: ConfirmText | false,
-): types.Button {
+export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger', confirm?: ConfirmText | false): types.Button {
   const b: types.Button = { type: 'button', text: plain(text, 75), action_id: actionId, value: value.slice(0, 2000) };
   if (style) b.style = style;
   const ask = confirm === false ? undefined : (confirm ?? destructiveConfirm(text, actionId));

@@ -48,7 +48,11 @@ export function traceBlocks(t: TraceResult, opts: { command: string }): { text: 
   if (t.messages.length === 0) {
     return {
       text: `Nothing found for ${t.value}`,
-      blocks: [section(`:mag: No message with ${what} in this workspace's queue. Messages are kept for the retention period; check the address or try \`${opts.command} trace <Message-ID>\`.`)],
+      blocks: [
+        section(
+          `:mag: No message with ${what} in this workspace's queue. Messages are kept for the retention period; check the address or try \`${opts.command} trace <Message-ID>\`.`,
+        ),
+      ],
     };
   }
   return {

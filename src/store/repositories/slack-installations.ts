@@ -69,7 +69,7 @@ export function slackInstallationRepository(m: Models): SlackInstallationReposit
       const row = await I.findOneAndUpdate(
         { _id: key, $or: [{ refreshUntil: null }, { refreshUntil: { $lte: now } }] },
         { $set: { refreshOwner: owner, refreshUntil: new Date(now.getTime() + leaseMs) } },
-        { new: true, projection: { _id: 1 } },
+        { new: true },
       ).lean();
       return row !== null;
     },
