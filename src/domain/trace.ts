@@ -44,7 +44,7 @@ export interface TraceResult {
 
 export async function traceMail(ctx: DomainContext, actor: Actor, workspaceId: string, query: string, opts: { sinceMs?: number; limit?: number } = {}): Promise<TraceResult> {
   authorize(actor, 'mail.trace');
-  const parsed = parseTraceQuery(query);
+  let parsed = parseTraceQuery(query);
   if (!parsed) {
     throw new DomainError('INPUT.INVALID', 'Trace a recipient address (someone@example.com), a Message-ID (<id@host>) or a queue id (24 hex digits).', {
       query: query.slice(0, 80),
@@ -52,7 +52,13 @@ export async function traceMail(ctx: DomainContext, actor: Actor, workspaceId: s
   }
   const limit = Math.min(Math.max(Math.floor(opts.limit ?? 20), 1), 200);
   const since = opts.sinceMs !== undefined ? new Date(ctx.clock().getTime() - opts.sinceMs) : undefined;
-  const found = await ctx.messageSearch.find({ workspaceId, ...parsed, since, limit });
+  let found = await ctx.messageSearch.find({ workspaceId, ...parsed, since, limit });
+  // A Message-ID typed without its brackets reads like an address: when no recipient matches, try it as one.
+  if (found.length === 0 && parsed.kind === 'recipient') {
+    const asMessageId = { kind: 'message-id' as const, value: `<${query.trim()}>` };
+    const byId = await ctx.messageSearch.find({ workspaceId, ...asMessageId, since, limit });
+    if (byId.length) [parsed, found] = [asMessageId, byId];
+  }
   // For an address, only that recipient of each message: the others are not what was asked about.
   const messages = parsed.kind === 'recipient' ? found.map((m) => ({ ...m, recipients: m.recipients.filter((r) => r.address.toLowerCase() === parsed.value) })) : found;
   if (messages.length === 0) return { ...parsed, messages };
