@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log.ts';
 import { createSecretBox } from '../../src/domain/index.ts';
 import { mongoInstallationStore, type RefreshedToken } from '../../src/slack/installations.ts';
 import { slackInstallationRepository } from '../../src/store/repositories/slack-installations.ts';
+import { eventually } from '../helpers/relay.ts';
 import { ADMIN, SIGNING_SECRET, startSlackHarness, type SlackHarness } from '../helpers/slack.ts';
 
 const SECRET_KEY = 'ab'.repeat(32);
@@ -79,8 +80,8 @@ describe('OAuth distribution', () => {
     expect(r.status).toBe(200);
     const opened = await h.api.waitFor((calls) => calls.find((c) => c.method === 'views.open' && c.args.trigger_id === 'trigger-team2'));
     expect(opened.token).toBe(TEAM2.botToken);
-    const ws = await h.rt.ctx.workspaces.findBySlackTeam(TEAM2.id);
-    expect(ws).not.toBeNull();
+    // The modal opens first (the trigger lasts 3 s); the team's workspace is made when the requester is resolved.
+    await eventually(async () => (await h.rt.ctx.workspaces.findBySlackTeam(TEAM2.id)) !== null, 5_000, 'the team’s workspace');
     expect(await h.rt.ctx.workspaces.findBySlackTeam('T1')).toBeNull();
   });
 
