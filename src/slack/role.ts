@@ -7,10 +7,7 @@ import { BackgroundTasks, type SlackDeps } from './deps.ts';
 import { homeRefresher } from './home-publisher.ts';
 import { HomeViewers } from './home-viewers.ts';
 import { SLACK_EVENTS_PATH, SLACK_INSTALL_PATH } from './ids.ts';
-import { WebClient } from '@slack/web-api';
-import { webClientOptions } from './client.ts';
-import { mongoInstallationStore, type MongoInstallationStore } from './installations.ts';
-import { slackInstallationRepository } from '../store/repositories/slack-installations.ts';
+import { installationStoreFor, teamClients } from './team-clients.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
   const log = rt.log.child({ component: 'slack' });
@@ -28,19 +25,6 @@ export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 
   };
 }
 
-/** OAuth distribution: installations in MongoDB, tokens sealed with SMTPDESK_SECRET_KEY, refreshed with oauth.v2.access. */
-function installationStoreFor(rt: Runtime, log: SlackDeps['log']): MongoInstallationStore {
-  const oauth = rt.config.slack.oauth!;
-  if (!rt.ctx.secrets) throw new Error('SMTPDESK_SECRET_KEY is required for OAuth distribution');
-  const client = new WebClient(undefined, webClientOptions(rt.config, log));
-  return mongoInstallationStore({
-    repo: slackInstallationRepository(rt.db.models),
-    secrets: rt.ctx.secrets,
-    log,
-    refresh: (refreshToken) => client.oauth.v2.access({ client_id: oauth.clientId, client_secret: oauth.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken }),
-  });
-}
-
 export interface RunningSlack {
   deps: SlackDeps;
   slack: SlackApp;
@@ -53,7 +37,9 @@ export async function runSlack(rt: Runtime, opts: { port?: number; deps?: SlackD
   const deps = opts.deps ?? createSlackDeps(rt);
   const slack = buildSlackApp(deps);
   const { port } = await slack.start(opts.port);
-  const unsubscribe = rt.events.subscribe(homeRefresher(deps, slack.app.client));
+  // OAuth: no app-wide token; each team's dashboards are re-published with that team's client.
+  const clients = deps.installations ? teamClients(rt, deps.log, deps.installations) : undefined;
+  const unsubscribe = rt.events.subscribe(homeRefresher(deps, clients ?? slack.app.client));
   return {
     deps,
     slack,

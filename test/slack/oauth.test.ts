@@ -4,7 +4,7 @@
 // team's own token; app_uninstalled removes it. Token rotation refreshes once across instances.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
-import { createSecretBox } from '../../src/domain/index.ts';
+import { createAccount, createSecretBox, updateWorkspaceSettings } from '../../src/domain/index.ts';
 import { mongoInstallationStore, type RefreshedToken } from '../../src/slack/installations.ts';
 import { slackInstallationRepository } from '../../src/store/repositories/slack-installations.ts';
 import { eventually } from '../helpers/relay.ts';
@@ -83,6 +83,17 @@ describe('OAuth distribution', () => {
     // The modal opens first (the trigger lasts 3 s); the team's workspace is made when the requester is resolved.
     await eventually(async () => (await h.rt.ctx.workspaces.findBySlackTeam(TEAM2.id)) !== null, 5_000, 'the team’s workspace');
     expect(await h.rt.ctx.workspaces.findBySlackTeam('T1')).toBeNull();
+  });
+
+  it('posts the team’s alert channel with the team’s own token (no SLACK_BOT_TOKEN at all)', async () => {
+    const ws = (await h.rt.ctx.workspaces.findBySlackTeam(TEAM2.id))!;
+    const cli = { source: 'cli' as const, id: 'ops', name: 'ops', roles: ['admin' as const] };
+    await updateWorkspaceSettings(h.rt.ctx, cli, ws.id, { alertChannel: 'CGLOBEXALERTS' });
+    await createAccount(h.rt.ctx, cli, ws.id, 'globex-invoices');
+    const post = await h.api.waitFor((calls) =>
+      calls.find((c) => c.method === 'chat.postMessage' && c.args.channel === 'CGLOBEXALERTS' && /globex-invoices/.test(String(c.args.text))),
+    );
+    expect(post.token).toBe(TEAM2.botToken);
   });
 
   it('does not answer a team that never installed the app', async () => {

@@ -92,7 +92,7 @@ describe('confirm on destructive buttons (the shared builder)', () => {
 
   it('a label with mrkdwn or an overlong one stays within Slack’s limits', () => {
     const b = button(`<!channel> ${'x'.repeat(200)} (7 days)`, ACTION.delete, 'v');
-    expect(b.confirm!.title.text.length).toBeLessThanOrEqual(100);
+    expect(b.confirm!.title!.text.length).toBeLessThanOrEqual(100);
     expect(b.confirm!.confirm!.text.length).toBeLessThanOrEqual(30);
     expect(b.confirm!.text.text).not.toContain('<!channel>');
   });
