@@ -87,6 +87,17 @@ describe('/smtp trace', () => {
     }
   });
 
+  it('shows a bounce or complaint that arrived later, once recorded on the recipient (whatever its fields)', async () => {
+    const { mongo } = await import('mongoose');
+    await h.rt.db.models.queuedMessages.collection.updateOne(
+      { _id: new mongo.ObjectId(ids.older) },
+      { $set: { 'recipients.0.laterOutcome': { type: 'bounced', status: '5.1.1', diagnostic: 'mailbox gone' }, 'recipients.0.complainedAt': new Date('2026-01-02T03:04:05Z') } },
+    );
+    const text = await trace('<older@sender.test>');
+    expect(text).toMatch(/later: .*laterOutcome: .*mailbox gone/);
+    expect(text).toMatch(/later: .*complainedAt: 2026-01-02 03:04 UTC/);
+  });
+
   it('another workspace’s message id finds nothing; bad input gets the help', async () => {
     expect(await trace(ids.theirs!)).toMatch(/No message with queue id/);
     expect(await trace('--since soon alice@dest.test')).toMatch(/`--since` takes a duration/);
