@@ -9,4 +9,13 @@ import { queueFindCommands } from './queue-find.ts';
 import { usageCommands } from './usage.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: CliCommand[] = [...workspaceCommands, ...accountCommands, ...usageCommands, ...jobCommands, ...queueCommands, ...queueFindCommands, ...domainCommands, ...suppressionCommands];
+export const COMMANDS: CliCommand[] = [
+  ...workspaceCommands,
+  ...accountCommands,
+  ...usageCommands,
+  ...jobCommands,
+  ...queueCommands,
+  ...queueFindCommands,
+  ...domainCommands,
+  ...suppressionCommands,
+];
