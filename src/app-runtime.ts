@@ -20,7 +20,8 @@ export async function openAppRuntime(config: Config, opts: Parameters<typeof ope
 /** The scheduled jobs on demand for the CLI, posting their alerts through Slack when it is configured. */
 export async function openJobsConsole(rt: Runtime, instanceId: string) {
   const [{ jobsConsole }, { createAlertPoster }] = await Promise.all([import('./jobs/console.ts'), import('./slack/job-alert-poster.ts')]);
-  return jobsConsole(rt, { alerts: createAlertPoster(rt.config, rt.log), instanceId });
+  const { teamClients } = await import('./slack/team-clients.ts');
+  return jobsConsole(rt, { alerts: createAlertPoster(rt.config, rt.log, teamClients(rt, rt.log)), instanceId });
 }
 
 async function wireEventSinks(rt: Runtime): Promise<void> {
@@ -30,9 +31,16 @@ async function wireEventSinks(rt: Runtime): Promise<void> {
     events.subscribe(outboxEventSink({ outbox: webhookOutboxStore(db.models), workspaces: ctx.workspaces, urls: config.http.outboundWebhookUrls }));
   }
   // Loaded only when configured: the CLI starts faster without the Slack client.
-  if (config.slack.botToken) {
-    const [{ slackAlertSink }, { createWebClient }] = await Promise.all([import('./slack/alerts.ts'), import('./slack/client.ts')]);
-    const slackAlerts = slackAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
+  if (config.slack.botToken || config.slack.oauth) {
+    const [{ slackAlertSink }, { createWebClient }, { teamClients }] = await Promise.all([
+      import('./slack/alerts.ts'),
+      import('./slack/client.ts'),
+      import('./slack/team-clients.ts'),
+    ]);
+    // OAuth distribution without a bot token: each workspace's alerts go out with its own team's token.
+    const teams = config.slack.botToken ? undefined : teamClients(rt, log);
+    const client = teams ? (ws: { slackTeamId?: string }) => teams(ws.slackTeamId) : createWebClient(config, log);
+    const slackAlerts = slackAlertSink({ client, findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
     events.subscribe(slackAlerts);
     rt.attach(slackAlerts);
     // Leaked-credential alerts, with their buttons (issue 18).

@@ -124,6 +124,10 @@ const envSchema = z.object({
   SLACK_RESPONDER_USERS: list.default([]),
   SLACK_ADMIN_GROUP: z.string().optional(),
   SLACK_RESPONDER_GROUP: z.string().optional(),
+  // OAuth distribution (HTTP mode): one deployment installed in many Slack teams (src/slack/installations.ts).
+  SLACK_CLIENT_ID: z.string().min(1).optional(),
+  SLACK_CLIENT_SECRET: z.string().min(1).optional(),
+  SLACK_STATE_SECRET: z.string().min(1).optional(),
 
   JOBS_TIMEZONE: z.string().default('UTC'),
   JOB_IDLE_ACCOUNTS_SCHEDULE: z.string().default('0 9 * * *'),
@@ -231,6 +235,8 @@ export interface Config {
     responderUsers: string[];
     adminGroup?: string;
     responderGroup?: string;
+    /** OAuth distribution: set when SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET are. */
+    oauth?: { clientId: string; clientSecret: string; stateSecret: string };
   };
   jobs: {
     timezone: string;
@@ -303,7 +309,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && e.BCRYPT_COST < 10) {
     problems.push('BCRYPT_COST: must be at least 10 in production');
   }
-  const slackEnabled = Boolean(e.SLACK_BOT_TOKEN);
+  const slackOAuth =
+    e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET && e.SLACK_STATE_SECRET
+      ? { clientId: e.SLACK_CLIENT_ID, clientSecret: e.SLACK_CLIENT_SECRET, stateSecret: e.SLACK_STATE_SECRET }
+      : undefined;
+  if ((e.SLACK_CLIENT_ID || e.SLACK_CLIENT_SECRET || e.SLACK_STATE_SECRET) && !slackOAuth) {
+    problems.push('SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET: set all three for OAuth distribution (or none)');
+  }
+  if (slackOAuth && e.SLACK_APP_TOKEN) problems.push('SLACK_CLIENT_ID: OAuth distribution runs in HTTP mode; unset SLACK_APP_TOKEN');
+  if (slackOAuth && !e.SMTPDESK_SECRET_KEY) problems.push("SMTPDESK_SECRET_KEY: required with SLACK_CLIENT_ID, to seal the installations' tokens at rest");
+  const slackEnabled = Boolean(e.SLACK_BOT_TOKEN || slackOAuth);
   if (slackEnabled && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
@@ -388,6 +403,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       responderUsers: e.SLACK_RESPONDER_USERS,
       adminGroup: e.SLACK_ADMIN_GROUP,
       responderGroup: e.SLACK_RESPONDER_GROUP,
+      ...(slackOAuth ? { oauth: slackOAuth } : {}),
     },
     jobs: {
       timezone: e.JOBS_TIMEZONE,

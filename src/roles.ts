@@ -15,8 +15,12 @@ export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>
   relay: async () => (await import('./relay/role.ts')).startRelayRole,
   // The jobs post their alerts through the domain's AlertPoster port; here it is Slack's.
   jobs: async () => {
-    const [{ jobsRole }, { createAlertPoster }] = await Promise.all([import('./jobs/role.ts'), import('./slack/job-alert-poster.ts')]);
-    return jobsRole((rt) => createAlertPoster(rt.config, rt.log));
+    const [{ jobsRole }, { createAlertPoster }, { teamClients }] = await Promise.all([
+      import('./jobs/role.ts'),
+      import('./slack/job-alert-poster.ts'),
+      import('./slack/team-clients.ts'),
+    ]);
+    return jobsRole((rt) => createAlertPoster(rt.config, rt.log, teamClients(rt, rt.log)));
   },
   slack: async () => (await import('./slack/role.ts')).startSlackRole,
   worker: async () => (await import('./delivery/role.ts')).startWorkerRole,

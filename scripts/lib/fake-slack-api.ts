@@ -15,6 +15,21 @@ export interface RecordedCall {
   /** What the fake answered. */
   response: Record<string, unknown>;
   at: number;
+  /** The token the call was made with (Authorization: Bearer, or a `token` argument); absent without one. */
+  token?: string;
+}
+
+/** A team that can install the app through OAuth: what oauth.v2.access answers for its code. */
+export interface FakeInstall {
+  teamId: string;
+  teamName: string;
+  /** The bot token Slack issues to this install. */
+  botToken: string;
+  botUserId: string;
+  installerId: string;
+  enterpriseId?: string;
+  /** Token rotation on: a refresh token and an expiry (seconds) come with the token. */
+  expiresIn?: number;
 }
 
 type Answer = { status: number; headers?: Record<string, string>; body: Record<string, unknown> };
@@ -24,6 +39,11 @@ export class FakeSlackApi {
   readonly calls: RecordedCall[] = [];
   readonly groups = new Map<string, string[]>();
   readonly users = new Map<string, string>();
+  /** OAuth codes the fake accepts (oauth.v2.access), by code. */
+  readonly installs = new Map<string, FakeInstall>();
+  /** auth.test answers by token (an install's bot token is added when its code is exchanged). */
+  readonly tokens = new Map<string, { team_id: string; user_id: string; bot_id: string; team: string }>();
+  private refreshes = 0;
   /** What apps.connections.open answers (Socket Mode): the WebSocket URL of a test server. */
   socketUrl = '';
   private server?: Server;
@@ -104,6 +124,34 @@ export class FakeSlackApi {
     return this.waitFor(() => this.of(method)[n - 1], timeoutMs, `${method} #${n}`);
   }
 
+  /** oauth.v2.access: a code of a known install, or a refresh token (token rotation). */
+  private oauthAccess(args: Record<string, unknown>): Answer {
+    if (args.grant_type === 'refresh_token') {
+      const n = ++this.refreshes;
+      return { status: 200, body: { ok: true, token_type: 'bot', access_token: `xoxe.xoxb-refreshed-${n}`, refresh_token: `xoxe-1-refresh-${n}`, expires_in: 43_200 } };
+    }
+    const install = this.installs.get(typeof args.code === 'string' ? args.code : '');
+    if (!install || !args.client_id || !args.client_secret) return { status: 200, body: { ok: false, error: 'invalid_code' } };
+    this.tokens.set(install.botToken, { team_id: install.teamId, user_id: install.botUserId, bot_id: `B${install.teamId}`, team: install.teamName });
+    const rotation = install.expiresIn ? { refresh_token: `xoxe-1-refresh-${install.teamId}`, expires_in: install.expiresIn } : {};
+    return {
+      status: 200,
+      body: {
+        ok: true,
+        app_id: 'A1',
+        authed_user: { id: install.installerId },
+        scope: 'commands,chat:write',
+        token_type: 'bot',
+        access_token: install.botToken,
+        bot_user_id: install.botUserId,
+        team: { id: install.teamId, name: install.teamName },
+        enterprise: install.enterpriseId ? { id: install.enterpriseId, name: 'Org' } : null,
+        is_enterprise_install: false,
+        ...rotation,
+      },
+    };
+  }
+
   async close(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
@@ -117,13 +165,15 @@ export class FakeSlackApi {
     const isResponseUrl = url.pathname.startsWith('/response/');
     const method = isResponseUrl ? 'response_url' : url.pathname.replace(/^\/api\//, '');
     const args = parseBody(raw, String(req.headers['content-type'] ?? ''));
-    const answer = this.answer(method, args);
-    this.calls.push({ method, path: url.pathname, args, raw, status: answer.status, response: answer.body, at: Date.now() });
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
+    const answer = this.answer(method, args, token);
+    this.calls.push({ method, path: url.pathname, args, raw, status: answer.status, response: answer.body, at: Date.now(), ...(token ? { token } : {}) });
     res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.headers ?? {}) });
     res.end(JSON.stringify(answer.body));
   }
 
-  private answer(method: string, args: Record<string, unknown>): Answer {
+  private answer(method: string, args: Record<string, unknown>, token?: string): Answer {
     const limited = this.rateLimits.get(method);
     if (limited) {
       this.rateLimits.set(method, limited - 1);
@@ -137,8 +187,13 @@ export class FakeSlackApi {
         return { status: 200, body: { ok: true } };
       case 'apps.connections.open':
         return { status: 200, body: { ok: true, url: this.socketUrl } };
-      case 'auth.test':
+      case 'auth.test': {
+        const known = token ? this.tokens.get(token) : undefined;
+        if (known) return { status: 200, body: { ok: true, user: 'smtpdesk', ...known } };
         return { status: 200, body: { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1', user: 'smtpdesk', team: 'Acme' } };
+      }
+      case 'oauth.v2.access':
+        return this.oauthAccess(args);
       case 'views.open':
       case 'views.update':
       case 'views.publish': {

@@ -16,7 +16,7 @@ export type JobAlert =
     }
   | { kind: 'plan-limits'; finding: Pick<PlanLimitFinding, 'workspace' | 'usage' | 'status' | 'remedies'>; idleAfterDays: number }
   | { kind: 'surge'; finding: Pick<SurgeFinding, 'workspace' | 'raised'>; snoozeHours: number; disabled: readonly string[] }
-  | { kind: 'credential-hygiene'; workspace: Pick<Workspace, 'id' | 'name'>; findings: readonly HygieneFinding[]; now: Date };
+  | { kind: 'credential-hygiene'; workspace: Pick<Workspace, 'id' | 'name' | 'slackTeamId'>; findings: readonly HygieneFinding[]; now: Date };
 
 export interface AlertPoster {
   /** Posts to `channel`; where it landed, so that a later action can find the message. */

@@ -7,6 +7,8 @@ import type { SendingDomainRepository } from './dkim-model.ts';
 import type { AccountRepository, AuditRepository, QueueReader, UsageRepository, WorkspaceRepository } from './ports.ts';
 import type { SecretBox } from './secret-box.ts';
 import type { SuppressionRepository } from './suppression-model.ts';
+import type { AccountRequestRepository } from './account-request-model.ts';
+import type { MessageSearch } from './trace-model.ts';
 
 export interface DomainContext {
   workspaces: WorkspaceRepository;
@@ -20,6 +22,10 @@ export interface DomainContext {
   accountHours: AccountHourRepository;
   domains: SendingDomainRepository;
   suppressions: SuppressionRepository;
+  /** Account requests waiting for an admin's decision (src/domain/account-requests.ts). */
+  accountRequests: AccountRequestRepository;
+  /** "Where is my email": queued messages by recipient, Message-ID or queue id (src/domain/trace.ts). */
+  messageSearch: MessageSearch;
   /** Seals DKIM private keys (SMTPDESK_SECRET_KEY); absent when the key is not configured. */
   secrets?: SecretBox;
   events: EventSink;

@@ -27,7 +27,12 @@ export type EventType =
   | 'domain.key_rotated'
   | 'domain.removed'
   | 'suppression.added'
-  | 'suppression.removed';
+  | 'suppression.removed'
+  | 'request.created'
+  | 'request.approved'
+  | 'request.denied'
+  | 'request.expired'
+  | 'request.failed';
 
 /**
  * Changes people make (from Slack, the CLI or a webhook), as opposed to the flags the scheduled jobs raise

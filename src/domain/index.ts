@@ -38,3 +38,5 @@ export * from './leaks.ts';
 export * from './network-refusals.ts';
 export * from './credential-report.ts';
 export * from './credential-hygiene.ts';
+export * from './account-requests.ts';
+export * from './trace.ts';

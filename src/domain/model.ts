@@ -33,6 +33,10 @@ export interface Workspace {
   /** Accounts that exist now; kept with atomic $inc so parallel creates cannot pass the plan's slots. */
   slotsUsed: number;
   createdAt: Date;
+  /** Slack channel where account requests (and deletes needing a second admin) are posted for approval. */
+  approvalsChannel?: string;
+  /** A delete asked in Slack waits for a second admin's approval. */
+  deleteNeedsApproval?: boolean;
   /** Leak reports, credential hygiene and allowed networks (issue 18): src/domain/credential-policy.ts. */
   credentialPolicy?: CredentialPolicy;
 }

@@ -26,7 +26,10 @@ export type Action =
   | 'domain.list'
   | 'domain.manage'
   | 'suppression.list'
-  | 'suppression.manage';
+  | 'suppression.manage'
+  | 'request.create'
+  | 'request.decide'
+  | 'mail.trace';
 
 /** Roles allowed beyond 'everyone'; an empty list means every member may. */
 const ALLOWED: Record<Action, readonly Role[]> = {
@@ -56,6 +59,11 @@ const ALLOWED: Record<Action, readonly Role[]> = {
   // Recipient addresses: people's data, like the queue.
   'suppression.list': ['admin', 'responder'],
   'suppression.manage': ['admin'],
+  // Anyone may ask for an account; an admin other than the requester decides (src/domain/account-requests.ts).
+  'request.create': [],
+  'request.decide': ['admin'],
+  // "Did my email go out?": every member, for their own workspace's mail only (the lookup is scoped to it).
+  'mail.trace': [],
 };
 
 export function allowedRoles(action: Action): readonly Role[] {
@@ -91,6 +99,9 @@ const VERB: Record<Action, string> = {
   'domain.manage': 'manage sending domains and their DKIM keys',
   'suppression.list': 'see the suppression list',
   'suppression.manage': 'change the suppression list',
+  'request.create': 'request accounts',
+  'request.decide': 'approve or deny requests',
+  'mail.trace': 'trace mail',
 };
 
 export function authorize(actor: Actor, action: Action): void {

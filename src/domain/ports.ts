@@ -11,7 +11,9 @@ export interface NewWorkspace {
   createdAt: Date;
 }
 
-export type WorkspacePatch = Partial<Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable' | 'credentialPolicy'>>;
+export type WorkspacePatch = Partial<
+  Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable' | 'credentialPolicy' | 'approvalsChannel' | 'deleteNeedsApproval'>
+>;
 
 export interface WorkspaceRepository {
   /** Throws DomainError WORKSPACE.EXISTS when the name or Slack team is taken. */

@@ -86,7 +86,7 @@ export async function updateWorkspaceSettings(
   ctx: DomainContext,
   actor: Actor,
   workspaceId: string,
-  patch: { alertChannel?: string | null; roles?: Workspace['roles']; surgeAutoDisable?: boolean },
+  patch: { alertChannel?: string | null; roles?: Workspace['roles']; surgeAutoDisable?: boolean; approvalsChannel?: string | null; deleteNeedsApproval?: boolean },
 ): Promise<Workspace> {
   authorize(actor, 'workspace.manage');
   const ws = await getWorkspaceOrThrow(ctx, workspaceId);
@@ -95,6 +95,9 @@ export async function updateWorkspaceSettings(
   if (patch.roles) update.roles = patch.roles;
   // Stored only when on, so "off" leaves no field behind.
   if (patch.surgeAutoDisable !== undefined) update.surgeAutoDisable = patch.surgeAutoDisable || undefined;
+  // Account requests and approvals (src/domain/account-requests.ts).
+  if (patch.approvalsChannel !== undefined) update.approvalsChannel = patch.approvalsChannel ?? undefined;
+  if (patch.deleteNeedsApproval !== undefined) update.deleteNeedsApproval = patch.deleteNeedsApproval || undefined;
   const updated = (await ctx.workspaces.update(workspaceId, update)) ?? ws;
   await recordChange(ctx, actor, 'workspace.updated', workspaceId, { details: { settings: Object.keys(patch) } });
   return updated;

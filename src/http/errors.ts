@@ -42,6 +42,11 @@ export const HTTP_STATUS: Readonly<Record<string, number>> = {
   'QUEUE.NOT_FOUND': 404,
   'DOMAIN.NOT_FOUND': 404,
   'SUPPRESSION.NOT_FOUND': 404,
+  // Account requests (src/domain/account-requests.ts): raised in Slack only today.
+  'REQUEST.NOT_FOUND': 404,
+  'REQUEST.ALREADY_DECIDED': 409,
+  'REQUEST.EXPIRED': 409,
+  'REQUEST.NO_APPROVALS_CHANNEL': 409,
   'DOMAIN.EXISTS': 409,
   'DKIM.SECRET_KEY_MISSING': 503,
   'DKIM.NOT_PUBLISHED': 409,

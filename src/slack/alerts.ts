@@ -16,13 +16,20 @@ export interface SlackAlertSink extends EventSink {
   drain(timeoutMs?: number): Promise<void>;
 }
 
-export function slackAlertSink(opts: { client: WebClient; findWorkspace: (id: string) => Promise<Workspace | null>; log: Logger }): SlackAlertSink {
+export function slackAlertSink(opts: {
+  /** One bot token's client, or (OAuth distribution) the client of the workspace's own Slack team. */
+  client: WebClient | ((ws: Workspace) => Promise<WebClient | null>);
+  findWorkspace: (id: string) => Promise<Workspace | null>;
+  log: Logger;
+}): SlackAlertSink {
   const pending = new Set<Promise<void>>();
   const post = async (event: DomainEvent) => {
     try {
       const ws = await opts.findWorkspace(event.workspaceId);
       if (!ws?.alertChannel) return;
-      await opts.client.chat.postMessage({ channel: ws.alertChannel, text: alertText(event), unfurl_links: false, unfurl_media: false });
+      const client = typeof opts.client === 'function' ? await opts.client(ws) : opts.client;
+      if (!client) throw new Error(`no Slack installation for team ${ws.slackTeamId ?? '(none)'}`);
+      await client.chat.postMessage({ channel: ws.alertChannel, text: alertText(event), unfurl_links: false, unfurl_media: false });
     } catch (err) {
       opts.log.warn({ code: 'SLACK_ALERT_FAILED', event: event.type, workspaceId: event.workspaceId, err: slackErrorSummary(err) }, 'could not post to the alert channel');
     }

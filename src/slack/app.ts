@@ -1,5 +1,8 @@
 // The Bolt app, as thin as possible: a receiver for Socket Mode (SLACK_APP_TOKEN) or HTTP mode (signed requests
 // on SLACK_PORT at /slack/events), a Web API client pointed at SLACK_API_URL, and the listener groups.
+// With SLACK_CLIENT_ID… (OAuth distribution) the HTTP receiver also serves /slack/install and
+// /slack/oauth_redirect through Bolt's installer, and each request is answered with its own team's token
+// from the installation store (src/slack/installations.ts) instead of SLACK_BOT_TOKEN.
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { registerActions } from './actions/index.ts';
@@ -7,7 +10,9 @@ import { webClientOptions, slackLogger } from './client.ts';
 import { registerCommands } from './commands/index.ts';
 import type { SlackDeps } from './deps.ts';
 import { dropRedeliveredEvents, registerEvents } from './events/index.ts';
-import { SLACK_EVENTS_PATH } from './ids.ts';
+import { BOT_SCOPES, SLACK_EVENTS_PATH, SLACK_INSTALL_PATH, SLACK_OAUTH_REDIRECT_PATH } from './ids.ts';
+import { registerFunctions } from './functions/index.ts';
+import { registerShortcuts } from './shortcuts/index.ts';
 import { slackErrorSummary } from './actor.ts';
 import { safeError } from './replies.ts';
 import { registerViews } from './views/index.ts';
@@ -16,6 +21,8 @@ import { listenError, StartupError } from '../shared/startup-errors.ts';
 export interface SlackApp {
   app: App;
   mode: 'socket' | 'http';
+  /** True when installed through OAuth (many teams), false with one SLACK_BOT_TOKEN. */
+  oauth: boolean;
   /** Connects (Socket Mode) or listens (HTTP mode; `port` overrides SLACK_PORT, 0 picks a free one). */
   start(port?: number): Promise<{ port?: number }>;
   stop(): Promise<void>;
@@ -24,21 +31,40 @@ export interface SlackApp {
 export function buildSlackApp(deps: SlackDeps): SlackApp {
   const { config, log } = deps;
   const s = config.slack;
-  if (!s.botToken) throw new Error('SLACK_BOT_TOKEN is not set');
   const logger = slackLogger(log, 'slack-bolt');
   const clientOptions = webClientOptions(config, log);
   const mode = s.appToken ? 'socket' : 'http';
+  const oauth = mode === 'http' && s.oauth && deps.installations ? { ...s.oauth, store: deps.installations } : undefined;
+  if (!s.botToken && !oauth) throw new Error('SLACK_BOT_TOKEN is not set (or SLACK_CLIENT_ID… for OAuth distribution)');
   const receiver =
     mode === 'socket'
       ? new SocketModeReceiver({ appToken: s.appToken!, logger, logLevel: LogLevel.INFO, installerOptions: { clientOptions } })
-      : new HTTPReceiver({ signingSecret: s.signingSecret ?? '', endpoints: SLACK_EVENTS_PATH, logger, logLevel: LogLevel.INFO });
-  const app = new App({ token: s.botToken, receiver, logger, logLevel: LogLevel.INFO, clientOptions, deferInitialization: true });
+      : new HTTPReceiver({
+          signingSecret: s.signingSecret ?? '',
+          endpoints: SLACK_EVENTS_PATH,
+          logger,
+          logLevel: LogLevel.INFO,
+          ...(oauth
+            ? {
+                clientId: oauth.clientId,
+                clientSecret: oauth.clientSecret,
+                stateSecret: oauth.stateSecret,
+                scopes: [...BOT_SCOPES],
+                installationStore: oauth.store,
+                installerOptions: { installPath: SLACK_INSTALL_PATH, redirectUriPath: SLACK_OAUTH_REDIRECT_PATH, clientOptions },
+              }
+            : {}),
+        });
+  // OAuth: no token here; Bolt's installer authorizes each request with its team's installation.
+  const app = new App({ ...(oauth ? {} : { token: s.botToken }), receiver, logger, logLevel: LogLevel.INFO, clientOptions, deferInitialization: true });
 
   app.use(dropRedeliveredEvents(deps));
   registerCommands(app, deps);
   registerViews(app, deps);
   registerActions(app, deps);
   registerEvents(app, deps);
+  registerShortcuts(app, deps);
+  registerFunctions(app, deps);
   app.error(async (error) => {
     log.error({ code: 'SLACK_UNHANDLED_ERROR', err: safeError(error) }, 'a Slack listener failed');
   });
@@ -47,6 +73,7 @@ export function buildSlackApp(deps: SlackDeps): SlackApp {
   return {
     app,
     mode,
+    oauth: oauth !== undefined,
     async start(port) {
       // auth.test: a wrong token stops start-up with a clear message instead of failing every request later.
       try {

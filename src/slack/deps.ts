@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SlackDirectory } from './actor.ts';
 import type { HomeViewers } from './home-viewers.ts';
+import type { MongoInstallationStore } from './installations.ts';
 
 export interface SlackDeps {
   ctx: DomainContext;
@@ -23,6 +24,8 @@ export interface SlackDeps {
   submitDeadlineMs: number;
   /** Background work started after an ack; tracked so shutdown (and tests) can wait for it. */
   background: BackgroundTasks;
+  /** OAuth distribution: the installations of every Slack team (absent with one SLACK_BOT_TOKEN). */
+  installations?: MongoInstallationStore;
 }
 
 /** Tracks promises started after an ack; `drain` waits for them (bounded). */

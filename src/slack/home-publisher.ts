@@ -33,11 +33,13 @@ const REFRESH_ON: ReadonlySet<DomainEvent['type']> = new Set(CHANGE_EVENTS);
  * Changes arriving while a refresh runs are coalesced into one more refresh, so a burst of changes costs two
  * rounds of views.publish, not one per change.
  */
-export function homeRefresher(deps: SlackDeps, client: WebClient): EventSink {
+export function homeRefresher(deps: SlackDeps, clientOf: WebClient | ((teamId: string) => Promise<WebClient | null>)): EventSink {
   const state = new Map<string, { again: boolean }>();
   const refresh = async (workspaceId: string) => {
     for (const v of deps.home.recent(workspaceId)) {
       try {
+        const client = typeof clientOf === 'function' ? await clientOf(v.teamId) : clientOf;
+        if (!client) continue;
         const resolved = await deps.directory.resolve(client, { teamId: v.teamId, userId: v.userId });
         await publishHome(deps, client, resolved, v.userId);
       } catch (err) {

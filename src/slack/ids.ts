@@ -20,6 +20,9 @@ export const WEB_API_METHOD_SCOPES = {
   'views.publish': null,
   'usergroups.users.list': 'usergroups:read', // admin / responder user groups
   'users.info': 'users:read', // names for the audit trail when a payload has none
+  'oauth.v2.access': null, // OAuth distribution: the install's code exchange and token rotation
+  'functions.completeSuccess': null, // Workflow Builder steps (src/slack/functions/)
+  'functions.completeError': null,
 } as const;
 
 export type WebApiMethod = keyof typeof WEB_API_METHOD_SCOPES;
@@ -29,7 +32,23 @@ export const WEB_API_METHODS = Object.keys(WEB_API_METHOD_SCOPES) as WebApiMetho
 export const BOT_SCOPES: readonly string[] = ['commands', ...new Set(Object.values(WEB_API_METHOD_SCOPES).filter((s): s is NonNullable<typeof s> => s !== null))];
 
 /** Event subscriptions (bot events). */
-export const BOT_EVENTS = ['app_home_opened'] as const;
+export const BOT_EVENTS = ['app_home_opened', 'app_uninstalled', 'tokens_revoked', 'function_executed'] as const;
+
+/** OAuth distribution (HTTP mode with SLACK_CLIENT_ID…): where Bolt's installer serves the install page and the redirect. */
+export const SLACK_INSTALL_PATH = '/slack/install';
+export const SLACK_OAUTH_REDIRECT_PATH = '/slack/oauth_redirect';
+
+/** Shortcuts: a global one (anywhere in Slack) and a message one (on smtpdesk's alert messages). */
+export const SHORTCUT = {
+  requestAccount: 'smtpdesk_shortcut_request_account',
+  disableFromMessage: 'smtpdesk_shortcut_disable_account',
+} as const;
+
+/** Workflow Builder steps (custom functions): callback ids, declared in the manifest's functions section. */
+export const FUNCTION = {
+  disable: 'disable_smtp_account',
+  rotate: 'rotate_smtp_account',
+} as const;
 
 /** block_actions action_ids (buttons, menus). */
 export const ACTION = {
@@ -57,6 +76,9 @@ export const ACTION = {
   limits: 'smtpdesk_account_limits',
   /** The domains list: open the add-domain modal. */
   addDomain: 'smtpdesk_domain_add',
+  /** An account request's card in the approvals channel; the value is the request id. */
+  requestApprove: 'smtpdesk_request_approve',
+  requestDeny: 'smtpdesk_request_deny',
 } as const;
 
 /** Block ids of the scheduled jobs' alerts (src/slack/blocks/job-alerts.ts). Prefixes are followed by the account id. */
@@ -83,6 +105,8 @@ export const VIEW = {
   delete: 'smtpdesk_view_delete',
   limits: 'smtpdesk_view_limits',
   addDomain: 'smtpdesk_view_domain_add',
+  /** The "Request an SMTP account" modal (global shortcut). */
+  request: 'smtpdesk_view_request',
   /** Loading, result and error views (nothing to submit). */
   notice: 'smtpdesk_view_notice',
 } as const;
@@ -99,6 +123,8 @@ export const INPUT = {
   limitsNetworks: { block: 'smtpdesk_limits_networks', action: 'smtpdesk_limits_networks_input' },
   rotateKeepOld: { block: 'smtpdesk_rotate_keep_old', action: 'smtpdesk_rotate_keep_old_select' },
   domainName: { block: 'smtpdesk_domain_name', action: 'smtpdesk_domain_name_input' },
+  requestName: { block: 'smtpdesk_request_name', action: 'smtpdesk_request_name_input' },
+  requestReason: { block: 'smtpdesk_request_reason', action: 'smtpdesk_request_reason_input' },
 } as const;
 
 /** Value of the "delete anyway" checkbox option. */

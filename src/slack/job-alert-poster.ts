@@ -32,13 +32,21 @@ const BREAK_MS = 60_000;
  * minute for each: after such a failure further posts fail at once for a minute, and their alerts stay
  * pending for the next tick. A refusal about one channel (channel_not_found…) affects only that post.
  */
-export function slackAlertPoster(client: WebClient, command: string, now: () => number = Date.now): AlertPoster {
+export function slackAlertPoster(
+  clientOf: WebClient | ((slackTeamId: string | undefined) => Promise<WebClient | null>),
+  command: string,
+  now: () => number = Date.now,
+): AlertPoster {
   let brokenUntil = 0;
   let lastFailure = '';
   return {
     async post(channel, alert) {
       const message = jobAlertMessage(alert, command);
       if (now() < brokenUntil) throw new Error(`Slack unavailable (${lastFailure}); not tried again until ${new Date(brokenUntil).toISOString()}`);
+      // OAuth distribution: the alert goes out with the token of the workspace's own Slack team.
+      const team = 'finding' in alert ? alert.finding.workspace.slackTeamId : alert.workspace.slackTeamId;
+      const client = typeof clientOf === 'function' ? await clientOf(team) : clientOf;
+      if (!client) throw new Error(`no Slack installation for team ${team ?? '(none)'}`);
       try {
         const res = await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
         return { channel: res.channel ?? channel, ts: res.ts ?? '' };
@@ -54,9 +62,12 @@ export function slackAlertPoster(client: WebClient, command: string, now: () => 
   };
 }
 
-/** A poster from the Slack settings, or null when there is no bot token (alerts then stay pending). */
-export function createAlertPoster(config: Config, log: Logger): AlertPoster | null {
-  if (!config.slack.botToken) return null;
+/**
+ * A poster from the Slack settings, or null when there is no bot token (alerts then stay pending). With OAuth
+ * distribution and no bot token, `teams` gives each workspace's own team client.
+ */
+export function createAlertPoster(config: Config, log: Logger, teams?: (slackTeamId: string | undefined) => Promise<WebClient | null>): AlertPoster | null {
+  if (!config.slack.botToken) return teams ? slackAlertPoster(teams, config.slack.command) : null;
   const client = new WebClient(config.slack.botToken, {
     ...webClientOptions(config, log),
     // A tick can wait a little; a post that still fails is tried again on the next tick.

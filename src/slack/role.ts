@@ -6,7 +6,8 @@ import { buildSlackApp, type SlackApp } from './app.ts';
 import { BackgroundTasks, type SlackDeps } from './deps.ts';
 import { homeRefresher } from './home-publisher.ts';
 import { HomeViewers } from './home-viewers.ts';
-import { SLACK_EVENTS_PATH } from './ids.ts';
+import { SLACK_EVENTS_PATH, SLACK_INSTALL_PATH } from './ids.ts';
+import { installationStoreFor, teamClients } from './team-clients.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
   const log = rt.log.child({ component: 'slack' });
@@ -20,6 +21,7 @@ export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 
     // Slack waits 3 s for a modal's answer; leave room for the network.
     submitDeadlineMs: overrides.submitDeadlineMs ?? 2_000,
     background: new BackgroundTasks(),
+    ...(rt.config.slack.oauth ? { installations: installationStoreFor(rt, log) } : {}),
   };
 }
 
@@ -35,7 +37,9 @@ export async function runSlack(rt: Runtime, opts: { port?: number; deps?: SlackD
   const deps = opts.deps ?? createSlackDeps(rt);
   const slack = buildSlackApp(deps);
   const { port } = await slack.start(opts.port);
-  const unsubscribe = rt.events.subscribe(homeRefresher(deps, slack.app.client));
+  // OAuth: no app-wide token; each team's dashboards are re-published with that team's client.
+  const clients = deps.installations ? teamClients(rt, deps.log, deps.installations) : undefined;
+  const unsubscribe = rt.events.subscribe(homeRefresher(deps, clients ?? slack.app.client));
   return {
     deps,
     slack,
@@ -49,13 +53,15 @@ export async function runSlack(rt: Runtime, opts: { port?: number; deps?: SlackD
 }
 
 export const startSlackRole: RoleStarter = async (rt) => {
-  if (!rt.config.slack.botToken) {
-    rt.log.info({ code: 'SLACK_DISABLED' }, 'Slack role not started: SLACK_BOT_TOKEN is not set');
+  if (!rt.config.slack.enabled) {
+    rt.log.info({ code: 'SLACK_DISABLED' }, 'Slack role not started: neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID is set');
     return null;
   }
   const running = await runSlack(rt);
   const s = rt.config.slack;
   const description =
-    running.slack.mode === 'socket' ? `Slack app in Socket Mode (${s.command})` : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})`;
+    running.slack.mode === 'socket'
+      ? `Slack app in Socket Mode (${s.command})`
+      : `Slack app over HTTP on port ${running.port ?? s.port} at ${SLACK_EVENTS_PATH} (${s.command})${running.slack.oauth ? `, installs at ${SLACK_INSTALL_PATH}` : ''}`;
   return { description, ready: () => true, stop: () => running.stop() };
 };

@@ -13,6 +13,8 @@ import { workspaceRepository } from './repositories/workspaces.ts';
 import { sendingDomainRepository } from './repositories/sending-domains.ts';
 import { suppressionRepository } from './repositories/suppressions.ts';
 import { lockoutRepository } from './repositories/lockouts.ts';
+import { accountRequestRepository } from './repositories/account-requests.ts';
+import { messageSearch } from './queue/find.ts';
 import type { SecretBox } from '../domain/secret-box.ts';
 
 export function createDomainContext(
@@ -29,6 +31,8 @@ export function createDomainContext(
     accountHours: accountHourRepository(db.models),
     domains: sendingDomainRepository(db.models),
     suppressions: suppressionRepository(db.models),
+    accountRequests: accountRequestRepository(db.models),
+    messageSearch: messageSearch(db.models),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
     events: opts.events ?? new EventBus(),
     holdNetworkRefusalAlerts: (accountId, until) => lockoutRepository(db.models).holdUntil('network', accountId, until, new Date()),

@@ -117,7 +117,7 @@ describe('smtpdesk CLI', () => {
         .split('\n')
         .slice(1)
         .map((l) => l.trim().split(/\s{2,}/)[0]),
-    ).toEqual(['queue list', 'queue show ID', 'queue retry', 'queue purge', '']);
+    ).toEqual(['queue list', 'queue show ID', 'queue retry', 'queue purge', 'queue find RECIPIENT|MESSAGE-ID|QUEUE-ID', '']);
   });
 
   it('errors in --json mode are JSON too', async () => {

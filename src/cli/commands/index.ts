@@ -5,7 +5,17 @@ import { domainCommands } from './domains.ts';
 import { suppressionCommands } from './suppressions.ts';
 import { jobCommands } from './jobs.ts';
 import { queueCommands } from './queue.ts';
+import { queueFindCommands } from './queue-find.ts';
 import { usageCommands } from './usage.ts';
 import { workspaceCommands } from './workspace.ts';
 
-export const COMMANDS: CliCommand[] = [...workspaceCommands, ...accountCommands, ...usageCommands, ...jobCommands, ...queueCommands, ...domainCommands, ...suppressionCommands];
+export const COMMANDS: CliCommand[] = [
+  ...workspaceCommands,
+  ...accountCommands,
+  ...usageCommands,
+  ...jobCommands,
+  ...queueCommands,
+  ...queueFindCommands,
+  ...domainCommands,
+  ...suppressionCommands,
+];

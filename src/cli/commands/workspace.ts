@@ -1,6 +1,6 @@
 import { createWorkspace, listWorkspaces, resolveWorkspace, setWorkspacePlan, updateWorkspaceSettings, type Workspace } from '../../domain/index.ts';
 import { formatDate } from '../../shared/format.ts';
-import { requireArg, UsageError, type CliCommand } from '../command.ts';
+import { requireArg, UsageError, type CliCommand, type OptionValues } from '../command.ts';
 import { renderTable } from '../table.ts';
 import { applyCredentialPolicyOptions, CREDENTIAL_POLICY_HELP, CREDENTIAL_POLICY_OPTIONS, credentialPolicyRow, describeCredentialPolicy } from './credential-policy-options.ts';
 
@@ -14,6 +14,8 @@ export function workspaceRow(w: Workspace) {
     roles: w.roles,
     surgeAutoDisable: w.surgeAutoDisable === true,
     credentialPolicy: credentialPolicyRow(w),
+    approvalsChannel: w.approvalsChannel ?? null,
+    deleteNeedsApproval: w.deleteNeedsApproval === true,
     createdAt: w.createdAt.toISOString(),
   };
 }
@@ -75,6 +77,25 @@ const setPlan: CliCommand = {
   },
 };
 
+/** --approvals-channel and --delete-needs-approval (account requests, src/domain/account-requests.ts). */
+const APPROVAL_FLAGS = ['approvals-channel', 'delete-needs-approval'];
+
+function approvalSettings(opts: OptionValues): { approvalsChannel?: string | null; deleteNeedsApproval?: boolean } {
+  const out: { approvalsChannel?: string | null; deleteNeedsApproval?: boolean } = {};
+  const channel = opts['approvals-channel'];
+  if (channel !== undefined) {
+    if (typeof channel !== 'string' || (channel !== '' && !/^[CG][A-Z0-9]{2,}$/.test(channel)))
+      throw new UsageError('--approvals-channel takes a Slack channel id such as C0123ABCD ("" to clear)');
+    out.approvalsChannel = channel || null;
+  }
+  const del = opts['delete-needs-approval'];
+  if (del !== undefined) {
+    if (del !== 'on' && del !== 'off') throw new UsageError('--delete-needs-approval takes on or off');
+    out.deleteNeedsApproval = del === 'on';
+  }
+  return out;
+}
+
 const set: CliCommand = {
   path: ['workspace', 'set'],
   summary: "Change a workspace's alert channel and roles",
@@ -86,6 +107,8 @@ const set: CliCommand = {
     'responder-group': { type: 'string' },
     'surge-auto-disable': { type: 'string' },
     ...CREDENTIAL_POLICY_OPTIONS,
+    'approvals-channel': { type: 'string' },
+    'delete-needs-approval': { type: 'string' },
   },
   optionHelp: [
     '--alert-channel ID        Slack channel for alerts ("" to clear)',
@@ -95,6 +118,8 @@ const set: CliCommand = {
     '--responder-group S1      Slack user group of responders',
     '--surge-auto-disable on|off  a surge alert disables the account at once (and says so) instead of waiting for a click',
     ...CREDENTIAL_POLICY_HELP,
+    '--approvals-channel ID   Slack channel where account requests wait for an admin ("" to clear)',
+    '--delete-needs-approval on|off  a delete asked in Slack waits for a second admin',
   ],
   async run(cli, _pos, opts) {
     let ws = await cli.workspace();
@@ -107,7 +132,7 @@ const set: CliCommand = {
             .map((s) => s.trim())
             .filter(Boolean)
         : undefined;
-    const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable'].some((k) => opts[k] !== undefined);
+    const touched = ['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable', ...APPROVAL_FLAGS].some((k) => opts[k] !== undefined);
     if (!touched && policy) return cli.json ? workspaceRow(policy) : cli.print(`Updated "${policy.name}". ${describeCredentialPolicy(policy)}`);
     if (!touched) throw new UsageError('nothing to change: give --alert-channel, --admins, --responders, --admin-group, --responder-group or --surge-auto-disable');
     const auto = opts['surge-auto-disable'];
@@ -120,6 +145,7 @@ const set: CliCommand = {
     const patch: { alertChannel?: string | null; roles?: Workspace['roles']; surgeAutoDisable?: boolean } = { roles };
     if (auto !== undefined) patch.surgeAutoDisable = auto === 'on';
     if (opts['alert-channel'] !== undefined) patch.alertChannel = (opts['alert-channel'] as string) || null;
+    Object.assign(patch, approvalSettings(opts));
     const updated = await updateWorkspaceSettings(await cli.domain(), cli.actor, ws.id, patch);
     if (cli.json) return workspaceRow(updated);
     cli.print(`Updated "${updated.name}".${auto !== undefined ? ` Surge alerts ${updated.surgeAutoDisable ? 'disable the account at once' : 'wait for a click'}.` : ''}`);

@@ -6,12 +6,14 @@ import { registerHomeActions } from './home-actions.ts';
 import { registerJobAlertActions } from './job-alerts.ts';
 import { registerSurgeAlertActions } from './surge-alerts.ts';
 import { registerLeakAlertActions } from './leak-alerts.ts';
+import { registerRequestActions } from './requests.ts';
 
 export function registerActions(app: App, deps: SlackDeps): void {
   registerHomeActions(app, deps);
   registerJobAlertActions(app, deps);
   registerSurgeAlertActions(app, deps);
   registerLeakAlertActions(app, deps);
+  registerRequestActions(app, deps);
 }
 
 export { actorOf, originOf } from './home-actions.ts';

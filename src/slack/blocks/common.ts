@@ -51,10 +51,43 @@ export function divider(): types.DividerBlock {
   return { type: 'divider' };
 }
 
-export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): types.Button {
+/**
+ * A button. A destructive one (its action id names disable, rotate, delete, pause or deny, or `confirm` is
+ * given) asks first, with a red confirm button: every builder of buttons gets this by using this function,
+ * including alert buttons added later. `confirm: false` opts out (a button that only opens a form).
+ */
+export function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger', confirm?: ConfirmText | false): types.Button {
   const b: types.Button = { type: 'button', text: plain(text, 75), action_id: actionId, value: value.slice(0, 2000) };
   if (style) b.style = style;
+  const ask = confirm === false ? undefined : (confirm ?? destructiveConfirm(text, actionId));
+  if (ask) b.confirm = confirmDialog(ask);
   return b;
+}
+
+export interface ConfirmText {
+  title: string;
+  text: string;
+  confirm: string;
+  /** 'danger' unless said otherwise (an approval is primary). */
+  style?: 'primary' | 'danger';
+}
+
+/** The words of action ids that change or end an account's access: such a button asks before acting. */
+const DESTRUCTIVE_WORDS = /(^|_)(disable|rotate|delete|pause|deny|purge)(_|$)/;
+
+export function isDestructiveAction(actionId: string): boolean {
+  return DESTRUCTIVE_WORDS.test(actionId);
+}
+
+/** The default question for a destructive button, from its label: "Disable now?" … "Yes, disable now". */
+export function destructiveConfirm(label: string, actionId: string): ConfirmText | undefined {
+  if (!isDestructiveAction(actionId)) return undefined;
+  const verb = label.replace(/\s*\(.*\)\s*$/, '').trim() || 'Continue';
+  return { title: `${verb}?`, text: `*${esc(verb)}*: are you sure? This changes who can send mail with this account.`, confirm: `Yes, ${verb.toLowerCase()}` };
+}
+
+export function confirmDialog(c: ConfirmText): types.ConfirmationDialog {
+  return { title: plain(c.title, 100), text: md(c.text.slice(0, 300)), confirm: plain(c.confirm, 30), deny: plain('Cancel', 30), style: c.style ?? 'danger' };
 }
 
 /** Packs lines into section blocks of at most ~3000 characters each (Slack's limit per text). */

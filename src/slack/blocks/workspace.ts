@@ -76,6 +76,8 @@ export const SUBCOMMAND_HELP: readonly [string, string][] = [
   ['audit [NAME]', 'who changed what and when (admins, security responders)'],
   ['domains [add DOMAIN]', 'sending domains and their DKIM state; admins add one and get the DNS record to publish'],
   ['suppressions [add|remove ADDRESS]', 'addresses refused because they hard-bounced (admins, security responders); admins change the list'],
+  ['request NAME [what it is for]', 'ask for a new account; an admin other than you approves it in the approvals channel'],
+  ['trace ADDRESS|MESSAGE-ID|QUEUE-ID [--since 7d]', 'did my email go out? each recipient: status, attempts, the next hop’s last answer'],
   ['help', 'this help'],
 ];
 

@@ -9,6 +9,8 @@ import { openAddDomainModal } from '../views/domains.ts';
 import { parseSubcommand } from './parse.ts';
 import { helpMessage, report } from './reports.ts';
 import type { ResolvedActor } from '../actor.ts';
+import { requestAccount } from '../../domain/index.ts';
+import { postRequestCard } from '../requests.ts';
 
 export function registerCommands(app: App, deps: SlackDeps): void {
   app.command(deps.config.slack.command, slashCommandListener(deps));
@@ -53,6 +55,12 @@ export async function handleCommand(deps: SlackDeps, command: SlashCommand, resp
       case 'disable':
         await openAccountModal(deps, client, command.trigger_id, 'disable', sub.name, who, { ...origin, reason: sub.reason, note: sub.note });
         break;
+      case 'request': {
+        const r = await who();
+        const { request, channel } = await requestAccount(deps.ctx, r.actor, r.workspace.id, { name: sub.name, reason: sub.reason });
+        await answer({ text: await postRequestCard(deps, client, request, channel) });
+        break;
+      }
       default:
         await answer(await report(deps, sub, await who()));
     }

@@ -1,6 +1,6 @@
 // Slash command text -> a subcommand. Pure: no Slack, no database. Anything unknown or malformed becomes
 // { kind: 'help', problem } so the user sees the help with what was wrong.
-import { parseDisableReason, type DisableReason } from '../../domain/index.ts';
+import { parseDisableReason, parseSince, type DisableReason } from '../../domain/index.ts';
 
 export type ListSort = 'name' | 'created' | 'last-used';
 
@@ -18,6 +18,8 @@ export type Subcommand =
   | { kind: 'domains' }
   | { kind: 'domains-add'; domain?: string }
   | { kind: 'suppressions'; change?: { op: 'add' | 'remove'; address: string } }
+  | { kind: 'request'; name: string; reason?: string }
+  | { kind: 'trace'; query: string; sinceMs?: number }
   | { kind: 'help'; problem?: string };
 
 /** Words, keeping "quoted phrases" (straight or curly quotes, as Slack clients type them) together. */
@@ -79,6 +81,12 @@ export function parseSubcommand(text: string): Subcommand {
       if ((op === 'add' || op === 'remove') && args.length === 2) return { kind: 'suppressions', change: { op, address: args[1]! } };
       return { kind: 'help', problem: '`suppressions` lists the suppressed addresses; `suppressions add ADDRESS` and `suppressions remove ADDRESS` change the list (admins).' };
     }
+    case 'request':
+      if (args.length === 0) return { kind: 'help', problem: '`request` needs an account name: `request NAME [what it is for]`.' };
+      return args.length > 1 ? { kind: 'request', name: args[0]!, reason: args.slice(1).join(' ') } : { kind: 'request', name: args[0]! };
+    case 'trace':
+    case 'find':
+      return parseTrace(args);
     case 'help':
       return { kind: 'help' };
     default:
@@ -152,4 +160,27 @@ function parseDisable(args: string[], quoted: boolean[]): Subcommand {
     out.reason ??= 'other';
   }
   return out;
+}
+
+/** `trace <recipient | Message-ID | queue id> [--since 7d]`. */
+function parseTrace(args: string[]): Subcommand {
+  const usage = '`trace` takes a recipient address, a Message-ID or a queue id, and optionally `--since 7d`.';
+  let query: string | undefined;
+  let sinceMs: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const [flag, inline] = a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag.toLowerCase() === '--since') {
+      const ms = parseSince(inline ?? args[i + 1] ?? '');
+      if (ms === null) return { kind: 'help', problem: '`--since` takes a duration such as 30m, 12h, 7d or 2w.' };
+      sinceMs = ms;
+      if (inline === undefined) i++;
+    } else if (query === undefined) {
+      query = a;
+    } else {
+      return { kind: 'help', problem: usage };
+    }
+  }
+  if (!query) return { kind: 'help', problem: usage };
+  return sinceMs === undefined ? { kind: 'trace', query } : { kind: 'trace', query, sinceMs };
 }

@@ -11,9 +11,11 @@ import {
   setWorkspacePlan,
   showAccount,
   topQuotaConsumers,
+  traceMail,
   usageSummary,
 } from '../../domain/index.ts';
 import { domainListBlocks, suppressionListBlocks } from '../blocks/domains.ts';
+import { traceBlocks } from '../blocks/trace.ts';
 import { accountDetailBlocks, accountListBlocks } from '../blocks/accounts.ts';
 import { esc } from '../blocks/common.ts';
 import { formatCount } from '../../shared/format.ts';
@@ -23,7 +25,7 @@ import type { SlackDeps } from '../deps.ts';
 import type { Message } from '../replies.ts';
 import type { Subcommand } from './parse.ts';
 
-export type ReportSubcommand = Extract<Subcommand, { kind: 'list' | 'show' | 'usage' | 'plan' | 'audit' | 'domains' | 'suppressions' }>;
+export type ReportSubcommand = Extract<Subcommand, { kind: 'list' | 'show' | 'usage' | 'plan' | 'audit' | 'domains' | 'suppressions' | 'trace' }>;
 
 export async function report(deps: SlackDeps, sub: ReportSubcommand, r: ResolvedActor): Promise<Message> {
   const { ctx } = deps;
@@ -75,6 +77,8 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
       const entries = await listSuppressions(ctx, actor, workspace.id, { limit: 100 });
       return { text: `${entries.length} suppressed address(es)`, blocks: suppressionListBlocks(entries, { command }) };
     }
+    case 'trace':
+      return traceBlocks(await traceMail(ctx, actor, workspace.id, sub.query, { sinceMs: sub.sinceMs }), { command });
   }
 }
 

@@ -6,6 +6,7 @@ import { registerDeleteView } from './delete.ts';
 import { registerLimitsView } from './limits.ts';
 import { registerStatusViews } from './status.ts';
 import { registerDomainViews } from './domains.ts';
+import { registerRequestView } from './requests.ts';
 
 export function registerViews(app: App, deps: SlackDeps): void {
   registerCredentialViews(app, deps);
@@ -13,6 +14,7 @@ export function registerViews(app: App, deps: SlackDeps): void {
   registerDeleteView(app, deps);
   registerLimitsView(app, deps);
   registerDomainViews(app, deps);
+  registerRequestView(app, deps);
 }
 
 export {

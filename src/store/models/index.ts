@@ -18,6 +18,8 @@ import { usernameModel } from './username.ts';
 import { webhookDeliveryModel } from './webhook-delivery.ts';
 import { webhookOutboxModel } from './webhook-outbox.ts';
 import { workspaceModel } from './workspace.ts';
+import { accountRequestModel } from './account-request.ts';
+import { slackInstallationModel } from './slack-installation.ts';
 
 export function registerModels(c: Connection) {
   return {
@@ -40,6 +42,8 @@ export function registerModels(c: Connection) {
     dkimDomains: dkimDomainModel(c),
     suppressions: suppressionModel(c),
     suppressionLists: suppressionListModel(c),
+    accountRequests: accountRequestModel(c),
+    slackInstallations: slackInstallationModel(c),
   };
 }
 

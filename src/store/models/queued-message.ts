@@ -75,6 +75,9 @@ queuedMessageSchema.index({ workspaceId: 1, state: 1, createdAt: -1 });
 queuedMessageSchema.index({ 'bodyRef.doc': 1 });
 // Retention: finished messages by age.
 queuedMessageSchema.index({ state: 1, finishedAt: 1 });
+// "Where is my email" (src/store/queue/find.ts): by recipient (multikey) and by Message-ID, newest first.
+queuedMessageSchema.index({ workspaceId: 1, 'recipients.address': 1, createdAt: -1 });
+queuedMessageSchema.index({ workspaceId: 1, messageId: 1, createdAt: -1 });
 
 export type QueuedMessageDoc = InferSchemaType<typeof queuedMessageSchema>;
 export const queuedMessageModel = (c: Connection) => c.model('QueuedMessage', queuedMessageSchema);

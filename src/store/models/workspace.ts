@@ -16,6 +16,8 @@ export const workspaceSchema = new Schema(
     slotsUsed: { type: Number, required: true, default: 0 },
     surgeAutoDisable: { type: Boolean },
     credentialPolicy: { type: new Schema({ onLeak: String, maxPasswordAgeDays: Number, unusedAfterDays: Number }, { _id: false }), default: undefined },
+    approvalsChannel: { type: String },
+    deleteNeedsApproval: { type: Boolean },
     createdAt: { type: Date, required: true },
   },
   { collection: 'workspaces', versionKey: false },

@@ -14,6 +14,8 @@ type WorkspaceRow = {
   slotsUsed?: number | null;
   surgeAutoDisable?: boolean | null;
   credentialPolicy?: { onLeak?: string | null; maxPasswordAgeDays?: number | null; unusedAfterDays?: number | null } | null;
+  approvalsChannel?: string | null;
+  deleteNeedsApproval?: boolean | null;
   createdAt: Date;
 };
 
@@ -41,6 +43,8 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
     if (cp.maxPasswordAgeDays) ws.credentialPolicy.maxPasswordAgeDays = cp.maxPasswordAgeDays;
     if (cp.unusedAfterDays) ws.credentialPolicy.unusedAfterDays = cp.unusedAfterDays;
   }
+  if (row.approvalsChannel) ws.approvalsChannel = row.approvalsChannel;
+  if (row.deleteNeedsApproval) ws.deleteNeedsApproval = true;
   return ws;
 }
 
