@@ -18,6 +18,7 @@ import { buildBounceMessage, shouldSendBounce } from './bounce.ts';
 import { permanentFailure, temporaryFailure } from './classify.ts';
 import { createDkimSigner } from './dkim-signer.ts';
 import { createFinisher } from './finisher.ts';
+import { outboundEnvelopes, returnPathSettings, sendEnvelopes } from './return-path-envelope.ts';
 import { refreshQueueDepth } from './queue-depth.ts';
 import { createSuppressionRecorder } from './suppress.ts';
 import { mailboxProblem } from '../shared/mailbox.ts';
@@ -310,7 +311,8 @@ export function startDeliveryWorker(rt: Rt, options: DeliveryWorkerOptions = {})
         results.push(...sendable.map((address) => ({ address, delivered: false as const, failure })));
         body = null;
       } else if (body) {
-        results.push(...(await transport.send({ from, to: sendable }, await dkim.sign(msg, normalizeLineEndings(body)))));
+        const envelopes = outboundEnvelopes(msg, sendable, returnPathSettings(config));
+        results.push(...(await sendEnvelopes(transport, envelopes, await dkim.sign(msg, normalizeLineEndings(body)))));
       }
     }
     const now = clock();
