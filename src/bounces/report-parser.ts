@@ -5,24 +5,9 @@
 // job; only the report parts' own field syntax (RFC 822-style groups) is read here. Pure and bounded: a hostile
 // report yields 'unknown' or fewer entries, never a throw.
 import { simpleParser, type Attachment } from 'mailparser';
+import type { DeliveryKind, DeliveryReport as ParsedReport, RecipientStatus } from '../domain/index.ts';
 
-export type DeliveryKind = 'permanent' | 'transient' | 'delivered';
-
-export interface RecipientStatus {
-  /** Final-Recipient (or Original-Recipient) address, without its "rfc822;" type. */
-  address: string;
-  /** Action field, lower case: failed, delayed, delivered, relayed, expanded. */
-  action: string;
-  /** RFC 3463 status, e.g. "5.1.1" ('' when absent or malformed). */
-  status: string;
-  diagnostic?: string;
-  kind: DeliveryKind;
-}
-
-export type ParsedReport =
-  | { type: 'dsn'; recipients: RecipientStatus[]; reportingMta?: string; originalMessageId?: string }
-  | { type: 'feedback'; feedbackType: string; originalRcptTo: string[]; originalMailFrom?: string; userAgent?: string; originalMessageId?: string }
-  | { type: 'unknown'; reason: string; originalMessageId?: string };
+export type { DeliveryReport as ParsedReport } from '../domain/index.ts';
 
 const MAX_GROUPS = 1000;
 const MAX_FIELD = 1000;

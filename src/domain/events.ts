@@ -25,7 +25,10 @@ export type EventType =
   | 'domain.key_rotated'
   | 'domain.removed'
   | 'suppression.added'
-  | 'suppression.removed';
+  | 'suppression.removed'
+  | 'message.bounced'
+  | 'message.complained'
+  | 'account.reputation';
 
 /**
  * Changes people make (from Slack, the CLI or a webhook), as opposed to the flags the scheduled jobs raise

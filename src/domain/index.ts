@@ -31,3 +31,4 @@ export * from './sending-policy.ts';
 export * from './sender-policy.ts';
 export * from './rate-limit.ts';
 export * from './surge.ts';
+export * from './later-outcomes.ts';

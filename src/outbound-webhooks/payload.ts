@@ -12,6 +12,9 @@ export const OUTBOUND_EVENT_TYPES: readonly EventType[] = [
   'account.idle',
   'account.surge',
   'plan.near_limit',
+  'message.bounced',
+  'message.complained',
+  'account.reputation',
 ];
 
 export interface OutboundEventPayload {

@@ -1,5 +1,6 @@
 // Reports as remote systems send them, built to their RFCs: a DSN (RFC 3464) and an ARF feedback report
 // (RFC 5965). Used by the parser's table tests and the bounces listener's end-to-end tests.
+import { RawSmtpClient, type SmtpReply } from './smtp-client.ts';
 
 export interface DsnOptions {
   to: string;
@@ -93,4 +94,24 @@ export function buildArf(o: ArfOptions): string {
     `--${b}--`,
     '',
   ].join('\r\n');
+}
+
+/** Hands a report to a listener as a remote MTA would: null sender, one RCPT, DATA. */
+export async function sendReport(port: number, rcptTo: string, raw: string): Promise<{ rcpt: SmtpReply; data?: SmtpReply }> {
+  const c = await RawSmtpClient.connect(port);
+  try {
+    await c.command('EHLO mx.remote.test');
+    const mail = await c.command('MAIL FROM:<>');
+    if (mail.code !== 250) return { rcpt: mail };
+    const rcpt = await c.command(`RCPT TO:<${rcptTo}>`);
+    if (rcpt.code !== 250) return { rcpt };
+    const go = await c.command('DATA');
+    if (go.code !== 354) return { rcpt, data: go };
+    const stuffed = raw.replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+    const data = await c.command(`${stuffed}${stuffed.endsWith('\r\n') ? '' : '\r\n'}.`);
+    await c.command('QUIT').catch(() => undefined);
+    return { rcpt, data };
+  } finally {
+    c.close();
+  }
 }
