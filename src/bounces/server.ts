@@ -30,6 +30,8 @@ export interface BouncesDeps {
   log: Logger;
   metrics: Pick<Metrics, 'bounceReports'>;
   clock: Clock;
+  /** Sees each report as it arrived, before it is read (tests replay one; diagnostics). */
+  tap?: (report: { rcptTo: string[]; raw: Buffer }) => void;
 }
 
 export interface RunningBounces {
@@ -100,6 +102,7 @@ export async function startBouncesServer(s: BouncesSettings, deps: BouncesDeps):
       void (async () => {
         const raw = await readAll(stream);
         if (stream.sizeExceeded) throw smtpError(552, `5.3.4 Message too big for this server (at most ${s.maxMessageSize} bytes)`);
+        deps.tap?.({ rcptTo: session.envelope.rcptTo.map((r) => r.address), raw });
         const report = await parseReport(raw);
         const at = deps.clock();
         let busy = false;
