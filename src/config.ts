@@ -244,6 +244,8 @@ export interface Config {
     planLimitsSchedule: string;
     retentionSchedule: string;
     surgeSchedule: string;
+    /** The reputation guard (src/jobs/reputation.ts). */
+    reputationSchedule: string;
     /** Surge thresholds (src/domain/surge.ts) and how long *Expected* snoozes a signal. */
     surge: { factor: number; minRecipients: number; minRefused: number; historyDays: number; snoozeHours: number };
     idleAfterDays: number;
@@ -281,7 +283,6 @@ export interface Config {
     maxClients: number;
     maxConnectionsPerClient: number;
     maxMessagesPerClientPerMinute: number;
-    reputationSchedule: string;
   };
 }
 
@@ -418,6 +419,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       planLimitsSchedule: e.JOB_PLAN_LIMITS_SCHEDULE,
       retentionSchedule: e.JOB_RETENTION_SCHEDULE,
       surgeSchedule: e.JOB_SURGE_SCHEDULE,
+      reputationSchedule: e.JOB_REPUTATION_SCHEDULE,
       surge: {
         factor: e.SURGE_FACTOR,
         minRecipients: e.SURGE_MIN_RECIPIENTS,
@@ -453,7 +455,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxClients: e.BOUNCES_MAX_CLIENTS,
       maxConnectionsPerClient: e.BOUNCES_MAX_CONNECTIONS_PER_CLIENT,
       maxMessagesPerClientPerMinute: e.BOUNCES_MAX_MESSAGES_PER_CLIENT_PER_MINUTE,
-      reputationSchedule: e.JOB_REPUTATION_SCHEDULE,
     },
   };
 }

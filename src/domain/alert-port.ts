@@ -3,6 +3,7 @@
 // plugs in Slack's implementation (src/slack/job-alert-poster.ts), and a process without Slack has none.
 import type { IdleFinding, PlanLimitFinding } from './flag-scans.ts';
 import type { SurgeFinding } from './surge.ts';
+import type { ReputationFinding } from './reputation.ts';
 
 export type JobAlert =
   | {
@@ -13,7 +14,8 @@ export type JobAlert =
       snoozeDays: number;
     }
   | { kind: 'plan-limits'; finding: Pick<PlanLimitFinding, 'workspace' | 'usage' | 'status' | 'remedies'>; idleAfterDays: number }
-  | { kind: 'surge'; finding: Pick<SurgeFinding, 'workspace' | 'raised'>; snoozeHours: number; disabled: readonly string[] };
+  | { kind: 'surge'; finding: Pick<SurgeFinding, 'workspace' | 'raised'>; snoozeHours: number; disabled: readonly string[] }
+  | { kind: 'reputation'; finding: Pick<ReputationFinding, 'workspace' | 'raised' | 'settings'>; paused: readonly string[] };
 
 export interface AlertPoster {
   /** Posts to `channel`; where it landed, so that a later action can find the message. */

@@ -32,3 +32,4 @@ export * from './sender-policy.ts';
 export * from './rate-limit.ts';
 export * from './surge.ts';
 export * from './later-outcomes.ts';
+export * from './reputation.ts';

@@ -3,9 +3,11 @@
 // bad mailbox; a transient one is only noted on the recipient; an abuse complaint suppresses the address with
 // reason `complaint` and counts one complaint. `not-spam` and other feedback types change nothing. A report
 // that names no message we can find is kept for the operator, never dropped.
+import type { Actor } from './actor.ts';
 import type { DomainContext } from './context.ts';
 import type { DomainEvent } from './events.ts';
-import type { DeliveryReport, LaterApply, LaterOutcomeRepository, RecipientStatus, ReportTarget } from './report-model.ts';
+import { authorize } from './permissions.ts';
+import type { DeliveryReport, LaterApply, LaterOutcomeRepository, RecipientStatus, ReportTarget, UnmatchedReport } from './report-model.ts';
 import { isMailboxFailure } from './suppressions.ts';
 
 export type * from './report-model.ts';
@@ -142,4 +144,14 @@ export async function receiveReport(deps: LaterOutcomeDeps, input: ReceivedRepor
   if (busy && counts.bounced + counts.complaints + counts.transient === 0) return { result: 'busy' };
   if (counts.bounced + counts.complaints + counts.transient === 0) return { result: 'duplicate', matchedBy: matched.by };
   return { result: 'counted', matchedBy: matched.by, ...counts };
+}
+
+/**
+ * Reports that named no message we could find, newest first, with how many there are in all. They belong to
+ * no workspace (we could not tell whose they are), so only admins see them.
+ */
+export async function listUnmatchedReports(later: LaterOutcomeRepository, actor: Actor, limit = 50): Promise<{ total: number; reports: UnmatchedReport[] }> {
+  authorize(actor, 'workspace.manage');
+  const [total, reports] = await Promise.all([later.countUnmatched(), later.listUnmatched(Math.min(Math.max(limit, 1), 1000))]);
+  return { total, reports };
 }

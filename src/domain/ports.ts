@@ -11,7 +11,7 @@ export interface NewWorkspace {
   createdAt: Date;
 }
 
-export type WorkspacePatch = Partial<Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable'>>;
+export type WorkspacePatch = Partial<Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable' | 'reputation'>>;
 
 export interface WorkspaceRepository {
   /** Throws DomainError WORKSPACE.EXISTS when the name or Slack team is taken. */

@@ -4,8 +4,9 @@ import type { Job } from './job.ts';
 import { planLimitsJob } from './plan-limits.ts';
 import { retentionJob } from './retention-job.ts';
 import { surgeJob } from './surge.ts';
+import { reputationJob } from './reputation.ts';
 
-export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob, surgeJob];
+export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob, surgeJob, reputationJob];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((j) => j.name === name.trim().toLowerCase());

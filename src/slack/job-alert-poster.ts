@@ -7,6 +7,7 @@ import type { AlertPoster, JobAlert } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import { idleAlertMessage, planLimitAlertMessage, type AlertMessage } from './blocks/job-alerts.ts';
 import { surgeAlertMessage } from './blocks/surge-alert.ts';
+import { reputationAlertMessage } from './blocks/reputation-alert.ts';
 import { webClientOptions } from './client.ts';
 
 /** The alert as Slack shows it; `command` is the slash command its hints name (SLACK_COMMAND). */
@@ -18,6 +19,8 @@ export function jobAlertMessage(alert: JobAlert, command: string): AlertMessage 
       return planLimitAlertMessage(alert.finding, { idleAfterDays: alert.idleAfterDays, command });
     case 'surge':
       return surgeAlertMessage(alert.finding, { snoozeHours: alert.snoozeHours, disabled: alert.disabled, command });
+    case 'reputation':
+      return reputationAlertMessage(alert.finding, { paused: alert.paused, command });
   }
 }
 

@@ -7,6 +7,8 @@ import { BackgroundTasks, type SlackDeps } from './deps.ts';
 import { homeRefresher } from './home-publisher.ts';
 import { HomeViewers } from './home-viewers.ts';
 import { SLACK_EVENTS_PATH } from './ids.ts';
+import { flagRepository } from '../store/repositories/flags.ts';
+import { laterOutcomeRepository } from '../store/later-outcomes.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
   const log = rt.log.child({ component: 'slack' });
@@ -20,6 +22,7 @@ export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 
     // Slack waits 3 s for a modal's answer; leave room for the network.
     submitDeadlineMs: overrides.submitDeadlineMs ?? 2_000,
     background: new BackgroundTasks(),
+    reputation: { flags: flagRepository(rt.db.models), later: laterOutcomeRepository(rt.db.models) },
   };
 }
 

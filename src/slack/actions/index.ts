@@ -5,11 +5,13 @@ import type { SlackDeps } from '../deps.ts';
 import { registerHomeActions } from './home-actions.ts';
 import { registerJobAlertActions } from './job-alerts.ts';
 import { registerSurgeAlertActions } from './surge-alerts.ts';
+import { registerReputationAlertActions } from './reputation-alerts.ts';
 
 export function registerActions(app: App, deps: SlackDeps): void {
   registerHomeActions(app, deps);
   registerJobAlertActions(app, deps);
   registerSurgeAlertActions(app, deps);
+  registerReputationAlertActions(app, deps);
 }
 
 export { actorOf, originOf } from './home-actions.ts';

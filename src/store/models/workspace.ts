@@ -15,6 +15,8 @@ export const workspaceSchema = new Schema(
     },
     slotsUsed: { type: Number, required: true, default: 0 },
     surgeAutoDisable: { type: Boolean },
+    /** The reputation guard's settings (domain ReputationSettings); absent fields take the defaults. */
+    reputation: { type: Schema.Types.Mixed },
     createdAt: { type: Date, required: true },
   },
   { collection: 'workspaces', versionKey: false },

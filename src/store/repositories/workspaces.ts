@@ -13,6 +13,7 @@ type WorkspaceRow = {
   roles?: { admins?: string[]; responders?: string[]; adminGroup?: string | null; responderGroup?: string | null } | null;
   slotsUsed?: number | null;
   surgeAutoDisable?: boolean | null;
+  reputation?: Workspace['reputation'] | null;
   createdAt: Date;
 };
 
@@ -33,6 +34,7 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
   if (row.roles?.adminGroup) ws.roles.adminGroup = row.roles.adminGroup;
   if (row.roles?.responderGroup) ws.roles.responderGroup = row.roles.responderGroup;
   if (row.surgeAutoDisable) ws.surgeAutoDisable = true;
+  if (row.reputation && Object.keys(row.reputation).length) ws.reputation = { ...row.reputation };
   return ws;
 }
 
