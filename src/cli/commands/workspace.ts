@@ -2,6 +2,7 @@ import { createWorkspace, listWorkspaces, resolveWorkspace, setWorkspacePlan, up
 import { formatDate } from '../../shared/format.ts';
 import { requireArg, UsageError, type CliCommand } from '../command.ts';
 import { renderTable } from '../table.ts';
+import { applyReputationOptions, hasReputationOption, REPUTATION_OPTION_HELP, REPUTATION_OPTIONS } from './reputation-options.ts';
 
 export function workspaceRow(w: Workspace) {
   return {
@@ -12,6 +13,7 @@ export function workspaceRow(w: Workspace) {
     alertChannel: w.alertChannel ?? null,
     roles: w.roles,
     surgeAutoDisable: w.surgeAutoDisable === true,
+    reputation: w.reputation ?? {},
     createdAt: w.createdAt.toISOString(),
   };
 }
@@ -83,6 +85,7 @@ const set: CliCommand = {
     'admin-group': { type: 'string' },
     'responder-group': { type: 'string' },
     'surge-auto-disable': { type: 'string' },
+    ...REPUTATION_OPTIONS,
   },
   optionHelp: [
     '--alert-channel ID        Slack channel for alerts ("" to clear)',
@@ -91,9 +94,19 @@ const set: CliCommand = {
     '--admin-group S1          Slack user group of admins',
     '--responder-group S1      Slack user group of responders',
     '--surge-auto-disable on|off  a surge alert disables the account at once (and says so) instead of waiting for a click',
+    ...REPUTATION_OPTION_HELP,
   ],
   async run(cli, _pos, opts) {
     const ws = await cli.workspace();
+    if (hasReputationOption(opts)) {
+      // The guard's settings are their own change (one audit entry); other options may not ride along.
+      if (['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable'].some((k) => opts[k] !== undefined)) {
+        throw new UsageError('give the --reputation-… options in a command of their own');
+      }
+      const { workspace, line } = await applyReputationOptions(cli, ws, opts);
+      if (cli.json) return workspaceRow(workspace);
+      return cli.print(`Updated "${workspace.name}". ${line}`);
+    }
     const ids = (v: unknown) =>
       typeof v === 'string'
         ? v
