@@ -118,9 +118,20 @@ export async function startBouncesServer(s: BouncesSettings, deps: BouncesDeps):
           const result = await receiveReport({ ctx: deps.ctx, later: deps.later }, input);
           deps.metrics.bounceReports.inc({ type: report.type, result: result.result });
           if (result.result === 'busy') busy = true;
+          const r = result.result;
+          const code =
+            r === 'counted'
+              ? 'BOUNCES_REPORT_COUNTED'
+              : r === 'duplicate'
+                ? 'BOUNCES_REPORT_DUPLICATE'
+                : r === 'unmatched'
+                  ? 'BOUNCES_REPORT_UNMATCHED'
+                  : r === 'busy'
+                    ? 'BOUNCES_REPORT_BUSY'
+                    : 'BOUNCES_REPORT_IGNORED';
           log.info(
             {
-              code: `BOUNCES_REPORT_${result.result.toUpperCase()}`,
+              code,
               type: report.type,
               clientIp: session.remoteAddress,
               ...(input.ref ? { queueId: input.ref.queueId, recipient: input.ref.recipient } : {}),
