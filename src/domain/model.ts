@@ -19,9 +19,10 @@ export const SURGE_SIGNALS = ['volume', 'network', 'refused'] as const;
 export type SurgeSignal = (typeof SURGE_SIGNALS)[number];
 
 export type AccountStatus = 'active' | 'disabled';
-// reputation: the reputation guard paused it (bounce or complaint rate past the workspace's pause level).
-export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other', 'reputation'] as const;
-export type DisableReason = (typeof DISABLE_REASONS)[number];
+/** The reasons a person picks (forms, CLI, admin webhook). */
+export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other'] as const;
+/** reputation: paused by the reputation guard, or by *Pause now* on its warning (never picked in a form). */
+export type DisableReason = (typeof DISABLE_REASONS)[number] | 'reputation';
 
 export interface DeliveryCounters {
   sent: number;
