@@ -11,6 +11,8 @@ import { openDeliveryHarness, testMessage, type DeliveryHarness } from '../helpe
 import { admin } from '../helpers/domain.ts';
 import { buildArf, buildDsn, sendReport } from '../helpers/reports.ts';
 import { startTestSink, type TestSink } from '../helpers/smtp-sink.ts';
+import { runSmtpdesk } from '../helpers/cli.ts';
+import { RawSmtpClient } from '../helpers/smtp-client.ts';
 
 const DOMAIN = 'rp.smtpdesk.test';
 const SECRET = 'bounces test secret, 32 chars..';
@@ -154,6 +156,21 @@ describe('bounces listener', () => {
     expect(await later.countUnmatched()).toBe(unmatchedBefore + 1);
     expect((await later.listUnmatched(1))[0]).toMatchObject({ rcptTo: gone, type: 'dsn', originalMessageId: '<nobody@nowhere.test>', recipients: ['who@remote.test'] });
     expect(await h.rt.metrics.registry.getSingleMetricAsString('smtpdesk_bounce_reports_total')).toMatch(/result="unmatched"\} 1/);
+    const cli = await runSmtpdesk(['bounces', 'list', '--json'], { MONGODB_URI: h.uri, SMTPDESK_WORKSPACE: h.workspace.id });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.json<{ total: number; reports: { rcptTo: string }[] }>()).toMatchObject({ total: unmatchedBefore + 1, reports: [expect.objectContaining({ rcptTo: gone })] });
+    const show = await runSmtpdesk(['queue', 'show', id], { MONGODB_URI: h.uri, SMTPDESK_WORKSPACE: h.workspace.id });
+    expect(show.stdout).toMatch(/LATER/);
+    expect(show.stdout).toMatch(/bounced later 5\.1\.1 at \d{4}-\d\d-\d\d/);
+  });
+
+  it('answers 421 to a client past its open connections', async () => {
+    const open = await Promise.all(Array.from({ length: 5 }, () => RawSmtpClient.connect(bounces.port)));
+    try {
+      await expect(RawSmtpClient.connect(bounces.port)).rejects.toThrow(/unexpected greeting 421/);
+    } finally {
+      open.forEach((c) => c.close());
+    }
   });
 
   it('refuses a report over the size limit with 552', async () => {
