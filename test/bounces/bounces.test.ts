@@ -26,7 +26,7 @@ const events: DomainEvent[] = [];
 beforeAll(async () => {
   h = await openDeliveryHarness({ env: { RETURN_PATH_DOMAIN: DOMAIN, RETURN_PATH_SECRET: SECRET, LOG_LEVEL: 'info' } });
   h.rt.events.subscribe({ publish: (e) => void events.push(e) });
-  sink = await startTestSink();
+  sink = await startTestSink({ onRcpt: (address) => (address === 'refused@remote.test' ? { code: 550, message: '5.1.1 no such user' } : undefined) });
   bounces = await startBouncesServer(
     {
       port: 0,
@@ -100,6 +100,12 @@ describe('bounces listener', () => {
     expect(bouncedEvents[0]!.details).toMatchObject({ queueId, recipient: 'gone@remote.test', later: true, status: '5.1.1' });
     const later = await laterOutcomeRepository(h.rt.db.models).laterOutcomes(queueId);
     expect(later.get(0)?.bounced).toMatchObject({ status: '5.1.1' });
+  });
+
+  it('still sends our own bounce notice for a failure seen in the session to the application sender', async () => {
+    await deliver(['refused@remote.test'], '<in-session@sender.test>');
+    const notice = sink.messages.find((m) => m.from === '' && m.raw.toString().includes('refused@remote.test'));
+    expect(notice?.to).toEqual(['app@sender.test']);
   });
 
   it('records a transient report on the recipient without moving a counter', async () => {
