@@ -7,7 +7,7 @@
 //
 // Type-only imports count (tsPreCompilationDeps): a type is still a dependency a reader has to follow.
 
-const ADAPTERS = '(relay|delivery|slack|cli|http|jobs|outbound-webhooks)';
+const ADAPTERS = '(relay|delivery|slack|cli|http|jobs|outbound-webhooks|bounces)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -1,5 +1,6 @@
 // One schema-validated, typed configuration read from the environment.
 // Every variable is listed with a comment in .env.example; keep the two in step.
+import { hkdfSync } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { validate as isCronExpression } from 'node-cron';
@@ -161,11 +162,27 @@ const envSchema = z.object({
   SECRET_SCANNING_KEYS_FILE: z.string().min(1).optional(),
   SECRET_SCANNING_KEYS_URL: z.string().url().default('https://api.github.com/meta/public_keys/secret_scanning'),
   SECRET_SCANNING_KEYS_REFRESH_SECONDS: z.coerce.number().int().min(0).default(60),
+
+  /** Later bounces and complaints (docs/delivery.md): the domain of the per-recipient return path; unset: off. */
+  RETURN_PATH_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,200}$)[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'a domain such as bounces.example.com')
+    .optional(),
+  /** Signs return paths; unset: derived from SMTPDESK_SECRET_KEY. */
+  RETURN_PATH_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  BOUNCES_HOST: z.string().min(1).optional(),
+  BOUNCES_PORT: port.default(25),
+  BOUNCES_MAX_MESSAGE_SIZE: bytes.default(1024 * 1024),
+  BOUNCES_MAX_CLIENTS: positiveInt.default(200),
+  BOUNCES_MAX_CONNECTIONS_PER_CLIENT: positiveInt.default(5),
+  BOUNCES_MAX_MESSAGES_PER_CLIENT_PER_MINUTE: positiveInt.default(60),
+  JOB_REPUTATION_SCHEDULE: z.string().default('*/15 * * * *'),
 });
 
 export type Env = z.infer<typeof envSchema>;
-export type RoleName = 'relay' | 'worker' | 'slack' | 'jobs' | 'http';
-export const ALL_ROLES: readonly RoleName[] = ['relay', 'worker', 'http', 'jobs', 'slack'];
+export type RoleName = 'relay' | 'worker' | 'slack' | 'jobs' | 'http' | 'bounces';
+// bounces starts only where RETURN_PATH_DOMAIN is set (its listener faces the internet on port 25).
+export const ALL_ROLES: readonly RoleName[] = ['relay', 'worker', 'http', 'jobs', 'slack', 'bounces'];
 
 export interface Config {
   env: Env['NODE_ENV'];
@@ -246,6 +263,8 @@ export interface Config {
     surgeSchedule: string;
     /** The daily credential-hygiene digest (src/jobs/credential-hygiene.ts). */
     credentialHygieneSchedule: string;
+    /** The reputation guard (src/jobs/reputation.ts). */
+    reputationSchedule: string;
     /** Surge thresholds (src/domain/surge.ts) and how long *Expected* snoozes a signal. */
     surge: { factor: number; minRecipients: number; minRefused: number; historyDays: number; snoozeHours: number };
     idleAfterDays: number;
@@ -270,6 +289,19 @@ export interface Config {
     outboundWebhookTimeoutMs: number;
     /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
     metricsBearerToken?: string;
+  };
+  /** Later bounces and complaints: the return path and the `bounces` role's listener. */
+  bounces: {
+    /** RETURN_PATH_DOMAIN; undefined: the worker sends with the application's own envelope sender. */
+    returnPathDomain?: string;
+    /** HMAC key of the return paths (set whenever returnPathDomain is). */
+    returnPathKey?: Buffer;
+    host?: string;
+    port: number;
+    maxMessageSize: number;
+    maxClients: number;
+    maxConnectionsPerClient: number;
+    maxMessagesPerClientPerMinute: number;
   };
 }
 
@@ -338,6 +370,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (badDns.length) problems.push(`DKIM_VERIFY_DNS_SERVERS: not an IP address (with an optional :port): ${badDns.join(', ')}`);
   const secretKey = e.SMTPDESK_SECRET_KEY === undefined ? undefined : parseSecretKey(e.SMTPDESK_SECRET_KEY);
   if (secretKey === null) problems.push('SMTPDESK_SECRET_KEY: must be 32 bytes, as base64 or 64 hex digits (make one with `openssl rand -base64 32`)');
+  const returnPathKey = e.RETURN_PATH_SECRET
+    ? Buffer.from(e.RETURN_PATH_SECRET, 'utf8')
+    : secretKey
+      ? Buffer.from(hkdfSync('sha256', secretKey, Buffer.alloc(0), 'smtpdesk return path', 32))
+      : undefined;
+  if (e.RETURN_PATH_DOMAIN && !returnPathKey) problems.push('RETURN_PATH_SECRET: required when RETURN_PATH_DOMAIN is set (or set SMTPDESK_SECRET_KEY)');
+  if (!isCronExpression(e.JOB_REPUTATION_SCHEDULE)) problems.push('JOB_REPUTATION_SCHEDULE: not a cron expression ("minute hour day month weekday", e.g. "*/15 * * * *")');
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -412,6 +451,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       retentionSchedule: e.JOB_RETENTION_SCHEDULE,
       surgeSchedule: e.JOB_SURGE_SCHEDULE,
       credentialHygieneSchedule: e.JOB_CREDENTIAL_HYGIENE_SCHEDULE,
+      reputationSchedule: e.JOB_REPUTATION_SCHEDULE,
       surge: {
         factor: e.SURGE_FACTOR,
         minRecipients: e.SURGE_MIN_RECIPIENTS,
@@ -437,6 +477,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       outboundWebhookSecret: e.OUTBOUND_WEBHOOK_SECRET,
       outboundWebhookRetryDelaysMs: outboundRetryDelays,
       outboundWebhookTimeoutMs: e.OUTBOUND_WEBHOOK_TIMEOUT_SECONDS * 1000,
+    },
+    bounces: {
+      ...(e.RETURN_PATH_DOMAIN ? { returnPathDomain: e.RETURN_PATH_DOMAIN.toLowerCase() } : {}),
+      ...(returnPathKey ? { returnPathKey } : {}),
+      host: e.BOUNCES_HOST,
+      port: e.BOUNCES_PORT,
+      maxMessageSize: e.BOUNCES_MAX_MESSAGE_SIZE,
+      maxClients: e.BOUNCES_MAX_CLIENTS,
+      maxConnectionsPerClient: e.BOUNCES_MAX_CONNECTIONS_PER_CLIENT,
+      maxMessagesPerClientPerMinute: e.BOUNCES_MAX_MESSAGES_PER_CLIENT_PER_MINUTE,
     },
   };
 }

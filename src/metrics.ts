@@ -65,6 +65,24 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['command'] as const,
       registers: [registry],
     }),
+    bounceReports: new Counter({
+      name: 'smtpdesk_bounce_reports_total',
+      help: 'Reports received by the bounces role by type (dsn, feedback, unknown) and result (counted, duplicate, unmatched, ignored, busy, error)',
+      labelNames: ['type', 'result'] as const,
+      registers: [registry],
+    }),
+    accountBounceRate: new Gauge({
+      name: 'smtpdesk_account_bounce_rate',
+      help: 'Bounced ÷ (delivered + bounced) over the last 30 days, later bounces included, per account (set by the reputation job)',
+      labelNames: ['workspace', 'account'] as const,
+      registers: [registry],
+    }),
+    accountComplaintRate: new Gauge({
+      name: 'smtpdesk_account_complaint_rate',
+      help: 'Complaints ÷ delivered over the last 30 days, per account (set by the reputation job)',
+      labelNames: ['workspace', 'account'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

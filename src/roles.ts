@@ -24,4 +24,5 @@ export const ROLE_STARTERS: Partial<Record<RoleName, () => Promise<RoleStarter>>
   },
   slack: async () => (await import('./slack/role.ts')).startSlackRole,
   worker: async () => (await import('./delivery/role.ts')).startWorkerRole,
+  bounces: async () => (await import('./bounces/role.ts')).startBouncesRole,
 };

@@ -13,6 +13,7 @@ import type { FinishRequest } from './finisher.ts';
 import { normalizeLineEndings } from './hygiene.ts';
 import { applyResults, dueRecipients, type RecipientOutcome } from './outcome.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import { outboundEnvelopes, sendEnvelopes, type ReturnPathSettings } from './return-path-envelope.ts';
 import type { RecipientResult, Transport } from './transport.ts';
 
 export interface AttemptDeps {
@@ -24,6 +25,8 @@ export interface AttemptDeps {
   heloName: string;
   clock: () => Date;
   log: Logger;
+  /** RETURN_PATH_DOMAIN: each recipient sent from its own signed return path (return-path-envelope.ts). */
+  returnPath?: ReturnPathSettings;
   /** Whether the lease may still be acted on (checked right before the message is handed over). */
   usable: (lease: Lease) => boolean;
 }
@@ -40,7 +43,8 @@ export async function attemptDelivery(deps: AttemptDeps, lease: Lease): Promise<
     body = await readBody(deps, lease, sendable, results);
     if (body) {
       if (!deps.usable(lease)) return null;
-      results.push(...(await deps.transport.send({ from: msg.from, to: sendable }, await deps.dkim.sign(msg, normalizeLineEndings(body)))));
+      const envelopes = outboundEnvelopes(msg, sendable, deps.returnPath);
+      results.push(...(await sendEnvelopes(deps.transport, envelopes, await deps.dkim.sign(msg, normalizeLineEndings(body)))));
     }
   }
   const now = deps.clock();

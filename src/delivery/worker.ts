@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Runtime } from '../runtime.ts';
 import type { Lease } from '../store/queue/index.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
+import { returnPathSettings } from './return-path-envelope.ts';
 import { createClaimer } from './claimer.ts';
 import { createDkimSigner } from './dkim-signer.ts';
 import { createFinisher, type FinishRequest } from './finisher.ts';
@@ -129,6 +130,7 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
     clock,
     log,
     usable: (lease) => book.usable(lease),
+    returnPath: returnPathSettings(config),
   };
   return {
     id,

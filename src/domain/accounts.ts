@@ -267,7 +267,8 @@ export function parseDisableReason(input: string): DisableReason {
     .toLowerCase()
     .replace(/[\s-]+/g, '_');
   const aliases: Record<string, DisableReason> = { compromise: 'suspected_compromise', compromised: 'suspected_compromise', decommission: 'decommissioning' };
-  const reason = (DISABLE_REASONS as readonly string[]).includes(key) ? (key as DisableReason) : aliases[key];
+  // `reputation` is the reputation guard's (and its Pause now button's); accepted, though no form offers it.
+  const reason = (DISABLE_REASONS as readonly string[]).includes(key) || key === 'reputation' ? (key as DisableReason) : aliases[key];
   if (!reason) {
     throw new DomainError('ACCOUNT.REASON_INVALID', `Reason must be one of: ${DISABLE_REASONS.join(', ')}.`, {
       reasons: DISABLE_REASONS,

@@ -5,6 +5,7 @@ import type { IdleFinding, PlanLimitFinding } from './flag-scans.ts';
 import type { SurgeFinding } from './surge.ts';
 import type { HygieneFinding } from './credential-hygiene.ts';
 import type { Workspace } from './model.ts';
+import type { ReputationFinding } from './reputation.ts';
 
 export type JobAlert =
   | {
@@ -16,7 +17,8 @@ export type JobAlert =
     }
   | { kind: 'plan-limits'; finding: Pick<PlanLimitFinding, 'workspace' | 'usage' | 'status' | 'remedies'>; idleAfterDays: number }
   | { kind: 'surge'; finding: Pick<SurgeFinding, 'workspace' | 'raised'>; snoozeHours: number; disabled: readonly string[] }
-  | { kind: 'credential-hygiene'; workspace: Pick<Workspace, 'id' | 'name' | 'slackTeamId'>; findings: readonly HygieneFinding[]; now: Date };
+  | { kind: 'credential-hygiene'; workspace: Pick<Workspace, 'id' | 'name' | 'slackTeamId'>; findings: readonly HygieneFinding[]; now: Date }
+  | { kind: 'reputation'; finding: Pick<ReputationFinding, 'workspace' | 'raised' | 'settings'>; paused: readonly string[] };
 
 export interface AlertPoster {
   /** Posts to `channel`; where it landed, so that a later action can find the message. */

@@ -32,7 +32,10 @@ export type EventType =
   | 'request.approved'
   | 'request.denied'
   | 'request.expired'
-  | 'request.failed';
+  | 'request.failed'
+  | 'message.bounced'
+  | 'message.complained'
+  | 'account.reputation';
 
 /**
  * Changes people make (from Slack, the CLI or a webhook), as opposed to the flags the scheduled jobs raise

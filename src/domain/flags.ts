@@ -5,7 +5,7 @@ import { DAY_MS } from './clock.ts';
 import { lastActivity } from './accounts.ts';
 import type { Plan } from './plans.ts';
 
-export type FlagKind = 'idle-accounts' | 'plan-limits' | 'surge' | 'credential-hygiene';
+export type FlagKind = 'idle-accounts' | 'plan-limits' | 'surge' | 'credential-hygiene' | 'reputation';
 
 /** What a flag rule needs of an account. */
 export type FlagAccount = Pick<Account, 'id' | 'workspaceId' | 'name' | 'username' | 'status' | 'createdAt' | 'lastUsedAt' | 'idleSnoozedUntil'> & {

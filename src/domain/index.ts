@@ -40,3 +40,5 @@ export * from './credential-report.ts';
 export * from './credential-hygiene.ts';
 export * from './account-requests.ts';
 export * from './trace.ts';
+export * from './later-outcomes.ts';
+export * from './reputation.ts';

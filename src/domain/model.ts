@@ -2,6 +2,18 @@
 import type { Actor, Source } from './actor.ts';
 import type { RateLimit } from './rate-limit.ts';
 
+/** Per workspace (`workspace set --reputation-…`): rates over the last 30 days, as fractions (0.05 = 5 %). */
+export interface ReputationSettings {
+  warnBounceRate: number;
+  warnComplaintRate: number;
+  pauseBounceRate: number;
+  pauseComplaintRate: number;
+  /** Outcomes (delivered + bounced + failed) in the window before any rate counts. */
+  minVolume: number;
+  /** At the pause level the account is disabled with reason `reputation` (false: warn only). */
+  pause: boolean;
+}
+
 /** What the surge job watches for (src/domain/surge.ts). */
 export const SURGE_SIGNALS = ['volume', 'network', 'refused'] as const;
 export type SurgeSignal = (typeof SURGE_SIGNALS)[number];
@@ -11,7 +23,8 @@ export type AccountStatus = 'active' | 'disabled';
 export const DISABLE_REASONS = ['maintenance', 'suspected_compromise', 'decommissioning', 'other'] as const;
 /** Reasons smtpdesk sets itself: 'leaked' by a leak report (src/domain/leaks.ts); enabling again waits for a rotate. */
 export const SYSTEM_DISABLE_REASONS = ['leaked'] as const;
-export type DisableReason = (typeof DISABLE_REASONS)[number] | (typeof SYSTEM_DISABLE_REASONS)[number];
+/** reputation: paused by the reputation guard, or by *Pause now* on its warning (never picked in a form). */
+export type DisableReason = (typeof DISABLE_REASONS)[number] | (typeof SYSTEM_DISABLE_REASONS)[number] | 'reputation';
 
 export interface DeliveryCounters {
   sent: number;
@@ -25,6 +38,8 @@ export interface Workspace {
   id: string;
   /** Surge alerts disable the account at once (and say so) instead of waiting for a click. */
   surgeAutoDisable?: boolean;
+  /** The reputation guard's thresholds and whether it pauses (src/domain/reputation.ts); absent: the defaults. */
+  reputation?: Partial<ReputationSettings>;
   name: string;
   slackTeamId?: string;
   planId: string;

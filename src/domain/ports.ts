@@ -12,7 +12,10 @@ export interface NewWorkspace {
 }
 
 export type WorkspacePatch = Partial<
-  Pick<Workspace, 'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable' | 'credentialPolicy' | 'approvalsChannel' | 'deleteNeedsApproval'>
+  Pick<
+    Workspace,
+    'name' | 'planId' | 'alertChannel' | 'slackTeamId' | 'roles' | 'surgeAutoDisable' | 'credentialPolicy' | 'approvalsChannel' | 'deleteNeedsApproval' | 'reputation'
+  >
 >;
 
 export interface WorkspaceRepository {

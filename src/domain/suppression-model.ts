@@ -5,7 +5,8 @@ export interface Suppression {
   /** As first seen (the list matches it ignoring case). */
   address: string;
   at: Date;
-  source: 'bounce' | 'manual';
+  /** complaint: the recipient reported a message as spam (RFC 5965 feedback, src/domain/later-outcomes.ts). */
+  source: 'bounce' | 'complaint' | 'manual';
   /** The receiving server's answer, or the note of whoever added it. */
   reason: string;
   by?: string;

@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.ts';
 import { flagRepository } from '../store/repositories/flags.ts';
 import { jobLeases, type JobLeases } from '../store/repositories/job-leases.ts';
 import { lockoutRepository } from '../store/repositories/lockouts.ts';
+import { laterOutcomeRepository } from '../store/later-outcomes.ts';
 import type { JobDeps } from './job.ts';
 
 /**
@@ -22,6 +23,8 @@ export function jobDepsFromRuntime(rt: Runtime, opts: { alerts: AlertPoster | nu
     config: rt.config.jobs,
     retentionDays: rt.config.delivery.retentionDays,
     alerts: opts.alerts,
+    later: laterOutcomeRepository(rt.db.models, rt),
+    metrics: rt.metrics,
     leases: jobLeases(rt.db.models),
   };
 }

@@ -5,8 +5,9 @@ import { planLimitsJob } from './plan-limits.ts';
 import { retentionJob } from './retention-job.ts';
 import { surgeJob } from './surge.ts';
 import { credentialHygieneJob } from './credential-hygiene.ts';
+import { reputationJob } from './reputation.ts';
 
-export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob, surgeJob, credentialHygieneJob];
+export const JOBS: readonly Job[] = [idleAccountsJob, planLimitsJob, retentionJob, surgeJob, credentialHygieneJob, reputationJob];
 
 export function findJob(name: string): Job | undefined {
   return JOBS.find((j) => j.name === name.trim().toLowerCase());

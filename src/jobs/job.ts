@@ -1,7 +1,8 @@
 // The shape of a scheduled job: one module each, {name, schedule, run(deps)}. A job is a thin adapter:
 // it calls the domain's flag use cases, posts alerts through the AlertPoster port and reports what it found.
 import type { Config } from '../config.ts';
-import type { AlertPoster, Clock, DomainContext, FlagRepository } from '../domain/index.ts';
+import type { AlertPoster, Clock, DomainContext, FlagRepository, LaterOutcomeRepository } from '../domain/index.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Logger } from '../log.ts';
 import type { Queue } from '../store/queue/index.ts';
 import type { LockoutRepository } from '../store/repositories/lockouts.ts';
@@ -20,6 +21,10 @@ export interface JobDeps {
   retentionDays: number;
   /** Posts alerts (to Slack, as wired by the composition root); null when this process cannot post (alerts stay pending). */
   alerts: AlertPoster | null;
+  /** Later bounces and complaints per account and day (the reputation job's rates). */
+  later: Pick<LaterOutcomeRepository, 'reportCounts'>;
+  /** Where the reputation job publishes each account's rates (absent: not published). */
+  metrics?: Pick<Metrics, 'accountBounceRate' | 'accountComplaintRate'>;
 }
 
 export interface JobRunOptions {

@@ -13,6 +13,9 @@ export const OUTBOUND_EVENT_TYPES: readonly EventType[] = [
   'account.surge',
   'account.leaked',
   'plan.near_limit',
+  'message.bounced',
+  'message.complained',
+  'account.reputation',
 ];
 
 export interface OutboundEventPayload {

@@ -1,7 +1,7 @@
 // What every Slack listener needs, passed in by the composition root (src/slack/role.ts) to each listener at
 // registration (registerCommands(app, deps)…): explicit, never looked up from the client.
 import type { Config } from '../config.ts';
-import type { DomainContext } from '../domain/index.ts';
+import type { DomainContext, FlagRepository, LaterOutcomeRepository } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SlackDirectory } from './actor.ts';
@@ -26,6 +26,8 @@ export interface SlackDeps {
   background: BackgroundTasks;
   /** OAuth distribution: the installations of every Slack team (absent with one SLACK_BOT_TOKEN). */
   installations?: MongoInstallationStore;
+  /** The reputation guard's flag states (Expected on its warning) and the 30-day rates `/smtp show` and App Home print. */
+  reputation: { flags: FlagRepository; later: Pick<LaterOutcomeRepository, 'reportCounts'> };
 }
 
 /** Tracks promises started after an ack; `drain` waits for them (bounded). */

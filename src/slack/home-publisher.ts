@@ -2,7 +2,7 @@
 // change in the workspace re-publishes their dashboard. Kept in memory: losing it only means a viewer sees
 // fresh data the next time they open the tab.
 import type { WebClient } from '@slack/web-api';
-import { CHANGE_EVENTS, dailyStatsOf, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
+import { accountRates, CHANGE_EVENTS, dailyStatsOf, listAccounts, readUsage, type DomainEvent, type EventSink } from '../domain/index.ts';
 import { slackErrorSummary, type ResolvedActor } from './actor.ts';
 import { homeListOptions, homeView } from './blocks/home-blocks.ts';
 import type { SlackDeps } from './deps.ts';
@@ -21,7 +21,12 @@ export async function publishHome(deps: SlackDeps, client: WebClient, resolved: 
     accounts.map((a) => a.id),
     30,
   );
-  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays, list, daily });
+  const rates = await accountRates(
+    deps.reputation.later,
+    accounts.map((a) => a.id),
+    deps.ctx.clock(),
+  );
+  const view = homeView({ actor, accounts, usage, command: deps.config.slack.command, now: deps.ctx.clock(), idleAfterDays, list, daily, rates });
   await client.views.publish({ user_id: userId, view });
 }
 

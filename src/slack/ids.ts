@@ -72,6 +72,8 @@ export const ACTION = {
   /** Surge alert (scheduled job); the value is JSON {w, a, n, s: signals}. Disable now disables at once (no modal). */
   surgeDisable: 'smtpdesk_surge_disable',
   surgeExpected: 'smtpdesk_surge_expected',
+  reputationPause: 'smtpdesk_reputation_pause',
+  reputationExpected: 'smtpdesk_reputation_expected',
   /** Account buttons: the sending-limits modal (allowed senders, rate limit). */
   limits: 'smtpdesk_account_limits',
   /** The domains list: open the add-domain modal. */
@@ -94,6 +96,9 @@ export const JOB_ALERT_BLOCK = {
   surgeIntro: 'smtpdesk_surge_intro',
   surgeAccountPrefix: 'smtpdesk_surge_account_',
   surgeActionsPrefix: 'smtpdesk_surge_actions_',
+  reputationIntro: 'smtpdesk_reputation_intro',
+  reputationAccountPrefix: 'smtpdesk_reputation_account_',
+  reputationActionsPrefix: 'smtpdesk_reputation_actions_',
 } as const;
 
 /** Modal callback_ids (view_submission). */

@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import { idleAlertMessage, planLimitAlertMessage, type AlertMessage } from './blocks/job-alerts.ts';
 import { surgeAlertMessage } from './blocks/surge-alert.ts';
 import { credentialHygieneMessage } from './blocks/leak-alerts.ts';
+import { reputationAlertMessage } from './blocks/reputation-alert.ts';
 import { webClientOptions } from './client.ts';
 
 /** The alert as Slack shows it; `command` is the slash command its hints name (SLACK_COMMAND). */
@@ -21,6 +22,8 @@ export function jobAlertMessage(alert: JobAlert, command: string): AlertMessage 
       return surgeAlertMessage(alert.finding, { snoozeHours: alert.snoozeHours, disabled: alert.disabled, command });
     case 'credential-hygiene':
       return credentialHygieneMessage(alert.workspace, alert.findings);
+    case 'reputation':
+      return reputationAlertMessage(alert.finding, { paused: alert.paused, command });
   }
 }
 

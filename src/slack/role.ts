@@ -8,6 +8,8 @@ import { homeRefresher } from './home-publisher.ts';
 import { HomeViewers } from './home-viewers.ts';
 import { SLACK_EVENTS_PATH, SLACK_INSTALL_PATH } from './ids.ts';
 import { installationStoreFor, teamClients } from './team-clients.ts';
+import { flagRepository } from '../store/repositories/flags.ts';
+import { laterOutcomeRepository } from '../store/later-outcomes.ts';
 
 export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 'submitDeadlineMs' | 'directory' | 'home'>> = {}): SlackDeps {
   const log = rt.log.child({ component: 'slack' });
@@ -22,6 +24,7 @@ export function createSlackDeps(rt: Runtime, overrides: Partial<Pick<SlackDeps, 
     submitDeadlineMs: overrides.submitDeadlineMs ?? 2_000,
     background: new BackgroundTasks(),
     ...(rt.config.slack.oauth ? { installations: installationStoreFor(rt, log) } : {}),
+    reputation: { flags: flagRepository(rt.db.models), later: laterOutcomeRepository(rt.db.models, rt) },
   };
 }
 

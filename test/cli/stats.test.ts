@@ -103,8 +103,8 @@ describe('usage', () => {
     expect(first.shareOfQuota).toBeCloseTo(first.sent / 10_000, 6);
     const text = (await cli('usage')).stdout;
     expect(text).toContain(`Top consumers of the ${month} quota:`);
-    expect(text).toMatch(/^ACCOUNT\s+SENT\s+OF QUOTA\s+OF SENT$/m);
-    expect(text).toMatch(new RegExp(`^app\\s+${first.sent}\\s+${((first.sent / 10_000) * 100).toFixed(1)}%\\s+\\d+\\.\\d%$`, 'm'));
+    expect(text).toMatch(/^ACCOUNT\s+SENT\s+OF QUOTA\s+OF SENT\s+BOUNCES 30D\s+COMPLAINTS 30D$/m);
+    expect(text).toMatch(new RegExp(`^app\\s+${first.sent}\\s+${((first.sent / 10_000) * 100).toFixed(1)}%\\s+\\d+\\.\\d%\\s+(\\S+ %|—)\\s+(\\S+ %|—)$`, 'm'));
   });
 });
 

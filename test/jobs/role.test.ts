@@ -26,6 +26,7 @@ const env = {
   JOB_RETENTION_SCHEDULE: '0 3 1 1 *',
   JOB_SURGE_SCHEDULE: '0 4 1 1 *',
   JOB_CREDENTIAL_HYGIENE_SCHEDULE: '0 5 1 1 *',
+  JOB_REPUTATION_SCHEDULE: '0 6 1 1 *',
   JOBS_TIMEZONE: 'Europe/Paris',
 };
 
@@ -51,7 +52,7 @@ describe('jobs role', () => {
     try {
       expect(app.roles.map((r) => r.name)).toEqual(['jobs']);
       expect(app.roles[0]!.handle.description).toBe(
-        'jobs on schedule (Europe/Paris): idle-accounts "0 9 1 1 *", plan-limits "* * * * * *", retention "0 3 1 1 *", surge "0 4 1 1 *", credential-hygiene "0 5 1 1 *"',
+        'jobs on schedule (Europe/Paris): idle-accounts "0 9 1 1 *", plan-limits "* * * * * *", retention "0 3 1 1 *", surge "0 4 1 1 *", credential-hygiene "0 5 1 1 *", reputation "0 6 1 1 *"',
       );
     } finally {
       await app.stop();

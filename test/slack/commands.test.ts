@@ -91,6 +91,9 @@ describe('/smtp show', () => {
     // Today's 4 emails at the end of the 30 days; 3 of 4 delivered, nothing before to compare with.
     expect(a.text).toMatch(/Sent, last 30 days\*?\n`▁{29}█` 4/);
     expect(a.text).toMatch(/Delivery trend\*?\n75\.0%/);
+    // The 30-day rates, later bounces and complaints included: 1 bounce of 4 outcomes.
+    expect(a.text).toMatch(/Bounce rate, 30 days\*?\n25\.0 % \(1 of 4, later bounces included\)/);
+    expect(a.text).toMatch(/Complaint rate, 30 days\*?\n0\.00 % \(0\)/);
   });
 
   it('says "did you mean" on a near miss', async () => {

@@ -27,6 +27,7 @@ import { intOption, requireArg, UsageError, type CliCommand } from '../command.t
 import { parseDuration } from '../../shared/retry-schedule.ts';
 import { renderFields, renderTable } from '../table.ts';
 import { accountCredentialCommands } from './account-credentials.ts';
+import { rateFields, ratesJson, readAccountRates } from './account-rates.ts';
 
 export function accountRow(a: AccountView) {
   return {
@@ -143,7 +144,9 @@ const show: CliCommand = {
     const ctx = await cli.domain();
     const a = await showAccount(ctx, cli.actor, ws.id, requireArg(pos, 0, 'NAME'));
     const daily = (await dailyStatsOf(ctx, [a.id], 30)).get(a.id)!;
-    if (cli.json) return { ...accountRow(a), queuedMessages: a.queuedMessages, last30Days: { sent: daily.days.map((d) => d.sent), trend: daily.trend } };
+    const rates = (await readAccountRates(cli, [a.id])).get(a.id)!;
+    if (cli.json)
+      return { ...accountRow(a), ...ratesJson(rates), queuedMessages: a.queuedMessages, last30Days: { sent: daily.days.map((d) => d.sent), trend: daily.trend, ...rates } };
     const fields: [string, string][] = [
       ['Name', a.name],
       ['Username', a.username],
@@ -160,6 +163,7 @@ const show: CliCommand = {
       ['Deferred', formatCount(a.counters.deferred)],
       ['Failed', formatCount(a.counters.failed)],
       ['Delivery rate', formatRate(a.deliveryRate)],
+      ...rateFields(rates),
       ['Queued messages', formatCount(a.queuedMessages)],
       ['Last used', a.lastUsedAt ? `${formatDateTime(a.lastUsedAt)} (${formatAgo(a.lastUsedAt)})` : 'never'],
       ['Activity', a.activity],

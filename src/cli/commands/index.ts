@@ -1,6 +1,7 @@
 // Every CLI command. A new adapter feature adds its file here.
 import type { CliCommand } from '../command.ts';
 import { accountCommands } from './accounts.ts';
+import { bounceCommands } from './bounces.ts';
 import { domainCommands } from './domains.ts';
 import { suppressionCommands } from './suppressions.ts';
 import { jobCommands } from './jobs.ts';
@@ -18,4 +19,5 @@ export const COMMANDS: CliCommand[] = [
   ...queueFindCommands,
   ...domainCommands,
   ...suppressionCommands,
+  ...bounceCommands,
 ];

@@ -3,6 +3,7 @@ import { listQueue, purgeQueuedMail, retryQueuedMail, showQueuedMessage, type Qu
 import { formatCount, formatDateTime } from '../../shared/format.ts';
 import { intOption, requireArg, UsageError, type CliCommand, type OptionValues } from '../command.ts';
 import { renderFields, renderTable } from '../table.ts';
+import { laterText, readLaterOutcomes } from './later-outcomes.ts';
 
 /** "3m", "2h 5m", "4d 1h". */
 export function shortDuration(ms: number): string {
@@ -100,7 +101,8 @@ const show: CliCommand = {
   async run(cli, pos) {
     const ws = await cli.workspace();
     const m = await showQueuedMessage(await cli.domain(), cli.actor, ws.id, requireArg(pos, 0, 'ID'));
-    if (cli.json) return m;
+    const later = await readLaterOutcomes(cli, m.id);
+    if (cli.json) return { ...m, recipients: m.recipients.map((r, i) => (later.has(i) ? { ...r, later: later.get(i) } : r)) };
     const now = new Date();
     const fields: [string, string][] = [
       ['Queue ID', m.id],
@@ -126,6 +128,7 @@ const show: CliCommand = {
           value: (r) => (r.status !== 'queued' ? '—' : r.nextAttemptAt && r.nextAttemptAt > now ? `in ${shortDuration(r.nextAttemptAt.getTime() - now.getTime())}` : 'due now'),
         },
         { header: 'LAST ERROR / ANSWER', value: (r) => (r.status === 'delivered' ? (r.response ?? '') : (r.lastError ?? r.response ?? '')) },
+        ...(later.size ? [{ header: 'LATER', value: (r: QueuedRecipient) => laterText(later.get(m.recipients.indexOf(r))) }] : []),
       ]),
     );
   },

@@ -20,7 +20,7 @@ const list: CliCommand = {
       renderTable(entries, [
         { header: 'ADDRESS', value: (s) => s.address },
         { header: 'SINCE', value: (s) => formatDateTime(s.at) },
-        { header: 'SOURCE', value: (s) => (s.source === 'bounce' ? 'hard bounce' : `added by ${s.by ?? '?'}`) },
+        { header: 'SOURCE', value: (s) => (s.source === 'bounce' ? 'hard bounce' : s.source === 'complaint' ? 'spam complaint' : `added by ${s.by ?? '?'}`) },
         { header: 'ANSWER', value: (s) => s.reason || '—' },
       ]),
     );

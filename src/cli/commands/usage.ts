@@ -2,6 +2,8 @@ import { PLANS, listAudit, setWorkspacePlan, topQuotaConsumers, usageSummary } f
 import { formatCount, formatDateTime, formatShare, progressBar } from '../../shared/format.ts';
 import { intOption, type CliCommand } from '../command.ts';
 import { renderFields, renderTable } from '../table.ts';
+import { ratesJson, readAccountRates } from './account-rates.ts';
+import { percent } from '../../domain/index.ts';
 
 const usage: CliCommand = {
   path: ['usage'],
@@ -11,7 +13,18 @@ const usage: CliCommand = {
     const ctx = await cli.domain();
     const u = await usageSummary(ctx, cli.actor, ws.id);
     const top = await topQuotaConsumers(ctx, cli.actor, ws.id);
-    const consumers = top.consumers.map((c) => ({ accountId: c.accountId, name: c.name ?? null, sent: c.sent, shareOfQuota: c.shareOfQuota, shareOfSent: c.shareOfSent }));
+    const rates = await readAccountRates(
+      cli,
+      top.consumers.map((c) => c.accountId),
+    );
+    const consumers = top.consumers.map((c) => ({
+      accountId: c.accountId,
+      name: c.name ?? null,
+      sent: c.sent,
+      shareOfQuota: c.shareOfQuota,
+      shareOfSent: c.shareOfSent,
+      ...ratesJson(rates.get(c.accountId)!),
+    }));
     if (cli.json) {
       return {
         workspace: u.workspaceName,
@@ -42,6 +55,8 @@ const usage: CliCommand = {
         { header: 'SENT', value: (c) => formatCount(c.sent), align: 'right' },
         { header: 'OF QUOTA', value: (c) => formatShare(c.shareOfQuota), align: 'right' },
         { header: 'OF SENT', value: (c) => formatShare(c.shareOfSent), align: 'right' },
+        { header: 'BOUNCES 30D', value: (c) => percent(rates.get(c.accountId)?.bounceRate ?? null), align: 'right' },
+        { header: 'COMPLAINTS 30D', value: (c) => percent(rates.get(c.accountId)?.complaintRate ?? null), align: 'right' },
       ]),
     );
   },

@@ -3,6 +3,7 @@ import { formatDate } from '../../shared/format.ts';
 import { requireArg, UsageError, type CliCommand, type OptionValues } from '../command.ts';
 import { renderTable } from '../table.ts';
 import { applyCredentialPolicyOptions, CREDENTIAL_POLICY_HELP, CREDENTIAL_POLICY_OPTIONS, credentialPolicyRow, describeCredentialPolicy } from './credential-policy-options.ts';
+import { applyReputationOptions, hasReputationOption, REPUTATION_OPTION_HELP, REPUTATION_OPTIONS } from './reputation-options.ts';
 
 export function workspaceRow(w: Workspace) {
   return {
@@ -16,6 +17,7 @@ export function workspaceRow(w: Workspace) {
     credentialPolicy: credentialPolicyRow(w),
     approvalsChannel: w.approvalsChannel ?? null,
     deleteNeedsApproval: w.deleteNeedsApproval === true,
+    reputation: w.reputation ?? {},
     createdAt: w.createdAt.toISOString(),
   };
 }
@@ -109,6 +111,7 @@ const set: CliCommand = {
     ...CREDENTIAL_POLICY_OPTIONS,
     'approvals-channel': { type: 'string' },
     'delete-needs-approval': { type: 'string' },
+    ...REPUTATION_OPTIONS,
   },
   optionHelp: [
     '--alert-channel ID        Slack channel for alerts ("" to clear)',
@@ -118,6 +121,7 @@ const set: CliCommand = {
     '--responder-group S1      Slack user group of responders',
     '--surge-auto-disable on|off  a surge alert disables the account at once (and says so) instead of waiting for a click',
     ...CREDENTIAL_POLICY_HELP,
+    ...REPUTATION_OPTION_HELP,
     '--approvals-channel ID   Slack channel where account requests wait for an admin ("" to clear)',
     '--delete-needs-approval on|off  a delete asked in Slack waits for a second admin',
   ],
@@ -125,6 +129,15 @@ const set: CliCommand = {
     let ws = await cli.workspace();
     const policy = await applyCredentialPolicyOptions(cli, ws, opts);
     if (policy) ws = policy;
+    if (hasReputationOption(opts)) {
+      // The guard's settings are their own change (one audit entry); other settings may not ride along.
+      if (['alert-channel', 'admins', 'responders', 'admin-group', 'responder-group', 'surge-auto-disable', ...APPROVAL_FLAGS].some((k) => opts[k] !== undefined)) {
+        throw new UsageError('give the --reputation-… options in a command of their own');
+      }
+      const { workspace, line } = await applyReputationOptions(cli, ws, opts);
+      if (cli.json) return workspaceRow(workspace);
+      return cli.print(`Updated "${workspace.name}". ${policy ? `${describeCredentialPolicy(policy)} ` : ''}${line}`);
+    }
     const ids = (v: unknown) =>
       typeof v === 'string'
         ? v

@@ -7,6 +7,7 @@ import { registerJobAlertActions } from './job-alerts.ts';
 import { registerSurgeAlertActions } from './surge-alerts.ts';
 import { registerLeakAlertActions } from './leak-alerts.ts';
 import { registerRequestActions } from './requests.ts';
+import { registerReputationAlertActions } from './reputation-alerts.ts';
 
 export function registerActions(app: App, deps: SlackDeps): void {
   registerHomeActions(app, deps);
@@ -14,6 +15,7 @@ export function registerActions(app: App, deps: SlackDeps): void {
   registerSurgeAlertActions(app, deps);
   registerLeakAlertActions(app, deps);
   registerRequestActions(app, deps);
+  registerReputationAlertActions(app, deps);
 }
 
 export { actorOf, originOf } from './home-actions.ts';

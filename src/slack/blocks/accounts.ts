@@ -1,5 +1,14 @@
 // How accounts look in Slack: the list line (slash command and App Home), the detail view, credentials.
-import { describeAllowedNetworks, describeAllowedSenders, describeRateLimit, type AccountDailyStats, type AccountView, type IssuedCredentials } from '../../domain/index.ts';
+import {
+  describeAllowedNetworks,
+  describeAllowedSenders,
+  describeRateLimit,
+  percent,
+  type AccountDailyStats,
+  type AccountRates,
+  type AccountView,
+  type IssuedCredentials,
+} from '../../domain/index.ts';
 import { ACTION } from '../ids.ts';
 import { button } from './common.ts';
 import { formatAgo, formatCount, formatDate, formatDateTime, formatRate, formatStatus, formatTrend, humanReason, sparkline } from '../../shared/format.ts';
@@ -29,6 +38,11 @@ export function accountTrendLine(d: AccountDailyStats): string {
   return `${d.days.length} days \`${sparkline(d.days.map((x) => x.sent))}\`  ·  delivery ${formatTrend(d.trend)}`;
 }
 
+/** "30 days: bounces 2.1 % · complaints 0.00 %" (later bounces and complaints included). */
+export function accountRatesLine(r: AccountRates): string {
+  return `${r.days} days: bounces ${percent(r.bounceRate)}  ·  complaints ${percent(r.complaintRate)}`;
+}
+
 export function accountListBlocks(accounts: AccountView[], opts: { now: Date; idleDays?: number; command: string }): Block[] {
   const title = opts.idleDays !== undefined ? `Accounts idle for ${opts.idleDays}+ days` : 'SMTP accounts';
   if (accounts.length === 0) {
@@ -46,7 +60,12 @@ export function accountListBlocks(accounts: AccountView[], opts: { now: Date; id
   ];
 }
 
-export function accountDetailBlocks(a: AccountView & { queuedMessages: number }, now: Date, daily?: AccountDailyStats, opts: { canEditLimits?: boolean } = {}): Block[] {
+export function accountDetailBlocks(
+  a: AccountView & { queuedMessages: number },
+  now: Date,
+  daily?: AccountDailyStats,
+  opts: { canEditLimits?: boolean; rates?: AccountRates } = {},
+): Block[] {
   const blocks: Block[] = [section(accountTitle(a))];
   const pairs: [string, string][] = [
     ['Total sent', formatCount(a.counters.sent)],
@@ -71,6 +90,13 @@ export function accountDetailBlocks(a: AccountView & { queuedMessages: number },
     pairs.push(
       [`Sent, last ${daily.days.length} days`, `\`${sparkline(daily.days.map((d) => d.sent))}\` ${formatCount(daily.totals.sent)}`],
       ['Delivery trend', formatTrend(daily.trend)],
+    );
+  }
+  if (opts.rates) {
+    const r = opts.rates;
+    pairs.push(
+      [`Bounce rate, ${r.days} days`, `${percent(r.bounceRate)} (${formatCount(r.bounced)} of ${formatCount(r.delivered + r.bounced + r.failed)}, later bounces included)`],
+      [`Complaint rate, ${r.days} days`, `${percent(r.complaintRate)} (${formatCount(r.complaints)})`],
     );
   }
   blocks.push(...fields(pairs));

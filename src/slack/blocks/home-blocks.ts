@@ -1,9 +1,9 @@
 // The App Home dashboard: usage against the plan, every account, and the buttons the viewer may use.
 import type { types } from '@slack/bolt';
-import { can, type AccountDailyStats, type AccountView, type Actor, type ListOptions, type UsageSummary } from '../../domain/index.ts';
+import { can, type AccountDailyStats, type AccountRates, type AccountView, type Actor, type ListOptions, type UsageSummary } from '../../domain/index.ts';
 import { formatDateTime } from '../../shared/format.ts';
 import { ACTION, HOME_BLOCK } from '../ids.ts';
-import { accountStats, accountTitle, accountTrendLine } from './accounts.ts';
+import { accountRatesLine, accountStats, accountTitle, accountTrendLine } from './accounts.ts';
 import { button, contextLine, divider, header, plain, section, type Block, type HomeView } from './common.ts';
 import { usageLines } from './workspace.ts';
 
@@ -62,6 +62,8 @@ export function homeView(opts: {
   list?: HomeList;
   /** Daily statistics per account id (the 30-day sparkline and delivery trend on each row). */
   daily?: ReadonlyMap<string, AccountDailyStats>;
+  /** 30-day bounce and complaint rates per account id (later bounces and complaints included). */
+  rates?: ReadonlyMap<string, AccountRates>;
 }): HomeView {
   const list = opts.list ?? 'name';
   const { actor, accounts, usage, now } = opts;
@@ -105,7 +107,8 @@ export function homeView(opts: {
     if (blocks.length >= MAX_BLOCKS - 2) break;
     const actions = accountActionsFor(actor, a);
     const daily = opts.daily?.get(a.id);
-    const text = `${accountTitle(a)}\n${accountStats(a, now)}${daily ? `\n${accountTrendLine(daily)}` : ''}`;
+    const rates = opts.rates?.get(a.id);
+    const text = `${accountTitle(a)}\n${accountStats(a, now)}${daily ? `\n${accountTrendLine(daily)}` : ''}${rates && rates.delivered + rates.bounced + rates.failed > 0 ? `\n${accountRatesLine(rates)}` : ''}`;
     const row: types.SectionBlock = { type: 'section', block_id: `${HOME_BLOCK.accountPrefix}${a.id}`, text: { type: 'mrkdwn', text } };
     if (compact && actions.length) {
       row.accessory = {

@@ -140,6 +140,7 @@ export function enableModal(a: AccountView, now: Date, privateMetadata: string):
 const REASON_LABEL: Record<DisableReason, string> = {
   maintenance: 'Maintenance',
   suspected_compromise: 'Suspected compromise',
+  reputation: 'Reputation (bounces or complaints)',
   decommissioning: 'Decommissioning',
   other: 'Other (explain below)',
   leaked: 'Password leaked (enable only after a rotate)',

@@ -3,6 +3,7 @@ import {
   addSuppression,
   can,
   dailyStatsOf,
+  accountRates,
   listAccounts,
   listAudit,
   listSendingDomains,
@@ -40,7 +41,11 @@ export async function report(deps: SlackDeps, sub: ReportSubcommand, r: Resolved
     case 'show': {
       const account = await showAccount(ctx, actor, workspace.id, sub.name);
       const daily = (await dailyStatsOf(ctx, [account.id], 30)).get(account.id);
-      return { text: `SMTP account ${account.name}`, blocks: accountDetailBlocks(account, now, daily, { canEditLimits: can(actor, 'account.limits') }) };
+      const rates = (await accountRates(deps.reputation.later, [account.id], now)).get(account.id);
+      return {
+        text: `SMTP account ${account.name}`,
+        blocks: accountDetailBlocks(account, now, daily, { canEditLimits: can(actor, 'account.limits'), ...(rates ? { rates } : {}) }),
+      };
     }
     case 'usage': {
       const [u, top] = await Promise.all([usageSummary(ctx, actor, workspace.id), topQuotaConsumers(ctx, actor, workspace.id)]);

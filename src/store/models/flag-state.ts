@@ -9,7 +9,7 @@ export const flagStateSchema = new Schema(
   {
     _id: { type: String, required: true },
     workspaceId: { type: String, required: true },
-    kind: { type: String, enum: ['idle-accounts', 'plan-limits', 'surge', 'credential-hygiene'], required: true },
+    kind: { type: String, enum: ['idle-accounts', 'plan-limits', 'surge', 'credential-hygiene', 'reputation'], required: true },
     fingerprint: { type: String, default: '' },
     flagged: { type: [String], default: [] },
     raisedAt: { type: Date, default: null },

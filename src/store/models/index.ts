@@ -6,6 +6,7 @@ import { dkimDomainModel } from './dkim-domain.ts';
 import { suppressionListModel, suppressionModel } from './suppression.ts';
 import { auditEventModel } from './audit-event.ts';
 import { authLockoutModel } from './auth-lockout.ts';
+import { bounceReportModel } from './bounce-report.ts';
 import { counterBatchModel } from './counter-batch.ts';
 import { flagStateModel } from './flag-state.ts';
 import { jobLeaseModel } from './job-lease.ts';
@@ -44,6 +45,7 @@ export function registerModels(c: Connection) {
     suppressionLists: suppressionListModel(c),
     accountRequests: accountRequestModel(c),
     slackInstallations: slackInstallationModel(c),
+    bounceReports: bounceReportModel(c),
   };
 }
 

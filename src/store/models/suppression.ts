@@ -11,7 +11,7 @@ export const suppressionSchema = new Schema(
     address: { type: String, required: true },
     at: { type: Date, required: true },
     /** 'bounce' (the receiving server's permanent answer) or 'manual' (someone added it). */
-    source: { type: String, enum: ['bounce', 'manual'], required: true },
+    source: { type: String, enum: ['bounce', 'complaint', 'manual'], required: true },
     /** The receiving server's answer, or the note given when added by hand. */
     reason: { type: String, default: '' },
     by: { type: String },

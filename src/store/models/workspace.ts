@@ -18,6 +18,8 @@ export const workspaceSchema = new Schema(
     credentialPolicy: { type: new Schema({ onLeak: String, maxPasswordAgeDays: Number, unusedAfterDays: Number }, { _id: false }), default: undefined },
     approvalsChannel: { type: String },
     deleteNeedsApproval: { type: Boolean },
+    /** The reputation guard's settings (domain ReputationSettings); absent fields take the defaults. */
+    reputation: { type: Schema.Types.Mixed },
     createdAt: { type: Date, required: true },
   },
   { collection: 'workspaces', versionKey: false },

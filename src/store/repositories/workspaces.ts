@@ -16,6 +16,7 @@ type WorkspaceRow = {
   credentialPolicy?: { onLeak?: string | null; maxPasswordAgeDays?: number | null; unusedAfterDays?: number | null } | null;
   approvalsChannel?: string | null;
   deleteNeedsApproval?: boolean | null;
+  reputation?: Workspace['reputation'] | null;
   createdAt: Date;
 };
 
@@ -45,6 +46,7 @@ export function toWorkspace(row: WorkspaceRow): Workspace {
   }
   if (row.approvalsChannel) ws.approvalsChannel = row.approvalsChannel;
   if (row.deleteNeedsApproval) ws.deleteNeedsApproval = true;
+  if (row.reputation && Object.keys(row.reputation).length) ws.reputation = { ...row.reputation };
   return ws;
 }
 
