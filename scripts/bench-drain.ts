@@ -152,12 +152,12 @@ async function main(): Promise<void> {
   };
   const relay = roleProcess({ role: 'relay', env, logDir, port: relayPort });
   const worker = roleProcess({ role: 'worker', env, logDir });
-  await relay.start();
-  await worker.start();
   let phase = 'steady 1';
   const rss = watchRss(sink, relay, worker, () => phase);
   let failed = false;
   try {
+    await relay.start();
+    await worker.start();
     // 1. steady
     say(`steady 1: until ${fmt(CHECKPOINT)} deliveries`);
     const s1 = await steady(relayPort, accounts, sink, CHECKPOINT, 'steady-1');

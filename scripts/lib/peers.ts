@@ -50,6 +50,19 @@ export async function waitForPort(port: number, timeoutMs = 20_000, host = '127.
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const liveChildren = new Set<ChildProcess>();
+let exitHooked = false;
+/**
+ * Kills `child` if this process exits first (a harness that exits on an error then leaves nothing running;
+ * Ctrl-C reaches the children itself). One exit hook for all of them.
+ */
+export function killOnExit(child: ChildProcess): void {
+  if (!exitHooked) process.on('exit', () => liveChildren.forEach((c) => c.kill('SIGKILL')));
+  exitHooked = true;
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((res, rej) => {

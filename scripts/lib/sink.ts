@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { ROOT } from './peers.ts';
+import { killOnExit, ROOT } from './peers.ts';
 
 export interface RecordingSink {
   port: number;
@@ -147,6 +147,7 @@ export async function startSinkProcess(opts: { port: number; dataDelayMs?: numbe
     if (running(child)) return;
     const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
     child = c;
+    killOnExit(c);
     const lines = createInterface({ input: c.stdout });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('sink process did not start in 20 s')), 20_000);

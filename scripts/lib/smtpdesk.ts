@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, readdirSync, readlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { startDedicatedFerretDb, type DedicatedFerretDb } from '../../src/store/embedded/index.ts';
-import { ROOT, sleep, waitForPort } from './peers.ts';
+import { ROOT, killOnExit, sleep, waitForPort } from './peers.ts';
 import { requestStats, type StatsSnapshot } from './db-stats.ts';
 
 export interface Database {
@@ -187,6 +187,7 @@ export function roleProcess(o: RoleOptions): RoleProcess {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
+      killOnExit(c);
       let started = false;
       let tail = '';
       const onData = (d: Buffer) => {
