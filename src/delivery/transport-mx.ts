@@ -113,7 +113,7 @@ export function createMxTransport(opts: MxOptions): Transport {
       connectionTimeout: timeouts.connectionMs,
       greetingTimeout: timeouts.greetingMs,
       socketTimeout: timeouts.socketMs,
-      getSocket: noDelaySocket(timeouts.connectionMs),
+      getSocket: noDelaySocket(),
       logger: false,
     };
     const transport = nodemailer.createTransport(options);

@@ -38,9 +38,9 @@ export function createUpstreamTransport(opts: UpstreamOptions): Transport {
     connectionTimeout: timeouts.connectionMs,
     greetingTimeout: timeouts.greetingMs,
     socketTimeout: timeouts.socketMs,
-    getSocket: noDelaySocket(timeouts.connectionMs),
     logger: false,
   };
+  if (!target.secure) options.getSocket = noDelaySocket();
   if (target.auth) options.auth = target.auth;
   const pool = nodemailer.createTransport(options);
   pool.on('error', (err) => opts.log?.warn({ err, code: 'UPSTREAM_CONNECTION_ERROR' }, 'upstream connection error'));

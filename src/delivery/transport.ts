@@ -1,6 +1,6 @@
 // What the worker needs from a way of sending: one SMTP transaction per call, with each recipient's own
 // answer. Implemented by the upstream smarthost (transport-upstream.ts) and direct MX delivery (transport-mx.ts).
-import { connect, type Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { classifyError, type DeliveryFailure } from './classify.ts';
 import { domainOf } from './hygiene.ts';
 
@@ -32,32 +32,21 @@ export interface TransportTimeouts {
 export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 120_000 };
 
 /**
- * nodemailer's `getSocket`: the TCP connection with Nagle's algorithm off. nodemailer writes the end of DATA
- * as a small separate packet; with Nagle on it waited for the peer's delayed ACK, about 40 ms per message.
- * nodemailer still does STARTTLS or implicit TLS on this socket itself. It expects the socket connected, so the
- * connect is bounded here, by the socket's own inactivity timeout (then cleared: nodemailer sets its own).
+ * nodemailer's `getSocket`: a TCP socket with Nagle's algorithm off. nodemailer writes the end of DATA as a
+ * small separate packet; with Nagle on it waited for the peer's delayed ACK, about 40 ms per message.
+ *
+ * The socket is handed over unconnected (`socket`, not `connection`): nodemailer connects it itself, under its
+ * own connection timeout, and a refused or failed connect takes nodemailer's normal error path. A socket
+ * connected here whose connect failed had to be reported through getSocket's callback, and nodemailer's pool
+ * then keeps the failed resource as busy for ever: after `maxConnections` refused connects the pool froze and
+ * the worker with it. nodemailer does STARTTLS on this socket; implicit TLS (`secure`) takes no getSocket.
  */
-export function noDelaySocket(timeoutMs: number) {
-  return (options: { host?: string; port?: number }, callback: (err: Error | null, socketOptions?: { connection: Socket }) => void): void => {
-    const socket = connect({ host: options.host, port: options.port ?? 25, timeout: timeoutMs });
+export function noDelaySocket() {
+  return (_options: unknown, callback: (err: Error | null, socketOptions?: { socket: Socket }) => void): void => {
+    const socket = new Socket();
+    // Kept by Node until the socket connects.
     socket.setNoDelay(true);
-    const finish = (err: Error | null) => {
-      socket.removeListener('error', finish);
-      socket.removeListener('timeout', timedOut);
-      socket.removeListener('connect', connected);
-      socket.setTimeout(0);
-      if (err) {
-        socket.destroy();
-        callback(err);
-      } else {
-        callback(null, { connection: socket });
-      }
-    };
-    const timedOut = () => finish(Object.assign(new Error(`connection to ${options.host}:${options.port} timed out`), { code: 'ETIMEDOUT' }));
-    const connected = () => finish(null);
-    socket.once('connect', connected);
-    socket.once('timeout', timedOut);
-    socket.once('error', finish);
+    callback(null, { socket });
   };
 }
 
