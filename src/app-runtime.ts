@@ -45,7 +45,7 @@ async function wireEventSinks(rt: Runtime): Promise<void> {
     rt.attach(slackAlerts);
     // Leaked-credential alerts, with their buttons (issue 18).
     const { leakAlertSink } = await import('./slack/leak-alert-sink.ts');
-    const leakAlerts = leakAlertSink({ client: createWebClient(config, log), findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
+    const leakAlerts = leakAlertSink({ client, findWorkspace: (id) => ctx.workspaces.findById(id), log: log.child({ component: 'slack-alerts' }) });
     events.subscribe(leakAlerts);
     rt.attach(leakAlerts);
   }

@@ -18,7 +18,12 @@ export interface LeakAlertSink extends EventSink {
   drain(timeoutMs?: number): Promise<void>;
 }
 
-export function leakAlertSink(opts: { client: WebClient; findWorkspace: (id: string) => Promise<Workspace | null>; log: Logger }): LeakAlertSink {
+export function leakAlertSink(opts: {
+  /** One bot token's client, or (OAuth distribution) the client of the workspace's own Slack team. */
+  client: WebClient | ((ws: Workspace) => Promise<WebClient | null>);
+  findWorkspace: (id: string) => Promise<Workspace | null>;
+  log: Logger;
+}): LeakAlertSink {
   const pending = new Set<Promise<void>>();
   const post = async (event: DomainEvent, build: (e: DomainEvent) => AlertMessage) => {
     try {
@@ -28,7 +33,9 @@ export function leakAlertSink(opts: { client: WebClient; findWorkspace: (id: str
         return;
       }
       const m = build(event);
-      await opts.client.chat.postMessage({ channel: ws.alertChannel, text: m.text, blocks: m.blocks, unfurl_links: false, unfurl_media: false });
+      const client = typeof opts.client === 'function' ? await opts.client(ws) : opts.client;
+      if (!client) throw new Error(`no Slack installation for team ${ws.slackTeamId ?? '(none)'}`);
+      await client.chat.postMessage({ channel: ws.alertChannel, text: m.text, blocks: m.blocks, unfurl_links: false, unfurl_media: false });
       opts.log.info({ code: 'SLACK_LEAK_ALERT_POSTED', event: event.type, workspaceId: event.workspaceId, account: event.account?.name }, 'leak alert posted');
     } catch (err) {
       opts.log.warn({ code: 'SLACK_ALERT_FAILED', event: event.type, workspaceId: event.workspaceId, err: slackErrorSummary(err) }, 'could not post the leak alert');
