@@ -34,6 +34,8 @@ const MAX_BATCH = 256;
 export function createFinisher(deps: FinisherDeps) {
   let pending: Pending[] = [];
   let running: Promise<void> | null = null;
+  /** Commits ended, notices stored and counters applied included (a drain is judged on these). */
+  let settled = 0;
 
   async function commit(batch: Pending[]): Promise<void> {
     const now = deps.clock();
@@ -59,6 +61,7 @@ export function createFinisher(deps: FinisherDeps) {
       await commit(batch).catch((err: unknown) => {
         for (const p of batch) p.reject(err);
       });
+      settled++;
     }
   }
 
@@ -72,6 +75,12 @@ export function createFinisher(deps: FinisherDeps) {
         });
       });
     },
+    /**
+     * Whether a commit is under way, and how many have ended. An attempt's finish resolves once its message is
+     * written; the notices it owes are stored after that, in the same commit.
+     */
+    busy: () => running !== null,
+    settled: () => settled,
     /** Resolves when everything submitted so far is written. */
     async idle(): Promise<void> {
       while (running) await running;

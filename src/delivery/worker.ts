@@ -195,6 +195,8 @@ class WorkerLoop {
       await finishing.whenFree();
       if (this.stopping) break;
       let lease: Lease | null;
+      // A commit that ends while the claim is out may have stored a notice the claim could not see yet.
+      const settledBefore = this.p.finisher.settled();
       try {
         lease = await this.nextLease();
       } catch (err) {
@@ -203,7 +205,8 @@ class WorkerLoop {
         continue;
       }
       if (!lease) {
-        if (slots.count() === 0 && finishing.count() === 0) this.releaseDrainWaiters();
+        const idle = slots.count() === 0 && finishing.count() === 0 && !this.p.finisher.busy() && this.p.finisher.settled() === settledBefore;
+        if (idle) this.releaseDrainWaiters();
         await this.sleep(idleDelay);
         idleDelay = Math.min(idleDelay * 2, this.p.pollMaxMs);
         continue;
