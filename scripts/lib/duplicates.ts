@@ -1,25 +1,33 @@
 // Which messages reached the sink more than once, and which of those SMTP itself explains. A worker SIGKILLed
 // after the next hop's 250 and before it recorded the outcome sends the message again (RFC 1047): no relay can
-// close that window, so a duplicate whose first copy was answered shortly before a worker's SIGKILL is not held
-// against smtpdesk. Any other duplicate is a message it sent again although it knew it had been delivered.
+// close that window. So a duplicate whose first copy was answered before a worker's SIGKILL and whose next copy
+// came after it (the killed worker delivered it and died before recording that) is not held against smtpdesk.
+// Any other duplicate, both copies on the same side of every kill, is a message sent again by a live worker.
 
 export interface Duplicates {
   /** Message-ID and copies, for every Message-ID received more than once. */
   all: [string, number][];
-  /** Those whose first copy was answered at most `windowMs` before a worker's SIGKILL. */
-  inKillWindow: [string, number][];
+  /** Those whose copies straddle a worker's SIGKILL. */
+  acrossKill: [string, number][];
 }
 
 /**
  * @param received Message-ID -> copies at the sink
  * @param firstAt Message-ID -> when the sink answered its first copy (epoch ms)
+ * @param lastAt Message-ID -> when the sink answered its latest copy (epoch ms)
  * @param workerKills when a worker was SIGKILLed (epoch ms)
  */
-export function findDuplicates(received: ReadonlyMap<string, number>, firstAt: ReadonlyMap<string, number>, workerKills: readonly number[], windowMs: number): Duplicates {
+export function findDuplicates(
+  received: ReadonlyMap<string, number>,
+  firstAt: ReadonlyMap<string, number>,
+  lastAt: ReadonlyMap<string, number>,
+  workerKills: readonly number[],
+): Duplicates {
   const all = [...received.entries()].filter(([, n]) => n > 1);
-  const inKillWindow = all.filter(([id]) => {
+  const acrossKill = all.filter(([id]) => {
     const first = firstAt.get(id);
-    return first !== undefined && workerKills.some((k) => first <= k && first >= k - windowMs);
+    const last = lastAt.get(id);
+    return first !== undefined && last !== undefined && workerKills.some((k) => first <= k && k < last);
   });
-  return { all, inKillWindow };
+  return { all, acrossKill };
 }

@@ -20,6 +20,8 @@ export interface RecordingSink {
   received: Map<string, number>;
   /** Message-ID -> when its first copy was answered 250 (epoch ms). */
   firstAt: Map<string, number>;
+  /** Message-ID -> when its latest copy was answered 250 (epoch ms). */
+  lastAt: Map<string, number>;
   /** Messages received in total (duplicates included). */
   total(): number;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ const headerMessageId = (head: string) => /^message-id:\s*<([^>\r\n]+)>/im.exec(
 export async function startRecordingSink(opts: SinkOptions = {}): Promise<RecordingSink> {
   const received = new Map<string, number>();
   const firstAt = new Map<string, number>();
+  const lastAt = new Map<string, number>();
   const closedSessions = new Set<string>();
   let total = 0;
   const delay = opts.dataDelayMs ?? 0;
@@ -52,6 +55,7 @@ export async function startRecordingSink(opts: SinkOptions = {}): Promise<Record
     const id = headerMessageId(head);
     received.set(id, (received.get(id) ?? 0) + 1);
     if (!firstAt.has(id)) firstAt.set(id, at);
+    lastAt.set(id, at);
     opts.onReceived?.(id, at);
   };
   const options: SMTPServerOptions = {
@@ -115,6 +119,7 @@ export async function startRecordingSink(opts: SinkOptions = {}): Promise<Record
     port,
     received,
     firstAt,
+    lastAt,
     total: () => total,
     close: () => {
       if (prune) clearInterval(prune);
@@ -140,6 +145,7 @@ export async function startSinkProcess(opts: { port: number; dataDelayMs?: numbe
   if (opts.dataDelayMs) args.push('--delay-ms', String(opts.dataDelayMs));
   const received = new Map<string, number>();
   const firstAt = new Map<string, number>();
+  const lastAt = new Map<string, number>();
   let total = 0;
   let child: ChildProcess | null = null;
   const running = (c: ChildProcess | null): c is ChildProcess => c !== null && c.exitCode === null && c.signalCode === null;
@@ -163,6 +169,7 @@ export async function startSinkProcess(opts: { port: number; dataDelayMs?: numbe
         const id = m[2]!;
         received.set(id, (received.get(id) ?? 0) + 1);
         if (!firstAt.has(id)) firstAt.set(id, Number(m[1]));
+        lastAt.set(id, Number(m[1]));
       });
     });
   };
@@ -183,6 +190,7 @@ export async function startSinkProcess(opts: { port: number; dataDelayMs?: numbe
     port: opts.port,
     received,
     firstAt,
+    lastAt,
     total: () => total,
     pid: () => child?.pid,
     stop,
