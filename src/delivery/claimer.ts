@@ -20,6 +20,8 @@ export interface ClaimerDeps {
   dueScanIntervalMs: number;
   /** At least this many due messages per scan (they wait renewed until a slot frees). */
   minDueClaim: number;
+  /** Ids of the messages this worker holds (waiting, delivering or finishing): never claimed again by it. */
+  held: () => string[];
 }
 
 /** New messages kept in memory at most (more are found later by their due time). */
@@ -72,7 +74,7 @@ export function createClaimer(deps: ClaimerDeps) {
       if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
         // A scan costs the same for one message or many (on FerretDB it reads the queue): take a slot-full.
         const limit = Math.max(want - out.length, deps.minDueClaim);
-        const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit });
+        const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
         stats.claimsLost += seen - leases.length;
         // A full answer says there is a backlog: look again as soon as these are started.
         nextDueScanAt = seen < limit ? Date.now() + deps.dueScanIntervalMs : 0;

@@ -89,6 +89,7 @@ export function createLeaseBook(deps: LeaseBookDeps) {
     },
     waitingCount: () => waiting.length,
     size: () => held.size,
+    ids: () => [...held.keys()],
     /** Hands back every lease still waiting (one command). */
     releaseWaiting(): Promise<void> {
       return giveBack(waiting.splice(0));

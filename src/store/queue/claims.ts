@@ -5,6 +5,7 @@
 // The lease sets nextAttemptAt to the lease's end, so a message whose worker died (lease not renewed) becomes
 // due again by itself. Renewing, finishing and handing back: leases.ts.
 import { randomBytes } from 'node:crypto';
+import type { mongo } from 'mongoose';
 import type { QueuedMessage, QueuedRecipient } from '../../domain/queue-model.ts';
 import { bodyLocationOf, oid, recordOf, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
 
@@ -127,10 +128,14 @@ export function claiming(c: QueueCollections) {
      * were taken by another worker first, a third command finds out which are ours. On FerretDB the query
      * scans the collection, so the worker runs it sparingly (see delivery/claimer.ts).
      */
-    async claimDue(opts: ClaimOptions & { limit: number }): Promise<{ leases: Lease[]; seen: number }> {
+    async claimDue(opts: ClaimOptions & { limit: number; exclude?: readonly string[] }): Promise<{ leases: Lease[]; seen: number }> {
       // Read a few times more than wanted and claim a random part: workers scanning at the same moment then
       // mostly claim different messages instead of all racing for the first ones.
-      const found = await c.messages.find({ state: 'queued', nextAttemptAt: { $lte: opts.now } }, { projection: { outcomeBatches: 0 }, limit: opts.limit * SPREAD }).toArray();
+      // `exclude`: what the claiming worker holds itself. A lease of its own that ran out while the database was
+      // away is still being delivered or finished by it: claimed again, the message would go out twice.
+      const filter: mongo.Document = { state: 'queued', nextAttemptAt: { $lte: opts.now } };
+      if (opts.exclude?.length) filter._id = { $nin: opts.exclude.map(oid) };
+      const found = await c.messages.find(filter, { projection: { outcomeBatches: 0 }, limit: opts.limit * SPREAD }).toArray();
       if (found.length === 0) return { leases: [], seen: 0 };
       const rows = shuffle(found).slice(0, opts.limit);
       const token = leaseToken(opts.owner);
