@@ -2,7 +2,9 @@
 // after the next hop's 250 and before it recorded the outcome sends the message again (RFC 1047): no relay can
 // close that window. So a duplicate whose first copy was answered before a worker's SIGKILL and whose next copy
 // came after it (the killed worker delivered it and died before recording that) is not held against smtpdesk.
-// Any other duplicate, both copies on the same side of every kill, is a message sent again by a live worker.
+// The same holds when the next hop stops right after answering (the worker never reads the 250): the soak counts
+// those stops with the kills. Any other duplicate, both copies on the same side of every kill, is a message sent
+// again by a live worker.
 
 export interface Duplicates {
   /** Message-ID and copies, for every Message-ID received more than once. */
@@ -15,7 +17,7 @@ export interface Duplicates {
  * @param received Message-ID -> copies at the sink
  * @param firstAt Message-ID -> when the sink answered its first copy (epoch ms)
  * @param lastAt Message-ID -> when the sink answered its latest copy (epoch ms)
- * @param workerKills when a worker was SIGKILLed (epoch ms)
+ * @param workerKills when a worker was SIGKILLed, or the next hop stopped (epoch ms)
  */
 export function findDuplicates(
   received: ReadonlyMap<string, number>,
