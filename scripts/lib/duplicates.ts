@@ -6,6 +6,12 @@
 // those stops with the kills. Any other duplicate, both copies on the same side of every kill, is a message sent
 // again by a live worker.
 
+/**
+ * The sink may answer a message whose DATA the killed worker had sent in full just before the SIGKILL: its 250
+ * comes a moment after the kill was taken, and nobody hears it.
+ */
+export const KILL_SETTLE_MS = 1000;
+
 export interface Duplicates {
   /** Message-ID and copies, for every Message-ID received more than once. */
   all: [string, number][];
@@ -29,7 +35,7 @@ export function findDuplicates(
   const acrossKill = all.filter(([id]) => {
     const first = firstAt.get(id);
     const last = lastAt.get(id);
-    return first !== undefined && last !== undefined && workerKills.some((k) => first <= k && k < last);
+    return first !== undefined && last !== undefined && workerKills.some((k) => first <= k + KILL_SETTLE_MS && k + KILL_SETTLE_MS < last);
   });
   return { all, acrossKill };
 }

@@ -120,10 +120,11 @@ describe('duplicates at the sink', () => {
   const cases: [string, number, number | undefined, number | undefined, boolean][] = [
     ['once is not a duplicate', 1, -500, -500, false],
     ['first copy 500 ms before the kill, the next after it', 2, -500, 3_000, true],
-    ['first copy exactly at the kill, the next after it', 2, 0, 10, true],
+    ['first copy exactly at the kill, the next after it', 2, 0, 3_000, true],
     ['first copy 40 s before the kill, the next after it', 3, -40_000, 5_000, true],
     ['both copies before the kill (a live worker sent it again)', 2, -3_000, -1, false],
-    ['both copies after the kill', 2, 1, 5_000, false],
+    ['first copy answered 300 ms after the kill was taken (its DATA already sent), the next later', 2, 300, 5_000, true],
+    ['both copies after the kill', 2, 1_500, 5_000, false],
     ['no arrival time', 2, undefined, undefined, false],
   ];
   it.each(cases)('%s', (_name, copies, first, last, excused) => {
