@@ -113,7 +113,7 @@ export function createMxTransport(opts: MxOptions): Transport {
       connectionTimeout: timeouts.connectionMs,
       greetingTimeout: timeouts.greetingMs,
       socketTimeout: timeouts.socketMs,
-      getSocket: noDelaySocket(),
+      getSocket: noDelaySocket(timeouts.connectionMs),
       logger: false,
     };
     const transport = nodemailer.createTransport(options);

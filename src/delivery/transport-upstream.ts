@@ -40,7 +40,7 @@ export function createUpstreamTransport(opts: UpstreamOptions): Transport {
     socketTimeout: timeouts.socketMs,
     logger: false,
   };
-  if (!target.secure) options.getSocket = noDelaySocket();
+  if (!target.secure) options.getSocket = noDelaySocket(timeouts.connectionMs);
   if (target.auth) options.auth = target.auth;
   const pool = nodemailer.createTransport(options);
   pool.on('error', (err) => opts.log?.warn({ err, code: 'UPSTREAM_CONNECTION_ERROR' }, 'upstream connection error'));

@@ -1,6 +1,6 @@
 // What the worker needs from a way of sending: one SMTP transaction per call, with each recipient's own
 // answer. Implemented by the upstream smarthost (transport-upstream.ts) and direct MX delivery (transport-mx.ts).
-import { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { classifyError, type DeliveryFailure } from './classify.ts';
 import { domainOf } from './hygiene.ts';
 
@@ -32,21 +32,27 @@ export interface TransportTimeouts {
 export const DEFAULT_TIMEOUTS: TransportTimeouts = { connectionMs: 30_000, greetingMs: 30_000, socketMs: 120_000 };
 
 /**
- * nodemailer's `getSocket`: a TCP socket with Nagle's algorithm off. nodemailer writes the end of DATA as a
- * small separate packet; with Nagle on it waited for the peer's delayed ACK, about 40 ms per message.
+ * nodemailer's `getSocket`: a TCP connection with Nagle's algorithm off. nodemailer writes the end of DATA as
+ * a small separate packet; with Nagle on it waited for the peer's delayed ACK, about 40 ms per message.
  *
- * The socket is handed over unconnected (`socket`, not `connection`): nodemailer connects it itself, under its
- * own connection timeout, and a refused or failed connect takes nodemailer's normal error path. A socket
- * connected here whose connect failed had to be reported through getSocket's callback, and nodemailer's pool
- * then keeps the failed resource as busy for ever: after `maxConnections` refused connects the pool froze and
- * the worker with it. nodemailer does STARTTLS on this socket; implicit TLS (`secure`) takes no getSocket.
+ * nodemailer (7.0, pool and single transport alike) uses only `connection` from what getSocket returns; a
+ * `socket` is ignored and nodemailer opens its own, Nagle on. So the connection is handed over while it is
+ * still connecting, and the callback never carries an error: nodemailer treats a `connection` as open, reads
+ * the greeting under its greeting timeout, and a refused or failed connect reaches it as the socket's 'error'
+ * (its normal connection-error path; an error through getSocket's callback kept the pool's resource busy for
+ * ever). A connect slower than `connectionMs` is cut off here, since nodemailer's own connection timeout does
+ * not apply to a connection it was given. nodemailer does STARTTLS on it; implicit TLS (`secure`) takes no
+ * getSocket.
  */
-export function noDelaySocket() {
-  return (_options: unknown, callback: (err: Error | null, socketOptions?: { socket: Socket }) => void): void => {
-    const socket = new Socket();
-    // Kept by Node until the socket connects.
-    socket.setNoDelay(true);
-    callback(null, { socket });
+export function noDelaySocket(connectionMs: number = DEFAULT_TIMEOUTS.connectionMs) {
+  return (options: { host?: string; port?: number }, callback: (err: Error | null, socketOptions?: { connection: Socket }) => void): void => {
+    const socket = connect({ host: options.host ?? 'localhost', port: options.port ?? 25, noDelay: true });
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error('Connection timeout'), { code: 'ETIMEDOUT' })), connectionMs);
+    timer.unref();
+    const stop = () => clearTimeout(timer);
+    socket.once('connect', stop);
+    socket.once('close', stop);
+    callback(null, { connection: socket });
   };
 }
 

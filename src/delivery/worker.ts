@@ -174,6 +174,8 @@ class WorkerLoop {
   // A wake that comes while the loop is busy is kept, so the next sleep returns at once.
   private interrupt: (() => void) | null = null;
   private wakePending = false;
+  // The bulk claim under way, if any (shutdown waits for it, so nothing it leases is left leased).
+  private claiming: Promise<number> | null = null;
 
   constructor(private readonly p: Parts) {}
 
@@ -234,15 +236,42 @@ class WorkerLoop {
     waiters.forEach((w) => w());
   }
 
-  /** A lease to start: one waiting, else a bulk claim of as many as the free slots and as many again. */
+  /**
+   * A lease to start: one waiting (and, when few are left, the next bulk claim started behind it, so slots
+   * do not sit idle through a claim's round trips), else the bulk claim awaited.
+   */
   private async nextLease(): Promise<Lease | null> {
-    const { book, slots, claimer, concurrency } = this.p;
+    const { book, concurrency, log } = this.p;
     const ready = book.next();
-    if (ready) return ready;
-    const got = await claimer.claim(slots.free() + concurrency - book.waitingCount(), this.drainWaiters.length > 0);
-    this.stats.leased += got.length;
-    book.add(got);
-    return book.next();
+    if (!ready) {
+      await this.refill();
+      return book.next();
+    }
+    if (book.waitingCount() < concurrency && !this.stopping) {
+      this.refill().then(
+        (n) => {
+          if (n > 0) this.wake();
+        },
+        (err: unknown) => log.warn({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease queued messages ahead; retrying when a slot frees'),
+      );
+    }
+    return ready;
+  }
+
+  /** One bulk claim at a time: as many as the free slots and as many again, less what already waits. */
+  refill(): Promise<number> {
+    this.claiming ??= (async () => {
+      const { book, slots, claimer, concurrency } = this.p;
+      try {
+        const got = await claimer.claim(slots.free() + concurrency - book.waitingCount(), this.drainWaiters.length > 0);
+        this.stats.leased += got.length;
+        book.add(got);
+        return got.length;
+      } finally {
+        this.claiming = null;
+      }
+    })();
+    return this.claiming;
   }
 
   /** The attempt in a delivery slot; its finish in a finishing one, so the next delivery can start. */
@@ -318,6 +347,7 @@ class WorkerLoop {
     slots.wakeWaiters();
     finishing.wakeWaiters();
     await loopDone;
+    await this.claiming?.catch(() => undefined);
     await book.releaseWaiting();
     if (!(await slots.idle(this.p.stopGraceMs))) {
       log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.count() }, 'stopped with deliveries in progress: connections closed, their messages handed back');
