@@ -3,7 +3,9 @@
 //      in the ledger (notices): claimFresh, guarded by "never leased", without reading the documents;
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
 //      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
-//      last one came back full (a backlog: then again at once), or someone waits for the queue to drain.
+//      last one came back full (a backlog: then again at once), or someone waits for the queue to drain. A scan
+//      costs about the same for a few messages or hundreds, so while scans come back full each takes twice as
+//      many as the last (up to maxDueClaim): a backlog drains at the pace of the slots, not of the scans.
 import type { Logger } from '../log.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';
@@ -20,6 +22,8 @@ export interface ClaimerDeps {
   dueScanIntervalMs: number;
   /** At least this many due messages per scan (they wait renewed until a slot frees). */
   minDueClaim: number;
+  /** At most this many per scan, however long a backlog. */
+  maxDueClaim: number;
   /** Ids of the messages this worker holds (waiting, delivering or finishing): never claimed again by it. */
   held: () => string[];
 }
@@ -30,6 +34,7 @@ const MAX_FRESH = 10_000;
 export function createClaimer(deps: ClaimerDeps) {
   const fresh: FreshMessage[] = [];
   let nextDueScanAt = 0;
+  let dueClaim = deps.minDueClaim;
   let lastEmptyNotices = 0;
   const stats = { claimsLost: 0 };
 
@@ -72,12 +77,14 @@ export function createClaimer(deps: ClaimerDeps) {
         await claimFresh(want, out);
       }
       if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
-        // A scan costs the same for one message or many (on FerretDB it reads the queue): take a slot-full.
-        const limit = Math.max(want - out.length, deps.minDueClaim);
+        // A scan costs about the same for one message or many (on FerretDB it reads the queue).
+        const limit = Math.max(want - out.length, dueClaim);
         const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
         stats.claimsLost += seen - leases.length;
-        // A full answer says there is a backlog: look again as soon as these are started.
-        nextDueScanAt = seen < limit ? Date.now() + deps.dueScanIntervalMs : 0;
+        // A full answer says there is a backlog: look again as soon as these are started, for more at once.
+        const full = seen >= limit;
+        nextDueScanAt = full ? 0 : Date.now() + deps.dueScanIntervalMs;
+        dueClaim = full ? Math.min(deps.maxDueClaim, limit * 2) : deps.minDueClaim;
         out.push(...(await withoutRefused(leases)));
       }
       return out;

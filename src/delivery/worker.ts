@@ -89,6 +89,12 @@ export interface WorkerStats {
 
 type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics' | 'queue' | 'ledger'>;
 
+/**
+ * How many due messages one scan may claim during a backlog, per delivery slot: a few seconds of work at the
+ * pace of a fast next hop, renewed together while they wait.
+ */
+const MAX_DUE_CLAIM_PER_SLOT = 50;
+
 /** How many finished attempts may wait to be written, per delivery slot. */
 const FINISHING_PER_SLOT = 4;
 
@@ -154,6 +160,7 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
       pollMinMs,
       dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000,
       minDueClaim: 2 * concurrency,
+      maxDueClaim: MAX_DUE_CLAIM_PER_SLOT * concurrency,
       held: () => book.ids(),
     }),
     slots: new Slots(concurrency),
@@ -247,7 +254,7 @@ class WorkerLoop {
       await this.refill();
       return book.next();
     }
-    if (book.waitingCount() < concurrency && !this.stopping) {
+    if (book.waitingCount() < concurrency && !this.claiming && !this.stopping) {
       this.refill().then(
         (n) => {
           if (n > 0) this.wake();

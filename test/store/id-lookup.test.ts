@@ -45,4 +45,18 @@ describe('filters on _id and other keys', () => {
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => col.findOneAndUpdate({ _id: 'job', owner: null }, { $set: { owner: `w${i}` } })));
     expect(results.filter((r) => r !== null)).toHaveLength(1);
   });
+
+  it('applies one bulk write of 300 guarded updates (the workers renew, claim and finish hundreds at once)', async () => {
+    // The embedded FerretDB held each update statement's query open until the command ended; its SQLite pool
+    // has 100 connections, so about 100 updates in one command hung the whole database (update-closer patch).
+    const col = conn.db!.collection<{ _id: Types.ObjectId; owner: string; n: number }>('bulk');
+    const ids = Array.from({ length: 300 }, () => new Types.ObjectId());
+    await col.insertMany(ids.map((_id) => ({ _id, owner: 'w1', n: 0 })));
+    const res = await col.bulkWrite(
+      ids.map((_id, i) => ({ updateOne: { filter: { _id, owner: i % 3 === 0 ? 'w2' : 'w1' }, update: { $inc: { n: 1 } } } })),
+      { ordered: false, timeoutMS: 20_000 },
+    );
+    expect(res.matchedCount).toBe(200);
+    expect(await col.countDocuments({ n: 1 })).toBe(200);
+  }, 30_000);
 });

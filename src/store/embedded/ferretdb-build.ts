@@ -14,6 +14,10 @@
 // guarded write such as {_id, leaseOwner} read and decoded every document of the collection, and the delivery
 // queue's per-message writes grew with the queue's history. Both are fixed: _id lookups use the index, also
 // when the filter has other keys (FerretDB still applies the whole filter to what the lookup returns).
+//
+// And a third (see applyUpdateCloserPatch): an update command held each of its statements' SQLite queries open
+// until the whole command ended, and the SQLite pool has 100 connections, so one bulk write of about 100
+// updates waited for ever for a connection, holding the write lock: the whole database hung.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { access, chmod, constants, cp, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -25,7 +29,7 @@ import { StartupError } from '../../shared/startup-errors.ts';
 export const FERRETDB_VERSION = 'v1.24.2';
 const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 /** Bump when the patch changes, so cached binaries are rebuilt. */
-const PATCH_LEVEL = 'smtpdesk2';
+const PATCH_LEVEL = 'smtpdesk3';
 const BINARY_NAME = `ferretdb-${FERRETDB_VERSION}-${PATCH_LEVEL}`;
 
 const WRITE_LOCK_FILE = `package handler
@@ -74,6 +78,16 @@ async function applyIdLookupPatch(srcDir: string): Promise<void> {
     if (!source.includes(from)) throw new Error(`cannot patch FerretDB: ${file} does not contain ${JSON.stringify(from)}`);
     await writeFile(file, source.replace(from, to));
   }
+}
+
+/** Each update statement's query is closed once that statement is applied, not at the end of the command. */
+async function applyUpdateCloserPatch(srcDir: string): Promise<void> {
+  const file = join(srcDir, 'internal', 'handler', 'msg_update.go');
+  const source = await readFile(file, 'utf8');
+  const open = '\t\tcloser := iterator.NewMultiCloser()\n\t\tdefer closer.Close()\n';
+  const apply = '\t\tresult, err := common.UpdateDocument(ctx, c, "update", iter, &u)\n';
+  if (!source.includes(open) || !source.includes(apply)) throw new Error(`cannot patch FerretDB: ${file} does not close its update queries as expected`);
+  await writeFile(file, source.replace(open, '\t\tcloser := iterator.NewMultiCloser()\n').replace(apply, `${apply}\t\tcloser.Close()\n`));
 }
 
 /** Builds are slow only the first time; a lock older than this is abandoned. */
@@ -149,13 +163,14 @@ async function buildFerretDb(cacheDir: string, binaryPath: string, progress: (li
   const scratch = await mkdtemp(join(tmpdir(), 'smtpdesk-ferretdb-build-'));
   const tempBinary = `${binaryPath}.tmp-${process.pid}-${Date.now()}`;
   try {
-    progress(`  [2/4] preparing source in ${scratch}, with the write-lock and _id-lookup patches (${elapsed()})…`);
+    progress(`  [2/4] preparing source in ${scratch}, with the write-lock, _id-lookup and update-closer patches (${elapsed()})…`);
     const srcDir = join(scratch, 'src');
     await cp(moduleDir, srcDir, { recursive: true });
     await makeUserWritable(srcDir);
     await writeFile(join(srcDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
     await applyWriteLockPatch(srcDir);
     await applyIdLookupPatch(srcDir);
+    await applyUpdateCloserPatch(srcDir);
 
     progress(`  [3/4] compiling with go build (${elapsed()}; downloads dependencies on first run)…`);
     const ticker = setInterval(() => progress(`        …still compiling (${elapsed()})`), 15_000);

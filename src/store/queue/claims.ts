@@ -59,8 +59,9 @@ function freshBody(m: FreshMessage): BodyLocation {
   return loc;
 }
 
-/** How many more due messages a claim reads than it takes (see claimDue). */
+/** How many more due messages a claim reads than it takes (see claimDue), and at most how many more. */
 const SPREAD = 3;
+const MAX_EXTRA = 128;
 
 function shuffle<T>(items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -135,7 +136,7 @@ export function claiming(c: QueueCollections) {
       // away is still being delivered or finished by it: claimed again, the message would go out twice.
       const filter: mongo.Document = { state: 'queued', nextAttemptAt: { $lte: opts.now } };
       if (opts.exclude?.length) filter._id = { $nin: opts.exclude.map(oid) };
-      const found = await c.messages.find(filter, { projection: { outcomeBatches: 0 }, limit: opts.limit * SPREAD }).toArray();
+      const found = await c.messages.find(filter, { projection: { outcomeBatches: 0 }, limit: opts.limit + Math.min(opts.limit * (SPREAD - 1), MAX_EXTRA) }).toArray();
       if (found.length === 0) return { leases: [], seen: 0 };
       const rows = shuffle(found).slice(0, opts.limit);
       const token = leaseToken(opts.owner);

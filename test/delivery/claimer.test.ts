@@ -1,0 +1,55 @@
+// A backlog (the next hop was down, or a worker died) is claimed in bulk claims that grow while the due scans
+// come back full: each scan reads the queue (on FerretDB the whole collection), so claiming a slot-full per
+// scan drained a 3,000-message backlog at 27 a second against 129 under a steady load (bench:drain).
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createClaimer } from '../../src/delivery/claimer.ts';
+import { newQueueId } from '../../src/store/queue/index.ts';
+import { openDeliveryHarness, type DeliveryHarness } from '../helpers/delivery.ts';
+
+let h: DeliveryHarness;
+beforeAll(async () => {
+  h = await openDeliveryHarness({ env: { LOG_LEVEL: 'warn' } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+it('claims a backlog in scans that double while they come back full, up to the maximum, then waits for the interval', async () => {
+  const at = new Date(Date.now() - 1_000);
+  const backlog = Array.from({ length: 200 }, () => ({
+    id: newQueueId(),
+    workspaceId: 'ws-claimer',
+    accountId: 'acct-claimer',
+    username: 'claimer',
+    from: 'app@sender.test',
+    to: ['r@example.test'],
+    head: Buffer.alloc(0),
+    body: Buffer.from('Subject: backlog\r\n\r\nhi\r\n'),
+    at,
+  }));
+  await h.rt.queue.enqueueMany(backlog);
+  const claimer = createClaimer({
+    queue: h.rt.queue,
+    ledger: h.rt.ledger,
+    log: h.rt.log,
+    owner: 'w1',
+    leaseMs: 60_000,
+    clock: () => new Date(),
+    pollMinMs: 20,
+    dueScanIntervalMs: 60_000,
+    minDueClaim: 4,
+    maxDueClaim: 64,
+    held: () => [],
+  });
+  const sizes: number[] = [];
+  const claimed = new Set<string>();
+  for (let i = 0; i < 12 && claimed.size < backlog.length; i++) {
+    const got = await claimer.claim(1);
+    sizes.push(got.length);
+    for (const l of got) claimed.add(l.id);
+  }
+  expect(sizes).toEqual([4, 8, 16, 32, 64, 64, 12]);
+  expect(claimed).toEqual(new Set(backlog.map((m) => m.id)));
+  // The last scan came back short: the next waits for the interval (nothing new is due meanwhile anyway).
+  expect(await claimer.claim(1)).toEqual([]);
+});
