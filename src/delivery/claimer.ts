@@ -5,7 +5,9 @@
 //      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
 //      last one came back full (a backlog: then again at once), or someone waits for the queue to drain. A scan
 //      costs about the same for a few messages or hundreds, so while scans come back full each takes twice as
-//      many as the last (up to maxDueClaim): a backlog drains at the pace of the slots, not of the scans.
+//      many as the last, up to what the worker's slots start in a few seconds or while the next scan runs
+//      (maxDueClaim): a backlog drains at the pace of the slots, not of the scans, and a worker behind a slow next
+//      hop does not hoard it.
 import type { Logger } from '../log.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';
@@ -22,8 +24,8 @@ export interface ClaimerDeps {
   dueScanIntervalMs: number;
   /** At least this many due messages per scan (they wait renewed until a slot frees). */
   minDueClaim: number;
-  /** At most this many per scan, however long a backlog. */
-  maxDueClaim: number;
+  /** At most this many per scan, however long a backlog (the worker's pace sets it). */
+  maxDueClaim: () => number;
   /** Ids of the messages this worker holds (waiting, delivering or finishing): never claimed again by it. */
   held: () => string[];
 }
@@ -35,8 +37,10 @@ export function createClaimer(deps: ClaimerDeps) {
   const fresh: FreshMessage[] = [];
   let nextDueScanAt = 0;
   let dueClaim = deps.minDueClaim;
+  // The last due scan came back full: more is due than was taken.
+  let backlog = false;
   let lastEmptyNotices = 0;
-  const stats = { claimsLost: 0 };
+  const stats = { claimsLost: 0, lastDueScanMs: 0 };
 
   async function claimFresh(want: number, out: Lease[]): Promise<void> {
     while (fresh.length && out.length < want) {
@@ -61,6 +65,8 @@ export function createClaimer(deps: ClaimerDeps) {
 
   return {
     stats,
+    /** Whether the last due scan came back full (a backlog is being claimed). */
+    backlog: () => backlog,
     /** Messages this process stored: claimed before anything else. */
     hear(msgs: FreshMessage[]): void {
       if (fresh.length < MAX_FRESH) fresh.push(...msgs);
@@ -76,15 +82,19 @@ export function createClaimer(deps: ClaimerDeps) {
         fresh.push(...taken);
         await claimFresh(want, out);
       }
-      if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
+      // During a backlog the scan runs even when fresh mail filled the claim: the backlog must not wait for a lull.
+      if ((out.length < want || backlog) && (mustScan || Date.now() >= nextDueScanAt)) {
         // A scan costs about the same for one message or many (on FerretDB it reads the queue).
         const limit = Math.max(want - out.length, dueClaim);
+        const scanStarted = Date.now();
         const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
+        stats.lastDueScanMs = Date.now() - scanStarted;
         stats.claimsLost += seen - leases.length;
         // A full answer says there is a backlog: look again as soon as these are started, for more at once.
         const full = seen >= limit;
+        backlog = full;
         nextDueScanAt = full ? 0 : Date.now() + deps.dueScanIntervalMs;
-        dueClaim = full ? Math.min(deps.maxDueClaim, limit * 2) : deps.minDueClaim;
+        dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.maxDueClaim(), limit * 2)) : deps.minDueClaim;
         out.push(...(await withoutRefused(leases)));
       }
       return out;

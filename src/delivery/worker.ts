@@ -18,12 +18,13 @@ import type { Runtime } from '../runtime.ts';
 import type { Lease } from '../store/queue/index.ts';
 import { attemptDelivery, type AttemptDeps } from './attempt.ts';
 import { returnPathSettings } from './return-path-envelope.ts';
-import { createClaimer } from './claimer.ts';
+import { createClaimer, type Claimer } from './claimer.ts';
 import { createDkimSigner } from './dkim-signer.ts';
 import { createFinisher, type FinishRequest } from './finisher.ts';
 import { createLeaseBook } from './lease-book.ts';
 import type { RecipientOutcome } from './outcome.ts';
 import { refreshQueueDepth } from './queue-depth.ts';
+import { Pace } from './pace.ts';
 import { parseRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import { Slots } from './slots.ts';
 import { createSuppressionRecorder } from './suppress.ts';
@@ -90,10 +91,11 @@ export interface WorkerStats {
 type Rt = Pick<Runtime, 'config' | 'log' | 'db' | 'ctx' | 'metrics' | 'queue' | 'ledger'>;
 
 /**
- * How many due messages one scan may claim during a backlog, per delivery slot: a few seconds of work at the
- * pace of a fast next hop, renewed together while they wait.
+ * How many due messages one scan may claim during a backlog: what the slots start in this many seconds at the
+ * worker's recent pace, and at most this many per slot. They wait renewed together.
  */
-const MAX_DUE_CLAIM_PER_SLOT = 50;
+const DUE_CLAIM_HORIZON_S = 3;
+const MAX_DUE_CLAIM_PER_SLOT = 200;
 
 /** How many finished attempts may wait to be written, per delivery slot. */
 const FINISHING_PER_SLOT = 4;
@@ -126,6 +128,7 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
   const pollMinMs = options.pollMinMs ?? 50;
   const transport = createTransport(rt, options, concurrency, log);
   const book = createLeaseBook({ queue, leaseMs, clock, log });
+  const pace = new Pace();
   const attempt: AttemptDeps = {
     queue,
     transport,
@@ -138,6 +141,21 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
     usable: (lease) => book.usable(lease),
     returnPath: returnPathSettings(config),
   };
+  const claimer: Claimer = createClaimer({
+    queue,
+    ledger,
+    log,
+    owner: id,
+    leaseMs,
+    clock,
+    pollMinMs,
+    dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000,
+    minDueClaim: 2 * concurrency,
+    // What the slots start in a few seconds, or while two more scans run (on FerretDB a scan of a long
+    // queue takes seconds): the next claim then comes before the slots run dry.
+    maxDueClaim: () => Math.min(MAX_DUE_CLAIM_PER_SLOT * concurrency, Math.ceil(pace.perSecond() * Math.max(DUE_CLAIM_HORIZON_S, (2 * claimer.stats.lastDueScanMs) / 1000))),
+    held: () => book.ids(),
+  });
   return {
     id,
     log,
@@ -150,19 +168,8 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
     transport,
     book,
     attempt,
-    claimer: createClaimer({
-      queue,
-      ledger,
-      log,
-      owner: id,
-      leaseMs,
-      clock,
-      pollMinMs,
-      dueScanIntervalMs: options.dueScanIntervalMs ?? 5_000,
-      minDueClaim: 2 * concurrency,
-      maxDueClaim: MAX_DUE_CLAIM_PER_SLOT * concurrency,
-      held: () => book.ids(),
-    }),
+    claimer,
+    pace,
     slots: new Slots(concurrency),
     finishing: new Slots(concurrency * FINISHING_PER_SLOT),
     finisher: createFinisher({ queue, ledger, log, clock }),
@@ -233,6 +240,7 @@ class WorkerLoop {
       }
       idleDelay = this.p.pollMinMs;
       const taken = lease;
+      this.p.pace.started();
       slots.run(() => this.deliver(taken));
     }
   }
@@ -248,13 +256,13 @@ class WorkerLoop {
    * do not sit idle through a claim's round trips), else the bulk claim awaited.
    */
   private async nextLease(): Promise<Lease | null> {
-    const { book, concurrency, log } = this.p;
+    const { book, log } = this.p;
     const ready = book.next();
     if (!ready) {
       await this.refill();
       return book.next();
     }
-    if (book.waitingCount() < concurrency && !this.claiming && !this.stopping) {
+    if (book.waitingCount() < this.claimAheadAt() && !this.claiming && !this.stopping) {
       this.refill().then(
         (n) => {
           if (n > 0) this.wake();
@@ -265,12 +273,22 @@ class WorkerLoop {
     return ready;
   }
 
+  /**
+   * How few waiting leases start the next claim: a slot-full; during a backlog, what the slots start while a due
+   * scan runs (on FerretDB a scan of a long queue takes seconds), so the slots do not run dry meanwhile.
+   */
+  private claimAheadAt(): number {
+    const { claimer, pace, concurrency } = this.p;
+    if (!claimer.backlog()) return concurrency;
+    return Math.max(concurrency, Math.ceil((pace.perSecond() * 1.5 * claimer.stats.lastDueScanMs) / 1000));
+  }
+
   /** One bulk claim at a time: as many as the free slots and as many again, less what already waits. */
   refill(): Promise<number> {
     this.claiming ??= (async () => {
       const { book, slots, claimer, concurrency } = this.p;
       try {
-        const got = await claimer.claim(slots.free() + concurrency - book.waitingCount(), this.drainWaiters.length > 0);
+        const got = await claimer.claim(Math.max(1, slots.free() + concurrency - book.waitingCount()), this.drainWaiters.length > 0);
         this.stats.leased += got.length;
         book.add(got);
         return got.length;

@@ -1,53 +1,22 @@
 // The alert channel: every change in a workspace (from Slack, the CLI, a webhook or a job) is posted to the
 // workspace's alert channel when one is set. Registered in every process that has SLACK_BOT_TOKEN
 // (src/runtime.ts). Events never carry a password or a hash; these lines say who, what, when and why.
-import type { WebClient } from '@slack/web-api';
-import { CHANGE_EVENTS, type DomainEvent, type EventSink, type EventType, type Workspace } from '../domain/index.ts';
+import { CHANGE_EVENTS, type DomainEvent, type EventType } from '../domain/index.ts';
 import { formatCount, formatDate, formatDateTime, humanReason } from '../shared/format.ts';
-import type { Logger } from '../log.ts';
-import { slackErrorSummary } from './actor.ts';
 import { actorText, esc } from './blocks/common.ts';
+import { channelPostSink, type ChannelPostSink, type ChannelPostSinkOptions } from './channel-post-sink.ts';
 
 /** Changes this sink announces: every change people make; job flags are posted by their jobs. */
 export const ALERTED_EVENTS: readonly EventType[] = CHANGE_EVENTS;
 
-export interface SlackAlertSink extends EventSink {
-  /** Waits (bounded) for posts still in flight, e.g. before a CLI process exits. */
-  drain(timeoutMs?: number): Promise<void>;
-}
+export type SlackAlertSink = ChannelPostSink;
 
-export function slackAlertSink(opts: {
-  /** One bot token's client, or (OAuth distribution) the client of the workspace's own Slack team. */
-  client: WebClient | ((ws: Workspace) => Promise<WebClient | null>);
-  findWorkspace: (id: string) => Promise<Workspace | null>;
-  log: Logger;
-}): SlackAlertSink {
-  const pending = new Set<Promise<void>>();
-  const post = async (event: DomainEvent) => {
-    try {
-      const ws = await opts.findWorkspace(event.workspaceId);
-      if (!ws?.alertChannel) return;
-      const client = typeof opts.client === 'function' ? await opts.client(ws) : opts.client;
-      if (!client) throw new Error(`no Slack installation for team ${ws.slackTeamId ?? '(none)'}`);
-      await client.chat.postMessage({ channel: ws.alertChannel, text: alertText(event), unfurl_links: false, unfurl_media: false });
-    } catch (err) {
-      opts.log.warn({ code: 'SLACK_ALERT_FAILED', event: event.type, workspaceId: event.workspaceId, err: slackErrorSummary(err) }, 'could not post to the alert channel');
-    }
-  };
-  return {
-    // Not awaited by the use case: a slow or rate-limited Slack must not hold up the change itself.
-    publish(event) {
-      if (!ALERTED_EVENTS.includes(event.type)) return;
-      const p = post(event);
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-    },
-    async drain(timeoutMs = 10_000) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
-      clearTimeout(timer);
-    },
-  };
+export function slackAlertSink(opts: Pick<ChannelPostSinkOptions, 'client' | 'findWorkspace' | 'log'>): SlackAlertSink {
+  return channelPostSink({
+    ...opts,
+    message: (event) => (ALERTED_EVENTS.includes(event.type) ? { text: alertText(event) } : null),
+    logs: { failed: 'could not post to the alert channel' },
+  });
 }
 
 function what(event: DomainEvent): string {

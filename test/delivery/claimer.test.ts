@@ -38,7 +38,7 @@ it('claims a backlog in scans that double while they come back full, up to the m
     pollMinMs: 20,
     dueScanIntervalMs: 60_000,
     minDueClaim: 4,
-    maxDueClaim: 64,
+    maxDueClaim: () => 64,
     held: () => [],
   });
   const sizes: number[] = [];

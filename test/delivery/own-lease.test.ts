@@ -35,7 +35,7 @@ it('a lease of its own that ran out is not claimed again by the worker that hold
       pollMinMs: 20,
       dueScanIntervalMs: 0,
       minDueClaim: 4,
-      maxDueClaim: 4,
+      maxDueClaim: () => 4,
       held: () => holding,
     });
   expect(await claimer([id]).claim(4, true)).toEqual([]);
