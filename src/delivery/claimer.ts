@@ -82,8 +82,7 @@ export function createClaimer(deps: ClaimerDeps) {
         fresh.push(...taken);
         await claimFresh(want, out);
       }
-      // During a backlog the scan runs even when fresh mail filled the claim: the backlog must not wait for a lull.
-      if ((out.length < want || backlog) && (mustScan || Date.now() >= nextDueScanAt)) {
+      if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
         // A scan costs about the same for one message or many (on FerretDB it reads the queue).
         const limit = Math.max(want - out.length, dueClaim);
         const scanStarted = Date.now();
