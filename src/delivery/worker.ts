@@ -320,7 +320,13 @@ class WorkerLoop {
     );
   }
 
-  /** Writes the outcome under the lease (counted, its notice stored) with others ending now; two more tries. */
+  /**
+   * Writes the outcome under the lease (counted, its notice stored) with others ending now. While the database is
+   * away it tries again (every second) until the write lands, the store says the lease is lost, or the worker
+   * stops: given up, the message would be sent again once its lease ran out, although the next hop has it. Once
+   * the database is back, this token-guarded write (or the lease book's renewal) usually lands before another
+   * worker's due scan takes the lease.
+   */
   private async finish(req: FinishRequest): Promise<void> {
     const { finisher, log } = this.p;
     for (let i = 0; ; i++) {
@@ -330,11 +336,12 @@ class WorkerLoop {
         else await this.afterFinish(req);
         return;
       } catch (err) {
-        if (i >= 2 || this.stopping) {
+        if (this.stopping) {
           log.error({ err, code: 'DELIVERY_FINISH_FAILED', queueId: req.lease.id }, 'could not write the delivery outcome; the message will be tried again when its lease expires');
           return;
         }
-        await new Promise((r) => setTimeout(r, 500 * (i + 1)));
+        if (i % 10 === 0) log.warn({ err, code: 'DELIVERY_FINISH_RETRY', queueId: req.lease.id, tries: i + 1 }, 'could not write the delivery outcome yet; trying again');
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 250 * 2 ** Math.min(i, 2))));
       }
     }
   }

@@ -19,7 +19,8 @@ export class SlowProxy {
     private readonly targetPort: number,
   ) {}
 
-  async start(): Promise<this> {
+  /** Listens on `port` (0: any free one; a stopped proxy can start again on its old port). */
+  async start(port = this.port): Promise<this> {
     this.server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
       this.sockets.add(client).add(upstream);
@@ -47,7 +48,7 @@ export class SlowProxy {
       client.on('close', end).on('error', end);
       upstream.on('close', end).on('error', end);
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r));
     this.port = (this.server.address() as { port: number }).port;
     return this;
   }

@@ -6,7 +6,7 @@
 // due again by itself. Renewing, finishing and handing back: leases.ts.
 import { randomBytes } from 'node:crypto';
 import type { QueuedMessage, QueuedRecipient } from '../../domain/queue-model.ts';
-import { bodyLocationOf, oid, recordOf, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
+import { bodyLocationOf, dueAfterLease, oid, recordOf, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
 
 export interface Lease {
   id: string;
@@ -31,7 +31,7 @@ export interface FinishedAttempt {
   recipients: QueuedRecipient[];
 }
 
-function freshRecord(m: FreshMessage, until: Date): QueuedMessage {
+function freshRecord(m: FreshMessage, until: Date, due: Date): QueuedMessage {
   const r: QueuedMessage = {
     id: m.id,
     workspaceId: m.workspaceId,
@@ -44,7 +44,7 @@ function freshRecord(m: FreshMessage, until: Date): QueuedMessage {
     size: m.size,
     chunks: m.chunks,
     createdAt: m.at,
-    nextAttemptAt: until,
+    nextAttemptAt: due,
     leaseCount: 1,
   };
   if (m.messageId) r.messageId = m.messageId;
@@ -87,7 +87,7 @@ export function claiming(c: QueueCollections) {
       const until = new Date(opts.now.getTime() + opts.leaseMs);
       const doc = await c.messages.findOneAndUpdate(
         { _id: oid(id), state: 'queued', nextAttemptAt: { $lte: opts.now } },
-        { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
+        { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: dueAfterLease(until, opts.leaseMs) }, $inc: { leaseCount: 1 } },
         // No projection: FerretDB v1 does not implement one on findAndModify.
         { returnDocument: 'after' },
       );
@@ -107,7 +107,7 @@ export function claiming(c: QueueCollections) {
       const ops = msgs.map((m) => ({
         updateOne: {
           filter: { _id: oid(m.id), state: 'queued', leaseCount: 0, nextAttemptAt: { $lte: opts.now } },
-          update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
+          update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: dueAfterLease(until, opts.leaseMs) }, $inc: { leaseCount: 1 } },
         },
       }));
       const res = await c.messages.bulkWrite(ops, { ordered: false });
@@ -118,7 +118,7 @@ export function claiming(c: QueueCollections) {
         const ids = new Set(ours.map((d) => String(d._id)));
         won = msgs.filter((m) => ids.has(m.id));
       }
-      return won.map((m) => ({ id: m.id, token, until, message: freshRecord(m, until), body: freshBody(m) }));
+      return won.map((m) => ({ id: m.id, token, until, message: freshRecord(m, until, dueAfterLease(until, opts.leaseMs)), body: freshBody(m) }));
     },
 
     /**
@@ -147,7 +147,7 @@ export function claiming(c: QueueCollections) {
       const ops = rows.map((d) => ({
         updateOne: {
           filter: { _id: d._id, state: 'queued', nextAttemptAt: d.nextAttemptAt as Date, leaseCount: Number(d.leaseCount ?? 0) },
-          update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: until }, $inc: { leaseCount: 1 } },
+          update: { $set: { leaseOwner: token, leaseUntil: until, nextAttemptAt: dueAfterLease(until, opts.leaseMs) }, $inc: { leaseCount: 1 } },
         },
       }));
       const res = await c.messages.bulkWrite(ops, { ordered: false });
@@ -158,7 +158,7 @@ export function claiming(c: QueueCollections) {
         won = rows.filter((d) => ids.has(String(d._id)));
       }
       const leases = won.map((d) => {
-        const message = { ...recordOf(d), nextAttemptAt: until, leaseOwner: token, leaseUntil: until, leaseCount: Number(d.leaseCount ?? 0) + 1 };
+        const message = { ...recordOf(d), nextAttemptAt: dueAfterLease(until, opts.leaseMs), leaseOwner: token, leaseUntil: until, leaseCount: Number(d.leaseCount ?? 0) + 1 };
         const lease: Lease = { id: message.id, token, until, message, body: bodyLocationOf(d) };
         if (!d.leaseCount && typeof d.batchId === 'string') lease.firstFromBatch = d.batchId;
         return lease;

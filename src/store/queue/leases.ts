@@ -2,7 +2,7 @@
 // guarded by the lease token, so a worker that lost its lease changes nothing.
 import { mongo } from 'mongoose';
 import type { FinishedAttempt, Lease } from './claims.ts';
-import { nextDue, oid, recipientDoc, type QueueCollections } from './record.ts';
+import { dueAfterLease, nextDue, oid, recipientDoc, type QueueCollections } from './record.ts';
 
 export function leasing(c: QueueCollections) {
   return {
@@ -13,7 +13,7 @@ export function leasing(c: QueueCollections) {
     async renewMany(leases: Lease[], now: Date, leaseMs: number): Promise<Set<string>> {
       if (leases.length === 0) return new Set();
       const until = new Date(now.getTime() + leaseMs);
-      const ops = leases.map((l) => ({ updateOne: { filter: { _id: oid(l.id), leaseOwner: l.token }, update: { $set: { leaseUntil: until, nextAttemptAt: until } } } }));
+      const ops = leases.map((l) => ({ updateOne: { filter: { _id: oid(l.id), leaseOwner: l.token }, update: { $set: { leaseUntil: until, nextAttemptAt: dueAfterLease(until, leaseMs) } } } }));
       const res = await c.messages.bulkWrite(ops, { ordered: false });
       let held = leases;
       if (res.matchedCount !== leases.length) {
@@ -40,7 +40,7 @@ export function leasing(c: QueueCollections) {
     /** Extends a lease still held; false when it was lost (expired and taken by another worker). */
     async renew(lease: Lease, now: Date, leaseMs: number): Promise<boolean> {
       const until = new Date(now.getTime() + leaseMs);
-      const res = await c.messages.updateOne({ _id: oid(lease.id), leaseOwner: lease.token }, { $set: { leaseUntil: until, nextAttemptAt: until } });
+      const res = await c.messages.updateOne({ _id: oid(lease.id), leaseOwner: lease.token }, { $set: { leaseUntil: until, nextAttemptAt: dueAfterLease(until, leaseMs) } });
       if (res.matchedCount === 1) lease.until = until;
       return res.matchedCount === 1;
     },

@@ -148,6 +148,16 @@ export function recordOf(d: Document): QueuedMessage {
   return m;
 }
 
+/**
+ * When a leased message becomes due for other workers: one lease after its lease ends. A live owner cut off from
+ * the database for longer than its lease (which may have handed the message to the next hop meanwhile) thus gets
+ * the first chance, once the database is back, to write its outcome or renew (both guarded by its token) before
+ * another worker takes the message and sends it again. A dead owner's messages wait that much longer.
+ */
+export function dueAfterLease(until: Date, leaseMs: number): Date {
+  return new Date(until.getTime() + leaseMs);
+}
+
 /** When the message is due next (its earliest queued recipient), or null when every recipient is finished. */
 export function nextDue(recipients: readonly QueuedRecipient[], now: Date): Date | null {
   let next: number | null = null;
