@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     updateDocs(report.markdown);
     log(`docs/performance.md updated`);
   }
-  rmSync(work, { recursive: true, force: true });
+  if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
   if (Object.keys(missing).length) process.exitCode = samples.length ? 0 : 1;
 }
 

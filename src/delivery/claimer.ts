@@ -4,10 +4,9 @@
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
 //      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
 //      last one came back full (a backlog: then again at once), or someone waits for the queue to drain. A scan
-//      costs about the same for a few messages or hundreds, so while scans come back full each takes twice as
-//      many as the last, up to what the worker's slots start in a few seconds or while the next scan runs
-//      (maxDueClaim): a backlog drains at the pace of the slots, not of the scans, and a worker behind a slow next
-//      hop does not hoard it.
+//      costs about the same for a few messages or hundreds, so after a scan that came back full the next takes
+//      what the worker's slots start in a few seconds or while two more scans run (maxDueClaim): a backlog drains
+//      at the pace of the slots, not of the scans, and a worker behind a slow next hop does not hoard it.
 import type { Logger } from '../log.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';
@@ -89,13 +88,13 @@ export function createClaimer(deps: ClaimerDeps) {
         const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
         stats.lastDueScanMs = Date.now() - scanStarted;
         stats.claimsLost += seen - leases.length;
-        // A full answer says there is a backlog: look again as soon as these are started, for more at once.
+        // A full answer says there is a backlog: look again soon, for as many as the slots will start meanwhile.
         const full = seen >= limit;
         backlog = full;
         // Even then, the database spends at most about half its time on this worker's scans: on FerretDB a scan
         // reads the whole collection, and scans back to back slowed every other command of every process.
         nextDueScanAt = Date.now() + (full ? stats.lastDueScanMs : deps.dueScanIntervalMs);
-        dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.maxDueClaim(), limit * 2)) : deps.minDueClaim;
+        dueClaim = full ? Math.max(deps.minDueClaim, deps.maxDueClaim()) : deps.minDueClaim;
         out.push(...(await withoutRefused(leases)));
       }
       return out;
