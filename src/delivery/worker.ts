@@ -267,7 +267,7 @@ class WorkerLoop {
         (n) => {
           if (n > 0) this.wake();
         },
-        (err: unknown) => log.warn({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease queued messages ahead; retrying when a slot frees'),
+        (err: unknown) => log.error({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease queued messages ahead; retrying when a slot frees'),
       );
     }
     return ready;

@@ -15,7 +15,7 @@ export function slackAlertSink(opts: Pick<ChannelPostSinkOptions, 'client' | 'fi
   return channelPostSink({
     ...opts,
     message: (event) => (ALERTED_EVENTS.includes(event.type) ? { text: alertText(event) } : null),
-    logs: { failed: 'could not post to the alert channel' },
+    failedMessage: 'could not post to the alert channel',
   });
 }
 

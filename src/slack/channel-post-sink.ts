@@ -19,28 +19,32 @@ export interface ChannelPostSinkOptions {
   findWorkspace: (id: string) => Promise<Workspace | null>;
   log: Logger;
   /** The post for this event, or null when this sink does not announce it. */
-  message: (event: DomainEvent) => Pick<AlertMessage, 'text'> & Partial<AlertMessage> | null;
-  /** What the log says: on failure, and (when set) after a post or when the workspace has no alert channel. */
-  logs: { failed: string; posted?: { code: string; msg: string }; noChannel?: { code: string; msg: string } };
+  message: (event: DomainEvent) => (Pick<AlertMessage, 'text'> & Partial<AlertMessage>) | null;
+  /** The log line of a failed post (code SLACK_ALERT_FAILED). */
+  failedMessage: string;
+  /** Called after a post (each sink logs its own code). */
+  posted?: (event: DomainEvent) => void;
+  /** Called when the workspace has no alert channel. */
+  noChannel?: (event: DomainEvent) => void;
 }
 
 export function channelPostSink(opts: ChannelPostSinkOptions): ChannelPostSink {
   const pending = new Set<Promise<void>>();
-  const { log, logs } = opts;
+  const { log } = opts;
   const post = async (event: DomainEvent, m: Pick<AlertMessage, 'text'> & Partial<AlertMessage>) => {
     const where = { event: event.type, workspaceId: event.workspaceId };
     try {
       const ws = await opts.findWorkspace(event.workspaceId);
       if (!ws?.alertChannel) {
-        if (logs.noChannel) log.warn({ code: logs.noChannel.code, ...where }, logs.noChannel.msg);
+        opts.noChannel?.(event);
         return;
       }
       const client = typeof opts.client === 'function' ? await opts.client(ws) : opts.client;
       if (!client) throw new Error(`no Slack installation for team ${ws.slackTeamId ?? '(none)'}`);
       await client.chat.postMessage({ channel: ws.alertChannel, text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}), unfurl_links: false, unfurl_media: false });
-      if (logs.posted) log.info({ code: logs.posted.code, ...where, account: event.account?.name }, logs.posted.msg);
+      opts.posted?.(event);
     } catch (err) {
-      log.warn({ code: 'SLACK_ALERT_FAILED', ...where, err: slackErrorSummary(err) }, logs.failed);
+      log.warn({ code: 'SLACK_ALERT_FAILED', ...where, err: slackErrorSummary(err) }, opts.failedMessage);
     }
   };
   return {

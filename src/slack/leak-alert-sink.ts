@@ -21,10 +21,9 @@ export function leakAlertSink(opts: Pick<ChannelPostSinkOptions, 'client' | 'fin
       const build = MESSAGES[event.type];
       return build && event.account ? build(event) : null;
     },
-    logs: {
-      failed: 'could not post the leak alert',
-      posted: { code: 'SLACK_LEAK_ALERT_POSTED', msg: 'leak alert posted' },
-      noChannel: { code: 'SLACK_LEAK_ALERT_NO_CHANNEL', msg: 'no alert channel: the leak alert is only in the audit' },
-    },
+    failedMessage: 'could not post the leak alert',
+    posted: (event) => opts.log.info({ code: 'SLACK_LEAK_ALERT_POSTED', event: event.type, workspaceId: event.workspaceId, account: event.account?.name }, 'leak alert posted'),
+    noChannel: (event) =>
+      opts.log.warn({ code: 'SLACK_LEAK_ALERT_NO_CHANNEL', event: event.type, workspaceId: event.workspaceId }, 'no alert channel: the leak alert is only in the audit'),
   });
 }

@@ -9,7 +9,12 @@ import { ACTION } from '../ids.ts';
 import { alertButtonListener } from './alert-buttons.ts';
 
 export function registerReputationAlertActions(app: App, deps: SlackDeps): void {
-  const listen = alertButtonListener(app, deps, { kind: 'reputation', decode: decodeReputationButton, afterAction: reputationAlertAfterAction, fallbackText: 'Delivery reputation' });
+  const listen = alertButtonListener(app, deps, {
+    kind: 'reputation',
+    decode: decodeReputationButton,
+    afterAction: reputationAlertAfterAction,
+    fallbackText: 'Delivery reputation',
+  });
 
   listen(ACTION.reputationPause, 'reputation.pause', async (r, target, body) => {
     await disableAccount(deps.ctx, r.actor, r.workspace.id, target.name, 'reputation', 'reputation warning: paused from Slack');

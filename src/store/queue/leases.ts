@@ -13,7 +13,9 @@ export function leasing(c: QueueCollections) {
     async renewMany(leases: Lease[], now: Date, leaseMs: number): Promise<Set<string>> {
       if (leases.length === 0) return new Set();
       const until = new Date(now.getTime() + leaseMs);
-      const ops = leases.map((l) => ({ updateOne: { filter: { _id: oid(l.id), leaseOwner: l.token }, update: { $set: { leaseUntil: until, nextAttemptAt: dueAfterLease(until, leaseMs) } } } }));
+      const ops = leases.map((l) => ({
+        updateOne: { filter: { _id: oid(l.id), leaseOwner: l.token }, update: { $set: { leaseUntil: until, nextAttemptAt: dueAfterLease(until, leaseMs) } } },
+      }));
       const res = await c.messages.bulkWrite(ops, { ordered: false });
       let held = leases;
       if (res.matchedCount !== leases.length) {
