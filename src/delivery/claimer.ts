@@ -23,8 +23,10 @@ export interface ClaimerDeps {
   dueScanIntervalMs: number;
   /** At least this many due messages per scan (they wait renewed until a slot frees). */
   minDueClaim: number;
-  /** At most this many per scan, however long a backlog (the worker's pace sets it). */
+  /** What the worker's pace says one scan should claim during a backlog. */
   maxDueClaim: () => number;
+  /** At most this many per scan, however long a backlog. */
+  dueClaimCap: number;
   /** Ids of the messages this worker holds (waiting, delivering or finishing): never claimed again by it. */
   held: () => string[];
 }
@@ -94,7 +96,8 @@ export function createClaimer(deps: ClaimerDeps) {
         // Even then, the database spends at most about half its time on this worker's scans: on FerretDB a scan
         // reads the whole collection, and scans back to back slowed every other command of every process.
         nextDueScanAt = Date.now() + (full ? stats.lastDueScanMs : deps.dueScanIntervalMs);
-        dueClaim = full ? Math.max(deps.minDueClaim, deps.maxDueClaim()) : deps.minDueClaim;
+        // At least twice the last: the pace the worker sees is itself held back by small claims.
+        dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.maxDueClaim()))) : deps.minDueClaim;
         out.push(...(await withoutRefused(leases)));
       }
       return out;

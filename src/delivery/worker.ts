@@ -153,7 +153,8 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
     minDueClaim: 2 * concurrency,
     // What the slots start in a few seconds, or while two more scans run (on FerretDB a scan of a long
     // queue takes seconds): the next claim then comes before the slots run dry.
-    maxDueClaim: () => Math.min(MAX_DUE_CLAIM_PER_SLOT * concurrency, Math.ceil(pace.perSecond() * Math.max(DUE_CLAIM_HORIZON_S, (2 * claimer.stats.lastDueScanMs) / 1000))),
+    maxDueClaim: () => Math.ceil(pace.perSecond() * Math.max(DUE_CLAIM_HORIZON_S, (2 * claimer.stats.lastDueScanMs) / 1000)),
+    dueClaimCap: MAX_DUE_CLAIM_PER_SLOT * concurrency,
     held: () => book.ids(),
   });
   return {

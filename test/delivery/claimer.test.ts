@@ -39,6 +39,7 @@ it('claims a backlog in scans as large as the worker allows once one came back f
     dueScanIntervalMs: 60_000,
     minDueClaim: 4,
     maxDueClaim: () => 64,
+    dueClaimCap: 64,
     held: () => [],
   });
   const sizes: number[] = [];

@@ -36,6 +36,7 @@ it('a lease of its own that ran out is not claimed again by the worker that hold
       dueScanIntervalMs: 0,
       minDueClaim: 4,
       maxDueClaim: () => 4,
+      dueClaimCap: 4,
       held: () => holding,
     });
   expect(await claimer([id]).claim(4, true)).toEqual([]);
