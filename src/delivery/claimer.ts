@@ -3,10 +3,11 @@
 //      in the ledger (notices): claimFresh, guarded by "never leased", without reading the documents;
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
 //      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
-//      last one came back full (a backlog: then again at once), or someone waits for the queue to drain. A scan
-//      costs about the same for a few messages or hundreds, so after a scan that came back full the next takes
-//      what the worker's slots start in a few seconds or while two more scans run (maxDueClaim): a backlog drains
-//      at the pace of the slots, not of the scans, and a worker behind a slow next hop does not hoard it.
+//      last one came back full (a backlog: then again after as long as that scan took), or someone waits for the
+//      queue to drain. A scan costs about the same for a few messages or hundreds, so after a full one the next
+//      takes twice as many, or what the worker's slots start in a few seconds or while two more scans run
+//      (pacedDueClaim) when that is more, up to dueClaimCap: a backlog drains at the pace of the slots, not of
+//      the scans.
 import type { Logger } from '../log.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';
@@ -24,7 +25,7 @@ export interface ClaimerDeps {
   /** At least this many due messages per scan (they wait renewed until a slot frees). */
   minDueClaim: number;
   /** What the worker's pace says one scan should claim during a backlog. */
-  maxDueClaim: () => number;
+  pacedDueClaim: () => number;
   /** At most this many per scan, however long a backlog. */
   dueClaimCap: number;
   /** Ids of the messages this worker holds (waiting, delivering or finishing): never claimed again by it. */
@@ -97,7 +98,7 @@ export function createClaimer(deps: ClaimerDeps) {
         // reads the whole collection, and scans back to back slowed every other command of every process.
         nextDueScanAt = Date.now() + (full ? stats.lastDueScanMs : deps.dueScanIntervalMs);
         // At least twice the last: the pace the worker sees is itself held back by small claims.
-        dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.maxDueClaim()))) : deps.minDueClaim;
+        dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.pacedDueClaim()))) : deps.minDueClaim;
         out.push(...(await withoutRefused(leases)));
       }
       return out;

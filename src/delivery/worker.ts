@@ -153,7 +153,7 @@ function workerParts(rt: Rt, options: DeliveryWorkerOptions) {
     minDueClaim: 2 * concurrency,
     // What the slots start in a few seconds, or while two more scans run (on FerretDB a scan of a long
     // queue takes seconds): the next claim then comes before the slots run dry.
-    maxDueClaim: () => Math.ceil(pace.perSecond() * Math.max(DUE_CLAIM_HORIZON_S, (2 * claimer.stats.lastDueScanMs) / 1000)),
+    pacedDueClaim: () => Math.ceil(pace.perSecond() * Math.max(DUE_CLAIM_HORIZON_S, (2 * claimer.stats.lastDueScanMs) / 1000)),
     dueClaimCap: MAX_DUE_CLAIM_PER_SLOT * concurrency,
     held: () => book.ids(),
   });
@@ -285,7 +285,7 @@ class WorkerLoop {
   }
 
   /** One bulk claim at a time: as many as the free slots and as many again, less what already waits. */
-  refill(): Promise<number> {
+  private refill(): Promise<number> {
     this.claiming ??= (async () => {
       const { book, slots, claimer, concurrency } = this.p;
       try {

@@ -38,7 +38,7 @@ it('claims a backlog in scans as large as the worker allows once one came back f
     pollMinMs: 20,
     dueScanIntervalMs: 60_000,
     minDueClaim: 4,
-    maxDueClaim: () => 64,
+    pacedDueClaim: () => 64,
     dueClaimCap: 64,
     held: () => [],
   });

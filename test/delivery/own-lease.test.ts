@@ -35,7 +35,7 @@ it('a lease of its own that ran out is not claimed again by the worker that hold
       pollMinMs: 20,
       dueScanIntervalMs: 0,
       minDueClaim: 4,
-      maxDueClaim: () => 4,
+      pacedDueClaim: () => 4,
       dueClaimCap: 4,
       held: () => holding,
     });
