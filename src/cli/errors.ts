@@ -2,6 +2,7 @@
 import { ConfigError } from '../config.ts';
 import { DomainError } from '../domain/index.ts';
 import { StartupError } from '../shared/startup-errors.ts';
+import { isDatabaseUnavailable } from '../store/connection.ts';
 import { UsageError } from './command.ts';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, config: 78, unavailable: 69, internal: 70 } as const;
@@ -12,8 +13,7 @@ export function describeFailure(err: unknown): { exitCode: number; message: stri
   if (err instanceof ConfigError) return { exitCode: EXIT.config, message: err.message, code: 'CONFIG.INVALID' };
   // The embedded database could not start (no Go to build FerretDB, its port taken): the service is unavailable.
   if (err instanceof StartupError) return { exitCode: EXIT.unavailable, message: `database unavailable: ${err.message}`, code: 'DATABASE.UNAVAILABLE' };
-  const name = (err as { name?: string })?.name ?? '';
-  if (/MongoServerSelectionError|MongoNetworkError|MongooseServerSelectionError/.test(name)) {
+  if (isDatabaseUnavailable(err)) {
     return { exitCode: EXIT.unavailable, message: `database unavailable: ${(err as Error).message}`, code: 'DATABASE.UNAVAILABLE' };
   }
   return { exitCode: EXIT.internal, message: `internal error: ${(err as Error)?.message ?? String(err)}`, code: 'INTERNAL' };

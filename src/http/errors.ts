@@ -1,6 +1,7 @@
 // The one table from error codes (the domain's and the HTTP layer's own) to HTTP statuses, and the JSON
 // shape of every error answer: {"error": {"code": "...", "message": "...", ...details}}.
 import { DomainError } from '../domain/index.ts';
+import { isDatabaseUnavailable } from '../store/connection.ts';
 
 /** Codes the HTTP layer itself answers with. */
 export type HttpErrorCode =
@@ -145,9 +146,4 @@ export function toErrorAnswer(err: unknown): ErrorAnswer {
 
 function withoutKeys(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
-}
-
-function isDatabaseUnavailable(err: unknown): boolean {
-  const name = (err as { name?: unknown } | null)?.name;
-  return typeof name === 'string' && /MongoServerSelectionError|MongoNetworkError|MongooseServerSelectionError|MongoNotConnectedError/.test(name);
 }

@@ -99,3 +99,17 @@ export async function pingServer(db: Database): Promise<void> {
   if (!native) throw new Error('not connected');
   await native.admin().ping();
 }
+
+const UNAVAILABLE_ERROR_NAMES =
+  /^(MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoPoolClearedError|MongoNotConnectedError|MongooseServerSelectionError)$/;
+// Socket errors the driver (6.x) lets through unwrapped: a command written in the moment between the server
+// closing the connection and the driver noticing fails with Node's own EPIPE "socket has been ended" error.
+const SOCKET_ERROR_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT']);
+
+/** Whether an error means the database could not be reached (try again later), not that the call was wrong. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { name, code } = err as { name?: unknown; code?: unknown };
+  if (typeof name === 'string' && UNAVAILABLE_ERROR_NAMES.test(name)) return true;
+  return name === 'Error' && typeof code === 'string' && SOCKET_ERROR_CODES.has(code);
+}
