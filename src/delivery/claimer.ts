@@ -2,7 +2,8 @@
 //   1. new messages this process's relay stored (onEnqueued), or that a relay of another process announced
 //      in the ledger (notices): claimFresh, guarded by "never leased", without reading the documents;
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
-//      write. On FerretDB that query scans the queue, so it runs at most every dueScanIntervalMs unless the
+//      write, run by the worker beside the claims of new mail, never in their way. On FerretDB that query
+//      scans the queue (seconds on a long one), so it runs at most every dueScanIntervalMs unless the
 //      last one came back full (a backlog: then again after as long as that scan took), or someone waits for the
 //      queue to drain. A scan costs about the same for a few messages or hundreds, so after a full one the next
 //      takes twice as many, or what the worker's slots start in a few seconds or while two more scans run
@@ -73,8 +74,8 @@ export function createClaimer(deps: ClaimerDeps) {
     hear(msgs: FreshMessage[]): void {
       if (fresh.length < MAX_FRESH) fresh.push(...msgs);
     },
-    /** Up to `want` leases. `mustScan`: look for due messages now (someone waits for the queue to drain). */
-    async claim(want: number, mustScan = false): Promise<Lease[]> {
+    /** Up to `want` new messages: this process's own, then what notices announce. Cheap: no read of the queue. */
+    async claim(want: number): Promise<Lease[]> {
       const out: Lease[] = [];
       if (want <= 0) return out;
       await claimFresh(want, out);
@@ -84,24 +85,35 @@ export function createClaimer(deps: ClaimerDeps) {
         fresh.push(...taken);
         await claimFresh(want, out);
       }
-      if (out.length < want && (mustScan || Date.now() >= nextDueScanAt)) {
-        // A scan costs about the same for one message or many (on FerretDB it reads the queue).
-        const limit = Math.max(want - out.length, dueClaim);
-        const scanStarted = Date.now();
-        const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
-        stats.lastDueScanMs = Date.now() - scanStarted;
-        stats.claimsLost += seen - leases.length;
-        // A full answer says there is a backlog: look again soon, for as many as the slots will start meanwhile.
-        const full = seen >= limit;
-        backlog = full;
-        // Even then, the database spends at most about half its time on this worker's scans: on FerretDB a scan
-        // reads the whole collection, and scans back to back slowed every other command of every process.
-        nextDueScanAt = Date.now() + (full ? stats.lastDueScanMs : deps.dueScanIntervalMs);
-        // At least twice the last: the pace the worker sees is itself held back by small claims.
-        dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.pacedDueClaim()))) : deps.minDueClaim;
-        out.push(...(await withoutRefused(leases)));
-      }
       return out;
+    },
+    /** Whether a due scan should run now (`mustScan`: someone waits for the queue to drain). */
+    scanDue(mustScan = false): boolean {
+      return mustScan || Date.now() >= nextDueScanAt;
+    },
+    /**
+     * Up to `want` due messages, or as many as a backlog calls for. The worker runs it beside the claims of new
+     * messages, never in their way: on FerretDB it reads the whole queue and can take seconds.
+     */
+    async claimDue(want: number): Promise<Lease[]> {
+      // A failed scan is not tried again at once (the database is likely away).
+      nextDueScanAt = Date.now() + deps.dueScanIntervalMs;
+      // A scan costs about the same for one message or many (on FerretDB it reads the queue).
+      const limit = Math.max(want, dueClaim);
+      const scanStarted = Date.now();
+      const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
+      stats.lastDueScanMs = Date.now() - scanStarted;
+      stats.claimsLost += seen - leases.length;
+      // A full answer says there is a backlog: look again soon, for as many as the slots will start meanwhile.
+      const full = seen >= limit;
+      backlog = full;
+      // Even then, the database spends at most about half its time on this worker's scans: on FerretDB a scan
+      // reads the whole collection, and scans back to back slowed every other command of every process.
+      nextDueScanAt = Date.now() + (full ? stats.lastDueScanMs : deps.dueScanIntervalMs);
+      // At least twice the last: the pace the worker sees is itself held back by small claims.
+      dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.pacedDueClaim()))) : deps.minDueClaim;
+      deps.log.debug({ code: 'DELIVERY_DUE_SCAN', ms: stats.lastDueScanMs, limit, seen, leased: leases.length }, 'due scan');
+      return withoutRefused(leases);
     },
   };
 }

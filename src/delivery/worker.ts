@@ -191,6 +191,8 @@ class WorkerLoop {
   private wakePending = false;
   // The bulk claim under way, if any (shutdown waits for it, so nothing it leases is left leased).
   private claiming: Promise<number> | null = null;
+  // The due scan under way, if any (it runs beside the claims of new messages).
+  private scanning: Promise<number> | null = null;
 
   constructor(private readonly p: Parts) {}
 
@@ -233,7 +235,7 @@ class WorkerLoop {
         continue;
       }
       if (!lease) {
-        const idle = slots.count() === 0 && finishing.count() === 0 && !this.p.finisher.busy() && this.p.finisher.settled() === settledBefore;
+        const idle = slots.count() === 0 && finishing.count() === 0 && !this.scanning && !this.p.finisher.busy() && this.p.finisher.settled() === settledBefore;
         if (idle) this.releaseDrainWaiters();
         await this.sleep(idleDelay);
         idleDelay = Math.min(idleDelay * 2, this.p.pollMaxMs);
@@ -284,20 +286,60 @@ class WorkerLoop {
     return Math.max(concurrency, Math.ceil((pace.perSecond() * 1.5 * claimer.stats.lastDueScanMs) / 1000));
   }
 
-  /** One bulk claim at a time: as many as the free slots and as many again, less what already waits. */
+  /**
+   * One bulk claim of new messages at a time: as many as the free slots and as many again, less what already
+   * waits. When they do not fill it and a due scan is due, the scan runs beside it (see dueScan); someone waiting
+   * for the queue to drain waits for a scan that started after them.
+   */
   private refill(): Promise<number> {
     this.claiming ??= (async () => {
       const { book, slots, claimer, concurrency } = this.p;
       try {
-        const got = await claimer.claim(Math.max(1, slots.free() + concurrency - book.waitingCount()), this.drainWaiters.length > 0);
-        this.stats.leased += got.length;
-        book.add(got);
+        const mustScan = this.drainWaiters.length > 0;
+        const want = Math.max(1, slots.free() + concurrency - book.waitingCount());
+        const got = await claimer.claim(want);
+        this.take(got);
+        if (got.length >= want || this.stopping) return got.length;
+        if (mustScan) {
+          await this.scanning?.catch(() => undefined);
+          return got.length + (await this.dueScan(want - got.length));
+        }
+        if (!this.scanning && claimer.scanDue()) {
+          this.dueScan(want - got.length).then(
+            (n) => {
+              if (n > 0) this.wake();
+            },
+            (err: unknown) => this.p.log.error({ err, code: 'DELIVERY_LEASE_FAILED' }, 'could not lease due messages; trying again at the next scan'),
+          );
+        }
         return got.length;
       } finally {
         this.claiming = null;
       }
     })();
     return this.claiming;
+  }
+
+  /**
+   * One due scan at a time, never in the way of new messages: on FerretDB it reads the whole queue and can take
+   * seconds, while new mail keeps coming by notice.
+   */
+  private dueScan(want: number): Promise<number> {
+    const scan = this.p.claimer.claimDue(want).then((got) => {
+      this.take(got);
+      return got.length;
+    });
+    this.scanning = scan;
+    const clear = () => {
+      if (this.scanning === scan) this.scanning = null;
+    };
+    scan.then(clear, clear);
+    return scan;
+  }
+
+  private take(leases: Lease[]): void {
+    this.stats.leased += leases.length;
+    this.p.book.add(leases);
   }
 
   /** The attempt in a delivery slot; its finish in a finishing one, so the next delivery can start. */
@@ -381,6 +423,7 @@ class WorkerLoop {
     finishing.wakeWaiters();
     await loopDone;
     await this.claiming?.catch(() => undefined);
+    await this.scanning?.catch(() => undefined);
     await book.releaseWaiting();
     if (!(await slots.idle(this.p.stopGraceMs))) {
       log.warn({ code: 'DELIVERY_STOP_TIMEOUT', inFlight: slots.count() }, 'stopped with deliveries in progress: connections closed, their messages handed back');

@@ -45,12 +45,14 @@ it('claims a backlog in scans as large as the worker allows once one came back f
   const sizes: number[] = [];
   const claimed = new Set<string>();
   for (let i = 0; i < 12 && claimed.size < backlog.length; i++) {
-    const got = await claimer.claim(1, true);
+    expect(claimer.scanDue(true)).toBe(true);
+    const got = await claimer.claimDue(1);
     sizes.push(got.length);
     for (const l of got) claimed.add(l.id);
   }
   expect(sizes).toEqual([4, 64, 64, 64, 4]);
   expect(claimed).toEqual(new Set(backlog.map((m) => m.id)));
   // The last scan came back short: without a drain waiting, the next waits for the interval.
+  expect(claimer.scanDue()).toBe(false);
   expect(await claimer.claim(1)).toEqual([]);
 });

@@ -39,7 +39,7 @@ it('a lease of its own that ran out is not claimed again by the worker that hold
       dueClaimCap: 4,
       held: () => holding,
     });
-  expect(await claimer([id]).claim(4, true)).toEqual([]);
+  expect(await claimer([id]).claimDue(4)).toEqual([]);
 
   // w1's finish, guarded by its lease token, lands after all.
   const landed = await h.rt.queue.finishMany([{ lease: held, recipients: held.message.recipients.map((r) => ({ ...r, status: 'delivered' as const })) }], later, 'batch-own');
