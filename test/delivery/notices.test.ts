@@ -1,6 +1,6 @@
 // A worker in another process than the relay hears of new messages from the relay's batch notices (a small
 // collection), not by scanning the queue: with the due-time scan pushed out to a minute, mail still flows.
-import { afterAll, beforeAll, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startDeliveryWorker } from '../../src/delivery/worker.ts';
 import { createCommitQueue } from '../../src/relay/relay.ts';
 import { RepairQueue } from '../../src/relay/repairs.ts';
@@ -55,4 +55,39 @@ it('delivers what a relay of another process stored, found through its batch not
   } finally {
     await worker.stop();
   }
+});
+
+it('two workers that take the same notices at once lease each message once between them', async () => {
+  const relayQueue = createQueue(h.rt.db.models);
+  const { commits } = createCommitQueue(h.rt, { queue: relayQueue, repairs: new RepairQueue(h.rt.log), log: h.rt.log, storeTimeoutMs: 5_000 });
+  const ids = Array.from({ length: 12 }, () => newQueueId());
+  await Promise.all(
+    ids.map((id, i) =>
+      commits.submit({
+        principal: { accountId: h.account.id, workspaceId: h.workspace.id, username: h.account.username, credentialVersion: 1, policy: { allowedSenders: [] } },
+        message: {
+          id,
+          workspaceId: h.workspace.id,
+          accountId: h.account.id,
+          username: h.account.username,
+          from: 'app@sender.test',
+          to: [`race${i}@example.test`],
+          head: Buffer.from(testMessage({ messageId: `<race-${i}@sender.test>` })),
+          at: new Date(),
+        },
+      }),
+    ),
+  );
+  // The batches become notices once their commit has ended (after the clients' answers).
+  const stored = async () => (await h.rt.ledger.batches()).filter((b) => b.kind === 'accept' && b.state === 'stored').flatMap((b) => b.messages ?? []).length;
+  await eventually(async () => (await stored()) === ids.length, 5_000, 'the notices');
+  // Both read before either deletes: each may get every notice.
+  const [a, b] = await Promise.all([h.rt.ledger.takeNotices(100), h.rt.ledger.takeNotices(100)]);
+  expect(new Set([...a, ...b].map((m) => m.id))).toEqual(new Set(ids));
+  const now = new Date();
+  const [la, lb] = await Promise.all([h.rt.queue.claimFresh(a, { owner: 'w1', now, leaseMs: 60_000 }), h.rt.queue.claimFresh(b, { owner: 'w2', now, leaseMs: 60_000 })]);
+  const leased = [...la, ...lb].map((l) => l.id);
+  expect(leased.sort()).toEqual([...ids].sort());
+  // No notice is left to be taken again.
+  expect(await h.rt.ledger.takeNotices(100)).toEqual([]);
 });

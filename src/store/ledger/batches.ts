@@ -92,18 +92,16 @@ export function ledgerBatches(models: Models) {
       await coll.deleteOne({ _id: stringId(id) });
     },
     /**
-     * Takes up to `limit` notices of newly stored messages (each by exactly one worker) and returns their
-     * messages. The collection holds only batches in flight, so finding them is cheap on any database.
+     * Takes up to `limit` notices of newly stored messages and returns their messages, in two commands whatever
+     * the count: one read, one delete. Two workers reading at the same moment may both take a notice; that is
+     * safe, since a new message is claimed under the guard "never leased" (claims.ts) and only one of them wins
+     * it. The collection holds only batches in flight, so finding them is cheap on any database.
      */
     async takeNotices(limit: number): Promise<FreshMessage[]> {
-      const found = await coll.find(ACCEPT_FILTER, { projection: { _id: 1 }, limit }).toArray();
-      const out: FreshMessage[] = [];
-      for (const { _id } of found) {
-        // No projection: FerretDB v1 does not implement one on findAndModify.
-        const doc = await coll.findOneAndDelete({ _id, state: 'stored' });
-        for (const m of (doc?.messages as AcceptedEntry[] | undefined) ?? []) out.push({ ...m, head: toBuffer(m.head), at: new Date(m.at) });
-      }
-      return out;
+      const found = await coll.find(ACCEPT_FILTER, { limit }).toArray();
+      if (found.length === 0) return [];
+      await coll.deleteMany({ _id: { $in: found.map((d) => d._id) }, ...ACCEPT_FILTER });
+      return found.flatMap((doc) => ((doc.messages as AcceptedEntry[] | undefined) ?? []).map((m) => ({ ...m, head: toBuffer(m.head), at: new Date(m.at) })));
     },
     /** Batches whose owner stopped holding them (dead, cut off, or a tombstone due a look), oldest lease first. */
     async expired(now: Date, limit = 100): Promise<LedgerBatch[]> {
