@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
-import { connectDatabase, type Database } from './store/connection.ts';
+import { connectDatabase, type ConnectOptions, type Database } from './store/connection.ts';
 import { createDomainContext } from './store/index.ts';
 import { createQueue, type Queue } from './store/queue/index.ts';
 import { createLedger, type Ledger } from './store/ledger/index.ts';
@@ -39,7 +39,10 @@ export interface AttachedSink {
   drain(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, opts: { log?: Logger; shareEmbedded?: boolean; quiet?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  opts: { log?: Logger; shareEmbedded?: boolean; quiet?: boolean; ensureIndexes?: ConnectOptions['ensureIndexes'] } = {},
+): Promise<Runtime> {
   const log = opts.log ?? createLogger({ level: config.logLevel });
   const { uri, kind, stop } = await resolveDatabase(config, log, opts);
   // Before the connection, so that smtpdesk_db_commands_total counts every command this process sends
@@ -48,7 +51,11 @@ export async function openRuntime(config: Config, opts: { log?: Logger; shareEmb
   const countCommands = !/^(0|false|no|off)$/i.test(process.env.SMTPDESK_DB_COMMAND_METRICS ?? '');
   let db: Database;
   try {
-    db = await connectDatabase(uri, { operationTimeoutMs: config.database.timeoutMs, ...(countCommands ? { onCommand: databaseCommandCounter(metrics) } : {}) });
+    db = await connectDatabase(uri, {
+      operationTimeoutMs: config.database.timeoutMs,
+      ...(opts.ensureIndexes !== undefined ? { ensureIndexes: opts.ensureIndexes } : {}),
+      ...(countCommands ? { onCommand: databaseCommandCounter(metrics) } : {}),
+    });
   } catch (err) {
     await stop();
     throw err;

@@ -125,7 +125,8 @@ export async function runCli(
       actor,
       json: parsed.values.json === true,
       async runtime() {
-        runtime ??= await openAppRuntime(config, { log, quiet: true });
+        // A command runs on a live, often busy, database: the servers build the indexes, it checks they were.
+        runtime ??= await openAppRuntime(config, { log, quiet: true, ensureIndexes: 'when-changed' });
         return runtime;
       },
       async domain() {

@@ -1,6 +1,7 @@
 // One mongoose connection per process (or per test file), created by the composition root and passed
 // down: no module-level database singleton.
 import mongoose, { type Connection } from 'mongoose';
+import { ensureIndexes, ensureIndexesWhenChanged } from './indexes.ts';
 import { registerModels, type Models } from './models/index.ts';
 
 export interface Database {
@@ -21,8 +22,11 @@ export interface ConnectOptions {
    * on every operation cost about a third of the accepted rate on FerretDB. DATABASE_TIMEOUT_MS (30 s).
    */
   operationTimeoutMs?: number;
-  /** Create indexes at start (default true). */
-  ensureIndexes?: boolean;
+  /**
+   * Build the declared indexes at start: true (default, servers), 'when-changed' (the CLI: only when their
+   * definitions differ from what was last built, see indexes.ts), or false.
+   */
+  ensureIndexes?: boolean | 'when-changed';
   /**
    * Called with the name of every command this connection sends (find, insert, update, findAndModify, …),
    * from the driver's command monitoring; the handshake, heartbeat and authentication commands
@@ -56,7 +60,8 @@ export async function connectDatabase(uri: string, opts: ConnectOptions = {}): P
     // Accepted mail and account changes must survive a crash: majority, journaled.
     writeConcern: { w: 'majority', journal: true },
     autoIndex: false,
-    autoCreate: true,
+    // A CLI command leaves creating collections to ensureIndexes, which it runs only when needed.
+    autoCreate: opts.ensureIndexes !== 'when-changed',
     monitorCommands: opts.onCommand !== undefined,
   });
   const onCommand = opts.onCommand;
@@ -68,20 +73,13 @@ export async function connectDatabase(uri: string, opts: ConnectOptions = {}): P
   }
   await connection.asPromise();
   const models = registerModels(connection);
-  if (opts.ensureIndexes !== false) await ensureIndexes(models);
+  if (opts.ensureIndexes === 'when-changed') await ensureIndexesWhenChanged(connection, models);
+  else if (opts.ensureIndexes !== false) await ensureIndexes(connection, models);
   return {
     connection,
     models,
     close: () => connection.close(),
   };
-}
-
-/** Indexes are declared next to each model; this builds them all, once, at start. */
-export async function ensureIndexes(models: Models): Promise<void> {
-  for (const model of Object.values(models)) {
-    await model.createCollection().catch(() => undefined);
-    await model.createIndexes();
-  }
 }
 
 export function isDuplicateKeyError(err: unknown): boolean {
