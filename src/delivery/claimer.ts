@@ -3,7 +3,8 @@
 //      in the ledger (notices): claimFresh, guarded by "never leased", without reading the documents;
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
 //      write, run by the worker beside the claims of new mail, never in their way. On FerretDB that query
-//      scans the queue (seconds on a long one), so it runs at most every dueScanIntervalMs unless the
+//      scans the queue (seconds on a long one), so it runs at most every dueScanIntervalMs (or ten times as
+//      long as the last scan took, when that is longer) unless the
 //      last one came back full (a backlog: then again after as long as that scan took), or someone waits for the
 //      queue to drain. A scan costs about the same for a few messages or hundreds, so after a full one the next
 //      takes twice as many, or what the worker's slots start in a few seconds or while two more scans run
@@ -31,12 +32,18 @@ export interface ClaimerDeps {
   dueClaimCap: number;
   /** Ids of the messages this worker holds (waiting, delivering or finishing): never claimed again by it. */
   held: () => string[];
+  /** Milliseconds for scheduling scans and polls (default Date.now; tests pass their own). */
+  now?: () => number;
 }
+
+/** Without a backlog, the next due scan waits at least this many times as long as the last one took. */
+const IDLE_SCAN_SPACING = 10;
 
 /** New messages kept in memory at most (more are found later by their due time). */
 const MAX_FRESH = 10_000;
 
 export function createClaimer(deps: ClaimerDeps) {
+  const now = deps.now ?? Date.now;
   const fresh: FreshMessage[] = [];
   let nextDueScanAt = 0;
   let dueClaim = deps.minDueClaim;
@@ -79,9 +86,9 @@ export function createClaimer(deps: ClaimerDeps) {
       const out: Lease[] = [];
       if (want <= 0) return out;
       await claimFresh(want, out);
-      if (out.length < want && Date.now() - lastEmptyNotices >= deps.pollMinMs) {
+      if (out.length < want && now() - lastEmptyNotices >= deps.pollMinMs) {
         const taken = await deps.ledger.takeNotices(Math.max(4, want));
-        if (taken.length === 0) lastEmptyNotices = Date.now();
+        if (taken.length === 0) lastEmptyNotices = now();
         fresh.push(...taken);
         await claimFresh(want, out);
       }
@@ -89,7 +96,7 @@ export function createClaimer(deps: ClaimerDeps) {
     },
     /** Whether a due scan should run now (`mustScan`: someone waits for the queue to drain). */
     scanDue(mustScan = false): boolean {
-      return mustScan || Date.now() >= nextDueScanAt;
+      return mustScan || now() >= nextDueScanAt;
     },
     /**
      * Up to `want` due messages, or as many as a backlog calls for. The worker runs it beside the claims of new
@@ -97,19 +104,21 @@ export function createClaimer(deps: ClaimerDeps) {
      */
     async claimDue(want: number): Promise<Lease[]> {
       // A failed scan is not tried again at once (the database is likely away).
-      nextDueScanAt = Date.now() + deps.dueScanIntervalMs;
+      nextDueScanAt = now() + deps.dueScanIntervalMs;
       // A scan costs about the same for one message or many (on FerretDB it reads the queue).
       const limit = Math.max(want, dueClaim);
-      const scanStarted = Date.now();
+      const scanStarted = now();
       const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
-      stats.lastDueScanMs = Date.now() - scanStarted;
+      stats.lastDueScanMs = now() - scanStarted;
       stats.claimsLost += seen - leases.length;
       // A full answer says there is a backlog: look again soon, for as many as the slots will start meanwhile.
       const full = seen >= limit;
       backlog = full;
       // Even then, the database spends at most about half its time on this worker's scans: on FerretDB a scan
-      // reads the whole collection, and scans back to back slowed every other command of every process.
-      nextDueScanAt = Date.now() + (full ? stats.lastDueScanMs : deps.dueScanIntervalMs);
+      // reads the whole collection, and scans back to back slowed every other command of every process. Without
+      // a backlog, at most a tenth: a scan of a long history takes seconds, and only retries and dead workers'
+      // leases wait for it.
+      nextDueScanAt = now() + (full ? stats.lastDueScanMs : Math.max(deps.dueScanIntervalMs, IDLE_SCAN_SPACING * stats.lastDueScanMs));
       // At least twice the last: the pace the worker sees is itself held back by small claims.
       dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.pacedDueClaim()))) : deps.minDueClaim;
       deps.log.debug({ code: 'DELIVERY_DUE_SCAN', ms: stats.lastDueScanMs, limit, seen, leased: leases.length }, 'due scan');

@@ -56,3 +56,41 @@ it('claims a backlog in scans as large as the worker allows once one came back f
   expect(claimer.scanDue()).toBe(false);
   expect(await claimer.claim(1)).toEqual([]);
 });
+
+it('without a backlog, waits ten times as long as the last scan took before the next, when that is longer than the interval', async () => {
+  let t = 0;
+  const scanMs = 3_000;
+  // Only the scan's duration matters here: a queue whose due scan takes 3 s and finds nothing.
+  const queue = {
+    claimFresh: async () => [],
+    claimDue: async () => {
+      t += scanMs;
+      return { leases: [], seen: 0 };
+    },
+    withdrawLeased: async () => [],
+  };
+  const claimer = createClaimer({
+    queue,
+    ledger: { takeNotices: async () => [], refusedAmong: async () => new Set<string>() },
+    log: h.rt.log,
+    owner: 'w-idle',
+    leaseMs: 60_000,
+    clock: () => new Date(),
+    pollMinMs: 20,
+    dueScanIntervalMs: 5_000,
+    minDueClaim: 4,
+    pacedDueClaim: () => 4,
+    dueClaimCap: 4,
+    held: () => [],
+    now: () => t,
+  });
+  expect(claimer.scanDue()).toBe(true);
+  expect(await claimer.claimDue(4)).toEqual([]);
+  t += 29_999;
+  expect(claimer.scanDue()).toBe(false);
+  t += 1;
+  expect(claimer.scanDue()).toBe(true);
+  // A drain waiting does not wait for it.
+  t -= 10_000;
+  expect(claimer.scanDue(true)).toBe(true);
+});

@@ -8,6 +8,7 @@ import { startApp, type RunningApp } from '../../src/main.ts';
 import { createMetrics, writeStatsOnSignal, type StatsSnapshot } from '../../src/metrics.ts';
 import { enqueueMessage } from '../helpers/queue.ts';
 import { dropTestDatabase, testDatabaseUri } from '../helpers/database.ts';
+import { depthSampler } from '../../src/store/queue/depth.ts';
 import { openHttpHarness, postAdminWebhook, seedWorkspace, type HttpHarness } from '../helpers/http.ts';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus.ts';
 
@@ -48,7 +49,10 @@ describe('/metrics', () => {
     expect(families.find((f) => f.name === 'smtpdesk_webhook_calls_total')!.type).toBe('COUNTER');
   });
 
-  it('refreshes the queue depth on each scrape from the queued messages in the database', async () => {
+  it('refreshes the queue depth from the queued messages in the database, counting at most 5 % of the time', async () => {
+    // The route reads the queue's sampler; this one runs on a clock the test moves.
+    let t = 0;
+    h.rt.queue.depth = depthSampler(() => h.rt.queue.countQueued(), { now: () => t });
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(0);
     const message = {
       workspaceId: 'w1',
@@ -62,9 +66,23 @@ describe('/metrics', () => {
     await enqueueMessage(h.rt.queue, message);
     await enqueueMessage(h.rt.queue, message);
     const id = await enqueueMessage(h.rt.queue, message);
+    // Counts take no time on this clock: the next may run at once.
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(3);
 
+    // A count that took 2 s: the scrapes of the next 40 s serve it without counting again.
+    h.rt.queue.depth = depthSampler(
+      async () => {
+        const n = await h.rt.queue.countQueued();
+        t += 2_000;
+        return n;
+      },
+      { now: () => t },
+    );
+    expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(3);
     await h.rt.db.models.queuedMessages.updateOne({ _id: id }, { $set: { state: 'done', finishedAt: new Date() } });
+    t += 39_000;
+    expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(3);
+    t += 1_000;
     expect(sampleValue(await scrape(), 'smtpdesk_queue_depth')).toBe(2);
   });
 

@@ -10,6 +10,7 @@ import { enqueueing, planBodies, type BodyPlan, type NewQueuedMessage } from './
 import type { FreshMessage } from './record.ts';
 import { oid, queueCollections } from './record.ts';
 import { retaining } from './retention.ts';
+import { depthSampler } from './depth.ts';
 
 export { CHUNK_SIZE, chunkId, freshMessage, planBodies, type BodyPlan, type NewQueuedMessage } from './enqueue.ts';
 export type { FreshMessage } from './record.ts';
@@ -21,9 +22,11 @@ export function createQueue(models: Models) {
   const c = queueCollections(models);
   const store = enqueueing(c);
   const listeners = new Set<(msgs: FreshMessage[]) => void>();
+  const retention = retaining(c);
   return {
     ...store,
-    /** Stores the messages in one command, then tells this process's workers. */
+    /** The queue depth, counted at most a small share of the time (one sampler per process). */
+    depth: depthSampler(() => retention.countQueued()),
     /**
      * Stores the messages in one command, then tells this process's workers, unless `announce: false` (the
      * relay's commit announces them itself, once it knows they count as accepted).
@@ -76,7 +79,7 @@ export function createQueue(models: Models) {
     ...claiming(c),
     ...leasing(c),
     ...administering(c),
-    ...retaining(c),
+    ...retention,
   };
 }
 
