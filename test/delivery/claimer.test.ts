@@ -2,7 +2,7 @@
 // come back full: each scan reads the queue (on FerretDB the whole collection), so claiming a slot-full per
 // scan drained a 3,000-message backlog at 27 a second against 129 under a steady load (bench:drain).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createClaimer } from '../../src/delivery/claimer.ts';
+import { createClaimer, type ClaimerDeps } from '../../src/delivery/claimer.ts';
 import { newQueueId } from '../../src/store/queue/index.ts';
 import { openDeliveryHarness, type DeliveryHarness } from '../helpers/delivery.ts';
 
@@ -13,6 +13,22 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
+
+/** A claimer of worker w1 with small claims, as the test needs it otherwise. */
+function claimerWith(deps: Pick<ClaimerDeps, 'queue' | 'ledger' | 'dueScanIntervalMs'> & Partial<ClaimerDeps>) {
+  return createClaimer({
+    log: h.rt.log,
+    owner: 'w1',
+    leaseMs: 60_000,
+    clock: () => new Date(),
+    pollMinMs: 20,
+    minDueClaim: 4,
+    pacedDueClaim: () => 4,
+    dueClaimCap: 4,
+    held: () => [],
+    ...deps,
+  });
+}
 
 it('claims a backlog in scans as large as the worker allows once one came back full, then waits for the interval', async () => {
   const at = new Date(Date.now() - 1_000);
@@ -28,20 +44,7 @@ it('claims a backlog in scans as large as the worker allows once one came back f
     at,
   }));
   await h.rt.queue.enqueueMany(backlog);
-  const claimer = createClaimer({
-    queue: h.rt.queue,
-    ledger: h.rt.ledger,
-    log: h.rt.log,
-    owner: 'w1',
-    leaseMs: 60_000,
-    clock: () => new Date(),
-    pollMinMs: 20,
-    dueScanIntervalMs: 60_000,
-    minDueClaim: 4,
-    pacedDueClaim: () => 64,
-    dueClaimCap: 64,
-    held: () => [],
-  });
+  const claimer = claimerWith({ queue: h.rt.queue, ledger: h.rt.ledger, dueScanIntervalMs: 60_000, pacedDueClaim: () => 64, dueClaimCap: 64 });
   const sizes: number[] = [];
   const claimed = new Set<string>();
   for (let i = 0; i < 12 && claimed.size < backlog.length; i++) {
@@ -69,19 +72,10 @@ it('without a backlog, waits ten times as long as the last scan took before the 
     },
     withdrawLeased: async () => [],
   };
-  const claimer = createClaimer({
+  const claimer = claimerWith({
     queue,
     ledger: { takeNotices: async () => [], refusedAmong: async () => new Set<string>() },
-    log: h.rt.log,
-    owner: 'w-idle',
-    leaseMs: 60_000,
-    clock: () => new Date(),
-    pollMinMs: 20,
     dueScanIntervalMs: 5_000,
-    minDueClaim: 4,
-    pacedDueClaim: () => 4,
-    dueClaimCap: 4,
-    held: () => [],
     now: () => t,
   });
   expect(claimer.scanDue()).toBe(true);

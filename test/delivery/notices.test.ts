@@ -20,47 +20,14 @@ afterAll(async () => {
   await h?.close();
 });
 
-it('delivers what a relay of another process stored, found through its batch notices', async () => {
-  const worker = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 50, dueScanIntervalMs: 60_000, queueDepthIntervalMs: 0 });
-  // The relay's own queue object: no worker listens to it, as in a relay-only process.
+/**
+ * Stores messages as the relay of a process without a worker does (its own queue object, no listener): each
+ * through the commit queue, which leaves a notice per batch. Returns their ids.
+ */
+async function storeFromAnotherProcess(count: number, tag: string): Promise<string[]> {
   const relayQueue = createQueue(h.rt.db.models);
   const { commits } = createCommitQueue(h.rt, { queue: relayQueue, repairs: new RepairQueue(h.rt.log), log: h.rt.log, storeTimeoutMs: 5_000 });
-  try {
-    // Let the worker make its first (start-up) scan of the queue: from then on only notices can tell it.
-    await new Promise((r) => setTimeout(r, 200));
-    const ids: string[] = [];
-    await Promise.all(
-      Array.from({ length: 5 }, (_, i) => {
-        const id = newQueueId();
-        ids.push(id);
-        return commits.submit({
-          principal: { accountId: h.account.id, workspaceId: h.workspace.id, username: h.account.username, credentialVersion: 1, policy: { allowedSenders: [] } },
-          message: {
-            id,
-            workspaceId: h.workspace.id,
-            accountId: h.account.id,
-            username: h.account.username,
-            from: 'app@sender.test',
-            to: [`n${i}@example.test`],
-            head: Buffer.from(testMessage({ messageId: `<notice-${i}@sender.test>` })),
-            at: new Date(),
-          },
-        });
-      }),
-    );
-    await eventually(() => sink.messages.filter((m) => m.messageId?.startsWith('<notice-')).length === 5, 20_000, 'the five messages at the sink');
-    await eventually(async () => (await Promise.all(ids.map((id) => h.message(id)))).every((m) => m.state === 'done'), 10_000, 'the messages to be done');
-    // Every notice was taken.
-    await eventually(async () => (await h.rt.ledger.batches()).length === 0, 5_000, 'the notices to be taken');
-  } finally {
-    await worker.stop();
-  }
-});
-
-it('two workers that take the same notices at once lease each message once between them', async () => {
-  const relayQueue = createQueue(h.rt.db.models);
-  const { commits } = createCommitQueue(h.rt, { queue: relayQueue, repairs: new RepairQueue(h.rt.log), log: h.rt.log, storeTimeoutMs: 5_000 });
-  const ids = Array.from({ length: 12 }, () => newQueueId());
+  const ids = Array.from({ length: count }, () => newQueueId());
   await Promise.all(
     ids.map((id, i) =>
       commits.submit({
@@ -71,13 +38,33 @@ it('two workers that take the same notices at once lease each message once betwe
           accountId: h.account.id,
           username: h.account.username,
           from: 'app@sender.test',
-          to: [`race${i}@example.test`],
-          head: Buffer.from(testMessage({ messageId: `<race-${i}@sender.test>` })),
+          to: [`${tag}${i}@example.test`],
+          head: Buffer.from(testMessage({ messageId: `<${tag}-${i}@sender.test>` })),
           at: new Date(),
         },
       }),
     ),
   );
+  return ids;
+}
+
+it('delivers what a relay of another process stored, found through its batch notices', async () => {
+  const worker = startDeliveryWorker(h.rt, { upstreamUrl: `smtp://127.0.0.1:${sink.port}`, pollMinMs: 20, pollMaxMs: 50, dueScanIntervalMs: 60_000, queueDepthIntervalMs: 0 });
+  try {
+    // Let the worker make its first (start-up) scan of the queue: from then on only notices can tell it.
+    await new Promise((r) => setTimeout(r, 200));
+    const ids = await storeFromAnotherProcess(5, 'notice');
+    await eventually(() => sink.messages.filter((m) => m.messageId?.startsWith('<notice-')).length === 5, 20_000, 'the five messages at the sink');
+    await eventually(async () => (await Promise.all(ids.map((id) => h.message(id)))).every((m) => m.state === 'done'), 10_000, 'the messages to be done');
+    // Every notice was taken.
+    await eventually(async () => (await h.rt.ledger.batches()).length === 0, 5_000, 'the notices to be taken');
+  } finally {
+    await worker.stop();
+  }
+});
+
+it('two workers that take the same notices at once lease each message once between them', async () => {
+  const ids = await storeFromAnotherProcess(12, 'race');
   // The batches become notices once their commit has ended (after the clients' answers).
   const stored = async () => (await h.rt.ledger.batches()).filter((b) => b.kind === 'accept' && b.state === 'stored').flatMap((b) => b.messages ?? []).length;
   await eventually(async () => (await stored()) === ids.length, 5_000, 'the notices');
