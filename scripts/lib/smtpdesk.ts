@@ -166,6 +166,7 @@ export interface RoleOptions {
   statsFile?: string;
 }
 
+/** BENCH_TRACE_GC=1: the roles run with --trace-gc, their GC lines in their logs (live heap against RSS). */
 export function roleProcess(o: RoleOptions): RoleProcess {
   mkdirSync(o.logDir, { recursive: true });
   const name = o.name ?? o.role;
@@ -181,7 +182,7 @@ export function roleProcess(o: RoleOptions): RoleProcess {
     async start() {
       if (self.running()) return;
       expectedExit = false;
-      const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--role', o.role], {
+      const c = spawn(process.execPath, [...(process.env.BENCH_TRACE_GC ? ['--trace-gc'] : []), '--import', 'tsx', join(ROOT, 'src', 'main.ts'), '--role', o.role], {
         cwd: ROOT,
         env: { ...baseEnv(), ...o.env, ...(o.statsFile ? { SMTPDESK_STATS_FILE: o.statsFile } : {}) },
         stdio: ['ignore', 'pipe', 'pipe'],
