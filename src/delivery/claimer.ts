@@ -2,14 +2,13 @@
 //   1. new messages this process's relay stored (onEnqueued), or that a relay of another process announced
 //      in the ledger (notices): claimFresh, guarded by "never leased", without reading the documents;
 //   2. due messages (retries, expired leases, lost notices): claimDue, one query on the due time and one bulk
-//      write, run by the worker beside the claims of new mail, never in their way. On FerretDB that query
-//      scans the queue (seconds on a long one), so it runs at most every dueScanIntervalMs (or ten times as
-//      long as the last scan took, when that is longer) unless the
-//      last one came back full (a backlog: then again after as long as that scan took), or someone waits for the
-//      queue to drain. A scan costs about the same for a few messages or hundreds, so after a full one the next
-//      takes twice as many, or what the worker's slots start in a few seconds or while two more scans run
-//      (pacedDueClaim) when that is more, up to dueClaimCap: a backlog drains at the pace of the slots, not of
-//      the scans.
+//      write, run by the worker beside the claims of new mail, never in their way. On FerretDB that query scans
+//      the queue (seconds on a long history), so it runs at most every dueScanIntervalMs, or ten times as long
+//      as the last scan took when that is longer; after a full scan (a backlog) again once as long as that scan
+//      took has passed; at once when someone waits for the queue to drain. A scan costs about the same for a few
+//      messages or hundreds, so after a full one the next takes twice as many, or what the worker's slots start
+//      in a few seconds or while two more scans run (pacedDueClaim) when that is more, up to dueClaimCap: a
+//      backlog drains at the pace of the slots, not of the scans.
 import type { Logger } from '../log.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import type { FreshMessage, Lease, Queue } from '../store/queue/index.ts';

@@ -26,12 +26,10 @@ export async function ensureIndexes(connection: Connection, models: Models): Pro
   await markers(connection).updateOne({ _id: MARKER_ID }, { $set: { fingerprint: indexFingerprint(models), builtAt: new Date() } }, { upsert: true });
 }
 
-/** Builds the indexes unless the ones declared now were recorded as built. Returns whether it built them. */
-export async function ensureIndexesWhenChanged(connection: Connection, models: Models): Promise<boolean> {
+/** Builds the indexes unless the ones declared now were recorded as built. */
+export async function ensureIndexesWhenChanged(connection: Connection, models: Models): Promise<void> {
   const marker = await markers(connection).findOne({ _id: MARKER_ID });
-  if (marker?.fingerprint === indexFingerprint(models)) return false;
-  await ensureIndexes(connection, models);
-  return true;
+  if (marker?.fingerprint !== indexFingerprint(models)) await ensureIndexes(connection, models);
 }
 
 function markers(connection: Connection) {
