@@ -12,6 +12,7 @@
 // recovery once this process stops holding it) leaves the counters equal to what the queue holds.
 import { checkSmtpSessions, getPlan, monthKey, quotaExceeded, acceptedChange, DomainError, type DomainContext, type SmtpPrincipal } from '../domain/index.ts';
 import type { Logger } from '../log.ts';
+import { mayHaveReachedServer } from '../store/connection.ts';
 import type { Ledger } from '../store/ledger/index.ts';
 import { freshMessage, planBodies, type NewQueuedMessage, type Queue } from '../store/queue/index.ts';
 import { remainingOf, withDeadline } from './deadline.ts';
@@ -59,10 +60,14 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 const COUNT_WAIT_MS = 2_000;
 /** How long recording a refusal may hold up the 451 (when the store hangs, the 451 goes without it). */
 const REFUSAL_RECORD_MS = 1_000;
+/** The longest a client waits for an undecided batch (see refuse()). */
+const HOLD_MAX_MS = 4 * 60_000;
 
 export class CommitQueue {
   private pending: Pending[] = [];
   private flushing = false;
+  /** Answers held until their undecided batch is decided (see refuse()). */
+  private readonly held = new Set<(outcome: 'accepted' | 'refused') => boolean>();
   /** Commits done, and messages in them (for the log and the benchmark). */
   readonly stats = { started: 0, commits: 0, messages: 0 };
 
@@ -134,7 +139,7 @@ export class CommitQueue {
       );
       if (Date.now() - started > this.deps.storeTimeoutMs) throw new Error(`stored after the ${this.deps.storeTimeoutMs} ms budget`);
     } catch (err) {
-      return this.refuse(batchId, accepted, new StoreUnavailable('store', err));
+      return this.refuse(batchId, accepted, new StoreUnavailable('store', err), mayHaveReachedServer(err));
     }
     // Accepted: a worker of this process may take them now.
     queue.announce(fresh);
@@ -230,23 +235,68 @@ export class CommitQueue {
   /**
    * The batch's clients hear 451. The refusal goes into the ledger first when the store takes it in time;
    * then, in the background, the batch is finished as refused: what landed is withdrawn, the quota given back.
+   *
+   * When the refusal could not be recorded and the insert may have landed (its answer was lost, or came too
+   * late), recovery elsewhere may count the batch as accepted once its lease runs out. Its clients then wait
+   * for whichever the store records first and hear that: 451 when the refusal lands, 250 when recovery counted
+   * every message. They wait at most HOLD_MAX_MS (well inside the 10 minutes RFC 5321 gives a DATA reply);
+   * after that they hear 451 and the window docs/delivery.md names stays open.
    */
-  private async refuse(batchId: string, clients: Pending[], err: StoreUnavailable): Promise<void> {
+  private async refuse(batchId: string, clients: Pending[], err: StoreUnavailable, mayHaveLanded = false): Promise<void> {
     const { ledger, log } = this.deps;
-    const recorded = await ledger.accept.refuse(batchId, { timeoutMS: REFUSAL_RECORD_MS }).catch(() => false);
-    for (const p of clients) p.reject(err);
+    let recorded = await ledger.accept.refuse(batchId, { timeoutMS: REFUSAL_RECORD_MS }).catch(() => false);
+    const answer = !recorded && mayHaveLanded ? this.hold(clients, err, Math.min(HOLD_MAX_MS, ledger.accept.decisionWindowMs())) : null;
+    if (!answer) for (const p of clients) p.reject(err);
+    else log.warn({ code: 'RELAY_ANSWER_HELD', batchId, messages: clients.length }, 'store unreachable after the insert was sent: the answer waits until the batch is decided');
     this.deps.repairs.schedule({
       name: 'finish-batch',
       details: { batchId, messages: clients.length, refusalRecorded: recorded },
       run: async () => {
-        if (!recorded && !(await ledger.accept.refuse(batchId))) {
-          log.error({ code: 'RELAY_REFUSAL_NOT_RECORDED', batchId }, 'a batch answered 451 was decided by recovery before its refusal could be recorded');
+        if (!recorded) {
+          recorded = await ledger.accept.refuse(batchId);
+          // Decided elsewhere: counted as accepted (every message stored), or refused and withdrawn.
+          if (!recorded && (await ledger.accept.countedByRecovery(clients.map((p) => p.message.id)))) {
+            if (answer?.('accepted')) {
+              ledger.accept.abandon(batchId);
+              log.warn({ code: 'RELAY_HELD_ACCEPTED', batchId, messages: clients.length }, 'recovery counted the held batch as accepted: its clients hear 250');
+              return;
+            }
+            log.error({ code: 'RELAY_REFUSAL_NOT_RECORDED', batchId }, 'a batch answered 451 was decided by recovery before its refusal could be recorded');
+          }
         }
+        answer?.('refused');
         const r = await ledger.accept.finish(batchId);
         if (r?.withdrawn) log.warn({ code: 'RELAY_LATE_COMMIT_REMOVED', batchId, messages: r.withdrawn }, 'messages stored after their 451 were withdrawn');
         if (r?.counted) log.warn({ code: 'RELAY_LATE_COMMIT_KEPT', batchId, messages: r.counted }, 'messages stored after their 451 were already in delivery; kept and counted');
       },
     });
+  }
+
+  /**
+   * Keeps the clients' answers until answer() is called or `ms` pass (then 451). answer() is true when it
+   * was the one to answer them.
+   */
+  private hold(clients: Pending[], err: StoreUnavailable, ms: number): (outcome: 'accepted' | 'refused') => boolean {
+    let settled = false;
+    const answer = (outcome: 'accepted' | 'refused'): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      this.held.delete(answer);
+      for (const p of clients) {
+        if (outcome === 'accepted') p.resolve();
+        else p.reject(err);
+      }
+      return true;
+    };
+    const timer = setTimeout(() => answer('refused'), ms);
+    this.held.add(answer);
+    return answer;
+  }
+
+  /** Shutdown: clients still waiting for an undecided batch hear 451 now. */
+  answerHeld(): void {
+    for (const answer of [...this.held]) answer('refused');
   }
 }
 

@@ -232,6 +232,8 @@ async function shutdown(deps: RelayDeps, servers: SMTPServer[], repairs: RepairQ
     await closed;
     const until = Date.now() + settings.shutdownGraceMs;
     while (state.messagesInFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    // Clients still waiting for a batch the store has not decided hear 451 (their sessions close now).
+    deps.commits.answerHeld();
   } finally {
     clearInterval(sweeper);
   }

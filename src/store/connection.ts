@@ -111,3 +111,24 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (typeof name === 'string' && UNAVAILABLE_ERROR_NAMES.test(name)) return true;
   return name === 'Error' && typeof code === 'string' && SOCKET_ERROR_CODES.has(code);
 }
+
+// Failures that happen before a command is written to a socket: the server cannot have applied it.
+const NOT_SENT_ERROR_NAMES = /^(MongoServerSelectionError|MongooseServerSelectionError|MongoNotConnectedError|MongoPoolClearedError)$/;
+const NOT_SENT_TIMEOUTS = /server selection|connection checkout|before socket write/i;
+
+/**
+ * Whether a failed write may still have been applied by the server: false only when the error says the
+ * command never left this process (no server selected, no connection checked out, refused connection).
+ * A timeout or a connection lost after the write is "maybe": its answer was lost, not the write.
+ */
+export function mayHaveReachedServer(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth++) {
+    const { name, message, code, cause } = e as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+    if (typeof name === 'string' && NOT_SENT_ERROR_NAMES.test(name)) return false;
+    if (name === 'MongoOperationTimeoutError' && typeof message === 'string' && NOT_SENT_TIMEOUTS.test(message)) return false;
+    if (code === 'ECONNREFUSED') return false;
+    e = cause;
+  }
+  return true;
+}

@@ -7,6 +7,14 @@ export class SlowProxy {
   holdFrom?: (chunk: Buffer) => boolean;
   /** Whether holdFrom has matched (the link is frozen from then on). */
   holding = false;
+  /**
+   * When set, the first chunk a client sends that matches goes through, and then every link freezes (both
+   * directions, new connections too; sockets stay open) until thaw(): the server applies the write but its
+   * answer, and everything after it, waits.
+   */
+  freezeAfter?: (chunk: Buffer) => boolean;
+  frozen = false;
+  private frozenChunks: { to: Socket; chunk: Buffer }[] = [];
   /** What the connection that matched holdFrom sent from then on (see deliverHeld). */
   private held: Buffer[] = [];
   private heldFrom?: object;
@@ -26,6 +34,15 @@ export class SlowProxy {
       this.sockets.add(client).add(upstream);
       let releaseAt = 0;
       client.on('data', (chunk: Buffer) => {
+        if (this.frozen) {
+          this.frozenChunks.push({ to: upstream, chunk });
+          return;
+        }
+        if (this.freezeAfter?.(chunk)) {
+          upstream.write(chunk);
+          this.frozen = true;
+          return;
+        }
         if (this.holding || this.holdFrom?.(chunk)) {
           this.heldFrom ??= client;
           if (this.heldFrom === client) this.held.push(chunk);
@@ -38,7 +55,10 @@ export class SlowProxy {
         if (wait <= 0) upstream.write(chunk);
         else setTimeout(() => upstream.destroyed || upstream.write(chunk), wait);
       });
-      upstream.on('data', (chunk) => client.destroyed || client.write(chunk));
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.frozen) this.frozenChunks.push({ to: client, chunk });
+        else if (!client.destroyed) client.write(chunk);
+      });
       const end = () => {
         client.destroy();
         upstream.destroy();
@@ -72,6 +92,13 @@ export class SlowProxy {
       });
       s.once('error', reject);
     });
+  }
+
+  /** Every link flows again, starting with what waited, in order. */
+  thaw(): void {
+    this.frozen = false;
+    this.freezeAfter = undefined;
+    for (const { to, chunk } of this.frozenChunks.splice(0)) if (!to.destroyed) to.write(chunk);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
-// A relay whose database link freezes in the middle of storing a message: its client gets 451 (and sends
-// again), so that message must never be kept, counted or delivered, however late its insert reaches the
-// database and whoever finishes the batch. The link is a real TCP proxy that stops forwarding the insert of
-// the message documents, for longer than the batch's stale time, then lets it land.
+// A relay whose database link freezes in the middle of storing a message. What its client hears and what the
+// store keeps must agree, whoever finishes the batch: a client told 451 (it sends again) must never have that
+// message kept, counted or delivered, however late its insert reaches the database; a message the ledger
+// counted must not have been answered 451. The link is a real TCP proxy that freezes, for longer than the
+// batch's stale time, before or after the insert of the message documents reaches the database.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { readUsage, showAccount } from '../../src/domain/index.ts';
@@ -74,4 +75,31 @@ it('a batch whose insert hangs past the stale time is not finished as accepted w
   await t.relay.repaired(10_000);
   expect((await showAccount(elsewhere.rt.ctx, admin, t.workspace.id, a.name)).counters.sent).toBe(0);
   expect((await readUsage(elsewhere.rt.ctx, t.workspace.id)).emailsThisMonth).toBe(0);
+}, 60_000);
+
+it('a client whose insert landed before the link froze hears 250 once recovery elsewhere counted its batch, not 451', async () => {
+  const a = await t.newAccount();
+  const queued = () => elsewhere.rt.db.models.queuedMessages.countDocuments({ accountId: a.accountId, subject: 'frozen after insert' });
+  proxy.freezeAfter = (chunk) => chunk.includes('insert\0') && chunk.includes('queued_messages\0');
+  const reply = nodemailer
+    .createTransport({ host: '127.0.0.1', port: t.port, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: a.username, pass: a.password } })
+    .sendMail({ from: 'app@example.com', to: 'someone@example.org', subject: 'frozen after insert', text: 'frozen after insert' })
+    .then(
+      (info) => info.response,
+      (err: { response?: string; message: string }) => err.response ?? err.message,
+    );
+  await eventually(async () => proxy.frozen, 10_000, 'the insert to go through and the link to freeze');
+  // The store timeout (600 ms) and the try to record a refusal (1 s) pass: before, the client heard 451 here.
+  // The batch's lease (1 s) runs out too, and the other process counts it: every message of it is stored.
+  await new Promise((r) => setTimeout(r, 2_000));
+  await recoverElsewhere();
+  expect(await queued()).toBe(1);
+  expect((await showAccount(elsewhere.rt.ctx, admin, t.workspace.id, a.name)).counters.sent).toBe(1);
+  proxy.thaw();
+
+  expect(await reply).toMatch(/^250 /);
+  await t.relay.repaired(10_000);
+  // Kept and counted once: what the client heard.
+  expect(await queued()).toBe(1);
+  expect((await showAccount(elsewhere.rt.ctx, admin, t.workspace.id, a.name)).counters.sent).toBe(1);
 }, 60_000);

@@ -35,6 +35,19 @@ export function acceptSide(c: LedgerContext) {
     },
     /** Records that the batch's clients hear 451; false when it could not (or recovery had decided it). */
     refuse: (batchId: string, t: Timeout = {}) => batches.refuse(batchId, c.leaseEnd(), t),
+    /**
+     * Whether recovery counted the batch as accepted (after refuse() found it decided): it does so only when
+     * every message of it is stored; a refused batch's messages are withdrawn.
+     */
+    async countedByRecovery(ids: string[]): Promise<boolean> {
+      const present = await c.queue.presentIds(ids);
+      return ids.every((id) => present.has(id));
+    },
+    /**
+     * How long a relay may wait to learn how an undecided batch ended: a refused batch stays a tombstone for
+     * this long, so until then "decided, not refused" can only mean counted as accepted.
+     */
+    decisionWindowMs: () => c.recovery.tombstone.everyMs * c.recovery.tombstone.looks,
     /** Finishes the batch by its state in the store (after its calls settled); let go of once done. */
     async finish(batchId: string): Promise<RecoveryResult | null> {
       const open = await batches.get(batchId);
