@@ -55,6 +55,11 @@ export async function openRuntime(
       operationTimeoutMs: config.database.timeoutMs,
       ...(opts.ensureIndexes !== undefined ? { ensureIndexes: opts.ensureIndexes } : {}),
       ...(countCommands ? { onCommand: databaseCommandCounter(metrics) } : {}),
+      monitor: {
+        onStuck: (runningMs) => log.warn({ code: 'DATABASE_MONITOR_STUCK', runningMs }, "the driver's server monitor is stuck: reopening the database client"),
+        onReopened: () => log.info({ code: 'DATABASE_REOPENED' }, 'database client reopened'),
+        onError: (err) => log.error({ err, code: 'DATABASE_REOPEN_FAILED' }, 'could not reopen the database client; trying again'),
+      },
     });
   } catch (err) {
     await stop();

@@ -2,6 +2,7 @@
 // down: no module-level database singleton.
 import mongoose, { type Connection } from 'mongoose';
 import { ensureIndexes, ensureIndexesWhenChanged } from './indexes.ts';
+import { heartbeatBoundMs, watchMonitor, type MonitorWatchdogOptions } from './monitor-watchdog.ts';
 import { registerModels, type Models } from './models/index.ts';
 
 export interface Database {
@@ -34,6 +35,14 @@ export interface ConnectOptions {
    * Without it command monitoring stays off.
    */
   onCommand?: (commandName: string) => void;
+  /** How often the driver checks the server (heartbeatFrequencyMS, 10 s) and its connect timeout (30 s). */
+  heartbeatFrequencyMS?: number;
+  connectTimeoutMS?: number;
+  /**
+   * Told when the driver's server monitor is stuck and the client is reopened (monitor-watchdog.ts); the
+   * watchdog runs whether or not these are given.
+   */
+  monitor?: Partial<MonitorWatchdogOptions>;
 }
 
 /** Connection housekeeping, not work the application asked for: never passed to onCommand. */
@@ -53,8 +62,12 @@ export const CONTROL_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<Database> {
+  const heartbeatFrequencyMS = opts.heartbeatFrequencyMS ?? 10_000;
+  const connectTimeoutMS = opts.connectTimeoutMS ?? 30_000;
   const connection = mongoose.createConnection(uri, {
     appName: opts.appName ?? 'smtpdesk',
+    heartbeatFrequencyMS,
+    connectTimeoutMS,
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
     socketTimeoutMS: opts.operationTimeoutMs ?? 30_000,
     // Accepted mail and account changes must survive a crash: majority, journaled.
@@ -71,14 +84,24 @@ export async function connectDatabase(uri: string, opts: ConnectOptions = {}): P
       if (!CONTROL_COMMANDS.has(event.commandName)) onCommand(event.commandName);
     });
   }
-  await connection.asPromise();
+  // Before the first heartbeat ends, so a monitor stuck from the start is seen too.
+  const stopWatch = watchMonitor(connection.getClient(), { boundMs: heartbeatBoundMs({ heartbeatFrequencyMS, connectTimeoutMS }), ...opts.monitor });
+  try {
+    await connection.asPromise();
+  } catch (err) {
+    stopWatch();
+    throw err;
+  }
   const models = registerModels(connection);
   if (opts.ensureIndexes === 'when-changed') await ensureIndexesWhenChanged(connection, models);
   else if (opts.ensureIndexes !== false) await ensureIndexes(connection, models);
   return {
     connection,
     models,
-    close: () => connection.close(),
+    close: () => {
+      stopWatch();
+      return connection.close();
+    },
   };
 }
 
@@ -99,7 +122,7 @@ export async function pingServer(db: Database): Promise<void> {
 }
 
 const UNAVAILABLE_ERROR_NAMES =
-  /^(MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoPoolClearedError|MongoNotConnectedError|MongooseServerSelectionError)$/;
+  /^(MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoPoolClearedError|MongoNotConnectedError|MongoTopologyClosedError|MongooseServerSelectionError)$/;
 // Socket errors the driver (6.x) lets through unwrapped: a command written in the moment between the server
 // closing the connection and the driver noticing fails with Node's own EPIPE "socket has been ended" error.
 const SOCKET_ERROR_CODES = new Set(['EPIPE', 'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'ETIMEDOUT']);
