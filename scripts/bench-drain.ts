@@ -21,7 +21,7 @@
 //
 // Flags (or env): --backlog N (BENCH_BACKLOG, 20,000) --deliveries N (BENCH_DELIVERIES, 100,000)
 //   --clients N (BENCH_CLIENTS, 20) --keep (keep the logs)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +32,7 @@ import { vmRssKb } from './lib/proc-stats.ts';
 import { duration, fmt, table, ticker } from './lib/report.ts';
 import { startSinkProcess, type SinkProcess } from './lib/sink.ts';
 import { bootstrap, openDatabase, roleProcess, type Credentials, type RoleProcess } from './lib/smtpdesk.ts';
+import type { StatsSnapshot } from '../src/metrics.ts';
 
 const { values: flags } = parseArgs({
   options: { backlog: { type: 'string' }, deliveries: { type: 'string' }, clients: { type: 'string' }, keep: { type: 'boolean' } },
@@ -61,19 +62,61 @@ interface RssPoint {
   phase: string;
   workerMb: number;
   relayMb: number;
+  /** V8's heap (held / used) and native buffers (external), MB, from each process's stats file. */
+  worker?: StatsSnapshot['memoryMb'];
+  relay?: StatsSnapshot['memoryMb'];
+  workerSockets: number;
+  relaySockets: number;
 }
 
-/** Reads the relay's and the worker's RSS each time the deliveries pass a checkpoint. */
+/** Reads the relay's and the worker's RSS each time the deliveries pass a checkpoint, and where it goes. */
 function watchRss(sink: SinkProcess, relay: RoleProcess, worker: RoleProcess, phase: () => string): { points: RssPoint[]; stop(): void } {
   const points: RssPoint[] = [];
   let next = CHECKPOINT;
   const mb = (p: RoleProcess) => vmRssKb(p.pid() ?? -1) / 1024;
+  // The breakdown comes a moment after the RSS reading (a signal and a file); a missing one is left out.
+  const breakdown = (p: RoleProcess) =>
+    p.stats().then(
+      (s) => s.memoryMb,
+      () => undefined,
+    );
   const t = setInterval(() => {
     if (sink.total() < next || next > DELIVERIES) return;
-    points.push({ deliveries: next, phase: phase(), workerMb: mb(worker), relayMb: mb(relay) });
+    const point: RssPoint = {
+      deliveries: next,
+      phase: phase(),
+      workerMb: mb(worker),
+      relayMb: mb(relay),
+      workerSockets: socketCount(worker.pid()),
+      relaySockets: socketCount(relay.pid()),
+    };
+    points.push(point);
     next += CHECKPOINT;
+    void Promise.all([breakdown(worker), breakdown(relay)]).then(([w, r]) => {
+      point.worker = w;
+      point.relay = r;
+    });
   }, 250);
   return { points, stop: () => clearInterval(t) };
+}
+
+function heapCell(m: StatsSnapshot['memoryMb'] | undefined, sockets: number): string {
+  return m ? `${fmt(m.heapTotal)} (${fmt(m.newSpace)}/${fmt(m.oldSpace)}/${fmt(m.largeObjects)})/${fmt(m.heapUsed)}, ${fmt(m.external)}, ${sockets}` : '';
+}
+
+/** Open sockets of a process (its /proc fd table): database connections, SMTP sessions, listeners. */
+function socketCount(pid: number | undefined): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    }).length;
+  } catch {
+    return 0;
+  }
 }
 
 interface SteadyResult {
@@ -150,8 +193,8 @@ async function main(): Promise<void> {
     DELIVERY_RETRY_SCHEDULE: `${RETRY_DELAY}*1000`,
     DELIVERY_SEND_BOUNCES: 'false',
   };
-  const relay = roleProcess({ role: 'relay', env, logDir, port: relayPort });
-  const worker = roleProcess({ role: 'worker', env, logDir });
+  const relay = roleProcess({ role: 'relay', env, logDir, port: relayPort, statsFile: join(work, 'relay-stats.json') });
+  const worker = roleProcess({ role: 'worker', env, logDir, statsFile: join(work, 'worker-stats.json') });
   let phase = 'steady 1';
   const rss = watchRss(sink, relay, worker, () => phase);
   let failed = false;
@@ -244,6 +287,8 @@ async function main(): Promise<void> {
         { header: 'phase', value: (p) => p.phase },
         { header: 'worker RSS MB', value: (p) => fmt(p.workerMb), align: 'right' },
         { header: 'relay RSS MB', value: (p) => fmt(p.relayMb), align: 'right' },
+        { header: 'worker heap held (new/old/large)/used, external, sockets', value: (p) => heapCell(p.worker, p.workerSockets), align: 'right' },
+        { header: 'relay heap held (new/old/large)/used, external, sockets', value: (p) => heapCell(p.relay, p.relaySockets), align: 'right' },
       ])}\n\n${table(rows, [
         { header: 'figure', value: (r) => r.what },
         { header: 'value', value: (r) => r.value, align: 'right' },

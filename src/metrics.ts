@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client), one registry per process (per Runtime), so tests stay isolated.
 // Every adapter increments these; the HTTP role serves them at /metrics.
+import { getHeapSpaceStatistics } from 'node:v8';
 import { renameSync, writeFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -113,6 +114,8 @@ export interface StatsSnapshot {
   smtpMessages: Record<string, number>;
   /** smtpdesk_deliveries_total by outcome (delivered, deferred, bounced, failed). */
   deliveries: Record<string, number>;
+  /** process.memoryUsage() in MB: where the RSS goes (V8's heap, or native memory outside it). */
+  memoryMb: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; newSpace: number; oldSpace: number; largeObjects: number };
 }
 
 async function sumBy(counter: Counter<string>, label: string): Promise<Record<string, number>> {
@@ -132,6 +135,23 @@ export async function statsSnapshot(metrics: Metrics, seq: number): Promise<Stat
     dbCommands: await sumBy(metrics.dbCommands, 'command'),
     smtpMessages: await sumBy(metrics.smtpMessages, 'result'),
     deliveries: await sumBy(metrics.deliveries, 'outcome'),
+    memoryMb: memoryMb(),
+  };
+}
+
+function memoryMb(): StatsSnapshot['memoryMb'] {
+  const m = process.memoryUsage();
+  const mb = (n: number) => Math.round(n / 1024 / 102.4) / 10;
+  const space = (name: string) => mb(getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_size ?? 0);
+  return {
+    rss: mb(m.rss),
+    heapTotal: mb(m.heapTotal),
+    heapUsed: mb(m.heapUsed),
+    external: mb(m.external),
+    arrayBuffers: mb(m.arrayBuffers),
+    newSpace: space('new_space'),
+    oldSpace: space('old_space'),
+    largeObjects: space('large_object_space'),
   };
 }
 

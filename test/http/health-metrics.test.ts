@@ -145,6 +145,11 @@ describe('/metrics', () => {
       const read = () => JSON.parse(readFileSync(path, 'utf8')) as StatsSnapshot;
       await vi.waitFor(() => expect(read().seq).toBe(1));
       expect(read()).toMatchObject({ pid: process.pid, dbCommands: {}, smtpMessages: {}, deliveries: {} });
+      // Where the memory goes, for bench:drain: V8's heap and its spaces inside the RSS.
+      const mem = read().memoryMb;
+      expect(mem.heapUsed).toBeLessThanOrEqual(mem.heapTotal);
+      expect(mem.heapTotal).toBeLessThan(mem.rss);
+      expect(mem.newSpace + mem.oldSpace + mem.largeObjects).toBeLessThanOrEqual(mem.heapTotal);
       metrics.dbCommands.inc({ command: 'find' }, 3);
       metrics.smtpMessages.inc({ result: 'accepted', code: '250' }, 2);
       metrics.smtpMessages.inc({ result: 'refused', code: '452' });
