@@ -62,12 +62,10 @@ export const CONTROL_COMMANDS: ReadonlySet<string> = new Set([
 ]);
 
 export async function connectDatabase(uri: string, opts: ConnectOptions = {}): Promise<Database> {
-  const heartbeatFrequencyMS = opts.heartbeatFrequencyMS ?? 10_000;
-  const connectTimeoutMS = opts.connectTimeoutMS ?? 30_000;
   const connection = mongoose.createConnection(uri, {
     appName: opts.appName ?? 'smtpdesk',
-    heartbeatFrequencyMS,
-    connectTimeoutMS,
+    ...(opts.heartbeatFrequencyMS !== undefined ? { heartbeatFrequencyMS: opts.heartbeatFrequencyMS } : {}),
+    ...(opts.connectTimeoutMS !== undefined ? { connectTimeoutMS: opts.connectTimeoutMS } : {}),
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
     socketTimeoutMS: opts.operationTimeoutMs ?? 30_000,
     // Accepted mail and account changes must survive a crash: majority, journaled.
@@ -84,8 +82,10 @@ export async function connectDatabase(uri: string, opts: ConnectOptions = {}): P
       if (!CONTROL_COMMANDS.has(event.commandName)) onCommand(event.commandName);
     });
   }
-  // Before the first heartbeat ends, so a monitor stuck from the start is seen too.
-  const stopWatch = watchMonitor(connection.getClient(), { boundMs: heartbeatBoundMs({ heartbeatFrequencyMS, connectTimeoutMS }), ...opts.monitor });
+  // Before the first heartbeat ends, so a monitor stuck from the start is seen too. The bound comes from the
+  // client's own settings (defaults 10 s and 30 s, or what the URI says).
+  const client = connection.getClient();
+  const stopWatch = watchMonitor(client, { boundMs: heartbeatBoundMs(client.options), ...opts.monitor });
   try {
     await connection.asPromise();
   } catch (err) {
