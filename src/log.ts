@@ -23,10 +23,7 @@ export function createLogger(opts: { level?: string; destination?: NodeJS.Writab
     opts.destination ??
     (wantsPretty()
       ? pino.transport({ target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app' } })
-      : // Synchronous, as pino's own default: one write(2) per line. The asynchronous destination batched lines
-        // into buffers the C allocator kept after a burst: 60,000 deferral lines left +18 MB of buffers and a
-        // larger malloc heap for good (bench:drain's fill), and lines still buffered die with a crash.
-        pino.destination({ dest: 2, sync: true }));
+      : pino.destination({ dest: 2, sync: false }));
   return pino(
     {
       level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
