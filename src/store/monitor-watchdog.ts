@@ -1,17 +1,22 @@
-// The driver's server monitor can die silently (driver 6.20, seen after a database SIGKILL under load): when a
-// connection's socket closes in the moment a heartbeat starts on it, the heartbeat waits for a 'drain' event
-// that never comes. The monitor then never checks the server again, the server stays "Unknown", and every
-// command fails server selection until the process restarts (the hang-db soak lost its worker that way).
+// The driver's server monitor can die silently (driver 6.20, seen after a database SIGKILL or restart under
+// load): when a connection's socket closes in the moment a heartbeat starts on it, the heartbeat waits for a
+// 'drain' event that never comes. The monitor then never checks the server again, the server stays "Unknown",
+// and every command fails server selection until the process restarts (the hang-db soak lost its worker that
+// way for 3 minutes; a default soak, its relay for 25 s until the next fault restarted it).
 //
-// The watchdog follows the heartbeats through the driver's public events. A heartbeat has a bound (its
-// socket timeout: connectTimeoutMS, plus heartbeatFrequencyMS for an awaited one); one running far past it is
-// stuck, and the client is closed and connected again, which starts a new monitor. Models and collections
-// stay bound to the same client, so nothing else has to change.
+// The watchdog follows the heartbeats and the server descriptions through the driver's public events. A
+// heartbeat is stuck when it runs past the longest it can legitimately take (heartbeatBoundMs), or sooner, when
+// it has run `fastMs` (10 s) while the server has been "Unknown" as long: the stuck monitor's server is always
+// unknown (a command's network error marked it so), and a live monitor rechecks an unknown server every half
+// second. The client is then closed and connected again, which starts a new monitor; models and collections stay
+// bound to the same client. The early rule can also fire on a heartbeat that is only slow (a connect hanging for
+// more than 10 s on a server already unknown): nothing gets through then either, and the reopen costs nothing.
 import type { mongo } from 'mongoose';
 
-/** Heartbeats started and not yet ended, by server address; pure, for table tests. */
+/** Heartbeats started and not yet ended, and servers described "Unknown", by address; pure, for table tests. */
 export class HeartbeatBook {
   private readonly running = new Map<string, number>();
+  private readonly unknownSince = new Map<string, number>();
 
   started(address: string, at: number): void {
     if (!this.running.has(address)) this.running.set(address, at);
@@ -21,6 +26,11 @@ export class HeartbeatBook {
     this.running.delete(address);
   }
 
+  described(address: string, type: string, at: number): void {
+    if (type !== 'Unknown') this.unknownSince.delete(address);
+    else if (!this.unknownSince.has(address)) this.unknownSince.set(address, at);
+  }
+
   /** How long the oldest heartbeat still running has run at `now` (0 when none runs). */
   longestRunning(now: number): number {
     let longest = 0;
@@ -28,15 +38,28 @@ export class HeartbeatBook {
     return longest;
   }
 
+  /** A heartbeat past `boundMs`, or past `fastMs` on a server "Unknown" for `fastMs` too: how long it ran, or 0. */
+  stuck(now: number, boundMs: number, fastMs: number): number {
+    for (const [address, at] of this.running) {
+      const ran = now - at;
+      const unknown = this.unknownSince.get(address);
+      if (ran > boundMs || (ran > fastMs && unknown !== undefined && now - unknown > fastMs)) return ran;
+    }
+    return 0;
+  }
+
   clear(): void {
     this.running.clear();
+    this.unknownSince.clear();
   }
 }
 
 export interface MonitorWatchdogOptions {
   /** A heartbeat running longer than this is stuck. */
   boundMs: number;
-  /** How often to look (default a fifth of the bound, at least 1 s). */
+  /** A heartbeat running this long on a server "Unknown" this long is stuck (default 10 s). */
+  fastMs?: number;
+  /** How often to look (default 1 s). */
   everyMs?: number;
   now?: () => number;
   /** Told before the client is reopened, with how long the heartbeat had run. */
@@ -45,29 +68,36 @@ export interface MonitorWatchdogOptions {
   onError?: (err: unknown) => void;
 }
 
-/** The bound for a client's heartbeats: the longest one can legitimately take, plus a margin. */
-export function heartbeatBoundMs(o: { heartbeatFrequencyMS: number; connectTimeoutMS: number }): number {
-  return o.heartbeatFrequencyMS + o.connectTimeoutMS + 10_000;
+/**
+ * The bound for a client's heartbeats: the longest one can legitimately take (a new monitor connection: its
+ * connect within connectTimeoutMS, its handshake within socketTimeoutMS; an awaited hello: heartbeatFrequencyMS
+ * more), plus a margin. A socketTimeoutMS of 0 (none) counts as connectTimeoutMS.
+ */
+export function heartbeatBoundMs(o: { heartbeatFrequencyMS: number; connectTimeoutMS: number; socketTimeoutMS?: number }): number {
+  return o.heartbeatFrequencyMS + o.connectTimeoutMS + (o.socketTimeoutMS || o.connectTimeoutMS) + 10_000;
 }
 
 /** Watches `client`'s heartbeats and reopens it when one is stuck; returns the stop function. */
 export function watchMonitor(client: mongo.MongoClient, opts: MonitorWatchdogOptions): () => void {
   const now = opts.now ?? Date.now;
+  const fastMs = opts.fastMs ?? 10_000;
   const book = new HeartbeatBook();
   let reopening = false;
   // A reopen that failed (the database away as well) left the client without a monitor: try again.
   let mustReopen = false;
   const onStarted = (e: { connectionId: string }) => book.started(e.connectionId, now());
   const onEnded = (e: { connectionId: string }) => book.ended(e.connectionId);
+  const onDescribed = (e: { address: string; newDescription: { type: string } }) => book.described(e.address, e.newDescription.type, now());
   client.on('serverHeartbeatStarted', onStarted);
   client.on('serverHeartbeatSucceeded', onEnded);
   client.on('serverHeartbeatFailed', onEnded);
+  client.on('serverDescriptionChanged', onDescribed);
 
   const look = () => {
     if (reopening) return;
-    const running = book.longestRunning(now());
-    if (!mustReopen && running <= opts.boundMs) return;
-    if (!mustReopen) opts.onStuck?.(running);
+    const ran = book.stuck(now(), opts.boundMs, fastMs);
+    if (!mustReopen && ran === 0) return;
+    if (!mustReopen) opts.onStuck?.(ran);
     reopening = true;
     book.clear();
     void (async () => {
@@ -88,12 +118,13 @@ export function watchMonitor(client: mongo.MongoClient, opts: MonitorWatchdogOpt
         reopening = false;
       });
   };
-  const timer = setInterval(look, opts.everyMs ?? Math.max(1_000, opts.boundMs / 5));
+  const timer = setInterval(look, opts.everyMs ?? 1_000);
   timer.unref();
   return () => {
     clearInterval(timer);
     client.off('serverHeartbeatStarted', onStarted);
     client.off('serverHeartbeatSucceeded', onEnded);
     client.off('serverHeartbeatFailed', onEnded);
+    client.off('serverDescriptionChanged', onDescribed);
   };
 }
