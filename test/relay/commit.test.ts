@@ -1,6 +1,6 @@
 // The relay's group commit (src/relay/commit.ts), driven directly against a real store: batching rules,
 // the quota inside a batch, and what a store failure in the middle of a batch leaves behind.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { monthKey, readUsage, showAccount } from '../../src/domain/index.ts';
 import { createCommitQueue } from '../../src/relay/relay.ts';
 import { RepairQueue } from '../../src/relay/repairs.ts';
@@ -219,11 +219,17 @@ describe('a relay that dies half way through a commit (its repairs never run): r
     expect(await state()).toEqual({ queuedEmails: 0, sent: 0, quota: 50 });
   });
 
-  it('after the insert landed but its answer was lost, the process dead before recording the 451: what landed is counted (the one window left)', async () => {
+  it('after the insert landed but its answer was lost, the process dead before recording the 451: what landed is counted, and no client was told 451 (the one window left)', async () => {
     await setQuotaUsed(50);
     const { commits } = await deadCommitQueue({ queue: lostAnswer(), refusalLost: true });
-    await Promise.all([request(1, 1), request(2, 2)].map((r) => settle(commits.submit(r))));
+    let answered = 0;
+    for (const r of [request(1, 1), request(2, 2)]) void settle(commits.submit(r)).then(() => answered++);
+    // The insert lands; neither its answer nor the refusal reaches the store, so the answers wait for the ledger.
+    await vi.waitFor(async () => expect((await state()).queuedEmails).toBe(3), { timeout: 10_000 });
     await recover();
     expect(await state()).toEqual({ queuedEmails: 3, sent: 3, quota: 53 });
+    // The process is dead: it says nothing (a live one would now answer 250, relay/commit-hang.test.ts).
+    expect(answered).toBe(0);
+    commits.answerHeld();
   });
 });
