@@ -142,7 +142,8 @@ export async function statsSnapshot(metrics: Metrics, seq: number): Promise<Stat
 function memoryMb(): StatsSnapshot['memoryMb'] {
   const m = process.memoryUsage();
   const mb = (n: number) => Math.round(n / 1024 / 102.4) / 10;
-  const space = (name: string) => mb(getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_size ?? 0);
+  const spaces = getHeapSpaceStatistics();
+  const space = (name: string) => mb(spaces.find((s) => s.space_name === name)?.space_size ?? 0);
   return {
     rss: mb(m.rss),
     heapTotal: mb(m.heapTotal),

@@ -244,25 +244,27 @@ export class CommitQueue {
    */
   private async refuse(batchId: string, clients: Pending[], err: StoreUnavailable, mayHaveLanded = false): Promise<void> {
     const { ledger, log } = this.deps;
-    let recorded = await ledger.accept.refuse(batchId, { timeoutMS: REFUSAL_RECORD_MS }).catch(() => false);
-    const answer = !recorded && mayHaveLanded ? this.hold(clients, err, Math.min(HOLD_MAX_MS, ledger.accept.decisionWindowMs())) : null;
-    if (!answer) for (const p of clients) p.reject(err);
-    else log.warn({ code: 'RELAY_ANSWER_HELD', batchId, messages: clients.length }, 'store unreachable after the insert was sent: the answer waits until the batch is decided');
+    const ids = clients.map((p) => p.message.id);
+    const counted = () => {
+      ledger.accept.abandon(batchId);
+      log.warn({ code: 'RELAY_HELD_ACCEPTED', batchId, messages: clients.length }, 'recovery counted the batch as accepted: its clients hear 250');
+    };
+    const first = await ledger.accept.decide(batchId, ids, { timeoutMS: REFUSAL_RECORD_MS }).catch(() => null);
+    if (first === 'counted') {
+      for (const p of clients) p.resolve();
+      return counted();
+    }
+    const answer = first === null && mayHaveLanded ? this.hold(clients, err, Math.min(HOLD_MAX_MS, ledger.accept.decisionWindowMs())) : null;
+    if (answer)
+      log.warn({ code: 'RELAY_ANSWER_HELD', batchId, messages: clients.length }, 'store unreachable after the insert was sent: the answer waits until the batch is decided');
+    else for (const p of clients) p.reject(err);
     this.deps.repairs.schedule({
       name: 'finish-batch',
-      details: { batchId, messages: clients.length, refusalRecorded: recorded },
+      details: { batchId, messages: clients.length, refusalRecorded: first === 'refused' },
       run: async () => {
-        if (!recorded) {
-          recorded = await ledger.accept.refuse(batchId);
-          // Decided elsewhere: counted as accepted (every message stored), or refused and withdrawn.
-          if (!recorded && (await ledger.accept.countedByRecovery(clients.map((p) => p.message.id)))) {
-            if (answer?.('accepted')) {
-              ledger.accept.abandon(batchId);
-              log.warn({ code: 'RELAY_HELD_ACCEPTED', batchId, messages: clients.length }, 'recovery counted the held batch as accepted: its clients hear 250');
-              return;
-            }
-            log.error({ code: 'RELAY_REFUSAL_NOT_RECORDED', batchId }, 'a batch answered 451 was decided by recovery before its refusal could be recorded');
-          }
+        if (first === null && (await ledger.accept.decide(batchId, ids)) === 'counted') {
+          if (answer?.('accepted')) return counted();
+          log.error({ code: 'RELAY_REFUSAL_NOT_RECORDED', batchId }, 'a batch answered 451 was decided by recovery before its refusal could be recorded');
         }
         answer?.('refused');
         const r = await ledger.accept.finish(batchId);

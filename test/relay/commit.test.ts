@@ -159,7 +159,7 @@ describe('a relay that dies half way through a commit (its repairs never run): r
     dead = createLedger(h.rt.db.models, h.rt.queue, { owner: 'dead', leaseMs: 60_000 });
     // The counter writes (or the refusal) never reach the database: the process died before sending them.
     if (overrides.failCounters) dead.accept.count = () => Promise.reject(new Error('killed'));
-    if (overrides.refusalLost) dead.accept.refuse = () => Promise.reject(new Error('killed'));
+    if (overrides.refusalLost) dead.accept.decide = () => Promise.reject(new Error('killed'));
     return createCommitQueue({ ...h.rt, ledger: dead }, { queue: overrides.queue, repairs, log: h.rt.log, storeTimeoutMs: 5_000 });
   }
 

@@ -33,15 +33,15 @@ export function acceptSide(c: LedgerContext) {
       const months = [...new Set(s.months.map((m) => workspaceMonthId(m.workspaceId, m.month)))];
       markDone(c.sweeper, batchId, s.changes, months, quotaMarkers(batchId, s.messages).slice(1));
     },
-    /** Records that the batch's clients hear 451; false when it could not (or recovery had decided it). */
-    refuse: (batchId: string, t: Timeout = {}) => batches.refuse(batchId, c.leaseEnd(), t),
     /**
-     * Whether recovery counted the batch as accepted (after refuse() found it decided): it does so only when
-     * every message of it is stored; a refused batch's messages are withdrawn.
+     * The batch's fate once its calls failed: the refusal recorded ('refused': its clients hear 451), unless
+     * recovery decided it first, in which case 'counted' when every message of it is stored (recovery counts a
+     * batch as accepted only then: its clients hear 250) and 'refused' otherwise (what landed is withdrawn).
      */
-    async countedByRecovery(ids: string[]): Promise<boolean> {
+    async decide(batchId: string, ids: string[], t: Timeout = {}): Promise<'refused' | 'counted'> {
+      if (await batches.refuse(batchId, c.leaseEnd(), t)) return 'refused';
       const present = await c.queue.presentIds(ids);
-      return ids.every((id) => present.has(id));
+      return ids.every((id) => present.has(id)) ? 'counted' : 'refused';
     },
     /**
      * How long a relay may wait to learn how an undecided batch ended: a refused batch stays a tombstone for

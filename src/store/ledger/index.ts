@@ -5,8 +5,9 @@
 //
 // API
 //   accept.*       the relay's commit (relay/commit.ts): open(batch, entries) -> reserveWhole | reserveOne ->
-//                  [narrow] -> (queue insert) -> count -> settle; or refuse (before answering 451) and
-//                  finish (once the calls it stopped waiting for have settled).
+//                  [narrow] -> (queue insert) -> count -> settle; or decide (records the refusal before
+//                  answering 451, unless recovery counted the batch first: then 250) and finish (once the calls it
+//                  stopped waiting for have settled).
 //   recordOutcomes the worker's finish (delivery/finisher.ts), and any later change of a message's outcome:
 //                  recordOutcomes({ kind, entries, notices, write }, onWritten)
 //                    1. opens a batch of `kind` holding `entries` (per message: account, workspace, counter
