@@ -1,4 +1,5 @@
 // Composition root: config -> database -> roles; graceful shutdown on SIGINT/SIGTERM.
+import './heap-growth.ts';
 import { parseArgs } from 'node:util';
 import { ALL_ROLES, ConfigError, loadConfig, type Config, type RoleName } from './config.ts';
 import { createLogger } from './log.ts';

@@ -57,3 +57,39 @@ it('withdraws a message no worker has touched, and keeps one a worker holds', as
   expect(await queue.withdraw(held)).toBe('in_delivery');
   expect(await queue.withdraw(free)).toBe('absent');
 });
+
+it('hands out due messages batch by batch, so each batch body document is read once for all of its messages', async () => {
+  // Its own database (only these messages are due) and connection (an empty body cache, every command seen).
+  const reads: string[] = [];
+  const ownUri = testDatabaseUri();
+  const own = await connectDatabase(ownUri, { onCommand: () => {} });
+  own.connection.getClient().on('commandStarted', (e) => {
+    if (e.commandName === 'find' && e.command.find === 'message_bodies') reads.push(String(e.command.filter?._id));
+  });
+  try {
+    const q = createQueue(own.models);
+    const at = new Date(Date.now() - 1000);
+    // Three relay commits of three messages: three body documents.
+    const batches = [0, 1, 2].map(() => [newQueueId(), newQueueId(), newQueueId()]);
+    for (const [b, ids] of batches.entries()) {
+      await q.enqueueMany(
+        ids.map((id, i) => ({ ...base, accountId: 'a4', id, head: Buffer.from('Received: x\r\n'), body: Buffer.from(`Subject: ${b}.${i}\r\n\r\nbody\r\n`), at })),
+      );
+    }
+    const { leases } = await q.claimDue({ owner: 'w', now: new Date(), leaseMs: 60_000, limit: 9 });
+    expect(leases).toHaveLength(9);
+    // However the claim picked them, the messages of one document come one after the other.
+    const docs = leases.map((l) => l.body.bodyRef!.doc);
+    const runs = docs.filter((d, i) => i === 0 || d !== docs[i - 1]);
+    expect(runs).toHaveLength(3);
+    for (const l of leases) {
+      const text = (await q.readBody(l.body)).toString();
+      expect(text).toMatch(/^Received: x\r\nSubject: \d\.\d\r\n\r\nbody\r\n$/);
+    }
+    expect(reads).toHaveLength(3);
+    expect(new Set(reads).size).toBe(3);
+  } finally {
+    await own.close();
+    await dropTestDatabase(ownUri);
+  }
+});

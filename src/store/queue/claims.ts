@@ -70,6 +70,8 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
+const bodyDocOf = (l: Lease) => l.body.bodyRef?.doc ?? '';
+
 let sequence = 0;
 const leaseToken = (owner: string) => `${owner}#${(++sequence).toString(36)}${randomBytes(2).toString('hex')}`;
 
@@ -163,6 +165,8 @@ export function claiming(c: QueueCollections) {
         if (!d.leaseCount && typeof d.batchId === 'string') lease.firstFromBatch = d.batchId;
         return lease;
       });
+      // The messages of one batch body document go out one after the other, so they share one read of it.
+      leases.sort((a, b) => bodyDocOf(a).localeCompare(bodyDocOf(b)));
       return { leases, seen: Math.min(found.length, opts.limit) };
     },
   };

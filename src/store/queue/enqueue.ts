@@ -2,6 +2,7 @@
 // bodies of its small messages (message-body.ts), then the message documents (the commit point). A large
 // message's body streams into chunks while it arrives, before its document, so a crash before the insert
 // leaves only orphans (removed by retention), never a half message.
+import { LRUCache } from 'lru-cache';
 import type { Document } from './record.ts';
 import { bodyLocationOf, DURABLE, newQueueId, oid, recipientDoc, stringId, toBuffer, type BodyLocation, type FreshMessage, type QueueCollections } from './record.ts';
 
@@ -111,29 +112,28 @@ export function planBodies(msgs: NewQueuedMessage[], at: Date = msgs[0]?.at ?? n
   return { docs: docs.map(({ bytes: _, ...d }) => d), refs };
 }
 
-/** Recently read batch body documents: a worker claiming a batch's messages reads their bodies once. */
-class BodyCache {
-  private readonly docs = new Map<string, Buffer[]>();
-  private bytes = 0;
-  constructor(private readonly maxBytes: number) {}
-  get(id: string): Buffer[] | undefined {
-    return this.docs.get(id);
-  }
-  set(id: string, parts: Buffer[]): void {
-    const size = parts.reduce((n, p) => n + p.length, 0);
-    if (size > this.maxBytes) return;
-    this.docs.set(id, parts);
-    this.bytes += size;
-    for (const [k, v] of this.docs) {
-      if (this.bytes <= this.maxBytes) break;
-      this.docs.delete(k);
-      this.bytes -= v.reduce((n, p) => n + p.length, 0);
-    }
-  }
+/**
+ * Recently read batch body documents: the messages of one batch are claimed (and due ones ordered) together, so
+ * a document is read once for all of them. Small and short-lived on purpose: each entry pins its database reply,
+ * and a cache that kept many of them for long left the C allocator's heap fragmented after a backlog.
+ */
+const BODY_CACHE_BYTES = 8 * 1024 * 1024;
+const BODY_CACHE_TTL_MS = 30_000;
+
+function bodyCache(): LRUCache<string, Buffer[]> {
+  return new LRUCache<string, Buffer[]>({
+    maxSize: BODY_CACHE_BYTES,
+    sizeCalculation: (parts) =>
+      Math.max(
+        1,
+        parts.reduce((n, p) => n + p.length, 0),
+      ),
+    ttl: BODY_CACHE_TTL_MS,
+  });
 }
 
 export function enqueueing(c: QueueCollections) {
-  const cache = new BodyCache(32 * 1024 * 1024);
+  const cache = bodyCache();
   // A worker starts the messages of one batch together: they share one read of their body document.
   const reading = new Map<string, Promise<Buffer[]>>();
   const readBodyDocument = (id: string): Promise<Buffer[]> => {
