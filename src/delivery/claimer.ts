@@ -102,12 +102,21 @@ export function createClaimer(deps: ClaimerDeps) {
      * messages, never in their way: on FerretDB it reads the whole queue and can take seconds.
      */
     async claimDue(want: number): Promise<Lease[]> {
-      // A failed scan is not tried again at once (the database is likely away).
       nextDueScanAt = now() + deps.dueScanIntervalMs;
       // A scan costs about the same for one message or many (on FerretDB it reads the queue).
       const limit = Math.max(want, dueClaim);
       const scanStarted = now();
-      const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
+      let claimed: Awaited<ReturnType<typeof deps.queue.claimDue>>;
+      try {
+        claimed = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
+      } catch (err) {
+        // Not tried again at once: the database is away, or the scan ran past the driver's timeout (a long
+        // history on FerretDB), and one run again at once would keep the database scanning.
+        stats.lastDueScanMs = now() - scanStarted;
+        nextDueScanAt = now() + Math.max(deps.dueScanIntervalMs, IDLE_SCAN_SPACING * stats.lastDueScanMs);
+        throw err;
+      }
+      const { leases, seen } = claimed;
       stats.lastDueScanMs = now() - scanStarted;
       stats.claimsLost += seen - leases.length;
       // A full answer says there is a backlog: look again soon, for as many as the slots will start meanwhile.

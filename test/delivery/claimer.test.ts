@@ -88,3 +88,36 @@ it('without a backlog, waits ten times as long as the last scan took before the 
   t -= 10_000;
   expect(claimer.scanDue(true)).toBe(true);
 });
+
+it('after a scan that failed, waits ten times as long as it took too: a scan that timed out is not run again at once', async () => {
+  // Seen in bench:drain: on a long history FerretDB's due scan ran past the driver's 30 s timeout, was run again
+  // after the 5 s interval, timed out again, and kept the database scanning most of the time.
+  let t = 0;
+  const queue = {
+    claimFresh: async () => [],
+    claimDue: async (): Promise<{ leases: never[]; seen: number }> => {
+      t += 30_000;
+      throw new Error('connection 5 to 127.0.0.1:27017 timed out');
+    },
+    withdrawLeased: async () => [],
+  };
+  const claimer = claimerWith({
+    queue,
+    ledger: { takeNotices: async () => [], refusedAmong: async () => new Set<string>() },
+    dueScanIntervalMs: 5_000,
+    now: () => t,
+  });
+  expect(claimer.scanDue()).toBe(true);
+  await expect(claimer.claimDue(4)).rejects.toThrow(/timed out/);
+  t += 299_999;
+  expect(claimer.scanDue()).toBe(false);
+  t += 1;
+  expect(claimer.scanDue()).toBe(true);
+  // A failure that came at once (the database away) is tried again after the interval.
+  queue.claimDue = async () => {
+    throw new Error('server selection timed out');
+  };
+  await expect(claimer.claimDue(4)).rejects.toThrow();
+  t += 5_000;
+  expect(claimer.scanDue()).toBe(true);
+});
