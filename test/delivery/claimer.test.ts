@@ -60,64 +60,54 @@ it('claims a backlog in scans as large as the worker allows once one came back f
   expect(await claimer.claim(1)).toEqual([]);
 });
 
-it('without a backlog, waits ten times as long as the last scan took before the next, when that is longer than the interval', async () => {
-  let t = 0;
-  const scanMs = 3_000;
-  // Only the scan's duration matters here: a queue whose due scan takes 3 s and finds nothing.
-  const queue = {
-    claimFresh: async () => [],
-    claimDue: async () => {
-      t += scanMs;
-      return { leases: [], seen: 0 };
-    },
-    withdrawLeased: async () => [],
-  };
+/** A claimer on a clock the test moves, whose due scan is `scan` (which moves the clock by what it takes). */
+function clockedClaimer(scan: (clock: { t: number }) => Promise<{ leases: never[]; seen: number }>) {
+  const clock = { t: 0 };
+  const queue = { claimFresh: async () => [], claimDue: () => scan(clock), withdrawLeased: async () => [] };
   const claimer = claimerWith({
     queue,
     ledger: { takeNotices: async () => [], refusedAmong: async () => new Set<string>() },
     dueScanIntervalMs: 5_000,
-    now: () => t,
+    now: () => clock.t,
+  });
+  return { clock, claimer, queue };
+}
+
+it('without a backlog, waits ten times as long as the last scan took before the next, when that is longer than the interval', async () => {
+  // Only the scan's duration matters here: a queue whose due scan takes 3 s and finds nothing.
+  const { clock, claimer } = clockedClaimer(async (c) => {
+    c.t += 3_000;
+    return { leases: [], seen: 0 };
   });
   expect(claimer.scanDue()).toBe(true);
   expect(await claimer.claimDue(4)).toEqual([]);
-  t += 29_999;
+  clock.t += 29_999;
   expect(claimer.scanDue()).toBe(false);
-  t += 1;
+  clock.t += 1;
   expect(claimer.scanDue()).toBe(true);
   // A drain waiting does not wait for it.
-  t -= 10_000;
+  clock.t -= 10_000;
   expect(claimer.scanDue(true)).toBe(true);
 });
 
 it('after a scan that failed, waits ten times as long as it took too: a scan that timed out is not run again at once', async () => {
   // Seen in bench:drain: on a long history FerretDB's due scan ran past the driver's 30 s timeout, was run again
   // after the 5 s interval, timed out again, and kept the database scanning most of the time.
-  let t = 0;
-  const queue = {
-    claimFresh: async () => [],
-    claimDue: async (): Promise<{ leases: never[]; seen: number }> => {
-      t += 30_000;
-      throw new Error('connection 5 to 127.0.0.1:27017 timed out');
-    },
-    withdrawLeased: async () => [],
-  };
-  const claimer = claimerWith({
-    queue,
-    ledger: { takeNotices: async () => [], refusedAmong: async () => new Set<string>() },
-    dueScanIntervalMs: 5_000,
-    now: () => t,
+  const { clock, claimer, queue } = clockedClaimer(async (c) => {
+    c.t += 30_000;
+    throw new Error('connection 5 to 127.0.0.1:27017 timed out');
   });
   expect(claimer.scanDue()).toBe(true);
   await expect(claimer.claimDue(4)).rejects.toThrow(/timed out/);
-  t += 299_999;
+  clock.t += 299_999;
   expect(claimer.scanDue()).toBe(false);
-  t += 1;
+  clock.t += 1;
   expect(claimer.scanDue()).toBe(true);
   // A failure that came at once (the database away) is tried again after the interval.
   queue.claimDue = async () => {
     throw new Error('server selection timed out');
   };
   await expect(claimer.claimDue(4)).rejects.toThrow();
-  t += 5_000;
+  clock.t += 5_000;
   expect(claimer.scanDue()).toBe(true);
 });
