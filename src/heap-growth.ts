@@ -5,7 +5,7 @@
 // Imported first by the entry point, before the heap has grown. `node --heap-growing-percent=N` wins.
 import { setFlagsFromString } from 'node:v8';
 
-export const HEAP_GROWING_PERCENT = 30;
+const HEAP_GROWING_PERCENT = 30;
 
 if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
