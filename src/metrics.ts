@@ -141,7 +141,7 @@ export async function statsSnapshot(metrics: Metrics, seq: number): Promise<Stat
 
 function memoryMb(): StatsSnapshot['memoryMb'] {
   const m = process.memoryUsage();
-  const mb = (n: number) => Math.round(n / 1024 / 102.4) / 10;
+  const mb = (bytes: number) => Math.round(bytes / 104_857.6) / 10; // MB, one decimal
   const spaces = getHeapSpaceStatistics();
   const space = (name: string) => mb(spaces.find((s) => s.space_name === name)?.space_size ?? 0);
   return {

@@ -106,18 +106,17 @@ export function createClaimer(deps: ClaimerDeps) {
       // A scan costs about the same for one message or many (on FerretDB it reads the queue).
       const limit = Math.max(want, dueClaim);
       const scanStarted = now();
-      let claimed: Awaited<ReturnType<typeof deps.queue.claimDue>>;
-      try {
-        claimed = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() });
-      } catch (err) {
-        // Not tried again at once: the database is away, or the scan ran past the driver's timeout (a long
-        // history on FerretDB), and one run again at once would keep the database scanning.
+      // The next scan waits, without a backlog, ten times as long as this one took (below). A failed scan too: the
+      // database is away, or the scan ran past the driver's timeout on a long FerretDB history, and one run again
+      // after the interval would keep the database scanning.
+      const scanned = (full: boolean) => {
         stats.lastDueScanMs = now() - scanStarted;
-        nextDueScanAt = now() + Math.max(deps.dueScanIntervalMs, IDLE_SCAN_SPACING * stats.lastDueScanMs);
+        nextDueScanAt = now() + (full ? stats.lastDueScanMs : Math.max(deps.dueScanIntervalMs, IDLE_SCAN_SPACING * stats.lastDueScanMs));
+      };
+      const { leases, seen } = await deps.queue.claimDue({ owner: deps.owner, now: deps.clock(), leaseMs: deps.leaseMs, limit, exclude: deps.held() }).catch((err: unknown) => {
+        scanned(false);
         throw err;
-      }
-      const { leases, seen } = claimed;
-      stats.lastDueScanMs = now() - scanStarted;
+      });
       stats.claimsLost += seen - leases.length;
       // A full answer says there is a backlog: look again soon, for as many as the slots will start meanwhile.
       const full = seen >= limit;
@@ -126,7 +125,7 @@ export function createClaimer(deps: ClaimerDeps) {
       // reads the whole collection, and scans back to back slowed every other command of every process. Without
       // a backlog, at most a tenth: a scan of a long history takes seconds, and only retries and dead workers'
       // leases wait for it.
-      nextDueScanAt = now() + (full ? stats.lastDueScanMs : Math.max(deps.dueScanIntervalMs, IDLE_SCAN_SPACING * stats.lastDueScanMs));
+      scanned(full);
       // At least twice the last: the pace the worker sees is itself held back by small claims.
       dueClaim = full ? Math.max(deps.minDueClaim, Math.min(deps.dueClaimCap, Math.max(limit * 2, deps.pacedDueClaim()))) : deps.minDueClaim;
       deps.log.debug({ code: 'DELIVERY_DUE_SCAN', ms: stats.lastDueScanMs, limit, seen, leased: leases.length }, 'due scan');

@@ -166,7 +166,10 @@ export function claiming(c: QueueCollections) {
         return lease;
       });
       // The messages of one batch body document go out one after the other, so they share one read of it.
-      leases.sort((a, b) => bodyDocOf(a).localeCompare(bodyDocOf(b)));
+      leases.sort((a, b) => {
+        const [x, y] = [bodyDocOf(a), bodyDocOf(b)];
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
       return { leases, seen: Math.min(found.length, opts.limit) };
     },
   };
